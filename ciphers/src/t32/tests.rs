@@ -1,0 +1,77 @@
+//! Unit tests that need the crate's private paths: the fast generator against the literal one.
+
+use super::plain::Plain;
+use super::*;
+use proptest::prelude::*;
+
+fn plain_bytes(key: &[u8], iv: Option<&[u8]>, len: usize) -> ([u8; 1024], u32) {
+    let mut p = Plain::new(key, iv);
+    let mut out = [0u8; 1024];
+    for c in out[..len.next_multiple_of(4)].chunks_exact_mut(4) {
+        c.copy_from_slice(&p.next_word().to_be_bytes());
+    }
+    (out, p.konst())
+}
+
+#[test]
+fn plain_matches_worked_example() {
+    let (ks, _) = plain_bytes(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], None, 32);
+    assert_eq!(
+        ks[..32],
+        hex_literal::hex!("870b6926801a4810263d650b4ad85c9a733f33555c656483e9c0246dd26d1703")
+    );
+}
+
+#[test]
+fn fast_keying_matches_plain_konst() {
+    let (_, konst) = plain_bytes(b"test key 128bits", None, 0);
+    assert_eq!(konst, 0xf6b8_511b);
+    assert_eq!(keying::load(b"test key 128bits", None).1, konst);
+}
+
+proptest! {
+    #[test]
+    fn fast_path_agrees_with_plain_path(
+        key in proptest::collection::vec(any::<u8>(), 1..=32),
+        iv in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..=32)),
+        len in 0usize..1000,
+        split in 0usize..1000,
+    ) {
+        let (want, _) = plain_bytes(&key, iv.as_deref(), len);
+        let mut c = T32::with_key_and_iv(&key, iv.as_deref()).unwrap();
+        let mut got = [0u8; 1024];
+        let split = split.min(len);
+        c.apply_keystream(&mut got[..split]);
+        c.apply_keystream(&mut got[split..len]);
+        prop_assert_eq!(&got[..len], &want[..len]);
+    }
+
+    #[test]
+    fn fast_word_generator_agrees_with_plain(
+        key in proptest::collection::vec(any::<u8>(), 1..=32),
+        sizes in proptest::collection::vec(0usize..300, 1..6),
+    ) {
+        let mut p = Plain::new(&key, None);
+        let mut s = Stream::new(&key, None);
+        let mut buf = [0u32; 300];
+        for n in sizes {
+            bulk::fill(&mut s, &mut buf[..n]);
+            for &w in &buf[..n] {
+                prop_assert_eq!(w, p.next_word());
+            }
+        }
+    }
+}
+
+#[test]
+fn konst_vectors() {
+    let mut seen = 0;
+    for v in ssmail_vectors::t32_vectors() {
+        if let ssmail_vectors::T32Vector::Konst { line, key, konst } = v {
+            assert_eq!(keying::load(&key, None).1, konst, "line {line}");
+            assert_eq!(Plain::new(&key, None).konst(), konst, "line {line}");
+            seen += 1;
+        }
+    }
+    assert!(seen >= 1);
+}
