@@ -9,8 +9,8 @@
 
 use cipher::consts::{U1, U10};
 use cipher::{
-    AlgorithmName, BlockSizeUser, InOutBuf, InvalidLength, Key, KeyInit, KeySizeUser,
-    StreamCipher, StreamCipherError,
+    AlgorithmName, BlockSizeUser, InOutBuf, InvalidLength, Key, KeyInit, KeySizeUser, StreamCipher,
+    StreamCipherError,
 };
 use core::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop};

@@ -8,6 +8,12 @@
 //! It exists here to speak XCRYPT with other ssmail hosts, which defends against passive
 //! listeners only. For anything new, use a modern AEAD.
 
+#[cfg(all(target_arch = "x86_64", ssmail_avx512))]
+#[allow(
+    clippy::incompatible_msrv,
+    reason = "compiled only when rustc has the AVX-512 intrinsics (1.89 and later), see build.rs"
+)]
+mod avx512;
 mod bulk;
 mod keying;
 mod nlf;
@@ -17,8 +23,8 @@ mod tables;
 
 use cipher::consts::{U1, U4, U10};
 use cipher::{
-    AlgorithmName, BlockSizeUser, InOutBuf, InvalidLength, Iv, IvSizeUser, Key, KeyInit,
-    KeyIvInit, KeySizeUser, StreamCipher, StreamCipherError,
+    AlgorithmName, BlockSizeUser, InOutBuf, InvalidLength, Iv, IvSizeUser, Key, KeyInit, KeyIvInit,
+    KeySizeUser, StreamCipher, StreamCipherError,
 };
 use core::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop};
@@ -26,8 +32,15 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use keying::{MAX_IV, MAX_KEY};
 use nlf::N;
 
+#[cfg(all(target_arch = "x86_64", ssmail_avx512))]
+cpufeatures::new!(avx512_cpuid, "avx512f", "avx512vl");
+
+/// Shortest run of words worth the vector path.
+#[cfg(all(target_arch = "x86_64", ssmail_avx512))]
+const VECTOR_MIN_WORDS: usize = 32;
+
 /// Words generated per batch when bulk data is processed.
-const BATCH_WORDS: usize = 64;
+const BATCH_WORDS: usize = 1024;
 
 /// The running keystream generator: register, konst and stutter state.
 #[derive(Clone)]
@@ -92,6 +105,16 @@ impl T32 {
 
     /// Fills `out` with the next keystream words (word-aligned use only).
     fn words(&mut self, out: &mut [u32]) {
+        // The vector path runs a whole look-ahead at a time, which only pays on longer runs.
+        #[cfg(all(target_arch = "x86_64", ssmail_avx512))]
+        if out.len() >= VECTOR_MIN_WORDS && avx512_cpuid::get() {
+            // SAFETY: the CPU was just checked for the features `avx512::fill` enables.
+            #[allow(unsafe_code, reason = "runtime-detected SIMD path")]
+            unsafe {
+                avx512::fill(&mut self.stream, out)
+            };
+            return;
+        }
         bulk::fill(&mut self.stream, out);
     }
 
@@ -102,7 +125,7 @@ impl T32 {
         while !buf.is_empty() {
             let take = buf.len().min(4 * BATCH_WORDS);
             let (mut now, rest) = buf.split_at(take);
-            let w = &mut words[..take / 4];
+            let w = &mut words[..take >> 2];
             self.words(w);
             for (dst, src) in ks.chunks_exact_mut(4).zip(w.iter()) {
                 dst.copy_from_slice(&src.to_be_bytes());

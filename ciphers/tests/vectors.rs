@@ -1,4 +1,5 @@
 //! Every published vector, applied in one call and in pieces of every length 1..=255.
+#![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 use ssmail_ciphers::{Arrsyfor, KeyInit, KeyIvInit, StreamCipher, T32};
 use ssmail_vectors::{T32Vector, arrsyfor_vectors, t32_vectors};
@@ -21,10 +22,18 @@ fn arrsyfor_rfc6229_whole_and_in_every_piece_length() {
         for piece in 1..=255 {
             let c = Arrsyfor::new_from_slice(&v.key).unwrap();
             let ks = keystream_in_pieces(c, end, piece);
-            assert_eq!(ks[v.offset..], v.keystream[..], "line {} piece {piece}", v.line);
+            assert_eq!(
+                ks[v.offset..],
+                v.keystream[..],
+                "line {} piece {piece}",
+                v.line
+            );
         }
         let c = Arrsyfor::new_from_slice(&v.key).unwrap();
-        assert_eq!(keystream_in_pieces(c, end, end)[v.offset..], v.keystream[..]);
+        assert_eq!(
+            keystream_in_pieces(c, end, end)[v.offset..],
+            v.keystream[..]
+        );
     }
 }
 
@@ -39,7 +48,15 @@ fn t32(key: &[u8], iv: Option<&[u8]>) -> T32 {
 fn t32_streams_whole_and_in_every_piece_length() {
     let mut seen = 0;
     for v in t32_vectors() {
-        let T32Vector::Stream { line, key, iv, keystream } = v else { continue };
+        let T32Vector::Stream {
+            line,
+            key,
+            iv,
+            keystream,
+        } = v
+        else {
+            continue;
+        };
         for piece in 1..=255 {
             let ks = keystream_in_pieces(t32(&key, iv.as_deref()), keystream.len(), piece);
             assert_eq!(ks, keystream, "line {line} piece {piece}");
@@ -53,7 +70,16 @@ fn t32_streams_whole_and_in_every_piece_length() {
 fn t32_qualcomm_iterated_vector() {
     let mut seen = 0;
     for v in t32_vectors() {
-        let T32Vector::Iterated { line, key, iv, count, result } = v else { continue };
+        let T32Vector::Iterated {
+            line,
+            key,
+            iv,
+            count,
+            result,
+        } = v
+        else {
+            continue;
+        };
         let mut buf = keystream_in_pieces(t32(&key, iv.as_deref()), 40, 40);
         for _ in 0..count {
             let mut c = T32::new_from_slice(&buf[..16]).unwrap();

@@ -26,7 +26,7 @@ pub fn records(file: &str) -> impl Iterator<Item = (usize, Vec<&str>)> {
 /// On anything that is not an even number of hex digits: vector files are ours, and a
 /// broken one must stop the test that reads it.
 pub fn hex(s: &str) -> Vec<u8> {
-    assert!(s.len() % 2 == 0, "odd-length hex in a vector file: {s}");
+    assert!(s.len() & 1 == 0, "odd-length hex in a vector file: {s}");
     s.as_bytes()
         .chunks(2)
         .map(|p| {
@@ -142,6 +142,9 @@ pub fn t32_vectors() -> Vec<T32Vector> {
 /// The 256 S-box words.
 pub fn t32_sbox() -> Vec<u32> {
     records(T32_SBOX)
-        .flat_map(|(_, f)| f.into_iter().map(|w| u32::from_str_radix(w, 16).expect("sbox word")))
+        .flat_map(|(_, f)| {
+            f.into_iter()
+                .map(|w| u32::from_str_radix(w, 16).expect("sbox word"))
+        })
         .collect()
 }

@@ -1,30 +1,141 @@
-//! Fast keystream generation, portable Rust.
+//! Fast keystream generation: the walk through the stutter, shared by every backend.
 //!
-//! The LFSR does not depend on the output, so it is run ahead into a straight window
-//! (`win[k..k + 17]` is the register after `k` steps; no shifting), `LOOKAHEAD` steps at a
-//! time. The stutter then walks the window: each dibit becomes a position and a whitening
-//! mask by arithmetic instead of a four-way branch, and the NLF is computed only where an
-//! output word (or a control word) needs it.
+//! The LFSR does not depend on the output, so a backend runs it ahead into a straight
+//! window (the register after `k` steps is `win[k..k + 17]`; nothing shifts). The
+//! stutter then walks the window: each dibit becomes a position and a whitening mask by
+//! arithmetic instead of a four-way branch (the dibits are random, so a branch would
+//! mispredict about half the time).
 
 use super::Stream;
 use super::nlf::{N, WHITEN, feedback, nlf};
 
-/// Steps computed per run-ahead.
-const LOOKAHEAD: usize = 16;
-/// Steps the window can hold before it has to slide back.
-const SPAN: usize = 128;
+/// Steps the 16 dibits of one control word can take.
+pub(crate) const DIBITS_SPAN: usize = 32;
+/// Steps one control word can take: its own step, then its dibits.
+pub(crate) const CTRL_SPAN: usize = DIBITS_SPAN + 1;
 
-struct Window {
-    win: [u32; N + SPAN],
-    /// Register position: the register is `win[k..k + N]`.
-    k: usize,
-    /// Steps computed so far: `win[..N + ready]` is valid.
-    ready: usize,
+/// A run-ahead LFSR window, as a backend keeps it.
+pub(crate) trait Window {
+    /// Register position: the register is the 17 words after `k` steps.
+    fn k(&self) -> usize;
+    /// Moves the register position on.
+    fn advance(&mut self, steps: usize);
+    /// How many steps are computed (the NLF is available up to this position).
+    fn ready(&self) -> usize;
+    /// Computes at least `CTRL_SPAN` more steps.
+    fn run_ahead(&mut self);
+    /// The NLF after `p` steps, `k <= p <= ready`.
+    fn nlf_at(&self, p: usize) -> u32;
+    /// The register at position `k`.
+    fn register(&self) -> &[u32];
+
+    /// Runs all 16 dibits of the control word `ctrl`, just taken at position `k` (the
+    /// window holds `DIBITS_SPAN` more steps), writing its output words to the front of
+    /// `dst` (the rest of `dst` is scratch). Returns the number of words written.
+    #[inline(always)]
+    fn control_word(&mut self, ctrl: u32, dst: &mut [u32; 16]) -> usize {
+        let base = self.k();
+        let (mut m, mut k, mut ctrl) = (0, 0, ctrl);
+        for _ in 0..16 {
+            let d = ctrl & 3;
+            ctrl >>= 2;
+            let (at, emits, steps) = dibit(d);
+            dst[m & 15] = self.nlf_at(base + k + at) ^ WHITEN[d as usize];
+            m += emits;
+            k += steps;
+        }
+        self.advance(k);
+        m
+    }
 }
 
-impl Window {
-    /// Makes at least `LOOKAHEAD` more steps available after `k`, sliding the window
-    /// back when it is full.
+/// One dibit: the offset of the NLF it outputs (meaningless for d = 0), whether it
+/// outputs, and the steps it takes. d = 1 and d = 3 output the NLF after one step, d = 2
+/// after two; d = 1 and d = 2 take two steps in all, d = 0 and d = 3 one.
+#[inline(always)]
+fn dibit(d: u32) -> (usize, usize, usize) {
+    let late = usize::from(d == 2);
+    let long = ((d ^ (d >> 1)) & 1) as usize;
+    (1 + late, usize::from(d != 0), 1 + long)
+}
+
+/// Fills `out` with the next keystream words, from the window `w` (which holds `s`'s
+/// register at position 0), and saves the state back into `s`.
+#[inline(always)]
+pub(crate) fn walk<W: Window>(w: &mut W, s: &mut Stream, out: &mut [u32]) {
+    let (mut ctrl, mut dibits) = (s.ctrl, s.dibits);
+    let mut n = 0;
+    while n < out.len() {
+        if dibits == 0 {
+            if w.k() + CTRL_SPAN > w.ready() {
+                w.run_ahead();
+            }
+            w.advance(1);
+            ctrl = w.nlf_at(w.k());
+            if let Some(dst) = out.get_mut(n..n + 16) {
+                n += w.control_word(ctrl, dst.try_into().expect("16 words"));
+                continue;
+            }
+            dibits = 16;
+        }
+        // Near the end of `out`: one dibit at a time.
+        if w.k() + 2 > w.ready() {
+            w.run_ahead();
+        }
+        let d = ctrl & 3;
+        ctrl >>= 2;
+        dibits -= 1;
+        let (at, emits, steps) = dibit(d);
+        out[n] = w.nlf_at(w.k() + at) ^ WHITEN[d as usize];
+        n += emits;
+        w.advance(steps);
+    }
+    s.r.copy_from_slice(w.register());
+    s.ctrl = ctrl;
+    s.dibits = dibits;
+}
+
+/// Steps computed per run-ahead.
+const LOOKAHEAD: usize = 64;
+/// Window length in steps.
+const SPAN: usize = 256;
+
+/// The portable window: the LFSR run ahead one word at a time, the NLF computed only
+/// where a word is output (computing it everywhere would cost more than it saves when
+/// each NLF is a handful of scalar operations).
+pub(crate) struct Portable {
+    win: [u32; SPAN + N],
+    k: usize,
+    ready: usize,
+    konst: u32,
+}
+
+impl Portable {
+    pub(crate) fn new(s: &Stream) -> Self {
+        let mut win = [0; SPAN + N];
+        win[..N].copy_from_slice(&s.r);
+        Self {
+            win,
+            k: 0,
+            ready: 0,
+            konst: s.konst,
+        }
+    }
+}
+
+impl Window for Portable {
+    #[inline(always)]
+    fn k(&self) -> usize {
+        self.k
+    }
+    #[inline(always)]
+    fn advance(&mut self, steps: usize) {
+        self.k += steps;
+    }
+    #[inline(always)]
+    fn ready(&self) -> usize {
+        self.ready
+    }
     #[inline(never)]
     fn run_ahead(&mut self) {
         if self.ready + LOOKAHEAD > SPAN {
@@ -34,53 +145,28 @@ impl Window {
             self.ready = live;
         }
         let base = self.ready;
-        let w = &mut self.win[base..base + N + LOOKAHEAD];
+        let w: &mut [u32; N + LOOKAHEAD] = (&mut self.win[base..base + N + LOOKAHEAD])
+            .try_into()
+            .expect("run-ahead fits the window");
         for t in 0..LOOKAHEAD {
             w[t + N] = feedback(w[t], w[t + 4], w[t + 15]);
         }
         self.ready = base + LOOKAHEAD;
     }
+    #[inline(always)]
+    fn nlf_at(&self, p: usize) -> u32 {
+        nlf(&self.win[p..p + N], self.konst)
+    }
+    fn register(&self) -> &[u32] {
+        &self.win[self.k..self.k + N]
+    }
 }
 
-/// Fills `out` with the next keystream words.
+/// Fills `out` with the next keystream words, portable Rust.
 pub(crate) fn fill(s: &mut Stream, out: &mut [u32]) {
     if out.is_empty() {
         return;
     }
-    let mut w = Window {
-        win: [0; N + SPAN],
-        k: 0,
-        ready: 0,
-    };
-    w.win[..N].copy_from_slice(&s.r);
-    let konst = s.konst;
-    let (mut ctrl, mut dibits) = (s.ctrl, s.dibits);
-    let mut n = 0;
-    while n < out.len() {
-        if dibits == 0 {
-            if w.k + 1 > w.ready {
-                w.run_ahead();
-            }
-            w.k += 1;
-            ctrl = nlf(&w.win[w.k..w.k + N], konst);
-            dibits = 16;
-        }
-        if w.k + 2 > w.ready {
-            w.run_ahead();
-        }
-        let d = ctrl & 3;
-        ctrl >>= 2;
-        dibits -= 1;
-        // d = 1 and d = 3 output the NLF after one step, d = 2 after two; d = 1 and
-        // d = 2 take two steps in all, d = 0 and d = 3 one.
-        let late = usize::from(d == 2);
-        let long = (d ^ (d >> 1)) as usize & 1;
-        let p = w.k + 1 + late;
-        out[n] = nlf(&w.win[p..p + N], konst) ^ WHITEN[d as usize];
-        n += usize::from(d != 0);
-        w.k += 1 + long;
-    }
-    s.r.copy_from_slice(&w.win[w.k..w.k + N]);
-    s.ctrl = ctrl;
-    s.dibits = dibits;
+    let mut w = Portable::new(s);
+    walk(&mut w, s, out);
 }

@@ -40,7 +40,10 @@ pub(crate) fn f(w: u32) -> u32 {
 /// The non-linear filter over the register window `w` (`w[i]` is `r[i]`).
 #[inline(always)]
 pub(crate) fn nlf(w: &[u32], konst: u32) -> u32 {
-    ((f(w[0].wrapping_add(w[16])).wrapping_add(w[1]).wrapping_add(w[6])) ^ konst)
+    ((f(w[0].wrapping_add(w[16]))
+        .wrapping_add(w[1])
+        .wrapping_add(w[6]))
+        ^ konst)
         .wrapping_add(w[13])
 }
 

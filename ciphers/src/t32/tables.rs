@@ -49,7 +49,7 @@ pub(crate) const POLY_LOW: u32 = 0x6565_6565;
 pub(crate) const ALPHA: u32 = 0xC2DB_2AA3;
 
 /// Multiplies two field elements bit by bit (shift and reduce); used only to build tables.
-const fn gf_mul(a: u32, b: u32) -> u32 {
+pub(crate) const fn gf_mul(a: u32, b: u32) -> u32 {
     let mut acc = 0u32;
     let mut a = a;
     let mut i = 0;
@@ -122,7 +122,10 @@ mod tests {
 
     #[test]
     fn sbox_ends_match_the_spec() {
-        assert_eq!(&SBOX[..4], &[0xa3aa1887, 0xd75e435c, 0x0965c042, 0x830e6ef4]);
+        assert_eq!(
+            &SBOX[..4],
+            &[0xa3aa1887, 0xd75e435c, 0x0965c042, 0x830e6ef4]
+        );
         assert_eq!(SBOX[255], 0x465e3d40);
     }
 }

@@ -1,4 +1,5 @@
 //! Unit tests that need the crate's private paths: the fast generator against the literal one.
+#![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 use super::plain::Plain;
 use super::*;
@@ -74,4 +75,28 @@ fn konst_vectors() {
         }
     }
     assert!(seen >= 1);
+}
+
+#[cfg(all(target_arch = "x86_64", ssmail_avx512))]
+proptest! {
+    #[test]
+    fn avx512_generator_agrees_with_plain(
+        key in proptest::collection::vec(any::<u8>(), 1..=32),
+        sizes in proptest::collection::vec(0usize..700, 1..6),
+    ) {
+        if !avx512_cpuid::get() {
+            return Ok(()); // nothing to compare on this CPU
+        }
+        let mut p = Plain::new(&key, None);
+        let mut s = Stream::new(&key, None);
+        let mut buf = [0u32; 700];
+        for n in sizes {
+            // SAFETY: the CPU was checked above.
+            #[allow(unsafe_code, reason = "test of the SIMD path")]
+            unsafe { avx512::fill(&mut s, &mut buf[..n]) };
+            for &w in &buf[..n] {
+                prop_assert_eq!(w, p.next_word());
+            }
+        }
+    }
 }
