@@ -20,9 +20,6 @@ pub const MIN_KEY: usize = 1;
 /// Longest key, in bytes.
 pub const MAX_KEY: usize = 256;
 
-/// Bytes of keystream made per batch when bulk data is processed.
-const BATCH: usize = 256;
-
 /// The arrsyfor (RC4) stream cipher.
 ///
 /// [`KeyInit::new`] takes XCRYPT's 10-byte key; [`KeyInit::new_from_slice`] takes keys of
@@ -57,19 +54,19 @@ impl Arrsyfor {
         Self { s, i: 0, j: 0 }
     }
 
-    /// Writes the next `out.len()` keystream bytes.
+    /// XORs the next `data.len()` keystream bytes into `data`.
     #[inline]
-    fn keystream(&mut self, out: &mut [u8]) {
+    fn apply(&mut self, data: &mut [u8]) {
         let s = &mut self.s;
         let (mut i, mut j) = (self.i, self.j);
-        for o in out.iter_mut() {
+        for o in data.iter_mut() {
             i = i.wrapping_add(1);
             let x = s[usize::from(i)];
             j = j.wrapping_add(x as u8);
             let y = s[usize::from(j)];
             s[usize::from(i)] = y;
             s[usize::from(j)] = x;
-            *o = s[usize::from((x as u8).wrapping_add(y as u8))] as u8;
+            *o ^= s[usize::from((x as u8).wrapping_add(y as u8))] as u8;
         }
         self.i = i;
         self.j = j;
@@ -106,19 +103,13 @@ impl StreamCipher for Arrsyfor {
         Ok(())
     }
 
-    fn unchecked_apply_keystream_inout(&mut self, mut buf: InOutBuf<'_, '_, u8>) {
-        let mut ks = [0u8; BATCH];
-        while !buf.is_empty() {
-            let take = buf.len().min(BATCH);
-            let (mut now, rest) = buf.split_at(take);
-            self.keystream(&mut ks[..take]);
-            now.xor_in2out(&ks[..take]);
-            buf = rest;
-        }
+    fn unchecked_apply_keystream_inout(&mut self, buf: InOutBuf<'_, '_, u8>) {
+        self.apply(buf.into_out_with_copied_in());
     }
 
     fn unchecked_write_keystream(&mut self, buf: &mut [u8]) {
-        self.keystream(buf);
+        buf.fill(0);
+        self.apply(buf);
     }
 }
 

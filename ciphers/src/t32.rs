@@ -33,7 +33,7 @@ use keying::{MAX_IV, MAX_KEY};
 use nlf::N;
 
 #[cfg(all(target_arch = "x86_64", ssmail_avx512))]
-cpufeatures::new!(avx512_cpuid, "avx512f", "avx512vl");
+cpufeatures::new!(avx512_cpuid, "avx512f", "avx512vl", "avx512bw");
 
 /// Shortest run of words worth the vector path.
 #[cfg(all(target_arch = "x86_64", ssmail_avx512))]
@@ -103,11 +103,11 @@ impl T32 {
         Ok(Self::from_stream(Stream::new(key, iv)))
     }
 
-    /// Fills `out` with the next keystream words (word-aligned use only).
-    fn words(&mut self, out: &mut [u32]) {
+    /// Fills `out`, whose length is a multiple of 4, with the next keystream bytes.
+    fn words(&mut self, out: &mut [u8]) {
         // The vector path runs a whole look-ahead at a time, which only pays on longer runs.
         #[cfg(all(target_arch = "x86_64", ssmail_avx512))]
-        if out.len() >= VECTOR_MIN_WORDS && avx512_cpuid::get() {
+        if out.len() >= 4 * VECTOR_MIN_WORDS && avx512_cpuid::get() {
             // SAFETY: the CPU was just checked for the features `avx512::fill` enables.
             #[allow(unsafe_code, reason = "runtime-detected SIMD path")]
             unsafe {
@@ -118,21 +118,46 @@ impl T32 {
         bulk::fill(&mut self.stream, out);
     }
 
-    /// XORs whole keystream words into `buf`, whose length is a multiple of 4.
-    fn apply_words(&mut self, mut buf: InOutBuf<'_, '_, u8>) {
-        let mut words = [0u32; BATCH_WORDS];
+    /// XORs whole keystream words into `data`, whose length is a multiple of 4.
+    fn apply_words(&mut self, data: &mut [u8]) {
         let mut ks = [0u8; 4 * BATCH_WORDS];
-        while !buf.is_empty() {
-            let take = buf.len().min(4 * BATCH_WORDS);
-            let (mut now, rest) = buf.split_at(take);
-            let w = &mut words[..take >> 2];
-            self.words(w);
-            for (dst, src) in ks.chunks_exact_mut(4).zip(w.iter()) {
-                dst.copy_from_slice(&src.to_be_bytes());
-            }
-            now.xor_in2out(&ks[..take]);
-            buf = rest;
+        for chunk in data.chunks_mut(4 * BATCH_WORDS) {
+            let ks = &mut ks[..chunk.len()];
+            self.words(ks);
+            xor_into(chunk, ks);
         }
+    }
+
+    /// XORs the keystream into `data`.
+    fn apply(&mut self, data: &mut [u8]) {
+        // Bytes left over from the last word come first.
+        let head = usize::from(self.tail_len).min(data.len());
+        let (first, data) = data.split_at_mut(head);
+        for b in first {
+            self.tail_len -= 1;
+            *b ^= (self.tail >> (8 * self.tail_len)) as u8;
+        }
+        // Then whole words.
+        let whole = data.len() & !3;
+        let (body, last) = data.split_at_mut(whole);
+        self.apply_words(body);
+        // Then part of one more word, keeping the rest.
+        if !last.is_empty() {
+            let mut ks = [0u8; 4];
+            self.words(&mut ks);
+            xor_into(last, &ks[..last.len()]);
+            self.tail_len = (4 - last.len()) as u8;
+            self.tail = u32::from_be_bytes(ks) & (u32::MAX >> (8 * last.len()));
+        }
+    }
+}
+
+/// `data ^= ks`, over equal lengths; a plain slice loop, which the compiler vectorises
+/// (`InOutBuf::xor_in2out` cannot be, as its input and output may alias).
+#[inline(always)]
+fn xor_into(data: &mut [u8], ks: &[u8]) {
+    for (d, k) in data.iter_mut().zip(ks) {
+        *d ^= k;
     }
 }
 
@@ -179,34 +204,12 @@ impl StreamCipher for T32 {
     }
 
     fn unchecked_apply_keystream_inout(&mut self, buf: InOutBuf<'_, '_, u8>) {
-        // Bytes left over from the last word come first.
-        let head = usize::from(self.tail_len).min(buf.len());
-        let (mut first, buf) = buf.split_at(head);
-        for i in 0..head {
-            let shift = 8 * (usize::from(self.tail_len) - 1);
-            let k = (self.tail >> shift) as u8;
-            self.tail_len -= 1;
-            let mut b = first.get(i);
-            *b.get_out() = *b.get_in() ^ k;
-        }
-        // Then whole words.
-        let whole = buf.len() & !3;
-        let (body, mut last) = buf.split_at(whole);
-        self.apply_words(body);
-        // Then part of one more word, keeping the rest.
-        if !last.is_empty() {
-            let mut w = [0u32; 1];
-            self.words(&mut w);
-            let ks = w[0].to_be_bytes();
-            last.xor_in2out(&ks[..last.len()]);
-            self.tail_len = (4 - last.len()) as u8;
-            self.tail = w[0] & (u32::MAX >> (8 * last.len()));
-        }
+        self.apply(buf.into_out_with_copied_in());
     }
 
     fn unchecked_write_keystream(&mut self, buf: &mut [u8]) {
         buf.fill(0);
-        self.unchecked_apply_keystream_inout(buf.into());
+        self.apply(buf);
     }
 }
 

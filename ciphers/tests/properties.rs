@@ -1,6 +1,9 @@
 //! Properties of both ciphers on random keys and data.
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
-#![allow(clippy::integer_division_remainder_used, reason = "test arithmetic on public values")]
+#![allow(
+    clippy::integer_division_remainder_used,
+    reason = "test arithmetic on public values"
+)]
 
 use proptest::prelude::*;
 use ssmail_ciphers::{Arrsyfor, KeyInit, StreamCipher, T32};

@@ -22,6 +22,8 @@ use core::arch::x86_64::{
     _mm512_test_epi32_mask, _mm512_xor_si512,
 };
 
+use core::arch::x86_64::{_mm512_permutex2var_epi32, _mm512_shuffle_epi8};
+
 use super::Stream;
 use super::bulk::{DIBITS_SPAN, Window, walk};
 use super::nlf::{N, WHITEN, feedback};
@@ -54,6 +56,26 @@ static WHITEN16: [u32; 16] = [
     WHITEN[0], WHITEN[1], WHITEN[2], WHITEN[3], 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 ];
 
+/// A `vpshufb` pattern that reverses the bytes of each 32-bit lane.
+static BSWAP16: [u32; 16] = [
+    0x0001_0203,
+    0x0405_0607,
+    0x0809_0a0b,
+    0x0c0d_0e0f,
+    0x0001_0203,
+    0x0405_0607,
+    0x0809_0a0b,
+    0x0c0d_0e0f,
+    0x0001_0203,
+    0x0405_0607,
+    0x0809_0a0b,
+    0x0c0d_0e0f,
+    0x0001_0203,
+    0x0405_0607,
+    0x0809_0a0b,
+    0x0c0d_0e0f,
+];
+
 struct Avx512 {
     win: [u32; SPAN + N + PAD],
     /// `nlfs[p]` is the NLF after `p` steps, for `k < p <= ready`.
@@ -68,7 +90,7 @@ struct Avx512 {
 fn load8(s: &[u32], at: usize) -> __m256i {
     let s = &s[at..at + 8];
     // SAFETY: `s` holds 8 words; the load is unaligned. Only reached from `fill`, which
-    // runs with AVX-512F/VL enabled after runtime detection.
+    // runs with AVX-512F/VL/BW enabled after runtime detection.
     unsafe { _mm256_loadu_si256(s.as_ptr().cast()) }
 }
 
@@ -83,7 +105,7 @@ fn load16(s: &[u32], at: usize) -> __m512i {
 /// α times each of eight words.
 #[inline(always)]
 fn alpha8(x: __m256i, tab: &[(__m256i, __m256i); 8]) -> __m256i {
-    // SAFETY: register-only intrinsics; AVX-512F/VL as for `load8`.
+    // SAFETY: register-only intrinsics; AVX-512F/VL/BW as for `load8`.
     unsafe {
         // vpermt2d uses the low four bits of each index lane, so no masking is needed.
         let look = |j: usize, idx: __m256i| _mm256_permutex2var_epi32(tab[j].0, idx, tab[j].1);
@@ -127,11 +149,21 @@ impl Avx512 {
             w[i] = feedback(w[i - 17], w[i - 13], w[i - 2]);
             i += 1;
         }
-        let tab: [(__m256i, __m256i); 8] =
-            core::array::from_fn(|j| (load8(&NIBBLES[j], 0), load8(&NIBBLES[j], 8)));
+        // (Not `array::from_fn`: its closure is not inlined into this target-feature code.)
+        let nib = |j: usize| (load8(&NIBBLES[j], 0), load8(&NIBBLES[j], 8));
+        let tab = [
+            nib(0),
+            nib(1),
+            nib(2),
+            nib(3),
+            nib(4),
+            nib(5),
+            nib(6),
+            nib(7),
+        ];
         while i + 8 <= to {
             // SAFETY: register-only intrinsics except the store, which writes the 8 words
-            // `w[i..i + 8]` (bounds-checked); AVX-512F/VL as for `load8`.
+            // `w[i..i + 8]` (bounds-checked); AVX-512F/VL/BW as for `load8`.
             unsafe {
                 let u = _mm256_xor_si256(load8(w, i - 17), load8(w, i - 19));
                 let v = _mm256_xor_si256(load8(w, i - 21), load8(w, i - 23));
@@ -213,16 +245,15 @@ impl Window for Avx512 {
     }
 
     /// All 16 dibits at once: lane i takes dibit i; a prefix sum of the step counts
-    /// gives each dibit's position, one gather fetches the NLFs there, and a compress
-    /// keeps the lanes that output.
+    /// gives each dibit's position, one permute over the next 32 NLFs fetches them, and a
+    /// compress keeps the lanes that output.
     #[inline(always)]
-    fn control_word(&mut self, ctrl: u32, dst: &mut [u32; 16]) -> usize {
+    fn control_word(&mut self, ctrl: u32, dst: &mut [u8; 64]) -> usize {
         let base = self.k;
-        // The window holds DIBITS_SPAN steps after `base`; every gathered index is below.
-        let nlfs = &self.nlfs[..=base + DIBITS_SPAN];
-        // SAFETY: register-only intrinsics except the gather, whose 16 indices are
-        // `base + 1 + prefix + late <= base + 32`, inside `nlfs`, and the store, which
-        // writes the 16 words of `dst`; AVX-512F as for `load8`.
+        // The window holds DIBITS_SPAN steps after `base`.
+        let nlfs = &self.nlfs;
+        // SAFETY: register-only intrinsics except the store, which writes the 64 bytes of
+        // `dst`; AVX-512F and AVX-512BW as for `load8`.
         unsafe {
             let zero = _mm512_setzero_si512();
             let one = _mm512_set1_epi32(1);
@@ -241,16 +272,17 @@ impl Window for Avx512 {
             sum = _mm512_add_epi32(sum, _mm512_alignr_epi32::<12>(sum, zero));
             sum = _mm512_add_epi32(sum, _mm512_alignr_epi32::<8>(sum, zero));
             let before = _mm512_sub_epi32(sum, steps);
-            let pos = _mm512_add_epi32(
-                _mm512_add_epi32(before, late),
-                _mm512_set1_epi32((base + 1) as i32),
-            );
-            let v = _mm512_i32gather_epi32::<4>(pos, nlfs.as_ptr().cast());
+            // Offsets from `base + 1`, all below 32: a two-register permute reads them.
+            let at = _mm512_add_epi32(before, late);
+            let near = &nlfs[base + 1..base + 1 + DIBITS_SPAN];
+            let v = _mm512_permutex2var_epi32(load16(near, 0), at, load16(near, 16));
             let whiten = _mm512_permutexvar_epi32(d, load16(&WHITEN16, 0));
             let out = _mm512_maskz_compress_epi32(
                 _mm512_test_epi32_mask(d, d),
                 _mm512_xor_si512(v, whiten),
             );
+            // Words go out most significant byte first.
+            let out = _mm512_shuffle_epi8(out, load16(&BSWAP16, 0));
             _mm512_storeu_si512(dst.as_mut_ptr().cast(), out);
         }
         // Dibits 1 and 2 take two steps; every dibit but 0 outputs.
@@ -261,12 +293,12 @@ impl Window for Avx512 {
     }
 }
 
-/// Fills `out` with the next keystream words.
+/// Fills `out` (whole words) with the next keystream bytes.
 ///
 /// # Safety
-/// The CPU must support AVX-512F and AVX-512VL.
-#[target_feature(enable = "avx512f,avx512vl")]
-pub(crate) unsafe fn fill(s: &mut Stream, out: &mut [u32]) {
+/// The CPU must support AVX-512F, AVX-512VL and AVX-512BW.
+#[target_feature(enable = "avx512f,avx512vl,avx512bw")]
+pub(crate) unsafe fn fill(s: &mut Stream, out: &mut [u8]) {
     if out.is_empty() {
         return;
     }

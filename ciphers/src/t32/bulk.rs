@@ -30,17 +30,19 @@ pub(crate) trait Window {
     fn register(&self) -> &[u32];
 
     /// Runs all 16 dibits of the control word `ctrl`, just taken at position `k` (the
-    /// window holds `DIBITS_SPAN` more steps), writing its output words to the front of
-    /// `dst` (the rest of `dst` is scratch). Returns the number of words written.
+    /// window holds `DIBITS_SPAN` more steps), writing its output words (big-endian) to
+    /// the front of `dst` (the rest of `dst` is scratch). Returns the number of words.
     #[inline(always)]
-    fn control_word(&mut self, ctrl: u32, dst: &mut [u32; 16]) -> usize {
+    fn control_word(&mut self, ctrl: u32, dst: &mut [u8; 64]) -> usize {
         let base = self.k();
         let (mut m, mut k, mut ctrl) = (0, 0, ctrl);
         for _ in 0..16 {
             let d = ctrl & 3;
             ctrl >>= 2;
             let (at, emits, steps) = dibit(d);
-            dst[m & 15] = self.nlf_at(base + k + at) ^ WHITEN[d as usize];
+            let v = self.nlf_at(base + k + at) ^ WHITEN[d as usize];
+            let at = 4 * (m & 15);
+            dst[at..at + 4].copy_from_slice(&v.to_be_bytes());
             m += emits;
             k += steps;
         }
@@ -59,20 +61,22 @@ fn dibit(d: u32) -> (usize, usize, usize) {
     (1 + late, usize::from(d != 0), 1 + long)
 }
 
-/// Fills `out` with the next keystream words, from the window `w` (which holds `s`'s
-/// register at position 0), and saves the state back into `s`.
+/// Fills `out` (whole words) with the next keystream words, most significant byte
+/// first, from the window `w` (which holds `s`'s register at position 0), and saves the
+/// state back into `s`.
 #[inline(always)]
-pub(crate) fn walk<W: Window>(w: &mut W, s: &mut Stream, out: &mut [u32]) {
+pub(crate) fn walk<W: Window>(w: &mut W, s: &mut Stream, out: &mut [u8]) {
+    debug_assert!(out.len() & 3 == 0);
     let (mut ctrl, mut dibits) = (s.ctrl, s.dibits);
     let mut n = 0;
-    while n < out.len() {
+    while 4 * n < out.len() {
         if dibits == 0 {
             if w.k() + CTRL_SPAN > w.ready() {
                 w.run_ahead();
             }
             w.advance(1);
             ctrl = w.nlf_at(w.k());
-            if let Some(dst) = out.get_mut(n..n + 16) {
+            if let Some(dst) = out.get_mut(4 * n..4 * n + 64) {
                 n += w.control_word(ctrl, dst.try_into().expect("16 words"));
                 continue;
             }
@@ -86,7 +90,8 @@ pub(crate) fn walk<W: Window>(w: &mut W, s: &mut Stream, out: &mut [u32]) {
         ctrl >>= 2;
         dibits -= 1;
         let (at, emits, steps) = dibit(d);
-        out[n] = w.nlf_at(w.k() + at) ^ WHITEN[d as usize];
+        let v = w.nlf_at(w.k() + at) ^ WHITEN[d as usize];
+        out[4 * n..4 * n + 4].copy_from_slice(&v.to_be_bytes());
         n += emits;
         w.advance(steps);
     }
@@ -162,8 +167,8 @@ impl Window for Portable {
     }
 }
 
-/// Fills `out` with the next keystream words, portable Rust.
-pub(crate) fn fill(s: &mut Stream, out: &mut [u32]) {
+/// Fills `out` (whole words) with the next keystream bytes, portable Rust.
+pub(crate) fn fill(s: &mut Stream, out: &mut [u8]) {
     if out.is_empty() {
         return;
     }

@@ -54,11 +54,11 @@ proptest! {
     ) {
         let mut p = Plain::new(&key, None);
         let mut s = Stream::new(&key, None);
-        let mut buf = [0u32; 300];
+        let mut buf = [0u8; 4 * 300];
         for n in sizes {
-            bulk::fill(&mut s, &mut buf[..n]);
-            for &w in &buf[..n] {
-                prop_assert_eq!(w, p.next_word());
+            bulk::fill(&mut s, &mut buf[..4 * n]);
+            for w in buf[..4 * n].chunks_exact(4) {
+                prop_assert_eq!(w, p.next_word().to_be_bytes());
             }
         }
     }
@@ -89,13 +89,13 @@ proptest! {
         }
         let mut p = Plain::new(&key, None);
         let mut s = Stream::new(&key, None);
-        let mut buf = [0u32; 700];
+        let mut buf = [0u8; 4 * 700];
         for n in sizes {
             // SAFETY: the CPU was checked above.
             #[allow(unsafe_code, reason = "test of the SIMD path")]
-            unsafe { avx512::fill(&mut s, &mut buf[..n]) };
-            for &w in &buf[..n] {
-                prop_assert_eq!(w, p.next_word());
+            unsafe { avx512::fill(&mut s, &mut buf[..4 * n]) };
+            for w in buf[..4 * n].chunks_exact(4) {
+                prop_assert_eq!(w, p.next_word().to_be_bytes());
             }
         }
     }
