@@ -1,0 +1,46 @@
+//! The command line, as clap sees it.
+//!
+//! Cipher names and keys are plain strings here and are checked by the command itself, so
+//! that a bad value gets a one-line `ssmail: ...` error rather than clap's usage block.
+
+use clap::{Args, Parser, Subcommand};
+
+/// Top level: `ssmail <COMMAND>`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "ssmail",
+    version,
+    about = "ssmail's XCRYPT stream ciphers from the command line"
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Encrypt stdin to stdout.
+    Encrypt(CryptArgs),
+    /// Decrypt stdin to stdout.
+    Decrypt(CryptArgs),
+}
+
+/// Options shared by `encrypt` and `decrypt`.
+#[derive(Debug, Args)]
+pub struct CryptArgs {
+    /// Bare keystream XOR, no header or integrity check (the only mode so far).
+    #[arg(long)]
+    pub raw: bool,
+
+    /// Cipher: arrsyfor (RC4, keys of 1 to 256 bytes) or t32 (SOBER-t32, keys of 1 to
+    /// 32 bytes). Both are broken by modern standards.
+    #[arg(long, value_name = "arrsyfor|t32")]
+    pub cipher: String,
+
+    /// Key as hexadecimal digits, two per byte, either case. Note that other local users
+    /// may be able to read command lines.
+    #[arg(long, value_name = "HEX")]
+    pub key_hex: String,
+}

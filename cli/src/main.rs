@@ -1,0 +1,65 @@
+//! `ssmail`: command-line tools around ssmail's XCRYPT stream ciphers.
+//!
+//! For now this is only `encrypt --raw` / `decrypt --raw`, a bare keystream XOR from
+//! stdin to stdout. The user-facing file format comes later.
+
+mod args;
+mod failure;
+mod hexkey;
+mod keystream;
+mod raw;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use args::{Cli, Command, CryptArgs};
+use failure::Failure;
+use keystream::{CipherName, Keystream};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // `--help` and `--version` come through here too, with exit code 0. Printing is
+            // best-effort: a closed stderr must not turn into a panic.
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            if let Some(message) = failure.message() {
+                // Not `eprintln!`: it panics if stderr is a broken pipe.
+                let _ = writeln!(std::io::stderr().lock(), "ssmail: {message}");
+            }
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        // In raw mode the two are the same XOR; they are separate commands because the
+        // file format that comes later will make them differ.
+        Command::Encrypt(args) | Command::Decrypt(args) => crypt(&args),
+    }
+}
+
+fn crypt(args: &CryptArgs) -> Result<(), Failure> {
+    if !args.raw {
+        return Err(Failure::Usage(
+            "only raw mode exists yet: pass --raw (a file format comes later)".into(),
+        ));
+    }
+    // Cipher first: the allowed key length depends on it.
+    let cipher = CipherName::parse(&args.cipher).map_err(|e| Failure::Usage(e.to_string()))?;
+    // Wiped when dropped; the copy in the process arguments is beyond our reach.
+    let key = zeroize::Zeroizing::new(
+        hexkey::decode(&args.key_hex).map_err(|e| Failure::Usage(format!("--key-hex: {e}")))?,
+    );
+    let mut keystream = Keystream::new(cipher, &key).map_err(|e| Failure::Usage(e.to_string()))?;
+    raw::xor_stdin_to_stdout(&mut keystream)
+}
