@@ -165,6 +165,30 @@ impl Window for Portable {
     fn register(&self) -> &[u32] {
         &self.win[self.k..self.k + N]
     }
+
+    /// As the default, over a fixed-size view of the window, so that no NLF read needs
+    /// a bounds check.
+    #[inline(always)]
+    fn control_word(&mut self, ctrl: u32, dst: &mut [u8; 64]) -> usize {
+        let seg: &[u32; DIBITS_SPAN + N] = (&self.win[self.k..self.k + DIBITS_SPAN + N])
+            .try_into()
+            .expect("the caller made room");
+        let (mut m, mut k, mut ctrl) = (0, 0, ctrl);
+        for _ in 0..16 {
+            let d = ctrl & 3;
+            ctrl >>= 2;
+            let (at, emits, steps) = dibit(d);
+            // k + at <= 32 always; `min` lets the compiler see it.
+            let p = (k + at).min(DIBITS_SPAN);
+            let v = nlf(&seg[p..p + N], self.konst) ^ WHITEN[d as usize];
+            let o = 4 * (m & 15);
+            dst[o..o + 4].copy_from_slice(&v.to_be_bytes());
+            m += emits;
+            k += steps;
+        }
+        self.k += k;
+        m
+    }
 }
 
 /// Fills `out` (whole words) with the next keystream bytes, portable Rust.
