@@ -41,6 +41,8 @@ const VECTOR_MIN_WORDS: usize = 32;
 
 /// Words generated per batch when bulk data is processed.
 const BATCH_WORDS: usize = 1024;
+/// Bytes up to which a run is made in a small buffer.
+const SHORT_RUN: usize = 256;
 
 /// The running keystream generator: register, konst and stutter state.
 #[derive(Clone)]
@@ -120,6 +122,15 @@ impl T32 {
 
     /// XORs whole keystream words into `data`, whose length is a multiple of 4.
     fn apply_words(&mut self, data: &mut [u8]) {
+        // Short runs (an SMTP line, say) get a short buffer: clearing 4 KiB of stack for
+        // a few bytes would cost more than making them.
+        if data.len() <= SHORT_RUN {
+            let mut ks = [0u8; SHORT_RUN];
+            let ks = &mut ks[..data.len()];
+            self.words(ks);
+            xor_into(data, ks);
+            return;
+        }
         let mut ks = [0u8; 4 * BATCH_WORDS];
         for chunk in data.chunks_mut(4 * BATCH_WORDS) {
             let ks = &mut ks[..chunk.len()];
