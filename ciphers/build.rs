@@ -5,6 +5,9 @@ use std::process::Command;
 
 fn main() {
     println!("cargo:rustc-check-cfg=cfg(ssmail_avx512)");
+    // `--cfg ssmail_t32_backend="portable"` forces the portable t32 path (for benchmarks
+    // and tests of the fallback on machines that have AVX-512).
+    println!("cargo:rustc-check-cfg=cfg(ssmail_t32_backend, values(\"portable\"))");
     println!("cargo:rerun-if-env-changed=RUSTC");
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let minor = Command::new(rustc)

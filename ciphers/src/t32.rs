@@ -8,7 +8,11 @@
 //! It exists here to speak XCRYPT with other ssmail hosts, which defends against passive
 //! listeners only. For anything new, use a modern AEAD.
 
-#[cfg(all(target_arch = "x86_64", ssmail_avx512))]
+#[cfg(all(
+    target_arch = "x86_64",
+    ssmail_avx512,
+    not(ssmail_t32_backend = "portable")
+))]
 #[allow(
     clippy::incompatible_msrv,
     reason = "compiled only when rustc has the AVX-512 intrinsics (1.89 and later), see build.rs"
@@ -32,11 +36,19 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use keying::{MAX_IV, MAX_KEY};
 use nlf::N;
 
-#[cfg(all(target_arch = "x86_64", ssmail_avx512))]
+#[cfg(all(
+    target_arch = "x86_64",
+    ssmail_avx512,
+    not(ssmail_t32_backend = "portable")
+))]
 cpufeatures::new!(avx512_cpuid, "avx512f", "avx512vl", "avx512bw");
 
 /// Shortest run of words worth the vector path.
-#[cfg(all(target_arch = "x86_64", ssmail_avx512))]
+#[cfg(all(
+    target_arch = "x86_64",
+    ssmail_avx512,
+    not(ssmail_t32_backend = "portable")
+))]
 const VECTOR_MIN_WORDS: usize = 32;
 
 /// Words generated per batch when bulk data is processed.
@@ -108,7 +120,11 @@ impl T32 {
     /// Fills `out`, whose length is a multiple of 4, with the next keystream bytes.
     fn words(&mut self, out: &mut [u8]) {
         // The vector path runs a whole look-ahead at a time, which only pays on longer runs.
-        #[cfg(all(target_arch = "x86_64", ssmail_avx512))]
+        #[cfg(all(
+            target_arch = "x86_64",
+            ssmail_avx512,
+            not(ssmail_t32_backend = "portable")
+        ))]
         if out.len() >= 4 * VECTOR_MIN_WORDS && avx512_cpuid::get() {
             // SAFETY: the CPU was just checked for the features `avx512::fill` enables.
             #[allow(unsafe_code, reason = "runtime-detected SIMD path")]
