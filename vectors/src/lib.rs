@@ -7,6 +7,44 @@ pub const ARRSYFOR_RFC6229: &str = include_str!("../data/arrsyfor-rfc6229.txt");
 /// QUALCOMM's published SOBER-t32 vectors and the spec's worked example.
 pub const T32_PUBLISHED: &str = include_str!("../data/t32-published.txt");
 
+/// XCRYPT known answers: key agreements and raw modular exponentiations mod p.
+pub const XCRYPT_KAT: &str = include_str!("../data/xcrypt-kat.txt");
+
+/// One raw modular exponentiation mod the Oakley prime: `base^exp = result`, each 96
+/// big-endian bytes.
+#[derive(Debug, Clone)]
+pub struct ModexpVector {
+    /// Line in the file.
+    pub line: usize,
+    /// The base.
+    pub base: Vec<u8>,
+    /// The exponent.
+    pub exp: Vec<u8>,
+    /// The expected result.
+    pub result: Vec<u8>,
+}
+
+/// The `modexp` lines of the XCRYPT known answers.
+pub fn modexp_vectors() -> Vec<ModexpVector> {
+    records(XCRYPT_KAT)
+        .filter(|(_, f)| f.first() == Some(&"modexp"))
+        .map(|(line, f)| {
+            let field = |name: &str| {
+                f.iter()
+                    .find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+                    .map(hex)
+                    .unwrap_or_else(|| panic!("line {line}: no {name}="))
+            };
+            ModexpVector {
+                line,
+                base: field("base"),
+                exp: field("exp"),
+                result: field("result"),
+            }
+        })
+        .collect()
+}
+
 /// The SOBER-t32 S-box as data (256 words, eight to a line).
 pub const T32_SBOX: &str = include_str!("../data/t32-sbox.txt");
 

@@ -1,0 +1,49 @@
+//! Criterion benchmarks of the 768-bit modular exponentiation (XCRYPT's Diffie-Hellman
+//! step) beside OpenSSL's `BN_mod_exp_mont_consttime`, in the same run.
+//!
+//! * `dh/portable/shared_secret`: `peer^r mod p`, a random 768-bit base and exponent.
+//! * `dh/portable/public_key`: `2^r mod p` through the base-2 path.
+//! * `dh/openssl/shared_secret`: OpenSSL, same base, exponent and modulus.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_main};
+use ssmail_benches::{OpensslModexp, seeded_bytes};
+use ssmail_bigint_x86::{SecretExponent, U768, oakley};
+
+fn dh(c: &mut Criterion) {
+    let base_bytes = seeded_bytes(0x4448_0001, 96);
+    let exp_bytes = seeded_bytes(0x4448_0002, 96);
+    let base = U768::from_be_slice(&base_bytes).expect("96 bytes");
+    let exp = SecretExponent::from_be_slice(&exp_bytes).expect("96 bytes");
+    let p = oakley::P.to_be_bytes();
+
+    let mut ossl = OpensslModexp::new(&p, &base_bytes, &exp_bytes);
+    let mut out = [0u8; 96];
+    ossl.run(&mut out);
+    assert_eq!(
+        out,
+        oakley::shared_secret(&base, &exp).to_be_bytes(),
+        "OpenSSL and ours must agree before they are timed"
+    );
+
+    let mut g = c.benchmark_group("dh");
+    g.bench_function("portable/shared_secret", |b| {
+        b.iter(|| oakley::shared_secret(black_box(&base), black_box(&exp)));
+    });
+    g.bench_function("portable/public_key", |b| {
+        b.iter(|| oakley::public_key(black_box(&exp)));
+    });
+    g.bench_function("openssl/shared_secret", |b| {
+        b.iter(|| ossl.run(black_box(&mut out)));
+    });
+    g.finish();
+}
+
+/// The group, with criterion's command-line configuration.
+fn benches() {
+    let mut c = Criterion::default().configure_from_args();
+    dh(&mut c);
+}
+
+criterion_main!(benches);

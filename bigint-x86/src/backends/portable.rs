@@ -1,0 +1,46 @@
+//! Portable Rust over the native word: coarsely integrated operand scanning (CIOS), then
+//! a masked final subtraction. No branch and no index depends on the operands.
+
+use crate::ct;
+use crate::word::{LIMBS, Word, adc, mac, sbb};
+
+/// `a·b·R⁻¹ mod n`, for `a, b < n`, `n` odd, `n0 = -n⁻¹ mod 2^w`, `R = 2^768`. Also
+/// correct for any `a < R` when `b < n` (so it reduces a base that is not below `n`).
+#[inline(always)]
+pub(crate) fn mont_mul(
+    a: &[Word; LIMBS],
+    b: &[Word; LIMBS],
+    n: &[Word; LIMBS],
+    n0: Word,
+) -> [Word; LIMBS] {
+    // t has two extra limbs for the carries of the running sum, which stays below 2n.
+    let mut t = [0 as Word; LIMBS + 2];
+    for &bi in b {
+        // t += a · b[i]
+        let mut c = 0;
+        for j in 0..LIMBS {
+            (t[j], c) = mac(t[j], a[j], bi, c);
+        }
+        let (s, c2) = adc(t[LIMBS], c, 0);
+        t[LIMBS] = s;
+        t[LIMBS + 1] = c2;
+        // t = (t + m·n) / 2^w, with m chosen so that the low limb cancels.
+        let m = t[0].wrapping_mul(n0);
+        let (_, mut c) = mac(t[0], m, n[0], 0);
+        for j in 1..LIMBS {
+            (t[j - 1], c) = mac(t[j], m, n[j], c);
+        }
+        let (s, c3) = adc(t[LIMBS], c, 0);
+        t[LIMBS - 1] = s;
+        t[LIMBS] = t[LIMBS + 1] + c3;
+    }
+    // t < 2n: subtract n unless that borrows (t < n), chosen by mask.
+    let mut r = [0 as Word; LIMBS];
+    let mut borrow = 0;
+    for j in 0..LIMBS {
+        (r[j], borrow) = sbb(t[j], n[j], borrow);
+    }
+    let (_, borrow) = sbb(t[LIMBS], 0, borrow);
+    let low: [Word; LIMBS] = core::array::from_fn(|j| t[j]);
+    ct::select(&r, &low, ct::mask_bit(borrow))
+}

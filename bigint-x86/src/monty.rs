@@ -1,0 +1,205 @@
+//! Montgomery arithmetic modulo an odd 768-bit modulus, and exponentiation.
+
+use core::fmt;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::backends::portable::mont_mul;
+use crate::ct;
+use crate::uint::{BYTES, U768};
+use crate::word::{LIMBS, Word, adc, sbb};
+
+/// Bits per exponent window in the constant-time exponentiation.
+const WINDOW: usize = 4;
+/// Entries in the window table.
+const TABLE: usize = 1 << WINDOW;
+/// Windows in a 768-bit exponent.
+pub(crate) const WINDOWS: usize = 768 >> 2;
+const _: () = assert!(WINDOWS * WINDOW == 768);
+
+/// A secret exponent (a Diffie-Hellman private key). Wiped when dropped; its `Debug`
+/// prints nothing of it.
+#[derive(Clone)]
+pub struct SecretExponent(pub(crate) U768);
+
+impl SecretExponent {
+    /// From 96 big-endian bytes.
+    pub fn from_be_bytes(bytes: &[u8; BYTES]) -> Self {
+        Self(U768::from_be_bytes(bytes))
+    }
+
+    /// From at most 96 big-endian bytes, left-padded; `None` if longer.
+    pub fn from_be_slice(bytes: &[u8]) -> Option<Self> {
+        U768::from_be_slice(bytes).map(Self)
+    }
+}
+
+impl Drop for SecretExponent {
+    fn drop(&mut self) {
+        self.0.0.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for SecretExponent {}
+
+/// Prints no part of the exponent.
+impl fmt::Debug for SecretExponent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretExponent { ... }")
+    }
+}
+
+/// `2x mod n` for `x < n`, in constant time (`const` so that parameters of a fixed
+/// modulus can be worked out at compile time).
+const fn double_mod(x: &[Word; LIMBS], n: &[Word; LIMBS]) -> [Word; LIMBS] {
+    let mut d = [0 as Word; LIMBS];
+    let mut carry = 0;
+    let mut i = 0;
+    while i < LIMBS {
+        let (s, c) = adc(x[i], x[i], carry);
+        d[i] = s;
+        carry = c;
+        i += 1;
+    }
+    let mut r = [0 as Word; LIMBS];
+    let mut borrow = 0;
+    i = 0;
+    while i < LIMBS {
+        let (s, b) = sbb(d[i], n[i], borrow);
+        r[i] = s;
+        borrow = b;
+        i += 1;
+    }
+    // Keep d when 2x < n, that is when the subtraction borrowed past the carry.
+    let (_, borrow) = sbb(carry, 0, borrow);
+    let keep = borrow.wrapping_neg();
+    i = 0;
+    while i < LIMBS {
+        r[i] ^= keep & (r[i] ^ d[i]);
+        i += 1;
+    }
+    r
+}
+
+/// Precomputed values for Montgomery arithmetic modulo an odd 768-bit `n`.
+#[derive(Clone, Copy, Debug)]
+pub struct MontyParams {
+    n: [Word; LIMBS],
+    /// `-n⁻¹ mod 2^w`.
+    n0: Word,
+    /// `R mod n`: one in Montgomery form.
+    one: [Word; LIMBS],
+    /// `R² mod n`, to convert into Montgomery form.
+    r2: [Word; LIMBS],
+}
+
+impl MontyParams {
+    /// Parameters for the modulus `n`, or `None` unless `n` is odd and above 1.
+    ///
+    /// NOTE: variable time in `n`, which must be public (a group modulus).
+    pub const fn new_vartime(n: &U768) -> Option<Self> {
+        let n = n.0;
+        if n[0] & 1 == 0 {
+            return None;
+        }
+        let mut above_one = n[0] > 1;
+        let mut i = 1;
+        while i < LIMBS {
+            above_one |= n[i] != 0;
+            i += 1;
+        }
+        if !above_one {
+            return None;
+        }
+        // n⁻¹ mod 2^w by Newton's iteration: each round doubles the correct low bits,
+        // starting from 3 (n·n ≡ 1 mod 8 for odd n).
+        let mut inv: Word = n[0];
+        let mut round = 0;
+        while round < 6 {
+            inv = inv.wrapping_mul((2 as Word).wrapping_sub(n[0].wrapping_mul(inv)));
+            round += 1;
+        }
+        // R mod n and R² mod n by doubling 1 (n > 1, so 1 < n to start).
+        let mut x = [0 as Word; LIMBS];
+        x[0] = 1;
+        let mut one = [0 as Word; LIMBS];
+        let mut k = 0;
+        while k < 2 * 768 {
+            x = double_mod(&x, &n);
+            k += 1;
+            if k == 768 {
+                one = x;
+            }
+        }
+        Some(Self {
+            n,
+            n0: inv.wrapping_neg(),
+            one,
+            r2: x,
+        })
+    }
+
+    /// The modulus.
+    pub const fn modulus(&self) -> U768 {
+        U768(self.n)
+    }
+
+    /// One in Montgomery form.
+    pub(crate) const fn monty_one(&self) -> [Word; LIMBS] {
+        self.one
+    }
+
+    #[inline(always)]
+    pub(crate) fn mul(&self, a: &[Word; LIMBS], b: &[Word; LIMBS]) -> [Word; LIMBS] {
+        mont_mul(a, b, &self.n, self.n0)
+    }
+
+    /// Into Montgomery form; any 768-bit `x` (also `x >= n`) comes out reduced.
+    #[inline(always)]
+    fn enter_monty(&self, x: &U768) -> [Word; LIMBS] {
+        self.mul(&x.0, &self.r2)
+    }
+
+    /// Out of Montgomery form.
+    #[inline(always)]
+    pub(crate) fn leave_monty(&self, x: &[Word; LIMBS]) -> U768 {
+        U768(self.mul(x, &U768::ONE.0))
+    }
+
+    /// `base^exp mod n`, in constant time: a fixed 4-bit window over all 768 exponent
+    /// bits, every table entry read at every window, the final subtraction masked. No
+    /// branch or memory address depends on `base`, `exp` or any intermediate value.
+    /// A `base >= n` is reduced first.
+    pub fn pow(&self, base: &U768, exp: &SecretExponent) -> U768 {
+        let b = self.enter_monty(base);
+        let mut table = [[0 as Word; LIMBS]; TABLE];
+        table[0] = self.one;
+        for i in 1..TABLE {
+            table[i] = self.mul(&table[i - 1], &b);
+        }
+        let mut acc = self.one;
+        for w in (0..WINDOWS).rev() {
+            for _ in 0..WINDOW {
+                acc = self.mul(&acc, &acc);
+            }
+            let e = ct::lookup(&table, exp.0.nibble(w * WINDOW));
+            acc = self.mul(&acc, &e);
+        }
+        table.zeroize();
+        self.leave_monty(&acc)
+    }
+
+    /// `base^exp mod n`, square and multiply.
+    ///
+    /// NOTE: variable time: branches on the bits of `exp`, which must be public.
+    pub fn pow_vartime(&self, base: &U768, exp: &U768) -> U768 {
+        let b = self.enter_monty(base);
+        let mut acc = self.one;
+        for i in (0..768).rev() {
+            acc = self.mul(&acc, &acc);
+            if exp.bit(i) == 1 {
+                acc = self.mul(&acc, &b);
+            }
+        }
+        self.leave_monty(&acc)
+    }
+}

@@ -1,0 +1,94 @@
+//! The 768-bit prime of RFC 2409 section 6.1 ("First Oakley Default Group", generator 2),
+//! which XCRYPT uses, and the two exponentiations of a key agreement over it.
+//!
+//! The prime is `2^768 - 2^704 - 1 + 2^64·⌊2^638·π + 149686⌋` (RFC 2409, 6.1). Its low
+//! limb is all ones, so `-p⁻¹ mod 2^w = 1`; the parameters below are worked out at
+//! compile time, and the portable Montgomery multiplication folds the constant `n0`.
+
+use crate::ct;
+use crate::monty::{MontyParams, SecretExponent, WINDOWS};
+use crate::uint::U768;
+use crate::word::{LIMBS, WORD_BITS, Word, mac, sbb};
+
+/// The prime p, big-endian (RFC 2409 section 6.1).
+pub const P: U768 = U768::from_be_bytes(&[
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xC9, 0x0F, 0xDA, 0xA2, 0x21, 0x68, 0xC2, 0x34,
+    0xC4, 0xC6, 0x62, 0x8B, 0x80, 0xDC, 0x1C, 0xD1, 0x29, 0x02, 0x4E, 0x08, 0x8A, 0x67, 0xCC, 0x74,
+    0x02, 0x0B, 0xBE, 0xA6, 0x3B, 0x13, 0x9B, 0x22, 0x51, 0x4A, 0x08, 0x79, 0x8E, 0x34, 0x04, 0xDD,
+    0xEF, 0x95, 0x19, 0xB3, 0xCD, 0x3A, 0x43, 0x1B, 0x30, 0x2B, 0x0A, 0x6D, 0xF2, 0x5F, 0x14, 0x37,
+    0x4F, 0xE1, 0x35, 0x6D, 0x6D, 0x51, 0xC2, 0x45, 0xE4, 0x85, 0xB5, 0x76, 0x62, 0x5E, 0x7E, 0xC6,
+    0xF4, 0x4C, 0x42, 0xE9, 0xA6, 0x3A, 0x36, 0x20, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+]);
+
+/// Montgomery parameters for p, computed at compile time.
+pub const PARAMS: MontyParams = match MontyParams::new_vartime(&P) {
+    Some(p) => p,
+    None => panic!("p is odd and above 1"),
+};
+
+/// `2^768 - p`, which is `2^768 mod p` since `p > 2^767`.
+const R_MINUS_P: [Word; LIMBS] = {
+    let mut c = [0 as Word; LIMBS];
+    let mut borrow = 0;
+    let mut i = 0;
+    while i < LIMBS {
+        let (s, b) = sbb(0, P.as_limbs()[i], borrow);
+        c[i] = s;
+        borrow = b;
+        i += 1;
+    }
+    c
+};
+
+/// `x · 2^k mod p` for `x < p` and a secret `k < 16`, in constant time: a shift and one
+/// reduction, far cheaper than a Montgomery multiplication. (Multiplying by 2 commutes
+/// with the Montgomery form, so `x` may be in it.)
+#[inline(always)]
+fn mul_pow2(x: &[Word; LIMBS], k: Word) -> [Word; LIMBS] {
+    // Shifts by a variable amount take constant time on the CPUs this crate targets; the
+    // amount never picks a branch or an address. `(v >> 1) >> (w - 1 - k)` is `v >> (w - k)`
+    // without the undefined shift by w when k = 0.
+    let k = k as u32;
+    let back = WORD_BITS as u32 - 1 - k;
+    let hi = (x[LIMBS - 1] >> 1) >> back;
+    let mut lo = [0 as Word; LIMBS];
+    lo[0] = x[0] << k;
+    for i in 1..LIMBS {
+        lo[i] = (x[i] << k) | ((x[i - 1] >> 1) >> back);
+    }
+    // x·2^k = hi·2^768 + lo ≡ lo + hi·(2^768 - p), which is below 2p.
+    let mut s = [0 as Word; LIMBS];
+    let mut c = 0;
+    for i in 0..LIMBS {
+        let (t, c1) = mac(lo[i], hi, R_MINUS_P[i], c);
+        s[i] = t;
+        c = c1;
+    }
+    // s + c·2^768 < 2p: subtract p unless that borrows.
+    let mut r = [0 as Word; LIMBS];
+    let mut borrow = 0;
+    for i in 0..LIMBS {
+        (r[i], borrow) = sbb(s[i], P.as_limbs()[i], borrow);
+    }
+    let (_, borrow) = sbb(c, 0, borrow);
+    ct::select(&r, &s, ct::mask_bit(borrow))
+}
+
+/// `2^r mod p`: an XCRYPT public key. Constant time in `r`: the same 4-bit windows as
+/// [`MontyParams::pow`], but each window multiplies by `2^nibble` with a shift and a
+/// reduction instead of a table lookup and a Montgomery multiplication.
+pub fn public_key(r: &SecretExponent) -> U768 {
+    let mut acc = PARAMS.monty_one();
+    for w in (0..WINDOWS).rev() {
+        for _ in 0..4 {
+            acc = PARAMS.mul(&acc, &acc);
+        }
+        acc = mul_pow2(&acc, r.0.nibble(w * 4));
+    }
+    PARAMS.leave_monty(&acc)
+}
+
+/// `peer^r mod p`: an XCRYPT shared secret, in constant time in both `peer` and `r`.
+pub fn shared_secret(peer: &U768, r: &SecretExponent) -> U768 {
+    PARAMS.pow(peer, r)
+}

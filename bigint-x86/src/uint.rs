@@ -1,0 +1,112 @@
+//! `U768`: a 768-bit unsigned integer as little-endian limbs, with the byte conversions
+//! and comparisons the rest of the crate needs.
+
+use core::fmt;
+
+use crate::ct;
+use crate::word::{LIMBS, WORD_BITS, WORD_SHIFT, Word, sbb};
+
+/// Bytes in a 768-bit number.
+pub const BYTES: usize = 96;
+
+/// A 768-bit unsigned integer. Its `Debug` prints the value: use [`SecretExponent`]
+/// (crate::SecretExponent) for secrets.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct U768(pub(crate) [Word; LIMBS]);
+
+impl U768 {
+    /// Zero.
+    pub const ZERO: Self = Self([0; LIMBS]);
+    /// One.
+    pub const ONE: Self = {
+        let mut l = [0; LIMBS];
+        l[0] = 1;
+        Self(l)
+    };
+
+    /// From 96 big-endian bytes.
+    pub const fn from_be_bytes(bytes: &[u8; BYTES]) -> Self {
+        let mut limbs = [0 as Word; LIMBS];
+        let per = WORD_BITS >> 3;
+        let mut i = 0;
+        while i < LIMBS {
+            let mut w: Word = 0;
+            let mut j = 0;
+            // Limb i holds bytes BYTES - per*(i+1) .. BYTES - per*i.
+            while j < per {
+                w = (w << 8) | bytes[BYTES - per * (i + 1) + j] as Word;
+                j += 1;
+            }
+            limbs[i] = w;
+            i += 1;
+        }
+        Self(limbs)
+    }
+
+    /// From at most 96 big-endian bytes, left-padded with zeros; `None` if longer.
+    pub fn from_be_slice(bytes: &[u8]) -> Option<Self> {
+        let pad = BYTES.checked_sub(bytes.len())?;
+        let mut full = [0u8; BYTES];
+        full[pad..].copy_from_slice(bytes);
+        Some(Self::from_be_bytes(&full))
+    }
+
+    /// To 96 big-endian bytes.
+    pub fn to_be_bytes(&self) -> [u8; BYTES] {
+        let mut out = [0u8; BYTES];
+        let per = WORD_BITS >> 3;
+        for (i, limb) in self.0.iter().enumerate() {
+            let at = BYTES - per * (i + 1);
+            out[at..at + per].copy_from_slice(&limb.to_be_bytes());
+        }
+        out
+    }
+
+    /// The limbs, least significant first.
+    pub const fn as_limbs(&self) -> &[Word; LIMBS] {
+        &self.0
+    }
+
+    /// Bit `i` (0 = least significant), as 0 or 1. `i` is public; the bit may be secret.
+    #[inline(always)]
+    pub(crate) fn bit(&self, i: usize) -> Word {
+        (self.0[i >> WORD_SHIFT] >> (i & (WORD_BITS - 1))) & 1
+    }
+
+    /// Four bits starting at bit `i` (a multiple of 4). `i` is public.
+    #[inline(always)]
+    pub(crate) fn nibble(&self, i: usize) -> Word {
+        (self.0[i >> WORD_SHIFT] >> (i & (WORD_BITS - 1))) & 0xf
+    }
+
+    /// `self < other`, in constant time, as 0 or 1.
+    #[inline]
+    pub fn ct_lt(&self, other: &Self) -> Word {
+        let mut borrow = 0;
+        for (a, b) in self.0.iter().zip(other.0.iter()) {
+            (_, borrow) = sbb(*a, *b, borrow);
+        }
+        borrow
+    }
+
+    /// `self == other`, in constant time, as 0 or 1.
+    #[inline]
+    pub fn ct_eq(&self, other: &Self) -> Word {
+        let mut diff = 0;
+        for (a, b) in self.0.iter().zip(other.0.iter()) {
+            diff |= a ^ b;
+        }
+        ct::mask_nonzero(diff).wrapping_add(1)
+    }
+}
+
+/// Prints the value in hex, most significant first.
+impl fmt::Debug for U768 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("U768(0x")?;
+        for b in self.to_be_bytes() {
+            write!(f, "{b:02x}")?;
+        }
+        f.write_str(")")
+    }
+}
