@@ -3,7 +3,7 @@
 use core::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::backends::portable::mont_mul;
+use crate::backends::portable::{mont_mul, mont_sqr};
 use crate::ct;
 use crate::uint::{BYTES, U768};
 use crate::word::{LIMBS, Word, adc, sbb};
@@ -153,6 +153,11 @@ impl MontyParams {
         mont_mul(a, b, &self.n, self.n0)
     }
 
+    #[inline(always)]
+    pub(crate) fn sqr(&self, a: &[Word; LIMBS]) -> [Word; LIMBS] {
+        mont_sqr(a, &self.n, self.n0)
+    }
+
     /// Into Montgomery form; any 768-bit `x` (also `x >= n`) comes out reduced.
     #[inline(always)]
     fn enter_monty(&self, x: &U768) -> [Word; LIMBS] {
@@ -179,7 +184,7 @@ impl MontyParams {
         let mut acc = self.one;
         for w in (0..WINDOWS).rev() {
             for _ in 0..WINDOW {
-                acc = self.mul(&acc, &acc);
+                acc = self.sqr(&acc);
             }
             let e = ct::lookup(&table, exp.0.nibble(w * WINDOW));
             acc = self.mul(&acc, &e);
@@ -195,7 +200,7 @@ impl MontyParams {
         let b = self.enter_monty(base);
         let mut acc = self.one;
         for i in (0..768).rev() {
-            acc = self.mul(&acc, &acc);
+            acc = self.sqr(&acc);
             if exp.bit(i) == 1 {
                 acc = self.mul(&acc, &b);
             }

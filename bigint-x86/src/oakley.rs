@@ -81,7 +81,7 @@ pub fn public_key(r: &SecretExponent) -> U768 {
     let mut acc = PARAMS.monty_one();
     for w in (0..WINDOWS).rev() {
         for _ in 0..4 {
-            acc = PARAMS.mul(&acc, &acc);
+            acc = PARAMS.sqr(&acc);
         }
         acc = mul_pow2(&acc, r.0.nibble(w * 4));
     }

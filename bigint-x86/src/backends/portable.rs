@@ -44,3 +44,51 @@ pub(crate) fn mont_mul(
     let low: [Word; LIMBS] = core::array::from_fn(|j| t[j]);
     ct::select(&r, &low, ct::mask_bit(borrow))
 }
+
+/// `a²·R⁻¹ mod n`, for `a < n`: the square first (each cross product once, then doubled:
+/// 78 word products instead of 144 for 12 limbs), then a separate Montgomery reduction.
+#[inline(always)]
+pub(crate) fn mont_sqr(a: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
+    let mut t = [0 as Word; 2 * LIMBS];
+    // Cross products a[i]·a[j], i < j.
+    for i in 0..LIMBS {
+        let mut c = 0;
+        for j in i + 1..LIMBS {
+            (t[i + j], c) = mac(t[i + j], a[i], a[j], c);
+        }
+        t[i + LIMBS] = c;
+    }
+    // Doubled, plus the squares on the diagonal.
+    let mut top = 0;
+    for w in t.iter_mut() {
+        let next = *w >> (Word::BITS - 1);
+        *w = (*w << 1) | top;
+        top = next;
+    }
+    let mut c = 0;
+    for i in 0..LIMBS {
+        let (lo, hi) = mac(0, a[i], a[i], 0);
+        (t[2 * i], c) = adc(t[2 * i], lo, c);
+        (t[2 * i + 1], c) = adc(t[2 * i + 1], hi, c);
+    }
+    // a² < n² < n·R, so nothing was lost off the top. Reduce one limb at a time; `hi`
+    // is the carry owed to the limb above the current row's last.
+    let mut hi = 0;
+    for i in 0..LIMBS {
+        let m = t[i].wrapping_mul(n0);
+        let mut c = 0;
+        for j in 0..LIMBS {
+            (t[i + j], c) = mac(t[i + j], m, n[j], c);
+        }
+        (t[i + LIMBS], hi) = adc(t[i + LIMBS], c, hi);
+    }
+    // The result, t[LIMBS..] plus `hi` on top, is below 2n: subtract n unless that borrows.
+    let high: [Word; LIMBS] = core::array::from_fn(|j| t[LIMBS + j]);
+    let mut r = [0 as Word; LIMBS];
+    let mut borrow = 0;
+    for j in 0..LIMBS {
+        (r[j], borrow) = sbb(high[j], n[j], borrow);
+    }
+    let (_, borrow) = sbb(hi, 0, borrow);
+    ct::select(&r, &high, ct::mask_bit(borrow))
+}
