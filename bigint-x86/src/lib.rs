@@ -12,6 +12,7 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+mod backend;
 mod backends;
 mod ct;
 mod monty;
@@ -19,6 +20,7 @@ pub mod oakley;
 mod uint;
 mod word;
 
+pub use backend::Backend;
 pub use monty::{MontyParams, SecretExponent};
 pub use uint::{BYTES, U768};
 pub use word::{LIMBS, Word};

@@ -3,6 +3,7 @@
 use core::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use crate::Backend;
 use crate::backends::portable::{mont_mul, mont_sqr};
 use crate::ct;
 use crate::uint::{BYTES, U768};
@@ -191,6 +192,13 @@ impl MontyParams {
         }
         table.zeroize();
         self.leave_monty(&acc)
+    }
+
+    /// [`pow`](Self::pow) on the given backend.
+    pub fn pow_with(&self, backend: Backend, base: &U768, exp: &SecretExponent) -> U768 {
+        match backend {
+            Backend::Portable => self.pow(base, exp),
+        }
     }
 
     /// `base^exp mod n`, square and multiply.

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "ssmail",
     version,
-    about = "ssmail's XCRYPT stream ciphers from the command line"
+    about = "ssmail: XCRYPT's ciphers and Diffie-Hellman from the command line"
 )]
 pub struct Cli {
     /// What to do.
@@ -25,6 +25,34 @@ pub enum Command {
     Encrypt(CryptArgs),
     /// Decrypt stdin to stdout.
     Decrypt(CryptArgs),
+    /// Compute base^exp mod p over XCRYPT's 768-bit Oakley prime (RFC 2409, 6.1).
+    Modexp(ModexpArgs),
+    /// List the exponentiation backends compiled in, and which one is the default.
+    Backends(BackendsArgs),
+}
+
+/// Options of `modexp`.
+#[derive(Debug, Args)]
+pub struct ModexpArgs {
+    /// The base, in hex (up to 96 bytes; a base of p or more is reduced first).
+    #[arg(long, value_name = "HEX")]
+    pub base: String,
+
+    /// The exponent, in hex (up to 96 bytes). Treated as secret: constant time.
+    #[arg(long, value_name = "HEX")]
+    pub exp: String,
+
+    /// Force a backend by name (see `ssmail backends`).
+    #[arg(long, value_name = "NAME")]
+    pub backend: Option<String>,
+}
+
+/// Options of `backends`.
+#[derive(Debug, Args)]
+pub struct BackendsArgs {
+    /// Print a JSON array instead of lines.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options shared by `encrypt` and `decrypt`.

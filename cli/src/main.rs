@@ -7,6 +7,7 @@ mod args;
 mod failure;
 mod hexkey;
 mod keystream;
+mod modexp;
 mod raw;
 
 use std::io::Write as _;
@@ -45,7 +46,26 @@ fn run(cli: Cli) -> Result<(), Failure> {
         // In raw mode the two are the same XOR; they are separate commands because the
         // file format that comes later will make them differ.
         Command::Encrypt(args) | Command::Decrypt(args) => crypt(&args),
+        Command::Modexp(args) => {
+            let hex = modexp::modexp(&args.base, &args.exp, args.backend.as_deref())?;
+            print_line(&hex)
+        }
+        Command::Backends(args) => print_line(&modexp::backends(args.json)),
     }
+}
+
+/// Writes one line to stdout; a closed stdout is a quiet failure, not a panic.
+fn print_line(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")
+        .and_then(|()| out.flush())
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                Failure::BrokenPipe
+            } else {
+                Failure::Io(format!("writing stdout: {e}"))
+            }
+        })
 }
 
 fn crypt(args: &CryptArgs) -> Result<(), Failure> {

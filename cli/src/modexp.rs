@@ -1,0 +1,118 @@
+//! `ssmail modexp` and `ssmail backends`: the 768-bit exponentiation modulo the Oakley
+//! prime, for checking against outside implementations, and the backends behind it.
+
+use ssmail_bigint_x86::{BYTES, Backend, SecretExponent, U768, oakley};
+
+use crate::failure::Failure;
+
+/// Parses a number given in hex (either case, any number of digits, odd counts allowed)
+/// into 96 bytes, left-padded. `what` names the option in errors.
+fn number(text: &str, what: &str) -> Result<[u8; BYTES], Failure> {
+    if text.is_empty() {
+        return Err(Failure::Usage(format!("{what}: empty")));
+    }
+    if let Some(pos) = text.chars().position(|c| !c.is_ascii_hexdigit()) {
+        return Err(Failure::Usage(format!(
+            "{what}: not hexadecimal at position {}",
+            pos + 1
+        )));
+    }
+    let digits = text.trim_start_matches('0');
+    if digits.len() > 2 * BYTES {
+        return Err(Failure::Usage(format!(
+            "{what}: more than {BYTES} bytes ({} hex digits)",
+            digits.len()
+        )));
+    }
+    let mut out = [0u8; BYTES];
+    // Right-aligned: the last digit is the low nibble of the last byte.
+    for (i, c) in digits.bytes().rev().enumerate() {
+        let v = (c as char).to_digit(16).unwrap_or(0) as u8;
+        out[BYTES - 1 - (i >> 1)] |= v << (4 * (i & 1));
+    }
+    Ok(out)
+}
+
+/// The backend named on the command line, or the default.
+fn backend(name: Option<&str>) -> Result<Backend, Failure> {
+    let Some(name) = name else {
+        return Ok(Backend::best());
+    };
+    let b = Backend::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Backend::ALL.iter().map(|b| b.name()).collect();
+        Failure::Usage(format!(
+            "unknown backend {name:?}; compiled in: {}",
+            names.join(", ")
+        ))
+    })?;
+    if !b.is_runnable() {
+        return Err(Failure::Usage(format!(
+            "backend {name} cannot run on this CPU"
+        )));
+    }
+    Ok(b)
+}
+
+/// `base^exp mod p` as 192 lowercase hex digits.
+pub fn modexp(base: &str, exp: &str, backend_name: Option<&str>) -> Result<String, Failure> {
+    let base = U768::from_be_bytes(&number(base, "--base")?);
+    let exp = SecretExponent::from_be_bytes(&number(exp, "--exp")?);
+    let backend = backend(backend_name)?;
+    let r = oakley::PARAMS.pow_with(backend, &base, &exp);
+    Ok(r.to_be_bytes().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The backend list, as lines of text or as a JSON array.
+pub fn backends(json: bool) -> String {
+    let best = Backend::best();
+    let rows = Backend::ALL
+        .iter()
+        .map(|&b| (b.name(), b.is_runnable(), b == best));
+    if json {
+        let items: Vec<String> = rows
+            .map(|(name, runnable, default)| {
+                format!(r#"{{"name": "{name}", "runnable": {runnable}, "default": {default}}}"#)
+            })
+            .collect();
+        format!("[{}]", items.join(", "))
+    } else {
+        rows.map(|(name, runnable, default)| {
+            format!(
+                "{name}\t{}{}",
+                if runnable {
+                    "runnable"
+                } else {
+                    "not runnable on this CPU"
+                },
+                if default { "\tdefault" } else { "" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_right_aligned_and_checked() {
+        let two = number("2", "x").map_err(|_| ()).expect("valid");
+        assert_eq!(two[95], 2);
+        assert!(two[..95].iter().all(|&b| b == 0));
+        let odd = number("abc", "x").map_err(|_| ()).expect("valid");
+        assert_eq!(&odd[94..], &[0x0a, 0xbc]);
+        assert!(number("", "x").is_err());
+        assert!(number("12g4", "x").is_err());
+        assert!(number(&"f".repeat(193), "x").is_err());
+        assert!(number(&format!("00{}", "f".repeat(192)), "x").is_ok());
+    }
+
+    #[test]
+    fn two_to_the_one_is_two() {
+        let r = modexp("2", "1", None).map_err(|_| ()).expect("valid");
+        assert_eq!(r.len(), 192);
+        assert_eq!(&r[190..], "02");
+    }
+}
