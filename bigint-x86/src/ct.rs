@@ -1,9 +1,14 @@
 //! Constant-time helpers over words: masks that are all ones or all zeros, selection,
 //! and table lookups that read every entry. Nothing here branches on its inputs.
 //!
-//! NOTE: these are written so that the source has no secret-dependent branch or index;
-//! the compiler could in principle still introduce one. The tests under valgrind (a later
-//! step of this crate's issue) are what check the machine code.
+//! NOTE: the source has no secret-dependent branch or index, but a compiler that sees a
+//! mask is all ones or all zeros may turn `x & mask` back into a branch (LLVM did, in
+//! the table lookup: it skipped entries whose mask was zero). So every mask passes
+//! through `core::hint::black_box`, which hides its value from the optimiser. The
+//! valgrind check (`examples/ct_valgrind.rs`, run by `.ci/run`) is what checks the
+//! machine code.
+
+use core::hint::black_box;
 
 use crate::word::{WORD_BITS, Word};
 
@@ -11,7 +16,7 @@ use crate::word::{WORD_BITS, Word};
 #[inline(always)]
 pub fn mask_nonzero(x: Word) -> Word {
     // The top bit of x | -x is set exactly when x != 0.
-    ((x | x.wrapping_neg()) >> (WORD_BITS - 1)).wrapping_neg()
+    black_box(((x | x.wrapping_neg()) >> (WORD_BITS - 1)).wrapping_neg())
 }
 
 /// All ones if `a == b`, else zero.
@@ -23,7 +28,7 @@ pub fn mask_eq(a: Word, b: Word) -> Word {
 /// All ones if `bit` (0 or 1) is 1.
 #[inline(always)]
 pub fn mask_bit(bit: Word) -> Word {
-    bit.wrapping_neg()
+    black_box(bit.wrapping_neg())
 }
 
 /// `if mask { b } else { a }`, limb by limb.
