@@ -9,8 +9,8 @@ use crate::word::{LIMBS, WORD_BITS, WORD_SHIFT, Word, sbb};
 /// Bytes in a 768-bit number.
 pub const BYTES: usize = 96;
 
-/// A 768-bit unsigned integer. Its `Debug` prints the value: use [`SecretExponent`]
-/// (crate::SecretExponent) for secrets.
+/// A 768-bit unsigned integer. Its `Debug` prints the value: use
+/// [`SecretExponent`](crate::SecretExponent) for secrets.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct U768(pub(crate) [Word; LIMBS]);
 
