@@ -1,4 +1,22 @@
-//! XCRYPT key agreement for ssmail: the Oakley group, keys, SHA-1 key derivation, the key
-//! cache and the sans-IO dialogue. Empty until its issue is taken up.
+//! XCRYPT key agreement for ssmail (`../shared/spec/xcrypt.md`): the Oakley group, keys,
+//! the shared secret and the SHA-1 derivation of the two direction keys.
+//!
+//! Work in progress: the key cache and the sans-IO dialogue of this crate's issue are
+//! still to come.
+//!
+//! # Security
+//! 768-bit Diffie-Hellman is within reach of a well-funded attacker, and XCRYPT defends
+//! against passive listeners only (spec section 4, rule 8).
 #![no_std]
 #![forbid(unsafe_code)]
+
+pub mod agreement;
+pub mod error;
+pub mod group;
+pub mod kdf;
+pub mod keys;
+
+pub use agreement::{SharedSecret, shared_secret};
+pub use error::PublicKeyError;
+pub use kdf::{DirectionKeys, derive};
+pub use keys::{PrivateKey, PublicKey};

@@ -24,23 +24,69 @@ pub struct ModexpVector {
     pub result: Vec<u8>,
 }
 
+/// One XCRYPT key agreement: both private keys, both public keys, the shared secret,
+/// both nonces and the two direction keys.
+#[derive(Debug, Clone)]
+pub struct AgreementVector {
+    /// Line in the file.
+    pub line: usize,
+    /// The client's private key.
+    pub ra: Vec<u8>,
+    /// The server's private key.
+    pub rb: Vec<u8>,
+    /// The client's public key.
+    pub ka: Vec<u8>,
+    /// The server's public key.
+    pub kb: Vec<u8>,
+    /// The shared secret.
+    pub z: Vec<u8>,
+    /// The client's nonce.
+    pub na: Vec<u8>,
+    /// The server's nonce.
+    pub nb: Vec<u8>,
+    /// The client-to-server key.
+    pub c2s: Vec<u8>,
+    /// The server-to-client key.
+    pub s2c: Vec<u8>,
+}
+
+/// The value of `name=` among a record's fields.
+fn field(line: usize, fields: &[&str], name: &str) -> Vec<u8> {
+    fields
+        .iter()
+        .find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+        .map(hex)
+        .unwrap_or_else(|| panic!("line {line}: no {name}="))
+}
+
+/// The key-agreement lines of the XCRYPT known answers.
+pub fn agreement_vectors() -> Vec<AgreementVector> {
+    records(XCRYPT_KAT)
+        .filter(|(_, f)| f.first().is_some_and(|x| x.starts_with("ra=")))
+        .map(|(line, f)| AgreementVector {
+            line,
+            ra: field(line, &f, "ra"),
+            rb: field(line, &f, "rb"),
+            ka: field(line, &f, "ka"),
+            kb: field(line, &f, "kb"),
+            z: field(line, &f, "z"),
+            na: field(line, &f, "na"),
+            nb: field(line, &f, "nb"),
+            c2s: field(line, &f, "c2s"),
+            s2c: field(line, &f, "s2c"),
+        })
+        .collect()
+}
+
 /// The `modexp` lines of the XCRYPT known answers.
 pub fn modexp_vectors() -> Vec<ModexpVector> {
     records(XCRYPT_KAT)
         .filter(|(_, f)| f.first() == Some(&"modexp"))
-        .map(|(line, f)| {
-            let field = |name: &str| {
-                f.iter()
-                    .find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
-                    .map(hex)
-                    .unwrap_or_else(|| panic!("line {line}: no {name}="))
-            };
-            ModexpVector {
-                line,
-                base: field("base"),
-                exp: field("exp"),
-                result: field("result"),
-            }
+        .map(|(line, f)| ModexpVector {
+            line,
+            base: field(line, &f, "base"),
+            exp: field(line, &f, "exp"),
+            result: field(line, &f, "result"),
         })
         .collect()
 }

@@ -1,0 +1,149 @@
+//! Private and public keys of the XCRYPT Diffie-Hellman exchange.
+
+use core::fmt;
+
+use rand_core::TryCryptoRng;
+use ssmail_bigint_x86::{SecretExponent, U768, oakley};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::error::PublicKeyError;
+use crate::group::{ELEMENT_BYTES, P, PUBLIC_KEY_HEX_DIGITS};
+
+/// `p - 2` and `2`, the bounds of private keys and of acceptable public keys.
+fn p_minus_2() -> U768 {
+    let mut b = P.to_be_bytes();
+    // p ends in ...ff, so subtracting 2 touches the last byte only.
+    b[ELEMENT_BYTES - 1] -= 2;
+    U768::from_be_bytes(&b)
+}
+
+fn two() -> U768 {
+    let mut b = [0u8; ELEMENT_BYTES];
+    b[ELEMENT_BYTES - 1] = 2;
+    U768::from_be_bytes(&b)
+}
+
+/// A private key `r`, uniformly random in `[2, p-2]`. Wiped when dropped; its `Debug`
+/// prints nothing of it.
+pub struct PrivateKey {
+    exp: SecretExponent,
+    bytes: [u8; ELEMENT_BYTES],
+}
+
+impl PrivateKey {
+    /// A fresh key from a cryptographic RNG. Draws 768 bits until the value lands in
+    /// `[2, p-2]`, which almost always happens at once (p is within 2^705 of 2^768).
+    ///
+    /// NOTE: the number of draws depends on the secret draws that were rejected, not on
+    /// the key that is kept.
+    ///
+    /// # Errors
+    /// The RNG's error, if it fails.
+    pub fn generate<R: TryCryptoRng + ?Sized>(rng: &mut R) -> Result<Self, R::Error> {
+        let mut bytes = [0u8; ELEMENT_BYTES];
+        loop {
+            rng.try_fill_bytes(&mut bytes)?;
+            if let Some(key) = Self::from_be_bytes(&bytes) {
+                bytes.zeroize();
+                return Ok(key);
+            }
+        }
+    }
+
+    /// A key from its 96 big-endian bytes, or `None` unless it is in `[2, p-2]`.
+    pub fn from_be_bytes(bytes: &[u8; ELEMENT_BYTES]) -> Option<Self> {
+        let v = U768::from_be_bytes(bytes);
+        // Constant time: both comparisons run whatever the value.
+        let too_small = v.ct_lt(&two());
+        let too_big = p_minus_2().ct_lt(&v);
+        ((too_small | too_big) == 0).then(|| Self {
+            exp: SecretExponent::from_be_bytes(bytes),
+            bytes: *bytes,
+        })
+    }
+
+    /// The 96 big-endian bytes (for storing the key; handle with care).
+    pub fn to_be_bytes(&self) -> [u8; ELEMENT_BYTES] {
+        self.bytes
+    }
+
+    /// The matching public key `2^r mod p`.
+    pub fn public_key(&self) -> PublicKey {
+        PublicKey(oakley::public_key(&self.exp))
+    }
+
+    pub(crate) fn exponent(&self) -> &SecretExponent {
+        &self.exp
+    }
+}
+
+impl Drop for PrivateKey {
+    fn drop(&mut self) {
+        self.bytes.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for PrivateKey {}
+
+/// Prints no part of the key.
+impl fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PrivateKey { ... }")
+    }
+}
+
+/// A public key `K = 2^r mod p`, known to be in `[2, p-2]`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct PublicKey(pub(crate) U768);
+
+impl PublicKey {
+    /// A peer's key from its 96 big-endian bytes, checked to be in `[2, p-2]`.
+    ///
+    /// # Errors
+    /// [`PublicKeyError::OutOfRange`] for 0, 1, p-1 and anything `>= p`.
+    pub fn from_be_bytes(bytes: &[u8; ELEMENT_BYTES]) -> Result<Self, PublicKeyError> {
+        let v = U768::from_be_bytes(bytes);
+        if v.ct_lt(&two()) == 1 || p_minus_2().ct_lt(&v) == 1 {
+            return Err(PublicKeyError::OutOfRange);
+        }
+        Ok(Self(v))
+    }
+
+    /// A peer's key as it comes on the wire: exactly 192 hex digits, either case.
+    ///
+    /// # Errors
+    /// The wrong length, a non-hex character, or a value outside `[2, p-2]`.
+    pub fn from_hex(text: &str) -> Result<Self, PublicKeyError> {
+        let digits = text.as_bytes();
+        if digits.len() != PUBLIC_KEY_HEX_DIGITS {
+            return Err(PublicKeyError::Length {
+                digits: digits.len(),
+            });
+        }
+        let nibble = |at: usize| {
+            (digits[at] as char)
+                .to_digit(16)
+                .map(|d| d as u8)
+                .ok_or(PublicKeyError::NotHex { position: at })
+        };
+        let mut bytes = [0u8; ELEMENT_BYTES];
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = (nibble(2 * i)? << 4) | nibble(2 * i + 1)?;
+        }
+        Self::from_be_bytes(&bytes)
+    }
+
+    /// The 96 big-endian bytes.
+    pub fn to_be_bytes(&self) -> [u8; ELEMENT_BYTES] {
+        self.0.to_be_bytes()
+    }
+
+    /// The wire form: 192 lowercase hex digits, written into `out`.
+    pub fn write_hex(&self, out: &mut [u8; PUBLIC_KEY_HEX_DIGITS]) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        for (i, b) in self.to_be_bytes().iter().enumerate() {
+            out[2 * i] = HEX[usize::from(b >> 4)];
+            out[2 * i + 1] = HEX[usize::from(b & 15)];
+        }
+    }
+}
