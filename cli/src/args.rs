@@ -29,6 +29,49 @@ pub enum Command {
     Modexp(ModexpArgs),
     /// List the exponentiation backends compiled in, and which one is the default.
     Backends(BackendsArgs),
+    /// Make a new XCRYPT key pair: the private key goes to a file (or stdout), the
+    /// public key to stdout as 192 hex digits.
+    Keygen(KeygenArgs),
+    /// Work out an XCRYPT key agreement and print it as JSON, for checking against other
+    /// implementations.
+    Derive(DeriveArgs),
+}
+
+/// Options of `keygen`.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Write the private key (192 hex digits) to this file, created owner-only (0600).
+    /// Without it, the private key is printed on stdout before the public key.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
+
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Options of `derive`.
+#[derive(Debug, Args)]
+pub struct DeriveArgs {
+    /// Our private key: 192 hex digits, or @FILE to read them from FILE.
+    #[arg(long, value_name = "HEX|@FILE")]
+    pub private: String,
+
+    /// The peer's public key: exactly 192 hex digits, as on the wire.
+    #[arg(long, value_name = "HEX")]
+    pub peer: String,
+
+    /// The client's nonce: exactly 20 hex digits.
+    #[arg(long, value_name = "HEX")]
+    pub na: String,
+
+    /// The server's nonce: exactly 20 hex digits.
+    #[arg(long, value_name = "HEX")]
+    pub nb: String,
+
+    /// Force an exponentiation backend by name (see `ssmail backends`).
+    #[arg(long, value_name = "NAME")]
+    pub backend: Option<String>,
 }
 
 /// Options of `modexp`.

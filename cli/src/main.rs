@@ -6,6 +6,7 @@
 mod args;
 mod failure;
 mod hexkey;
+mod keypair;
 mod keystream;
 mod modexp;
 mod raw;
@@ -51,6 +52,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             print_line(&hex)
         }
         Command::Backends(args) => print_line(&modexp::backends(args.json)),
+        Command::Keygen(args) => print_line(&keypair::keygen(args.out.as_deref(), args.force)?),
+        Command::Derive(args) => print_line(&keypair::derive(&args)?),
     }
 }
 

@@ -33,8 +33,9 @@ fn number(text: &str, what: &str) -> Result<[u8; BYTES], Failure> {
     Ok(out)
 }
 
-/// The backend named on the command line, or the default.
-fn backend(name: Option<&str>) -> Result<Backend, Failure> {
+/// The backend named on the command line, or the default; unknown or unrunnable names
+/// are usage errors.
+pub fn backend(name: Option<&str>) -> Result<Backend, Failure> {
     let Some(name) = name else {
         return Ok(Backend::best());
     };
