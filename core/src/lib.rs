@@ -1,8 +1,8 @@
 //! XCRYPT key agreement for ssmail (`../shared/spec/xcrypt.md`): the Oakley group, keys,
 //! the shared secret and the SHA-1 derivation of the two direction keys.
 //!
-//! Work in progress: the key cache and the sans-IO dialogue of this crate's issue are
-//! still to come.
+//! Work in progress: the in-memory key cache is here; the persistent cache file and the
+//! sans-IO dialogue of this crate's issue are still to come.
 //!
 //! # Security
 //! 768-bit Diffie-Hellman is within reach of a well-funded attacker, and XCRYPT defends
@@ -11,12 +11,14 @@
 #![forbid(unsafe_code)]
 
 pub mod agreement;
+pub mod cache;
 pub mod error;
 pub mod group;
 pub mod kdf;
 pub mod keys;
 
 pub use agreement::{SharedSecret, shared_secret};
+pub use cache::{DEFAULT_LIFETIME_SECS, KeyCache, Lookup};
 pub use error::PublicKeyError;
 pub use kdf::{DirectionKeys, derive};
 pub use keys::{PrivateKey, PublicKey};

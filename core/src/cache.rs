@@ -1,0 +1,159 @@
+//! The key cache of spec section 5: our own key pair with the time it was made, and for
+//! each peer public key seen, the shared secret computed with it. `no_std`, no
+//! allocation: the capacity `N` is fixed by the caller, and a full cache forgets the
+//! peer used least recently. The clock is the caller's (seconds, any epoch), since
+//! `no_std` has none.
+//!
+//! The cache never changes what goes on the wire: a hit returns exactly the shared
+//! secret a miss would compute.
+
+use core::fmt;
+
+use rand_core::TryCryptoRng;
+
+use crate::agreement::{SharedSecret, shared_secret};
+use crate::keys::{PrivateKey, PublicKey};
+
+/// The default key lifetime: two hours (spec section 1).
+pub const DEFAULT_LIFETIME_SECS: u64 = 2 * 60 * 60;
+
+/// One peer's entry.
+struct Entry {
+    peer: PublicKey,
+    secret: SharedSecret,
+    last_used: u64,
+}
+
+/// Whether a lookup found the peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// The shared secret came from the cache.
+    Hit,
+    /// It was computed (and is now cached).
+    Miss,
+}
+
+/// Our key pair and the shared secrets with up to `N` peers.
+pub struct KeyCache<const N: usize> {
+    lifetime: u64,
+    own: Option<(PrivateKey, PublicKey, u64)>,
+    entries: [Option<Entry>; N],
+    /// A use counter for least-recently-used eviction (the caller's clock may stand still).
+    tick: u64,
+    rotations: u64,
+}
+
+impl<const N: usize> KeyCache<N> {
+    /// An empty cache whose own key pair lives `lifetime_secs` seconds.
+    ///
+    /// # Panics
+    /// If `N` is 0: a cache must hold at least one peer.
+    pub fn new(lifetime_secs: u64) -> Self {
+        assert!(N > 0, "a key cache needs room for at least one peer");
+        Self {
+            lifetime: lifetime_secs,
+            own: None,
+            entries: core::array::from_fn(|_| None),
+            tick: 0,
+            rotations: 0,
+        }
+    }
+
+    /// Our public key as of `now`, making a new key pair (and emptying the cache) first
+    /// if there is none or it is older than the lifetime.
+    ///
+    /// # Errors
+    /// The RNG's error, when a new key pair is needed and it fails.
+    pub fn own_public_key<R: TryCryptoRng + ?Sized>(
+        &mut self,
+        now: u64,
+        rng: &mut R,
+    ) -> Result<PublicKey, R::Error> {
+        let expired = match &self.own {
+            None => true,
+            // A clock that went backwards also counts as expired: safer than trusting it.
+            Some((_, _, made)) => now < *made || now - *made >= self.lifetime,
+        };
+        if expired {
+            let private = PrivateKey::generate(rng)?;
+            let public = private.public_key();
+            self.own = Some((private, public, now));
+            self.entries.iter_mut().for_each(|e| *e = None);
+            self.rotations += 1;
+        }
+        Ok(self.own.as_ref().map(|(_, p, _)| *p).expect("just made"))
+    }
+
+    /// The shared secret with `peer` as of `now`: from the cache on a hit, computed and
+    /// stored on a miss (evicting the least recently used peer if the cache is full).
+    /// Rotates our key pair first if it has expired, as [`own_public_key`] does.
+    ///
+    /// [`own_public_key`]: Self::own_public_key
+    ///
+    /// # Errors
+    /// The RNG's error, when a new key pair is needed and it fails.
+    pub fn shared_secret<R: TryCryptoRng + ?Sized>(
+        &mut self,
+        now: u64,
+        peer: &PublicKey,
+        rng: &mut R,
+    ) -> Result<(SharedSecret, Lookup), R::Error> {
+        self.own_public_key(now, rng)?;
+        self.tick += 1;
+        let tick = self.tick;
+        // Public keys are public: comparing them may take variable time.
+        if let Some(e) = self.entries.iter_mut().flatten().find(|e| e.peer == *peer) {
+            e.last_used = tick;
+            return Ok((e.secret.clone(), Lookup::Hit));
+        }
+        let (private, _, _) = self.own.as_ref().expect("made above");
+        let secret = shared_secret(private, peer);
+        let slot = self.slot_for_new();
+        *slot = Some(Entry {
+            peer: *peer,
+            secret: secret.clone(),
+            last_used: tick,
+        });
+        Ok((secret, Lookup::Miss))
+    }
+
+    /// An empty slot, or the least recently used one.
+    fn slot_for_new(&mut self) -> &mut Option<Entry> {
+        let at = match self.entries.iter().position(Option::is_none) {
+            Some(free) => free,
+            None => self
+                .entries
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, e)| e.as_ref().map_or(0, |e| e.last_used))
+                .map_or(0, |(i, _)| i),
+        };
+        &mut self.entries[at]
+    }
+
+    /// Peers currently cached.
+    pub fn len(&self) -> usize {
+        self.entries.iter().flatten().count()
+    }
+
+    /// Whether no peer is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many key pairs have been made so far.
+    pub fn rotations(&self) -> u64 {
+        self.rotations
+    }
+}
+
+/// Prints counts only: no key, no secret.
+impl<const N: usize> fmt::Debug for KeyCache<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyCache")
+            .field("capacity", &N)
+            .field("peers", &self.len())
+            .field("lifetime_secs", &self.lifetime)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,95 @@
+//! The key cache: hits agree with misses and with the peer, the own key rotates at the
+//! lifetime and the cache empties, and a full cache forgets the least recently used peer.
+#![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+
+use ssmail_core::{KeyCache, Lookup, PrivateKey, PublicKey, shared_secret};
+
+/// xorshift64*, for tests only: NOT a cryptographic RNG, only a repeatable one.
+struct TestRng(u64);
+
+impl rand_core::TryRng for TestRng {
+    type Error = core::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(self.try_next_u64()? as u32)
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        Ok(self.0.wrapping_mul(0x2545_F491_4F6C_DD1D))
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for chunk in dst.chunks_mut(8) {
+            let v = self.try_next_u64()?.to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
+impl rand_core::TryCryptoRng for TestRng {}
+
+fn peer(seed: u64) -> (PrivateKey, PublicKey) {
+    let k = PrivateKey::generate(&mut TestRng(seed)).unwrap();
+    let p = k.public_key();
+    (k, p)
+}
+
+#[test]
+fn a_hit_gives_exactly_what_a_miss_gave_and_what_the_peer_computes() {
+    let mut rng = TestRng(1);
+    let mut cache: KeyCache<4> = KeyCache::new(7200);
+    let (peer_private, peer_public) = peer(99);
+    let (miss, how) = cache.shared_secret(100, &peer_public, &mut rng).unwrap();
+    assert_eq!(how, Lookup::Miss);
+    let (hit, how) = cache.shared_secret(200, &peer_public, &mut rng).unwrap();
+    assert_eq!(how, Lookup::Hit);
+    assert_eq!(hit, miss);
+    let own_public = cache.own_public_key(300, &mut rng).unwrap();
+    assert_eq!(shared_secret(&peer_private, &own_public), miss);
+}
+
+#[test]
+fn the_own_key_rotates_at_the_lifetime_and_the_cache_empties() {
+    let mut rng = TestRng(2);
+    let mut cache: KeyCache<4> = KeyCache::new(7200);
+    let (_, p) = peer(5);
+    let first = cache.own_public_key(1000, &mut rng).unwrap();
+    cache.shared_secret(1000, &p, &mut rng).unwrap();
+    assert_eq!(cache.own_public_key(1000 + 7199, &mut rng).unwrap(), first);
+    assert_eq!(
+        cache.shared_secret(1000 + 7199, &p, &mut rng).unwrap().1,
+        Lookup::Hit
+    );
+    let second = cache.own_public_key(1000 + 7200, &mut rng).unwrap();
+    assert_ne!(second, first);
+    assert!(cache.is_empty());
+    assert_eq!(
+        cache.shared_secret(1000 + 7200, &p, &mut rng).unwrap().1,
+        Lookup::Miss
+    );
+    assert_eq!(cache.rotations(), 2);
+    // A clock that goes backwards is not trusted: new key.
+    assert_ne!(cache.own_public_key(500, &mut rng).unwrap(), second);
+}
+
+#[test]
+fn a_full_cache_forgets_the_least_recently_used_peer() {
+    let mut rng = TestRng(3);
+    let mut cache: KeyCache<2> = KeyCache::new(7200);
+    let (_, x) = peer(10);
+    let (_, y) = peer(11);
+    let (_, z) = peer(12);
+    cache.shared_secret(0, &x, &mut rng).unwrap();
+    cache.shared_secret(0, &y, &mut rng).unwrap();
+    cache.shared_secret(0, &x, &mut rng).unwrap(); // x is now the more recent
+    cache.shared_secret(0, &z, &mut rng).unwrap(); // evicts y
+    assert_eq!(cache.len(), 2);
+    assert_eq!(cache.shared_secret(0, &x, &mut rng).unwrap().1, Lookup::Hit);
+    assert_eq!(cache.shared_secret(0, &z, &mut rng).unwrap().1, Lookup::Hit);
+    assert_eq!(
+        cache.shared_secret(0, &y, &mut rng).unwrap().1,
+        Lookup::Miss
+    );
+    assert!(format!("{cache:?}").contains("peers: 2"));
+}
