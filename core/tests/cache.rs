@@ -2,7 +2,7 @@
 //! lifetime and the cache empties, and a full cache forgets the least recently used peer.
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
-use ssmail_core::{KeyCache, Lookup, PrivateKey, PublicKey, shared_secret};
+use ssmail_core::{KeyCache, Lookup, PrivateKey, PublicKey, derive, shared_secret};
 
 /// xorshift64*, for tests only: NOT a cryptographic RNG, only a repeatable one.
 struct TestRng(u64);
@@ -47,6 +47,16 @@ fn a_hit_gives_exactly_what_a_miss_gave_and_what_the_peer_computes() {
     assert_eq!(hit, miss);
     let own_public = cache.own_public_key(300, &mut rng).unwrap();
     assert_eq!(shared_secret(&peer_private, &own_public), miss);
+    // And so the session keys: the same for a hit as for a miss, and as the peer's.
+    let (na, nb) = ([7; 10], [9; 10]);
+    let from_miss = derive(miss.as_bytes(), &na, &nb);
+    assert_eq!(derive(hit.as_bytes(), &na, &nb), from_miss);
+    let peer_side = derive(
+        shared_secret(&peer_private, &own_public).as_bytes(),
+        &na,
+        &nb,
+    );
+    assert_eq!(peer_side, from_miss);
 }
 
 #[test]
