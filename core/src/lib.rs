@@ -16,6 +16,7 @@ pub mod error;
 pub mod group;
 pub mod kdf;
 pub mod keys;
+pub mod xcrypt;
 
 pub use agreement::{SharedSecret, shared_secret};
 pub use cache::{DEFAULT_LIFETIME_SECS, KeyCache, Lookup};
