@@ -7,6 +7,9 @@
 //! The cache never changes what goes on the wire: a hit returns exactly the shared
 //! secret a miss would compute.
 
+#[cfg(all(feature = "std", unix))]
+pub mod file;
+
 use core::fmt;
 
 use rand_core::TryCryptoRng;
@@ -129,6 +132,57 @@ impl<const N: usize> KeyCache<N> {
                 .map_or(0, |(i, _)| i),
         };
         &mut self.entries[at]
+    }
+
+    /// Our key pair and when it was made, if there is one.
+    #[cfg(all(feature = "std", unix))]
+    pub(crate) fn own(&self) -> Option<(&PrivateKey, PublicKey, u64)> {
+        self.own.as_ref().map(|(k, p, t)| (k, *p, *t))
+    }
+
+    /// The cached peers and their shared secrets.
+    #[cfg(all(feature = "std", unix))]
+    pub(crate) fn peers(&self) -> impl Iterator<Item = (&PublicKey, &SharedSecret)> {
+        self.entries.iter().flatten().map(|e| (&e.peer, &e.secret))
+    }
+
+    /// Takes over a key pair made at `made` (by another process, say) with the shared
+    /// secrets computed with it. Peers beyond the capacity are left out.
+    #[cfg(all(feature = "std", unix))]
+    pub(crate) fn adopt(
+        &mut self,
+        private: PrivateKey,
+        made: u64,
+        peers: impl Iterator<Item = (PublicKey, SharedSecret)>,
+    ) {
+        let same = self
+            .own
+            .as_ref()
+            .is_some_and(|(k, _, _)| k.to_be_bytes() == private.to_be_bytes());
+        if !same {
+            let public = private.public_key();
+            self.own = Some((private, public, made));
+            self.entries.iter_mut().for_each(|e| *e = None);
+        }
+        for (peer, secret) in peers {
+            if self.entries.iter().flatten().any(|e| e.peer == peer) {
+                continue;
+            }
+            let Some(slot) = self.entries.iter_mut().find(|e| e.is_none()) else {
+                break;
+            };
+            self.tick += 1;
+            *slot = Some(Entry {
+                peer,
+                secret,
+                last_used: self.tick,
+            });
+        }
+    }
+
+    /// The key lifetime in seconds.
+    pub fn lifetime(&self) -> u64 {
+        self.lifetime
     }
 
     /// Peers currently cached.

@@ -1,14 +1,18 @@
 //! XCRYPT key agreement for ssmail (`../shared/spec/xcrypt.md`): the Oakley group, keys,
 //! the shared secret and the SHA-1 derivation of the two direction keys.
 //!
-//! Work in progress: the in-memory key cache is here; the persistent cache file and the
-//! sans-IO dialogue of this crate's issue are still to come.
+//! Work in progress: the key cache (in memory, and with the `std` feature in a file that
+//! several processes share) and the protocol lines are here; the sans-IO dialogue of this
+//! crate's issue is still to come.
 //!
 //! # Security
 //! 768-bit Diffie-Hellman is within reach of a well-funded attacker, and XCRYPT defends
 //! against passive listeners only (spec section 4, rule 8).
 #![no_std]
 #![forbid(unsafe_code)]
+
+#[cfg(feature = "std")]
+extern crate std;
 
 pub mod agreement;
 pub mod cache;
