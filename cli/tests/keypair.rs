@@ -1,18 +1,11 @@
 //! `ssmail keygen` and `ssmail derive`, run as a user would.
 
 use std::os::unix::fs::PermissionsExt as _;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn ssmail(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ssmail"))
-        .args(args)
-        .output()
-        .expect("run ssmail")
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+#[path = "support/run.rs"]
+mod run;
+use run::{hex, ssmail};
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).trim_end().to_owned()

@@ -1,17 +1,8 @@
 //! `ssmail modexp` and `ssmail backends`, run as a user would.
 
-use std::process::{Command, Output};
-
-fn ssmail(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ssmail"))
-        .args(args)
-        .output()
-        .expect("run ssmail")
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+#[path = "support/run.rs"]
+mod run;
+use run::{hex, ssmail};
 
 #[test]
 fn published_modexp_vectors_through_the_command_line() {

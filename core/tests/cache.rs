@@ -4,30 +4,9 @@
 
 use ssmail_core::{KeyCache, Lookup, PrivateKey, PublicKey, derive, shared_secret};
 
-/// xorshift64*, for tests only: NOT a cryptographic RNG, only a repeatable one.
-struct TestRng(u64);
-
-impl rand_core::TryRng for TestRng {
-    type Error = core::convert::Infallible;
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        Ok(self.try_next_u64()? as u32)
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        Ok(self.0.wrapping_mul(0x2545_F491_4F6C_DD1D))
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        for chunk in dst.chunks_mut(8) {
-            let v = self.try_next_u64()?.to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
-        Ok(())
-    }
-}
-
-impl rand_core::TryCryptoRng for TestRng {}
+#[path = "support/test_rng.rs"]
+mod test_rng;
+use test_rng::TestRng;
 
 fn peer(seed: u64) -> (PrivateKey, PublicKey) {
     let k = PrivateKey::generate(&mut TestRng(seed)).unwrap();

@@ -1,7 +1,7 @@
 //! The client's XCRYPT commands (spec section 4).
 
 use crate::keys::PublicKey;
-use crate::xcrypt::line::{Line, hex_exact, strip_eol};
+use crate::xcrypt::line::{Line, after_keyword, hex_exact, strip_eol};
 use crate::xcrypt::version::Version;
 
 /// Bytes in a nonce.
@@ -48,20 +48,6 @@ impl CommandError {
             Self::NoCommonVersion => 504,
             Self::Syntax | Self::BadKey | Self::BadNonce | Self::TooLong => 501,
         }
-    }
-}
-
-/// Whether `line` starts with the keyword `XCRYPT` (any case) followed by a space or the
-/// end; returns the rest after the space.
-fn after_keyword(line: &[u8]) -> Option<&[u8]> {
-    let (kw, rest) = line.split_at_checked(6)?;
-    if !kw.eq_ignore_ascii_case(b"XCRYPT") {
-        return None;
-    }
-    match rest.split_first() {
-        None => Some(rest),
-        Some((b' ', params)) => Some(params),
-        Some(_) => None,
     }
 }
 

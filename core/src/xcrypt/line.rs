@@ -75,3 +75,17 @@ pub(crate) fn hex_exact<const N: usize>(token: &[u8]) -> Option<[u8; N]> {
     }
     Some(out)
 }
+
+/// The text after the keyword `XCRYPT` (any case) and a space, or after the bare
+/// keyword at the end of the line; `None` if the line does not start with it.
+pub(crate) fn after_keyword(text: &[u8]) -> Option<&[u8]> {
+    let (kw, rest) = text.split_at_checked(6)?;
+    if !kw.eq_ignore_ascii_case(b"XCRYPT") {
+        return None;
+    }
+    match rest.split_first() {
+        None => Some(rest),
+        Some((b' ', params)) => Some(params),
+        Some(_) => None,
+    }
+}

@@ -2,7 +2,7 @@
 
 use crate::keys::PublicKey;
 use crate::xcrypt::command::CommandError;
-use crate::xcrypt::line::{Line, hex_exact, strip_eol};
+use crate::xcrypt::line::{Line, after_keyword, hex_exact, strip_eol};
 use crate::xcrypt::version::Offer;
 
 /// Bytes in a nonce.
@@ -67,20 +67,6 @@ fn split_reply(line: &[u8]) -> Option<(u16, bool, &[u8])> {
         None => Some((code, true, rest)),
         Some((b' ', t)) => Some((code, true, t)),
         Some((b'-', t)) => Some((code, false, t)),
-        Some(_) => None,
-    }
-}
-
-/// The text after the keyword `XCRYPT` (any case) and a space, or after the bare
-/// keyword.
-fn after_keyword(text: &[u8]) -> Option<&[u8]> {
-    let (kw, rest) = text.split_at_checked(6)?;
-    if !kw.eq_ignore_ascii_case(b"XCRYPT") {
-        return None;
-    }
-    match rest.split_first() {
-        None => Some(rest),
-        Some((b' ', params)) => Some(params),
         Some(_) => None,
     }
 }
