@@ -5,7 +5,7 @@
 //! limb is all ones, so `-p⁻¹ mod 2^w = 1`; the parameters below are worked out at
 //! compile time, and the portable Montgomery multiplication folds the constant `n0`.
 
-use crate::ct;
+use crate::backends::portable::reduce_below_2n;
 use crate::monty::{MontyParams, SecretExponent, WINDOWS};
 use crate::uint::U768;
 use crate::word::{LIMBS, WORD_BITS, Word, mac, sbb};
@@ -64,14 +64,8 @@ fn mul_pow2(x: &[Word; LIMBS], k: Word) -> [Word; LIMBS] {
         s[i] = t;
         c = c1;
     }
-    // s + c·2^768 < 2p: subtract p unless that borrows.
-    let mut r = [0 as Word; LIMBS];
-    let mut borrow = 0;
-    for i in 0..LIMBS {
-        (r[i], borrow) = sbb(s[i], P.as_limbs()[i], borrow);
-    }
-    let (_, borrow) = sbb(c, 0, borrow);
-    ct::select(&r, &s, ct::mask_bit(borrow))
+    // s + c·2^768 < 2p.
+    reduce_below_2n(&s, c, P.as_limbs())
 }
 
 /// `2^r mod p`: an XCRYPT public key. Constant time in `r`: the same 4-bit windows as

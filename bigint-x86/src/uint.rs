@@ -51,13 +51,16 @@ impl U768 {
         Some(Self::from_be_bytes(&full))
     }
 
-    /// To 96 big-endian bytes.
-    pub fn to_be_bytes(&self) -> [u8; BYTES] {
+    /// To 96 big-endian bytes (`const`, so that constants can be derived from others).
+    pub const fn to_be_bytes(&self) -> [u8; BYTES] {
         let mut out = [0u8; BYTES];
-        let per = WORD_BITS >> 3;
-        for (i, limb) in self.0.iter().enumerate() {
-            let at = BYTES - per * (i + 1);
-            out[at..at + per].copy_from_slice(&limb.to_be_bytes());
+        let mut i = 0;
+        while i < BYTES {
+            // Byte i counts from the top: it is byte (BYTES - 1 - i) from the bottom.
+            let from_bottom = BYTES - 1 - i;
+            out[i] = (self.0[from_bottom >> (WORD_SHIFT - 3)]
+                >> (8 * (from_bottom & ((WORD_BITS >> 3) - 1)))) as u8;
+            i += 1;
         }
         out
     }

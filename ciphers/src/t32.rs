@@ -8,11 +8,7 @@
 //! It exists here to speak XCRYPT with other ssmail hosts, which defends against passive
 //! listeners only. For anything new, use a modern AEAD.
 
-#[cfg(all(
-    target_arch = "x86_64",
-    ssmail_avx512,
-    not(ssmail_t32_backend = "portable")
-))]
+#[cfg(ssmail_t32_avx512)]
 #[allow(
     clippy::incompatible_msrv,
     reason = "compiled only when rustc has the AVX-512 intrinsics (1.89 and later), see build.rs"
@@ -36,19 +32,11 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use keying::{MAX_IV, MAX_KEY};
 use nlf::N;
 
-#[cfg(all(
-    target_arch = "x86_64",
-    ssmail_avx512,
-    not(ssmail_t32_backend = "portable")
-))]
+#[cfg(ssmail_t32_avx512)]
 cpufeatures::new!(avx512_cpuid, "avx512f", "avx512vl", "avx512bw");
 
 /// Shortest run of words worth the vector path.
-#[cfg(all(
-    target_arch = "x86_64",
-    ssmail_avx512,
-    not(ssmail_t32_backend = "portable")
-))]
+#[cfg(ssmail_t32_avx512)]
 const VECTOR_MIN_WORDS: usize = 32;
 
 /// Words generated per batch when bulk data is processed.
@@ -120,11 +108,7 @@ impl T32 {
     /// Fills `out`, whose length is a multiple of 4, with the next keystream bytes.
     fn words(&mut self, out: &mut [u8]) {
         // The vector path runs a whole look-ahead at a time, which only pays on longer runs.
-        #[cfg(all(
-            target_arch = "x86_64",
-            ssmail_avx512,
-            not(ssmail_t32_backend = "portable")
-        ))]
+        #[cfg(ssmail_t32_avx512)]
         if out.len() >= 4 * VECTOR_MIN_WORDS && avx512_cpuid::get() {
             // SAFETY: the CPU was just checked for the features `avx512::fill` enables.
             #[allow(unsafe_code, reason = "runtime-detected SIMD path")]
@@ -141,14 +125,16 @@ impl T32 {
         // Short runs (an SMTP line, say) get a short buffer: clearing 4 KiB of stack for
         // a few bytes would cost more than making them.
         if data.len() <= SHORT_RUN {
-            let mut ks = [0u8; SHORT_RUN];
-            let ks = &mut ks[..data.len()];
-            self.words(ks);
-            xor_into(data, ks);
-            return;
+            self.apply_words_through::<SHORT_RUN>(data);
+        } else {
+            self.apply_words_through::<{ 4 * BATCH_WORDS }>(data);
         }
-        let mut ks = [0u8; 4 * BATCH_WORDS];
-        for chunk in data.chunks_mut(4 * BATCH_WORDS) {
+    }
+
+    /// [`apply_words`](Self::apply_words) through a keystream buffer of `B` bytes.
+    fn apply_words_through<const B: usize>(&mut self, data: &mut [u8]) {
+        let mut ks = [0u8; B];
+        for chunk in data.chunks_mut(B) {
             let ks = &mut ks[..chunk.len()];
             self.words(ks);
             xor_into(chunk, ks);

@@ -1,4 +1,4 @@
-//! Keys given as hexadecimal on the command line.
+//! Hexadecimal on the command line: keys read, keys and numbers written.
 
 use std::fmt;
 
@@ -54,6 +54,11 @@ pub fn decode(text: &str) -> Result<Vec<u8>, HexKeyError> {
         .chunks_exact(2)
         .map(|pair| (nibble(pair[0]) << 4) | nibble(pair[1]))
         .collect())
+}
+
+/// Lowercase hex, as ssmail prints keys and numbers.
+pub fn encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The value of one hex digit already known to be valid.

@@ -12,11 +12,8 @@ use zeroize::Zeroizing;
 
 use crate::args::DeriveArgs;
 use crate::failure::Failure;
+use crate::hexkey::{self, encode as hex};
 use crate::modexp::backend;
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// Exactly `N` bytes from exactly `2N` hex digits; `what` names the option in errors.
 fn exact_hex<const N: usize>(text: &str, what: &str) -> Result<[u8; N], Failure> {
@@ -28,13 +25,12 @@ fn exact_hex<const N: usize>(text: &str, what: &str) -> Result<[u8; N], Failure>
             text.len()
         )));
     }
+    // The length is checked first so that the message names it; `decode` then checks
+    // the digits. Wiped after the copy: the private key comes through here.
+    let bytes =
+        Zeroizing::new(hexkey::decode(text).map_err(|e| Failure::Usage(format!("{what}: {e}")))?);
     let mut out = [0u8; N];
-    for (i, c) in text.chars().enumerate() {
-        let d = c.to_digit(16).ok_or_else(|| {
-            Failure::Usage(format!("{what}: not hexadecimal at position {}", i + 1))
-        })?;
-        out[i >> 1] |= (d as u8) << (4 * (1 - (i & 1)));
-    }
+    out.copy_from_slice(&bytes);
     Ok(out)
 }
 

@@ -60,7 +60,7 @@ pub fn modexp(base: &str, exp: &str, backend_name: Option<&str>) -> Result<Strin
     let exp = SecretExponent::from_be_bytes(&number(exp, "--exp")?);
     let backend = backend(backend_name)?;
     let r = oakley::PARAMS.pow_with(backend, &base, &exp);
-    Ok(r.to_be_bytes().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(crate::hexkey::encode(&r.to_be_bytes()))
 }
 
 /// The backend list, as lines of text or as a JSON array.

@@ -8,20 +8,20 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::error::PublicKeyError;
 use crate::group::{ELEMENT_BYTES, P, PUBLIC_KEY_HEX_DIGITS};
+use crate::hex::{self, HexError};
 
-/// `p - 2` and `2`, the bounds of private keys and of acceptable public keys.
-fn p_minus_2() -> U768 {
+/// `2` and `p - 2`, the bounds of private keys and of acceptable public keys.
+const TWO: U768 = {
+    let mut b = [0u8; ELEMENT_BYTES];
+    b[ELEMENT_BYTES - 1] = 2;
+    U768::from_be_bytes(&b)
+};
+const P_MINUS_2: U768 = {
     let mut b = P.to_be_bytes();
     // p ends in ...ff, so subtracting 2 touches the last byte only.
     b[ELEMENT_BYTES - 1] -= 2;
     U768::from_be_bytes(&b)
-}
-
-fn two() -> U768 {
-    let mut b = [0u8; ELEMENT_BYTES];
-    b[ELEMENT_BYTES - 1] = 2;
-    U768::from_be_bytes(&b)
-}
+};
 
 /// A private key `r`, uniformly random in `[2, p-2]`. Wiped when dropped; its `Debug`
 /// prints nothing of it.
@@ -54,8 +54,8 @@ impl PrivateKey {
     pub fn from_be_bytes(bytes: &[u8; ELEMENT_BYTES]) -> Option<Self> {
         let v = U768::from_be_bytes(bytes);
         // Constant time: both comparisons run whatever the value.
-        let too_small = v.ct_lt(&two());
-        let too_big = p_minus_2().ct_lt(&v);
+        let too_small = v.ct_lt(&TWO);
+        let too_big = P_MINUS_2.ct_lt(&v);
         ((too_small | too_big) == 0).then(|| Self {
             exp: SecretExponent::from_be_bytes(bytes),
             bytes: *bytes,
@@ -103,7 +103,7 @@ impl PublicKey {
     /// [`PublicKeyError::OutOfRange`] for 0, 1, p-1 and anything `>= p`.
     pub fn from_be_bytes(bytes: &[u8; ELEMENT_BYTES]) -> Result<Self, PublicKeyError> {
         let v = U768::from_be_bytes(bytes);
-        if v.ct_lt(&two()) == 1 || p_minus_2().ct_lt(&v) == 1 {
+        if v.ct_lt(&TWO) == 1 || P_MINUS_2.ct_lt(&v) == 1 {
             return Err(PublicKeyError::OutOfRange);
         }
         Ok(Self(v))
@@ -114,22 +114,10 @@ impl PublicKey {
     /// # Errors
     /// The wrong length, a non-hex character, or a value outside `[2, p-2]`.
     pub fn from_hex(text: &str) -> Result<Self, PublicKeyError> {
-        let digits = text.as_bytes();
-        if digits.len() != PUBLIC_KEY_HEX_DIGITS {
-            return Err(PublicKeyError::Length {
-                digits: digits.len(),
-            });
-        }
-        let nibble = |at: usize| {
-            (digits[at] as char)
-                .to_digit(16)
-                .map(|d| d as u8)
-                .ok_or(PublicKeyError::NotHex { position: at })
-        };
-        let mut bytes = [0u8; ELEMENT_BYTES];
-        for (i, b) in bytes.iter_mut().enumerate() {
-            *b = (nibble(2 * i)? << 4) | nibble(2 * i + 1)?;
-        }
+        let bytes = hex::decode_exact::<ELEMENT_BYTES>(text.as_bytes()).map_err(|e| match e {
+            HexError::Length { digits } => PublicKeyError::Length { digits },
+            HexError::NotHex { position } => PublicKeyError::NotHex { position },
+        })?;
         Self::from_be_bytes(&bytes)
     }
 
@@ -140,10 +128,6 @@ impl PublicKey {
 
     /// The wire form: 192 lowercase hex digits, written into `out`.
     pub fn write_hex(&self, out: &mut [u8; PUBLIC_KEY_HEX_DIGITS]) {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        for (i, b) in self.to_be_bytes().iter().enumerate() {
-            out[2 * i] = HEX[usize::from(b >> 4)];
-            out[2 * i + 1] = HEX[usize::from(b & 15)];
-        }
+        hex::encode_into(&self.to_be_bytes(), out);
     }
 }

@@ -34,15 +34,22 @@ pub(crate) fn mont_mul(
         t[LIMBS - 1] = s;
         t[LIMBS] = t[LIMBS + 1] + c3;
     }
-    // t < 2n: subtract n unless that borrows (t < n), chosen by mask.
+    // t < 2n.
+    let low: [Word; LIMBS] = core::array::from_fn(|j| t[j]);
+    reduce_below_2n(&low, t[LIMBS], n)
+}
+
+/// `x mod n` for `x = top·2^768 + low < 2n`: `x - n` unless that borrows, chosen by a
+/// mask, in constant time. The last step of every multiplication here.
+#[inline(always)]
+pub(crate) fn reduce_below_2n(low: &[Word; LIMBS], top: Word, n: &[Word; LIMBS]) -> [Word; LIMBS] {
     let mut r = [0 as Word; LIMBS];
     let mut borrow = 0;
     for j in 0..LIMBS {
-        (r[j], borrow) = sbb(t[j], n[j], borrow);
+        (r[j], borrow) = sbb(low[j], n[j], borrow);
     }
-    let (_, borrow) = sbb(t[LIMBS], 0, borrow);
-    let low: [Word; LIMBS] = core::array::from_fn(|j| t[j]);
-    ct::select(&r, &low, ct::mask_bit(borrow))
+    let (_, borrow) = sbb(top, 0, borrow);
+    ct::select(&r, low, ct::mask_bit(borrow))
 }
 
 /// `a²·R⁻¹ mod n`, for `a < n`: the square first (each cross product once, then doubled:
@@ -82,13 +89,7 @@ pub(crate) fn mont_sqr(a: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word;
         }
         (t[i + LIMBS], hi) = adc(t[i + LIMBS], c, hi);
     }
-    // The result, t[LIMBS..] plus `hi` on top, is below 2n: subtract n unless that borrows.
+    // The result, t[LIMBS..] plus `hi` on top, is below 2n.
     let high: [Word; LIMBS] = core::array::from_fn(|j| t[LIMBS + j]);
-    let mut r = [0 as Word; LIMBS];
-    let mut borrow = 0;
-    for j in 0..LIMBS {
-        (r[j], borrow) = sbb(high[j], n[j], borrow);
-    }
-    let (_, borrow) = sbb(hi, 0, borrow);
-    ct::select(&r, &high, ct::mask_bit(borrow))
+    reduce_below_2n(&high, hi, n)
 }

@@ -17,12 +17,10 @@ use core::arch::x86_64::{
     __m256i, __m512i, _mm256_loadu_si256, _mm256_permutex2var_epi32, _mm256_srli_epi32,
     _mm256_storeu_si256, _mm256_xor_si256, _mm512_add_epi32, _mm512_alignr_epi32, _mm512_and_si512,
     _mm512_andnot_si512, _mm512_i32gather_epi32, _mm512_loadu_si512, _mm512_maskz_compress_epi32,
-    _mm512_permutexvar_epi32, _mm512_set1_epi32, _mm512_setr_epi32, _mm512_setzero_si512,
-    _mm512_srli_epi32, _mm512_srlv_epi32, _mm512_storeu_si512, _mm512_sub_epi32,
-    _mm512_test_epi32_mask, _mm512_xor_si512,
+    _mm512_permutex2var_epi32, _mm512_permutexvar_epi32, _mm512_set1_epi32, _mm512_setr_epi32,
+    _mm512_setzero_si512, _mm512_shuffle_epi8, _mm512_srli_epi32, _mm512_srlv_epi32,
+    _mm512_storeu_si512, _mm512_sub_epi32, _mm512_test_epi32_mask, _mm512_xor_si512,
 };
-
-use core::arch::x86_64::{_mm512_permutex2var_epi32, _mm512_shuffle_epi8};
 
 use super::Stream;
 use super::bulk::{DIBITS_SPAN, Window, walk};

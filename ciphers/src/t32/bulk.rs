@@ -32,23 +32,7 @@ pub(crate) trait Window {
     /// Runs all 16 dibits of the control word `ctrl`, just taken at position `k` (the
     /// window holds `DIBITS_SPAN` more steps), writing its output words (big-endian) to
     /// the front of `dst` (the rest of `dst` is scratch). Returns the number of words.
-    #[inline(always)]
-    fn control_word(&mut self, ctrl: u32, dst: &mut [u8; 64]) -> usize {
-        let base = self.k();
-        let (mut m, mut k, mut ctrl) = (0, 0, ctrl);
-        for _ in 0..16 {
-            let d = ctrl & 3;
-            ctrl >>= 2;
-            let (at, emits, steps) = dibit(d);
-            let v = self.nlf_at(base + k + at) ^ WHITEN[d as usize];
-            let at = 4 * (m & 15);
-            dst[at..at + 4].copy_from_slice(&v.to_be_bytes());
-            m += emits;
-            k += steps;
-        }
-        self.advance(k);
-        m
-    }
+    fn control_word(&mut self, ctrl: u32, dst: &mut [u8; 64]) -> usize;
 }
 
 /// One dibit: the offset of the NLF it outputs (meaningless for d = 0), whether it
@@ -108,7 +92,7 @@ const SPAN: usize = 256;
 /// The portable window: the LFSR run ahead one word at a time, the NLF computed only
 /// where a word is output (computing it everywhere would cost more than it saves when
 /// each NLF is a handful of scalar operations).
-pub(crate) struct Portable {
+struct Portable {
     win: [u32; SPAN + N],
     k: usize,
     ready: usize,
@@ -116,7 +100,7 @@ pub(crate) struct Portable {
 }
 
 impl Portable {
-    pub(crate) fn new(s: &Stream) -> Self {
+    fn new(s: &Stream) -> Self {
         let mut win = [0; SPAN + N];
         win[..N].copy_from_slice(&s.r);
         Self {
@@ -166,8 +150,8 @@ impl Window for Portable {
         &self.win[self.k..self.k + N]
     }
 
-    /// As the default, over a fixed-size view of the window, so that no NLF read needs
-    /// a bounds check.
+    /// One dibit at a time, over a fixed-size view of the window, so that no NLF read
+    /// needs a bounds check.
     #[inline(always)]
     fn control_word(&mut self, ctrl: u32, dst: &mut [u8; 64]) -> usize {
         let seg: &[u32; DIBITS_SPAN + N] = (&self.win[self.k..self.k + DIBITS_SPAN + N])

@@ -77,11 +77,7 @@ fn konst_vectors() {
     assert!(seen >= 1);
 }
 
-#[cfg(all(
-    target_arch = "x86_64",
-    ssmail_avx512,
-    not(ssmail_t32_backend = "portable")
-))]
+#[cfg(ssmail_t32_avx512)]
 proptest! {
     #[test]
     fn avx512_generator_agrees_with_plain(

@@ -1,7 +1,7 @@
 //! The client's XCRYPT commands (spec section 4).
 
 use crate::keys::PublicKey;
-use crate::xcrypt::line::{Line, after_keyword, hex_exact, strip_eol};
+use crate::xcrypt::line::{Line, after_keyword, nonce, public_key, strip_eol};
 use crate::xcrypt::version::Version;
 
 /// Bytes in a nonce.
@@ -70,11 +70,8 @@ impl Command {
     }
 
     fn parse_start(v: &[u8], k: &[u8], n: &[u8]) -> Result<Self, CommandError> {
-        let key = core::str::from_utf8(k)
-            .ok()
-            .and_then(|k| PublicKey::from_hex(k).ok())
-            .ok_or(CommandError::BadKey)?;
-        let nonce = hex_exact::<NONCE>(n).ok_or(CommandError::BadNonce)?;
+        let key = public_key(k).ok_or(CommandError::BadKey)?;
+        let nonce = nonce(n).ok_or(CommandError::BadNonce)?;
         let version = Version::parse(v).ok_or(CommandError::NoCommonVersion)?;
         Ok(Self::Start {
             version,

@@ -1,4 +1,10 @@
-//! A line being written: a fixed buffer of the longest line RFC 5321 allows.
+//! A line being written: a fixed buffer of the longest line RFC 5321 allows; and the
+//! pieces of lines being read.
+
+use crate::group::ELEMENT_BYTES;
+use crate::hex;
+use crate::kdf::NONCE_BYTES;
+use crate::keys::PublicKey;
 
 /// The longest command or reply line, CRLF included (RFC 5321, 4.5.3.1.4 and .5).
 pub const LINE_MAX: usize = 512;
@@ -30,10 +36,10 @@ impl Line {
 
     /// Appends bytes as lowercase hex.
     pub(crate) fn push_hex(&mut self, bytes: &[u8]) -> &mut Self {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        for b in bytes {
-            self.push(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
-        }
+        let end = self.len + 2 * bytes.len();
+        assert!(end <= LINE_MAX, "an XCRYPT line overran 512 octets");
+        hex::encode_into(bytes, &mut self.buf[self.len..end]);
+        self.len = end;
         self
     }
 
@@ -63,17 +69,15 @@ pub(crate) fn strip_eol(line: &[u8]) -> Option<&[u8]> {
     Some(line.strip_suffix(b"\r").unwrap_or(line))
 }
 
-/// Parses exactly `2 * N` hex digits.
-pub(crate) fn hex_exact<const N: usize>(token: &[u8]) -> Option<[u8; N]> {
-    if token.len() != 2 * N {
-        return None;
-    }
-    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    let mut out = [0u8; N];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = (digit(token[2 * i])? << 4) | digit(token[2 * i + 1])?;
-    }
-    Some(out)
+/// A public key given as exactly 192 hex digits, in `[2, p-2]`.
+pub(crate) fn public_key(token: &[u8]) -> Option<PublicKey> {
+    let bytes = hex::decode_exact::<ELEMENT_BYTES>(token).ok()?;
+    PublicKey::from_be_bytes(&bytes).ok()
+}
+
+/// A nonce given as exactly 20 hex digits.
+pub(crate) fn nonce(token: &[u8]) -> Option<[u8; NONCE_BYTES]> {
+    hex::decode_exact(token).ok()
 }
 
 /// The text after the keyword `XCRYPT` (any case) and a space, or after the bare

@@ -2,7 +2,7 @@
 
 use crate::keys::PublicKey;
 use crate::xcrypt::command::CommandError;
-use crate::xcrypt::line::{Line, after_keyword, hex_exact, strip_eol};
+use crate::xcrypt::line::{Line, after_keyword, nonce, public_key, strip_eol};
 use crate::xcrypt::version::Offer;
 
 /// Bytes in a nonce.
@@ -106,11 +106,8 @@ impl Reply {
                 let (Some(k), Some(n), None) = (first, tokens.next(), tokens.next()) else {
                     return Err(ReplyError::Malformed);
                 };
-                let key = core::str::from_utf8(k)
-                    .ok()
-                    .and_then(|k| PublicKey::from_hex(k).ok())
-                    .ok_or(ReplyError::BadKey)?;
-                let nonce = hex_exact::<NONCE>(n).ok_or(ReplyError::BadNonce)?;
+                let key = public_key(k).ok_or(ReplyError::BadKey)?;
+                let nonce = nonce(n).ok_or(ReplyError::BadNonce)?;
                 Ok(Self::Accept { key, nonce })
             }
             501 | 504 | 454 if is_fail => Ok(Self::Refused { code }),
