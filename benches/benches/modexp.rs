@@ -1,15 +1,16 @@
 //! Criterion benchmarks of the 768-bit modular exponentiation (XCRYPT's Diffie-Hellman
 //! step) beside OpenSSL's `BN_mod_exp_mont_consttime`, in the same run.
 //!
-//! * `dh/portable/shared_secret`: `peer^r mod p`, a random 768-bit base and exponent.
-//! * `dh/portable/public_key`: `2^r mod p` through the base-2 path.
+//! * `dh/<backend>/shared_secret`: `peer^r mod p`, a random 768-bit base and exponent,
+//!   for every backend this CPU runs.
+//! * `dh/<backend>/public_key`: `2^r mod p` through the base-2 path.
 //! * `dh/openssl/shared_secret`: OpenSSL, same base, exponent and modulus.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_main};
 use ssmail_benches::{OpensslModexp, seeded_bytes};
-use ssmail_bigint_x86::{SecretExponent, U768, oakley};
+use ssmail_bigint_x86::{Backend, SecretExponent, U768, oakley};
 
 fn dh(c: &mut Criterion) {
     let base_bytes = seeded_bytes(0x4448_0001, 96);
@@ -28,12 +29,15 @@ fn dh(c: &mut Criterion) {
     );
 
     let mut g = c.benchmark_group("dh");
-    g.bench_function("portable/shared_secret", |b| {
-        b.iter(|| oakley::shared_secret(black_box(&base), black_box(&exp)));
-    });
-    g.bench_function("portable/public_key", |b| {
-        b.iter(|| oakley::public_key(black_box(&exp)));
-    });
+    for backend in Backend::ALL.iter().copied().filter(|b| b.is_runnable()) {
+        let name = backend.name();
+        g.bench_function(format!("{name}/shared_secret"), |b| {
+            b.iter(|| oakley::shared_secret_with(backend, black_box(&base), black_box(&exp)));
+        });
+        g.bench_function(format!("{name}/public_key"), |b| {
+            b.iter(|| oakley::public_key_with(backend, black_box(&exp)));
+        });
+    }
     g.bench_function("openssl/shared_secret", |b| {
         b.iter(|| ossl.run(black_box(&mut out)));
     });

@@ -5,9 +5,10 @@
 //! Run: `valgrind --error-exitcode=1 target/release/examples/ct_valgrind` (as `.ci/run`
 //! does). Outside valgrind the client requests are no-ops and the program just computes.
 //! It checks the exponentiation of [`MontyParams::pow`] with the exponent secret, the
-//! shared secret with both the base and the exponent secret, and the base-2 public key.
+//! shared secret with both the base and the exponent secret, and the base-2 public key,
+//! on every backend this CPU can run.
 
-use ssmail_bigint_x86::{SecretExponent, U768, oakley};
+use ssmail_bigint_x86::{Backend, SecretExponent, U768, oakley};
 
 /// valgrind's `VG_USERREQ__MAKE_MEM_UNDEFINED` and `..._DEFINED` (memcheck.h).
 const MAKE_MEM_UNDEFINED: usize = 0x4D43_0001;
@@ -83,25 +84,29 @@ fn main() {
         return;
     }
 
-    // Exponent secret: the public-key computation 2^r.
-    secret(&exp);
-    let pk = oakley::public_key(&exp);
-    public(&pk);
+    // Every backend this CPU runs, each checked the same way.
+    for backend in Backend::ALL.iter().copied().filter(|b| b.is_runnable()) {
+        // Exponent secret: the public-key computation 2^r.
+        secret(&exp);
+        let pk = oakley::public_key_with(backend, &exp);
+        public(&pk);
 
-    // Exponent and base secret: the shared secret peer^r (the peer key is public on the
-    // wire, but the check is stronger with it secret too).
-    secret(&base);
-    let z = oakley::shared_secret(&base, &exp);
-    public(&z);
+        // Exponent and base secret: the shared secret peer^r (the peer key is public on
+        // the wire, but the check is stronger with it secret too).
+        secret(&base);
+        let z = oakley::shared_secret_with(backend, &base, &exp);
+        public(&z);
 
-    public(&exp);
-    public(&base);
-    println!(
-        "ct_valgrind: ran under valgrind: {}; public key {:02x}{:02x}.., shared secret {:02x}{:02x}..",
-        under_valgrind != 0,
-        pk.to_be_bytes()[0],
-        pk.to_be_bytes()[1],
-        z.to_be_bytes()[0],
-        z.to_be_bytes()[1]
-    );
+        public(&exp);
+        public(&base);
+        println!(
+            "ct_valgrind: {}: ran under valgrind: {}; public key {:02x}{:02x}.., shared secret {:02x}{:02x}..",
+            backend.name(),
+            under_valgrind != 0,
+            pk.to_be_bytes()[0],
+            pk.to_be_bytes()[1],
+            z.to_be_bytes()[0],
+            z.to_be_bytes()[1]
+        );
+    }
 }

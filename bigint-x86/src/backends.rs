@@ -1,6 +1,46 @@
-//! The Montgomery multiplication backends, one file each behind one signature:
-//! `mont_mul(a, b, n, n0) -> a·b·R⁻¹ mod n` over `LIMBS` limbs, inputs below `n`, output
-//! fully reduced. Only the portable backend exists so far; the x86 assembly backends of
-//! this crate's issue are still to come.
+//! The Montgomery multiplication backends, one file each behind one trait,
+//! [`MontArith`]. The exponentiations in `monty` and `oakley` are generic over it, and
+//! [`with_arith!`] turns a runtime [`Backend`](crate::Backend) into the type.
+
+use crate::word::{LIMBS, Word};
 
 pub(crate) mod portable;
+
+/// One backend's Montgomery arithmetic over `LIMBS` words of the native width.
+///
+/// Contract for every implementation: inputs below `n` (and `a < 2^768` for `mul`
+/// when `b < n`), `n` odd, `n0 = -n⁻¹ mod 2^w`; output fully reduced below `n`; no
+/// branch and no memory address depends on `a` or `b`. An implementation may look at
+/// `n` and `n0` (they are public) to pick a specialised path, for the Oakley prime's
+/// `n0 = 1` say.
+pub(crate) trait MontArith {
+    /// `a·b·R⁻¹ mod n`, `R = 2^768`.
+    fn mul(a: &[Word; LIMBS], b: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS];
+    /// `a²·R⁻¹ mod n`.
+    fn sqr(a: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS];
+}
+
+/// `with_arith!(backend, A => expr)`: evaluates `expr` with the type alias `A` naming
+/// the [`MontArith`] of `backend`.
+///
+/// # Panics
+/// If `backend` cannot run on this CPU: running it would execute instructions the CPU
+/// does not have. Callers that take a backend from a user check
+/// [`Backend::is_runnable`](crate::Backend::is_runnable) first.
+macro_rules! with_arith {
+    ($backend:expr, $A:ident => $body:expr) => {{
+        let backend: $crate::Backend = $backend;
+        assert!(
+            backend.is_runnable(),
+            "the {} backend cannot run on this CPU",
+            backend.name()
+        );
+        match backend {
+            $crate::Backend::Portable => {
+                type $A = $crate::backends::portable::Portable;
+                $body
+            }
+        }
+    }};
+}
+pub(crate) use with_arith;

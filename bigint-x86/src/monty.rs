@@ -4,7 +4,8 @@ use core::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::Backend;
-use crate::backends::portable::{mont_mul, mont_sqr};
+use crate::backends::portable::Portable;
+use crate::backends::{MontArith, with_arith};
 use crate::ct;
 use crate::uint::{BYTES, U768};
 use crate::word::{LIMBS, Word, adc, sbb};
@@ -150,69 +151,75 @@ impl MontyParams {
     }
 
     #[inline(always)]
-    pub(crate) fn mul(&self, a: &[Word; LIMBS], b: &[Word; LIMBS]) -> [Word; LIMBS] {
-        mont_mul(a, b, &self.n, self.n0)
+    pub(crate) fn mul<A: MontArith>(&self, a: &[Word; LIMBS], b: &[Word; LIMBS]) -> [Word; LIMBS] {
+        A::mul(a, b, &self.n, self.n0)
     }
 
     #[inline(always)]
-    pub(crate) fn sqr(&self, a: &[Word; LIMBS]) -> [Word; LIMBS] {
-        mont_sqr(a, &self.n, self.n0)
+    pub(crate) fn sqr<A: MontArith>(&self, a: &[Word; LIMBS]) -> [Word; LIMBS] {
+        A::sqr(a, &self.n, self.n0)
     }
 
     /// Into Montgomery form; any 768-bit `x` (also `x >= n`) comes out reduced.
     #[inline(always)]
-    fn enter_monty(&self, x: &U768) -> [Word; LIMBS] {
-        self.mul(&x.0, &self.r2)
+    fn enter_monty<A: MontArith>(&self, x: &U768) -> [Word; LIMBS] {
+        self.mul::<A>(&x.0, &self.r2)
     }
 
     /// Out of Montgomery form.
     #[inline(always)]
-    pub(crate) fn leave_monty(&self, x: &[Word; LIMBS]) -> U768 {
-        U768(self.mul(x, &U768::ONE.0))
+    pub(crate) fn leave_monty<A: MontArith>(&self, x: &[Word; LIMBS]) -> U768 {
+        U768(self.mul::<A>(x, &U768::ONE.0))
     }
 
     /// `base^exp mod n`, in constant time: a fixed 4-bit window over all 768 exponent
     /// bits, every table entry read at every window, the final subtraction masked. No
     /// branch or memory address depends on `base`, `exp` or any intermediate value.
-    /// A `base >= n` is reduced first.
+    /// A `base >= n` is reduced first. Runs on [`Backend::best`].
     pub fn pow(&self, base: &U768, exp: &SecretExponent) -> U768 {
-        let b = self.enter_monty(base);
+        self.pow_with(Backend::best(), base, exp)
+    }
+
+    /// [`pow`](Self::pow) on the given backend.
+    ///
+    /// # Panics
+    /// If `backend` cannot run on this CPU ([`Backend::is_runnable`]).
+    pub fn pow_with(&self, backend: Backend, base: &U768, exp: &SecretExponent) -> U768 {
+        with_arith!(backend, A => self.pow_in::<A>(base, exp))
+    }
+
+    /// [`pow`](Self::pow) with the arithmetic `A`.
+    pub(crate) fn pow_in<A: MontArith>(&self, base: &U768, exp: &SecretExponent) -> U768 {
+        let b = self.enter_monty::<A>(base);
         let mut table = [[0 as Word; LIMBS]; TABLE];
         table[0] = self.one;
         for i in 1..TABLE {
-            table[i] = self.mul(&table[i - 1], &b);
+            table[i] = self.mul::<A>(&table[i - 1], &b);
         }
         let mut acc = self.one;
         for w in (0..WINDOWS).rev() {
             for _ in 0..WINDOW {
-                acc = self.sqr(&acc);
+                acc = self.sqr::<A>(&acc);
             }
             let e = ct::lookup(&table, exp.0.nibble(w * WINDOW));
-            acc = self.mul(&acc, &e);
+            acc = self.mul::<A>(&acc, &e);
         }
         table.zeroize();
-        self.leave_monty(&acc)
-    }
-
-    /// [`pow`](Self::pow) on the given backend.
-    pub fn pow_with(&self, backend: Backend, base: &U768, exp: &SecretExponent) -> U768 {
-        match backend {
-            Backend::Portable => self.pow(base, exp),
-        }
+        self.leave_monty::<A>(&acc)
     }
 
     /// `base^exp mod n`, square and multiply.
     ///
     /// NOTE: variable time: branches on the bits of `exp`, which must be public.
     pub fn pow_vartime(&self, base: &U768, exp: &U768) -> U768 {
-        let b = self.enter_monty(base);
+        let b = self.enter_monty::<Portable>(base);
         let mut acc = self.one;
         for i in (0..768).rev() {
-            acc = self.sqr(&acc);
+            acc = self.sqr::<Portable>(&acc);
             if exp.bit(i) == 1 {
-                acc = self.mul(&acc, &b);
+                acc = self.mul::<Portable>(&acc, &b);
             }
         }
-        self.leave_monty(&acc)
+        self.leave_monty::<Portable>(&acc)
     }
 }

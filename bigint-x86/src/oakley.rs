@@ -5,7 +5,9 @@
 //! limb is all ones, so `-p⁻¹ mod 2^w = 1`; the parameters below are worked out at
 //! compile time, and the portable Montgomery multiplication folds the constant `n0`.
 
+use crate::Backend;
 use crate::backends::portable::reduce_below_2n;
+use crate::backends::{MontArith, with_arith};
 use crate::monty::{MontyParams, SecretExponent, WINDOWS};
 use crate::uint::U768;
 use crate::word::{LIMBS, WORD_BITS, Word, mac, sbb};
@@ -70,19 +72,41 @@ fn mul_pow2(x: &[Word; LIMBS], k: Word) -> [Word; LIMBS] {
 
 /// `2^r mod p`: an XCRYPT public key. Constant time in `r`: the same 4-bit windows as
 /// [`MontyParams::pow`], but each window multiplies by `2^nibble` with a shift and a
-/// reduction instead of a table lookup and a Montgomery multiplication.
+/// reduction instead of a table lookup and a Montgomery multiplication. Runs on
+/// [`Backend::best`].
 pub fn public_key(r: &SecretExponent) -> U768 {
+    public_key_with(Backend::best(), r)
+}
+
+/// [`public_key`] on the given backend.
+///
+/// # Panics
+/// If `backend` cannot run on this CPU ([`Backend::is_runnable`]).
+pub fn public_key_with(backend: Backend, r: &SecretExponent) -> U768 {
+    with_arith!(backend, A => public_key_in::<A>(r))
+}
+
+fn public_key_in<A: MontArith>(r: &SecretExponent) -> U768 {
     let mut acc = PARAMS.monty_one();
     for w in (0..WINDOWS).rev() {
         for _ in 0..4 {
-            acc = PARAMS.sqr(&acc);
+            acc = PARAMS.sqr::<A>(&acc);
         }
         acc = mul_pow2(&acc, r.0.nibble(w * 4));
     }
-    PARAMS.leave_monty(&acc)
+    PARAMS.leave_monty::<A>(&acc)
 }
 
 /// `peer^r mod p`: an XCRYPT shared secret, in constant time in both `peer` and `r`.
+/// Runs on [`Backend::best`].
 pub fn shared_secret(peer: &U768, r: &SecretExponent) -> U768 {
     PARAMS.pow(peer, r)
+}
+
+/// [`shared_secret`] on the given backend.
+///
+/// # Panics
+/// If `backend` cannot run on this CPU ([`Backend::is_runnable`]).
+pub fn shared_secret_with(backend: Backend, peer: &U768, r: &SecretExponent) -> U768 {
+    PARAMS.pow_with(backend, peer, r)
 }

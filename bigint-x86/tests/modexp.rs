@@ -3,7 +3,12 @@
 
 use num_bigint::BigUint;
 use proptest::prelude::*;
-use ssmail_bigint_x86::{MontyParams, SecretExponent, U768, oakley};
+use ssmail_bigint_x86::{Backend, MontyParams, SecretExponent, U768, oakley};
+
+/// Every backend this CPU can run: each one is held to every check below.
+fn backends() -> impl Iterator<Item = Backend> {
+    Backend::ALL.iter().copied().filter(|b| b.is_runnable())
+}
 
 fn big(x: &U768) -> BigUint {
     BigUint::from_bytes_be(&x.to_be_bytes())
@@ -41,12 +46,16 @@ fn published_modexp_vectors() {
         let base = U768::from_be_slice(&v.base).unwrap();
         let exp = U768::from_be_slice(&v.exp).unwrap();
         let want = U768::from_be_slice(&v.result).unwrap();
-        assert_eq!(
-            oakley::PARAMS.pow(&base, &secret(&exp)),
-            want,
-            "line {}",
-            v.line
-        );
+        for b in backends() {
+            let got = oakley::PARAMS.pow_with(b, &base, &secret(&exp));
+            assert_eq!(got, want, "line {} on {}", v.line, b.name());
+            let got = oakley::shared_secret_with(b, &base, &secret(&exp));
+            assert_eq!(got, want, "line {} on {}", v.line, b.name());
+            if base == U768::from_be_slice(&[2]).unwrap() {
+                let got = oakley::public_key_with(b, &secret(&exp));
+                assert_eq!(got, want, "line {} on {}", v.line, b.name());
+            }
+        }
         assert_eq!(
             oakley::PARAMS.pow_vartime(&base, &exp),
             want,
@@ -89,13 +98,19 @@ fn edge_cases_against_the_oracle() {
         for e in &exps {
             let (bu, eu) = (u768(b), u768(e));
             let want = u768(&b.modpow(e, &p));
-            assert_eq!(oakley::PARAMS.pow(&bu, &secret(&eu)), want, "{b:x}^{e:x}");
+            for be in backends() {
+                let got = oakley::PARAMS.pow_with(be, &bu, &secret(&eu));
+                assert_eq!(got, want, "{b:x}^{e:x} on {}", be.name());
+            }
             assert_eq!(oakley::PARAMS.pow_vartime(&bu, &eu), want, "{b:x}^{e:x}");
         }
     }
     for e in &exps {
         let want = u768(&BigUint::from(2u8).modpow(e, &p));
-        assert_eq!(oakley::public_key(&secret(&u768(e))), want, "2^{e:x}");
+        for be in backends() {
+            let got = oakley::public_key_with(be, &secret(&u768(e)));
+            assert_eq!(got, want, "2^{e:x} on {}", be.name());
+        }
     }
 }
 
@@ -124,14 +139,18 @@ proptest! {
     #[test]
     fn oakley_pow_matches_the_oracle(base in any_u768(), exp in any_u768()) {
         let want = oracle(&base, &exp, &oakley::P);
-        prop_assert_eq!(oakley::PARAMS.pow(&base, &secret(&exp)), want);
         prop_assert_eq!(oakley::shared_secret(&base, &secret(&exp)), want);
+        for b in backends() {
+            prop_assert_eq!(oakley::PARAMS.pow_with(b, &base, &secret(&exp)), want, "{}", b.name());
+        }
     }
 
     #[test]
     fn base_two_path_matches_the_oracle(exp in any_u768()) {
         let want = oracle(&U768::from_be_slice(&[2]).unwrap(), &exp, &oakley::P);
-        prop_assert_eq!(oakley::public_key(&secret(&exp)), want);
+        for b in backends() {
+            prop_assert_eq!(oakley::public_key_with(b, &secret(&exp)), want, "{}", b.name());
+        }
     }
 
     #[test]
@@ -146,7 +165,9 @@ proptest! {
         prop_assume!(n != U768::ONE);
         let params = MontyParams::new_vartime(&n).unwrap();
         let want = oracle(&base, &exp, &n);
-        prop_assert_eq!(params.pow(&base, &secret(&exp)), want);
+        for b in backends() {
+            prop_assert_eq!(params.pow_with(b, &base, &secret(&exp)), want, "{}", b.name());
+        }
         prop_assert_eq!(params.pow_vartime(&base, &exp), want);
     }
 }

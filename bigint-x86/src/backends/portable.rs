@@ -1,8 +1,24 @@
 //! Portable Rust over the native word: coarsely integrated operand scanning (CIOS), then
 //! a masked final subtraction. No branch and no index depends on the operands.
 
+use crate::backends::MontArith;
 use crate::ct;
 use crate::word::{LIMBS, Word, adc, mac, sbb};
+
+/// The portable backend.
+pub(crate) struct Portable;
+
+impl MontArith for Portable {
+    #[inline(always)]
+    fn mul(a: &[Word; LIMBS], b: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
+        mont_mul(a, b, n, n0)
+    }
+
+    #[inline(always)]
+    fn sqr(a: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
+        mont_sqr(a, n, n0)
+    }
+}
 
 /// `a·b·R⁻¹ mod n`, for `a, b < n`, `n` odd, `n0 = -n⁻¹ mod 2^w`, `R = 2^768`. Also
 /// correct for any `a < R` when `b < n` (so it reduces a base that is not below `n`).
