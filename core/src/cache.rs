@@ -102,14 +102,34 @@ impl<const N: usize> KeyCache<N> {
         rng: &mut R,
     ) -> Result<(SharedSecret, Lookup), R::Error> {
         self.own_public_key(now, rng)?;
+        Ok(self.lookup_with_current(peer))
+    }
+
+    /// The shared secret of the key pair whose public half is `own` with `peer`, or
+    /// `None` if that pair is no longer ours (it was rotated after `own` was handed out).
+    /// Never rotates: a client that sent `own` in its `XCRYPT` command must finish the
+    /// exchange with the same pair, even if it expires in the meantime.
+    pub fn shared_secret_for(
+        &mut self,
+        own: &PublicKey,
+        peer: &PublicKey,
+    ) -> Option<(SharedSecret, Lookup)> {
+        match &self.own {
+            Some((_, public, _)) if public == own => Some(self.lookup_with_current(peer)),
+            _ => None,
+        }
+    }
+
+    /// The lookup proper, with the current key pair (there must be one).
+    fn lookup_with_current(&mut self, peer: &PublicKey) -> (SharedSecret, Lookup) {
         self.tick += 1;
         let tick = self.tick;
         // Public keys are public: comparing them may take variable time.
         if let Some(e) = self.entries.iter_mut().flatten().find(|e| e.peer == *peer) {
             e.last_used = tick;
-            return Ok((e.secret.clone(), Lookup::Hit));
+            return (e.secret.clone(), Lookup::Hit);
         }
-        let (private, _, _) = self.own.as_ref().expect("made above");
+        let (private, _, _) = self.own.as_ref().expect("callers make the pair first");
         let secret = shared_secret(private, peer);
         let slot = self.slot_for_new();
         *slot = Some(Entry {
@@ -117,7 +137,7 @@ impl<const N: usize> KeyCache<N> {
             secret: secret.clone(),
             last_used: tick,
         });
-        Ok((secret, Lookup::Miss))
+        (secret, Lookup::Miss)
     }
 
     /// An empty slot, or the least recently used one.

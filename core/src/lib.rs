@@ -1,9 +1,7 @@
 //! XCRYPT key agreement for ssmail (`../shared/spec/xcrypt.md`): the Oakley group, keys,
-//! the shared secret and the SHA-1 derivation of the two direction keys.
-//!
-//! Work in progress: the key cache (in memory, and with the `std` feature in a file that
-//! several processes share) and the protocol lines are here; the sans-IO dialogue of this
-//! crate's issue is still to come.
+//! the shared secret and the SHA-1 derivation of the two direction keys, the key cache
+//! (in memory, and with the `std` feature in a file that several processes share), and
+//! the dialogue as client and server state machines without I/O ([`xcrypt`]).
 //!
 //! # Security
 //! 768-bit Diffie-Hellman is within reach of a well-funded attacker, and XCRYPT defends

@@ -43,11 +43,45 @@ impl Line {
         self
     }
 
+    /// Appends bytes if they fit; `Err` (and nothing appended) if they do not.
+    pub(crate) fn try_push(&mut self, bytes: &[u8]) -> Result<(), Overflow> {
+        if bytes.len() > LINE_MAX - self.len {
+            return Err(Overflow);
+        }
+        self.push(bytes);
+        Ok(())
+    }
+
+    /// The same reply line with `sep` (`b' '` for the last line, `b'-'` for one that is
+    /// followed by more) after its code. The caller has checked it is a reply line.
+    pub(crate) fn with_separator(&self, sep: u8) -> Line {
+        let bytes = self.as_bytes();
+        let (code, rest) = bytes.split_at(3.min(bytes.len()));
+        let rest = match rest.first() {
+            Some(b' ' | b'-') => &rest[1..],
+            _ => rest,
+        };
+        let mut line = Line::new();
+        // Cannot overrun: the separator replaces one byte, or is added to a line that
+        // ends right after its code (so it is far below the limit).
+        if line.try_push(code).is_err()
+            || line.try_push(&[sep]).is_err()
+            || line.try_push(rest).is_err()
+        {
+            return self.clone();
+        }
+        line
+    }
+
     /// The line's bytes, CRLF included.
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len]
     }
 }
+
+/// A line would run over 512 octets.
+#[derive(Debug)]
+pub(crate) struct Overflow;
 
 impl core::fmt::Debug for Line {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {

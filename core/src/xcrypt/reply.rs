@@ -71,6 +71,24 @@ fn split_reply(line: &[u8]) -> Option<(u16, bool, &[u8])> {
     }
 }
 
+/// The code of a reply line and whether it is the last line of its reply, from its
+/// first four octets (so that lines too long to hold can be classified too); `None` if
+/// it does not start like a reply.
+pub(crate) fn reply_head(line: &[u8]) -> Option<(u16, bool)> {
+    let code = line.get(..3)?;
+    if !code.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let code = code
+        .iter()
+        .fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0'));
+    match line.get(3) {
+        Some(b'-') => Some((code, false)),
+        Some(b' ' | b'\r' | b'\n') | None => Some((code, true)),
+        Some(_) => None,
+    }
+}
+
 /// The versions offered by one line of an EHLO reply (`250-XCRYPT t32_1.0 ...` or the
 /// last line `250 XCRYPT ...`), or `None` if the line is not the XCRYPT keyword line.
 pub fn offer_in_ehlo_line(line: &[u8]) -> Option<Offer> {

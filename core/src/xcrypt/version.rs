@@ -47,7 +47,7 @@ impl Offer {
         o
     }
 
-    fn push(&mut self, v: Version) {
+    pub(crate) fn push(&mut self, v: Version) {
         if self.versions.contains(&Some(v)) {
             return;
         }

@@ -1,0 +1,54 @@
+//! One direction's stream cipher after the switch point (spec section 3).
+
+use ssmail_ciphers::{Arrsyfor, KeyInit, StreamCipher, T32};
+
+use crate::kdf::KEY_BYTES;
+use crate::xcrypt::version::Version;
+
+/// The cipher of one direction, keyed once and run from keystream offset 0.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "no allocator to box with, and there is one per direction"
+)]
+pub(crate) enum DirectionCipher {
+    T32(T32),
+    Arrsyfor(Arrsyfor),
+}
+
+impl DirectionCipher {
+    pub(crate) fn new(version: Version, key: &[u8; KEY_BYTES]) -> Self {
+        match version {
+            Version::T32V1_0 => Self::T32(T32::new(key.into())),
+            Version::ArrsyforV1_0 => Self::Arrsyfor(Arrsyfor::new(key.into())),
+        }
+    }
+
+    /// XORs the next keystream bytes into `buf`.
+    pub(crate) fn apply(&mut self, buf: &mut [u8]) {
+        match self {
+            Self::T32(c) => c.apply_keystream(buf),
+            Self::Arrsyfor(c) => c.apply_keystream(buf),
+        }
+    }
+}
+
+/// Sends `bytes` to `out`, through `cipher` if there is one (in pieces, with no
+/// allocation).
+pub(crate) fn send(
+    cipher: &mut Option<DirectionCipher>,
+    bytes: &[u8],
+    out: &mut impl FnMut(&[u8]),
+) {
+    match cipher {
+        None => out(bytes),
+        Some(c) => {
+            let mut buf = [0u8; 512];
+            for piece in bytes.chunks(buf.len()) {
+                let b = &mut buf[..piece.len()];
+                b.copy_from_slice(piece);
+                c.apply(b);
+                out(b);
+            }
+        }
+    }
+}

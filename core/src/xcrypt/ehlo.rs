@@ -1,0 +1,74 @@
+//! The EHLO reply as it passes through: XCRYPT keyword lines taken out (the client
+//! reads them; the server puts its own in), and the separators fixed so that the
+//! reply still ends with exactly one last line.
+
+use crate::xcrypt::line::Line;
+use crate::xcrypt::reply::offer_in_ehlo_line;
+use crate::xcrypt::version::Offer;
+
+/// One EHLO reply being rewritten, a line at a time.
+pub(crate) struct EhloRewrite {
+    /// The latest line kept, not yet sent: whether it is the last depends on what follows.
+    held: Option<Line>,
+    first: bool,
+    offer: Offer,
+    offered: bool,
+}
+
+impl EhloRewrite {
+    pub(crate) fn new() -> Self {
+        Self {
+            held: None,
+            first: true,
+            offer: Offer::default(),
+            offered: false,
+        }
+    }
+
+    /// The versions of the XCRYPT lines seen, if there were any.
+    pub(crate) fn offer(&self) -> Option<Offer> {
+        self.offered.then_some(self.offer)
+    }
+
+    /// One line of a 250 EHLO reply (at most 512 octets); lines that are settled go to
+    /// `emit`, marked as not last.
+    pub(crate) fn line(&mut self, line: Line, emit: &mut impl FnMut(&[u8])) {
+        // The first line is the server's name, never a keyword.
+        let first = core::mem::replace(&mut self.first, false);
+        if let Some(o) = offer_in_ehlo_line(line.as_bytes()).filter(|_| !first) {
+            for v in o.iter() {
+                self.offer.push(v);
+            }
+            self.offered = true;
+            return;
+        }
+        self.flush(emit);
+        self.held = Some(line);
+    }
+
+    /// Sends the held line on as not last (before a line too long to hold).
+    pub(crate) fn flush(&mut self, emit: &mut impl FnMut(&[u8])) {
+        self.first = false;
+        if let Some(h) = self.held.take() {
+            emit(h.with_separator(b'-').as_bytes());
+        }
+    }
+
+    /// The reply ended: the held line, to be sent as the last line (or, with more
+    /// appended after it, re-marked by the caller). `None` if nothing is held.
+    pub(crate) fn finish(self) -> Option<Line> {
+        self.held.map(|h| h.with_separator(b' '))
+    }
+}
+
+/// The server's XCRYPT keyword line of an EHLO reply: `250-XCRYPT <versions>` or, as
+/// the last line, `250 XCRYPT <versions>`.
+pub(crate) fn offer_line(offer: &Offer, last: bool) -> Line {
+    let mut line = Line::new();
+    line.push(if last { b"250 XCRYPT" } else { b"250-XCRYPT" });
+    for v in offer.iter() {
+        line.push(b" ").push(v.as_str().as_bytes());
+    }
+    line.push(b"\r\n");
+    line
+}

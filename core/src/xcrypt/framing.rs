@@ -1,0 +1,181 @@
+//! Cutting a byte stream into what SMTP sends: command or reply lines (up to 512
+//! octets, longer ones passed on in pieces), DATA bodies up to their `CRLF.CRLF`, BDAT
+//! chunks of a counted size, and everything after STARTTLS as opaque bytes.
+
+use crate::xcrypt::line::{LINE_MAX, Line};
+
+/// Where the end of a DATA body may be: the states of a scan for `CRLF . CRLF`, where
+/// the first CRLF may be the end of the DATA command itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyScan {
+    LineStart,
+    Dot,
+    DotCr,
+    Mid,
+}
+
+impl BodyScan {
+    /// The state after `b`, and whether `b` ended the body.
+    fn step(self, b: u8) -> (Self, bool) {
+        match (self, b) {
+            (Self::DotCr, b'\n') => (Self::LineStart, true),
+            (_, b'\n') => (Self::LineStart, false),
+            (Self::LineStart, b'.') => (Self::Dot, false),
+            (Self::Dot, b'\r') => (Self::DotCr, false),
+            _ => (Self::Mid, false),
+        }
+    }
+}
+
+/// What the stream holds next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Lines,
+    Data(BodyScan),
+    Chunk(u64),
+    Opaque,
+}
+
+/// The next piece of the stream.
+pub(crate) enum Piece<'a> {
+    /// A whole line of at most 512 octets, LF included.
+    Line(Line),
+    /// The first 512 octets of a longer line.
+    LongHead(Line),
+    /// More of a long line; `true` when this piece ends it.
+    LongTail(&'a [u8], bool),
+    /// Body or opaque bytes; `true` when they end a DATA body or a BDAT chunk.
+    Raw(&'a [u8], bool),
+}
+
+/// A stream being cut up.
+pub(crate) struct Framer {
+    buf: Line,
+    long: bool,
+    mode: Mode,
+}
+
+impl Framer {
+    pub(crate) fn new() -> Self {
+        Self {
+            buf: Line::new(),
+            long: false,
+            mode: Mode::Lines,
+        }
+    }
+
+    pub(crate) fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Sets what comes next; only between lines.
+    pub(crate) fn set_mode(&mut self, mode: Mode) {
+        self.mode = match mode {
+            Mode::Chunk(0) => Mode::Lines,
+            m => m,
+        };
+    }
+
+    /// Whether a line has been started but not finished.
+    pub(crate) fn mid_line(&self) -> bool {
+        self.long || !self.buf.as_bytes().is_empty()
+    }
+
+    /// Takes the next piece off the front of `input`, or `None` when `input` is used
+    /// up (a partial line is kept for the next call).
+    pub(crate) fn next<'a>(&mut self, input: &mut &'a [u8]) -> Option<Piece<'a>> {
+        if input.is_empty() {
+            return None;
+        }
+        match self.mode {
+            Mode::Lines if self.long => {
+                let (part, ends) = match input.iter().position(|&b| b == b'\n') {
+                    Some(i) => (&input[..=i], true),
+                    None => (*input, false),
+                };
+                *input = &input[part.len()..];
+                self.long = !ends;
+                Some(Piece::LongTail(part, ends))
+            }
+            Mode::Lines => {
+                let room = LINE_MAX - self.buf.as_bytes().len();
+                let window = &input[..room.min(input.len())];
+                if let Some(i) = window.iter().position(|&b| b == b'\n') {
+                    self.buf.push(&input[..=i]);
+                    *input = &input[i + 1..];
+                    return Some(Piece::Line(core::mem::replace(&mut self.buf, Line::new())));
+                }
+                self.buf.push(window);
+                *input = &input[window.len()..];
+                if self.buf.as_bytes().len() == LINE_MAX {
+                    self.long = true;
+                    return Some(Piece::LongHead(core::mem::replace(
+                        &mut self.buf,
+                        Line::new(),
+                    )));
+                }
+                None
+            }
+            Mode::Data(mut dot) => {
+                let mut end = None;
+                for (i, &b) in input.iter().enumerate() {
+                    let (next, ended) = dot.step(b);
+                    dot = next;
+                    if ended {
+                        end = Some(i + 1);
+                        break;
+                    }
+                }
+                let n = end.unwrap_or(input.len());
+                let part = &input[..n];
+                *input = &input[n..];
+                self.mode = if end.is_some() {
+                    Mode::Lines
+                } else {
+                    Mode::Data(dot)
+                };
+                Some(Piece::Raw(part, end.is_some()))
+            }
+            Mode::Chunk(left) => {
+                let n = usize::try_from(left).unwrap_or(usize::MAX).min(input.len());
+                let part = &input[..n];
+                *input = &input[n..];
+                let left = left - n as u64;
+                self.mode = if left == 0 {
+                    Mode::Lines
+                } else {
+                    Mode::Chunk(left)
+                };
+                Some(Piece::Raw(part, left == 0))
+            }
+            Mode::Opaque => {
+                let part = *input;
+                *input = &[];
+                Some(Piece::Raw(part, false))
+            }
+        }
+    }
+}
+
+/// The size and LAST flag of a `BDAT <size> [LAST]` command line, or `None` if it is
+/// not one (then the server will refuse it and no chunk follows).
+pub(crate) fn bdat(line: &[u8]) -> Option<(u64, bool)> {
+    let text = line.strip_suffix(b"\n").unwrap_or(line);
+    let text = text.strip_suffix(b"\r").unwrap_or(text);
+    let mut t = text.split(|&b| b == b' ').filter(|t| !t.is_empty());
+    if !t.next()?.eq_ignore_ascii_case(b"BDAT") {
+        return None;
+    }
+    let size = t.next()?;
+    if size.is_empty() || size.len() > 18 || !size.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let size = size
+        .iter()
+        .fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
+    match (t.next(), t.next()) {
+        (None, _) => Some((size, false)),
+        (Some(l), None) if l.eq_ignore_ascii_case(b"LAST") => Some((size, true)),
+        _ => None,
+    }
+}

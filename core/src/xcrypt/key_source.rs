@@ -1,0 +1,124 @@
+//! Where a dialogue gets its keys and nonces: a trait the caller implements (or takes
+//! ready-made here), so that the state machines need no clock, RNG or cache of their own.
+
+use rand_core::TryCryptoRng;
+
+use crate::agreement::{SharedSecret, shared_secret};
+use crate::cache::KeyCache;
+use crate::kdf::NONCE_BYTES;
+use crate::keys::{PrivateKey, PublicKey};
+
+/// A key or nonce could not be had (the RNG failed, or the key pair was rotated
+/// mid-exchange). The dialogue then falls back to plaintext: 454 on a server, `XCRYPT
+/// FAIL` or no `XCRYPT` at all on a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyUnavailable;
+
+/// The keys of the XCRYPT exchanges of a session.
+pub trait KeySource {
+    /// Our public key for a new exchange.
+    ///
+    /// # Errors
+    /// When no key pair can be had.
+    fn own_public_key(&mut self) -> Result<PublicKey, KeyUnavailable>;
+
+    /// The shared secret of our key pair whose public half is `own` (as returned by
+    /// [`own_public_key`](Self::own_public_key) for this exchange) with `peer`.
+    ///
+    /// # Errors
+    /// When that key pair is gone.
+    fn shared_secret(
+        &mut self,
+        own: &PublicKey,
+        peer: &PublicKey,
+    ) -> Result<SharedSecret, KeyUnavailable>;
+
+    /// A fresh nonce.
+    ///
+    /// # Errors
+    /// When the RNG fails.
+    fn nonce(&mut self) -> Result<[u8; NONCE_BYTES], KeyUnavailable>;
+}
+
+/// Keys from a [`KeyCache`] (rotated by its lifetime, shared secrets reused) as of the
+/// time `now`, and nonces from `rng`. Made per call, so that one cache serves many
+/// sessions.
+pub struct CachedKeys<'a, const N: usize, R: ?Sized> {
+    /// The cache.
+    pub cache: &'a mut KeyCache<N>,
+    /// The caller's clock, in the cache's seconds.
+    pub now: u64,
+    /// A cryptographic RNG.
+    pub rng: &'a mut R,
+}
+
+impl<const N: usize, R: TryCryptoRng + ?Sized> KeySource for CachedKeys<'_, N, R> {
+    fn own_public_key(&mut self) -> Result<PublicKey, KeyUnavailable> {
+        self.cache
+            .own_public_key(self.now, self.rng)
+            .map_err(|_| KeyUnavailable)
+    }
+
+    fn shared_secret(
+        &mut self,
+        own: &PublicKey,
+        peer: &PublicKey,
+    ) -> Result<SharedSecret, KeyUnavailable> {
+        self.cache
+            .shared_secret_for(own, peer)
+            .map(|(secret, _)| secret)
+            .ok_or(KeyUnavailable)
+    }
+
+    fn nonce(&mut self) -> Result<[u8; NONCE_BYTES], KeyUnavailable> {
+        random_nonce(self.rng)
+    }
+}
+
+/// One fixed key pair, no cache (every shared secret computed afresh), and nonces from
+/// `rng`: for tests, tools and devices that keep their key elsewhere.
+pub struct StaticKeys<'a, R: ?Sized> {
+    private: &'a PrivateKey,
+    public: PublicKey,
+    rng: &'a mut R,
+}
+
+impl<'a, R: ?Sized> StaticKeys<'a, R> {
+    /// The key pair of `private`, nonces from `rng`.
+    pub fn new(private: &'a PrivateKey, rng: &'a mut R) -> Self {
+        Self {
+            public: private.public_key(),
+            private,
+            rng,
+        }
+    }
+}
+
+impl<R: TryCryptoRng + ?Sized> KeySource for StaticKeys<'_, R> {
+    fn own_public_key(&mut self) -> Result<PublicKey, KeyUnavailable> {
+        Ok(self.public)
+    }
+
+    fn shared_secret(
+        &mut self,
+        own: &PublicKey,
+        peer: &PublicKey,
+    ) -> Result<SharedSecret, KeyUnavailable> {
+        if *own != self.public {
+            return Err(KeyUnavailable);
+        }
+        Ok(shared_secret(self.private, peer))
+    }
+
+    fn nonce(&mut self) -> Result<[u8; NONCE_BYTES], KeyUnavailable> {
+        random_nonce(self.rng)
+    }
+}
+
+fn random_nonce<R: TryCryptoRng + ?Sized>(
+    rng: &mut R,
+) -> Result<[u8; NONCE_BYTES], KeyUnavailable> {
+    let mut n = [0; NONCE_BYTES];
+    rng.try_fill_bytes(&mut n).map_err(|_| KeyUnavailable)?;
+    Ok(n)
+}

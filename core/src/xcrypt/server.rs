@@ -1,0 +1,548 @@
+//! The server side of the dialogue (spec section 4), between the network (a client that
+//! may speak XCRYPT) and a local SMTP server that knows nothing of it.
+//!
+//! Commands pass from the peer to the local server, replies back, unchanged but for
+//! three things: EHLO replies gain the `XCRYPT` keyword line (until encryption is on),
+//! `XCRYPT` commands are answered here and never passed on, and after the switch points
+//! both directions are encrypted on the network side.
+
+use crate::kdf::{DirectionKeys, derive};
+use crate::xcrypt::cipher::{DirectionCipher, send};
+use crate::xcrypt::command::{Command, CommandError};
+use crate::xcrypt::ehlo::{EhloRewrite, offer_line};
+use crate::xcrypt::events::{Event, Fallback, SessionError, Sink};
+use crate::xcrypt::framing::{BodyScan, Framer, Mode, Piece, bdat};
+use crate::xcrypt::key_source::KeySource;
+use crate::xcrypt::line::{LINE_MAX, Line, after_keyword};
+use crate::xcrypt::pending::{Kind, Pending};
+use crate::xcrypt::reply::{Reply, reply_head};
+use crate::xcrypt::version::{Offer, Version};
+
+/// Where the exchange stands.
+enum State {
+    Plain,
+    /// `250 XCRYPT <Kb> <Nb>` sent; waiting for `XCRYPT OK` or `XCRYPT FAIL`.
+    AwaitOk {
+        version: Version,
+        keys: DirectionKeys,
+    },
+    Active(Version),
+}
+
+/// Why input from the peer is not being read on.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "no allocator; one per session, and the line must be kept"
+)]
+enum Pause {
+    /// DATA or STARTTLS was passed on: what follows depends on the reply.
+    Reply,
+    /// An `XCRYPT` line (or one too long to keep, of which only that is known) waits
+    /// for the replies to the commands before it; `behind`: bytes came after it.
+    Xcrypt {
+        line: Line,
+        too_long: bool,
+        behind: bool,
+    },
+}
+
+/// A server-side XCRYPT session. No I/O, no allocation: feed it what arrives from the
+/// peer ([`from_peer`](Self::from_peer)) and from the local server
+/// ([`from_local`](Self::from_local)); it hands what to send on to a [`Sink`].
+pub struct Server {
+    offer: Offer,
+    state: State,
+    ehlo_seen: bool,
+    in_transaction: bool,
+    pending: Pending,
+    peer_in: Framer,
+    local_in: Framer,
+    decrypt: Option<DirectionCipher>,
+    encrypt: Option<DirectionCipher>,
+    pause: Option<Pause>,
+    /// Bytes from the peer that arrived during a [`Pause::Reply`], already decrypted.
+    held: Line,
+    /// The over-long command line being read is an `XCRYPT` one (swallowed, then 501).
+    long_xcrypt: bool,
+    /// The EHLO reply being rewritten.
+    ehlo: Option<EhloRewrite>,
+    /// Code and last-ness of the over-long reply line being passed on, and whether the
+    /// offer line goes after it.
+    long_reply: Option<(u16, bool, bool)>,
+}
+
+impl core::fmt::Debug for Server {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Server")
+            .field("offer", &self.offer)
+            .field("encrypted", &self.version())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// A session that offers `versions`, most preferred first, before the greeting.
+    pub fn new(versions: &[Version]) -> Self {
+        Self {
+            offer: Offer::new(versions),
+            state: State::Plain,
+            ehlo_seen: false,
+            in_transaction: false,
+            pending: Pending::new(),
+            peer_in: Framer::new(),
+            local_in: Framer::new(),
+            decrypt: None,
+            encrypt: None,
+            pause: None,
+            held: Line::new(),
+            long_xcrypt: false,
+            ehlo: None,
+            long_reply: None,
+        }
+    }
+
+    /// The version in use once encryption is on.
+    pub fn version(&self) -> Option<Version> {
+        match self.state {
+            State::Active(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Bytes that arrived from the peer (ciphertext once encryption is on).
+    ///
+    /// # Errors
+    /// The peer broke the rules in a way that would need unbounded buffering; the
+    /// caller should end the session.
+    pub fn from_peer(
+        &mut self,
+        input: &[u8],
+        keys: &mut impl KeySource,
+        out: &mut impl Sink,
+    ) -> Result<(), SessionError> {
+        if self.decrypt.is_none() {
+            return self.peer_plain(input, keys, out);
+        }
+        let mut buf = [0u8; LINE_MAX];
+        for piece in input.chunks(LINE_MAX) {
+            let b = &mut buf[..piece.len()];
+            b.copy_from_slice(piece);
+            if let Some(c) = &mut self.decrypt {
+                c.apply(b);
+            }
+            self.peer_plain(b, keys, out)?;
+        }
+        Ok(())
+    }
+
+    /// Bytes from the local server (plaintext replies).
+    ///
+    /// # Errors
+    /// As [`from_peer`](Self::from_peer), when a waiting command of the peer's runs.
+    pub fn from_local(
+        &mut self,
+        input: &[u8],
+        keys: &mut impl KeySource,
+        out: &mut impl Sink,
+    ) -> Result<(), SessionError> {
+        let mut rest = input;
+        while let Some(piece) = self.local_in.next(&mut rest) {
+            match piece {
+                Piece::Raw(b, _) => self.send_peer(b, out),
+                Piece::Line(line) => self.reply_line(line, keys, out)?,
+                Piece::LongHead(head) => self.long_reply_head(head, out),
+                Piece::LongTail(tail, ends) => {
+                    self.send_peer(tail, out);
+                    if ends {
+                        if let Some((code, last, append)) = self.long_reply.take() {
+                            if append {
+                                let line = offer_line(&self.offer, true);
+                                self.send_peer(line.as_bytes(), out);
+                            }
+                            if last {
+                                self.reply_done(code, keys, out)?;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn send_peer(&mut self, bytes: &[u8], out: &mut impl Sink) {
+        send(&mut self.encrypt, bytes, &mut |b| out.to_peer(b));
+    }
+
+    /// Whether EHLO replies carry the offer now.
+    fn offering(&self) -> bool {
+        !matches!(self.state, State::Active(_)) && !self.offer.is_empty()
+    }
+
+    fn peer_plain(
+        &mut self,
+        input: &[u8],
+        keys: &mut impl KeySource,
+        out: &mut impl Sink,
+    ) -> Result<(), SessionError> {
+        let mut rest = input;
+        loop {
+            match &mut self.pause {
+                Some(Pause::Xcrypt {
+                    line,
+                    too_long,
+                    behind,
+                }) => {
+                    // Bytes behind an XCRYPT line: for `XCRYPT <Va> ...` and `XCRYPT OK`
+                    // they are dropped unread (rule 2); the others wait like any pause.
+                    if !*too_long && is_switch_or_start(line.as_bytes()) {
+                        if !rest.is_empty() {
+                            *behind = true;
+                            out.event(Event::Discarded { bytes: rest.len() });
+                        }
+                        return Ok(());
+                    }
+                    return self.hold(rest);
+                }
+                Some(Pause::Reply) => return self.hold(rest),
+                None => {}
+            }
+            let was_data = matches!(self.peer_in.mode(), Mode::Data(_));
+            let Some(piece) = self.peer_in.next(&mut rest) else {
+                return Ok(());
+            };
+            match piece {
+                Piece::Raw(b, ended) => {
+                    out.to_local(b);
+                    if ended && was_data {
+                        self.push(Kind::BodyEnd)?;
+                    }
+                }
+                Piece::Line(line) => self.command(line, &mut rest, keys, out)?,
+                Piece::LongHead(head) => {
+                    self.long_xcrypt = after_keyword(head.as_bytes()).is_some();
+                    if !self.long_xcrypt {
+                        out.to_local(head.as_bytes());
+                    }
+                }
+                Piece::LongTail(tail, ends) => {
+                    if !self.long_xcrypt {
+                        out.to_local(tail);
+                    }
+                    if ends {
+                        if core::mem::take(&mut self.long_xcrypt) {
+                            // An XCRYPT line too long to hold: answered 501 in its turn.
+                            self.xcrypt_line(Line::new(), true, &mut rest, keys, out)?;
+                        } else {
+                            self.push(Kind::Other)?;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn hold(&mut self, rest: &[u8]) -> Result<(), SessionError> {
+        self.held
+            .try_push(rest)
+            .map_err(|_| SessionError::SentTooEarly)
+    }
+
+    fn push(&mut self, kind: Kind) -> Result<(), SessionError> {
+        self.pending
+            .push(kind)
+            .map_err(|_| SessionError::TooManyPending)
+    }
+
+    /// A whole command line from the peer.
+    fn command(
+        &mut self,
+        line: Line,
+        rest: &mut &[u8],
+        keys: &mut impl KeySource,
+        out: &mut impl Sink,
+    ) -> Result<(), SessionError> {
+        if Command::parse(line.as_bytes()).is_some() {
+            return self.xcrypt_line(line, false, rest, keys, out);
+        }
+        if let State::AwaitOk { .. } = self.state {
+            self.state = State::Plain;
+            out.event(Event::Plaintext(Fallback::ClientAbandoned));
+        }
+        let mut kind = Kind::of_command(line.as_bytes());
+        if let Some((size, last)) = bdat(line.as_bytes()) {
+            self.peer_in.set_mode(Mode::Chunk(size));
+            if last {
+                kind = Kind::BodyEnd;
+            }
+        }
+        self.push(kind)?;
+        if matches!(kind, Kind::Data | Kind::StartTls) {
+            self.pause = Some(Pause::Reply);
+        }
+        out.to_local(line.as_bytes());
+        Ok(())
+    }
+
+    /// An `XCRYPT` line from the peer (`too_long`: one over 512 octets, of which only
+    /// the keyword is kept). It is answered only when every command before it has its
+    /// reply, so that replies stay in order.
+    fn xcrypt_line(
+        &mut self,
+        line: Line,
+        too_long: bool,
+        rest: &mut &[u8],
+        keys: &mut impl KeySource,
+        out: &mut impl Sink,
+    ) -> Result<(), SessionError> {
+        let mut behind = false;
+        if !too_long && is_switch_or_start(line.as_bytes()) && !rest.is_empty() {
+            out.event(Event::Discarded { bytes: rest.len() });
+            *rest = &[];
+            behind = true;
+        }
+        if !self.pending.is_empty() {
+            self.pause = Some(Pause::Xcrypt {
+                line,
+                too_long,
+                behind,
+            });
+            return Ok(());
+        }
+        self.answer_xcrypt(&line, too_long, behind, keys, out);
+        Ok(())
+    }
+
+    fn answer_xcrypt(
+        &mut self,
+        line: &Line,
+        too_long: bool,
+        behind: bool,
+        keys: &mut impl KeySource,
+        out: &mut impl Sink,
+    ) {
+        let parsed = if too_long {
+            Err(CommandError::TooLong)
+        } else {
+            Command::parse(line.as_bytes()).unwrap_or(Err(CommandError::Syntax))
+        };
+        let state = core::mem::replace(&mut self.state, State::Plain);
+        let reply = match (state, parsed) {
+            (State::Active(v), _) => {
+                self.state = State::Active(v);
+                Reply::BadSequence
+            }
+            (state, Err(why)) => {
+                if let State::AwaitOk { .. } = state {
+                    out.event(Event::Plaintext(Fallback::ClientAbandoned));
+                }
+                Reply::refusal(why)
+            }
+            (
+                State::Plain,
+                Ok(Command::Start {
+                    version,
+                    key,
+                    nonce,
+                }),
+            ) => {
+                if behind || !self.ehlo_seen || self.in_transaction {
+                    Reply::BadSequence
+                } else if !self.offer.iter().any(|v| v == version) {
+                    Reply::refusal(CommandError::NoCommonVersion)
+                } else {
+                    self.start(version, &key, &nonce, keys, out)
+                }
+            }
+            (State::AwaitOk { version, keys }, Ok(Command::Ok)) => {
+                self.decrypt = Some(DirectionCipher::new(version, &keys.client_to_server));
+                self.send_peer(Reply::Ok.write().as_bytes(), out);
+                self.encrypt = Some(DirectionCipher::new(version, &keys.server_to_client));
+                self.state = State::Active(version);
+                out.event(Event::EncryptionOn(version));
+                return;
+            }
+            (State::AwaitOk { .. }, Ok(Command::Fail)) => {
+                out.event(Event::Plaintext(Fallback::ClientFailed));
+                Reply::FailAck
+            }
+            (State::AwaitOk { .. }, Ok(Command::Start { .. })) => {
+                out.event(Event::Plaintext(Fallback::ClientAbandoned));
+                Reply::BadSequence
+            }
+            (State::Plain, Ok(Command::Ok | Command::Fail)) => Reply::BadSequence,
+        };
+        if let Reply::Refused { code } = reply {
+            out.event(Event::Refused { code });
+        }
+        if let Reply::BadSequence = reply {
+            out.event(Event::Refused { code: 503 });
+        }
+        self.send_peer(reply.write().as_bytes(), out);
+    }
+
+    /// `XCRYPT <Va> <Ka> <Na>` accepted so far: our key and nonce, the direction keys.
+    fn start(
+        &mut self,
+        version: Version,
+        peer: &crate::keys::PublicKey,
+        na: &[u8; 10],
+        keys: &mut impl KeySource,
+        out: &mut impl Sink,
+    ) -> Reply {
+        let agreed = keys.own_public_key().and_then(|own| {
+            let nb = keys.nonce()?;
+            let z = keys.shared_secret(&own, peer)?;
+            Ok((own, nb, z))
+        });
+        let Ok((own, nb, z)) = agreed else {
+            return Reply::Refused { code: 454 };
+        };
+        self.state = State::AwaitOk {
+            version,
+            keys: derive(z.as_bytes(), na, &nb),
+        };
+        out.event(Event::Negotiated(version));
+        Reply::Accept {
+            key: own,
+            nonce: nb,
+        }
+    }
+
+    /// A whole reply line from the local server.
+    fn reply_line(
+        &mut self,
+        line: Line,
+        keys: &mut impl KeySource,
+        out: &mut impl Sink,
+    ) -> Result<(), SessionError> {
+        let Some((code, last)) = reply_head(line.as_bytes()) else {
+            self.send_peer(line.as_bytes(), out);
+            return Ok(());
+        };
+        if self.pending.front() == Some(Kind::Ehlo) && code == 250 {
+            let offering = self.offering();
+            let enc = &mut self.encrypt;
+            let rw = self.ehlo.get_or_insert_with(EhloRewrite::new);
+            let mut emit = |b: &[u8]| send(enc, b, &mut |c| out.to_peer(c));
+            rw.line(line, &mut emit);
+            if last {
+                let end = self.ehlo.take().and_then(EhloRewrite::finish);
+                match end {
+                    Some(h) if offering => emit(h.with_separator(b'-').as_bytes()),
+                    Some(h) => emit(h.as_bytes()),
+                    None => {}
+                }
+                if offering {
+                    emit(offer_line(&self.offer, true).as_bytes());
+                }
+            }
+        } else {
+            self.send_peer(line.as_bytes(), out);
+        }
+        if last {
+            self.reply_done(code, keys, out)?;
+        }
+        Ok(())
+    }
+
+    /// The first 512 octets of an over-long reply line from the local server.
+    fn long_reply_head(&mut self, head: Line, out: &mut impl Sink) {
+        let Some((code, last)) = reply_head(head.as_bytes()) else {
+            self.send_peer(head.as_bytes(), out);
+            return;
+        };
+        let mut append = false;
+        let mut head = head;
+        if self.pending.front() == Some(Kind::Ehlo) && code == 250 {
+            let enc = &mut self.encrypt;
+            let rw = self.ehlo.get_or_insert_with(EhloRewrite::new);
+            rw.flush(&mut |b: &[u8]| send(enc, b, &mut |c| out.to_peer(c)));
+            if last {
+                self.ehlo = None;
+                if self.offering() {
+                    head = head.with_separator(b'-');
+                    append = true;
+                }
+            }
+        }
+        self.long_reply = Some((code, last, append));
+        self.send_peer(head.as_bytes(), out);
+    }
+
+    /// A reply from the local server is complete: what it means for the session.
+    fn reply_done(
+        &mut self,
+        code: u16,
+        keys: &mut impl KeySource,
+        out: &mut impl Sink,
+    ) -> Result<(), SessionError> {
+        let kind = self.pending.front();
+        self.pending.pop();
+        let ok = (200..300).contains(&code);
+        match kind {
+            Some(Kind::Ehlo) => {
+                self.ehlo_seen = code == 250;
+                self.in_transaction &= !ok;
+            }
+            Some(Kind::Helo) if ok => {
+                self.ehlo_seen = false;
+                self.in_transaction = false;
+            }
+            Some(Kind::Mail) if ok => self.in_transaction = true,
+            Some(Kind::Rset) if ok => self.in_transaction = false,
+            Some(Kind::BodyEnd) => self.in_transaction = false,
+            Some(Kind::Data) => {
+                if code == 354 {
+                    self.peer_in.set_mode(Mode::Data(BodyScan::LineStart));
+                }
+                return self.resume(keys, out);
+            }
+            Some(Kind::StartTls) => {
+                if code == 220 {
+                    // TLS from here on: nothing more to read in either direction.
+                    self.peer_in.set_mode(Mode::Opaque);
+                    self.local_in.set_mode(Mode::Opaque);
+                }
+                return self.resume(keys, out);
+            }
+            _ => {}
+        }
+        if self.pending.is_empty() && matches!(self.pause, Some(Pause::Xcrypt { .. })) {
+            if let Some(Pause::Xcrypt {
+                line,
+                too_long,
+                behind,
+            }) = self.pause.take()
+            {
+                self.answer_xcrypt(&line, too_long, behind, keys, out);
+            }
+        }
+        Ok(())
+    }
+
+    /// The pause after DATA or STARTTLS is over: read what arrived meanwhile.
+    fn resume(
+        &mut self,
+        keys: &mut impl KeySource,
+        out: &mut impl Sink,
+    ) -> Result<(), SessionError> {
+        if !matches!(self.pause, Some(Pause::Reply)) {
+            return Ok(());
+        }
+        self.pause = None;
+        let held = core::mem::replace(&mut self.held, Line::new());
+        self.peer_plain(held.as_bytes(), keys, out)
+    }
+}
+
+/// Whether a line is `XCRYPT <Va> ...` or `XCRYPT OK`: the lines nothing may follow.
+fn is_switch_or_start(line: &[u8]) -> bool {
+    match Command::parse(line) {
+        Some(Ok(Command::Ok | Command::Start { .. })) => true,
+        Some(Ok(Command::Fail)) | None => false,
+        // A broken `XCRYPT <three words>` is still a start in intent.
+        Some(Err(_)) => after_keyword(line)
+            .is_some_and(|p| p.split(|&b| b == b' ').filter(|t| !t.is_empty()).count() >= 3),
+    }
+}
