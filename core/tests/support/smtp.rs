@@ -3,8 +3,10 @@
 //! hop delivered in chunks of chosen sizes.
 #![allow(dead_code, reason = "each test file uses part of the harness")]
 
-use ssmail_core::PrivateKey;
-use ssmail_core::xcrypt::{Client, Event, Server, SessionError, Sink, StaticKeys, Version};
+use ssmail_core::xcrypt::{
+    CachedKeys, Client, Event, Server, SessionError, Sink, StaticKeys, Version,
+};
+use ssmail_core::{KeyCache, PrivateKey};
 
 pub use crate::test_rng::TestRng;
 
@@ -33,6 +35,11 @@ impl Sink for Collect {
 pub struct Mta {
     buf: Vec<u8>,
     data: Option<Vec<u8>>,
+    /// BDAT: bytes of the chunk still to come, whether it is the last, the message so far.
+    chunk: Option<(usize, bool)>,
+    bdat: Vec<u8>,
+    /// Refuse DATA (no valid recipients).
+    pub refuse_data: bool,
     /// Command lines received, without CRLF.
     pub commands: Vec<String>,
     /// Message bodies received (up to, not including, the final `.` line).
@@ -56,6 +63,20 @@ impl Mta {
         self.buf.extend_from_slice(bytes);
         let mut out = Vec::new();
         loop {
+            if let Some((left, last)) = self.chunk {
+                let n = left.min(self.buf.len());
+                self.bdat.extend(self.buf.drain(..n));
+                if n < left {
+                    self.chunk = Some((left - n, last));
+                    return out;
+                }
+                self.chunk = None;
+                if last {
+                    self.messages.push(std::mem::take(&mut self.bdat));
+                }
+                out.extend_from_slice(b"250 2.0.0 chunk ok\r\n");
+                continue;
+            }
             if let Some(data) = &mut self.data {
                 data.append(&mut self.buf);
                 if let Some(end) = find(data, b"\r\n.\r\n") {
@@ -79,7 +100,7 @@ impl Mta {
                 .next()
                 .unwrap_or_default()
                 .to_ascii_uppercase();
-            self.commands.push(text);
+            self.commands.push(text.clone());
             match verb.as_str() {
                 "EHLO" => {
                     out.extend_from_slice(b"250");
@@ -94,9 +115,16 @@ impl Mta {
                 }
                 "HELO" => out.extend_from_slice(b"250 mx.test\r\n"),
                 "MAIL" | "RCPT" | "RSET" | "NOOP" => out.extend_from_slice(b"250 2.0.0 ok\r\n"),
+                "DATA" if self.refuse_data => out.extend_from_slice(b"554 no valid recipients\r\n"),
                 "DATA" => {
                     out.extend_from_slice(b"354 go ahead\r\n");
                     self.data = Some(b"\r\n".to_vec());
+                }
+                "BDAT" => {
+                    let mut t = text.split(' ').skip(1);
+                    let size = t.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+                    let last = t.next().is_some_and(|l| l.eq_ignore_ascii_case("LAST"));
+                    self.chunk = Some((size, last));
                 }
                 "QUIT" => out.extend_from_slice(b"221 2.0.0 bye\r\n"),
                 _ => out.extend_from_slice(b"502 5.5.2 command not recognized\r\n"),
@@ -110,11 +138,14 @@ pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// A scripted SMTP client (the mail submitter in front of a client gateway): sends each
-/// step after the reply to the one before, and records the replies.
+/// step (one command, or a pipelined group) once every reply to the step before is in,
+/// and records the replies.
+#[derive(Clone)]
 pub struct App {
-    steps: Vec<(Vec<u8>, u16)>,
+    steps: Vec<(Vec<u8>, Vec<u16>)>,
     next: usize,
-    waiting: bool,
+    /// Reply codes still expected for the step sent last (the greeting first).
+    expect: std::collections::VecDeque<u16>,
     buf: Vec<u8>,
     current: Vec<u8>,
     /// Whole replies received, in order.
@@ -138,12 +169,17 @@ impl App {
         ])
     }
 
+    /// One command per step, each with its expected reply code.
     pub fn new(steps: Vec<(Vec<u8>, u16)>) -> Self {
+        Self::groups(steps.into_iter().map(|(b, c)| (b, vec![c])).collect())
+    }
+
+    /// Steps of pipelined groups, each with the reply codes it expects.
+    pub fn groups(steps: Vec<(Vec<u8>, Vec<u16>)>) -> Self {
         Self {
             steps,
             next: 0,
-            // The greeting comes first.
-            waiting: true,
+            expect: [220].into(),
             buf: Vec::new(),
             current: Vec::new(),
             replies: Vec::new(),
@@ -152,16 +188,18 @@ impl App {
     }
 
     pub fn done(&self) -> bool {
-        self.next == self.steps.len() && !self.waiting
+        self.next == self.steps.len() && self.expect.is_empty()
     }
 
     /// What to send now.
     pub fn poll(&mut self) -> Option<Vec<u8>> {
-        if self.waiting || self.next == self.steps.len() {
+        if !self.expect.is_empty() || self.next == self.steps.len() {
             return None;
         }
-        self.waiting = true;
-        Some(self.steps[self.next].0.clone())
+        let (bytes, codes) = self.steps[self.next].clone();
+        self.next += 1;
+        self.expect = codes.into();
+        Some(bytes)
     }
 
     pub fn feed(&mut self, bytes: &[u8]) {
@@ -174,19 +212,10 @@ impl App {
             }
             let reply = String::from_utf8_lossy(&std::mem::take(&mut self.current)).into_owned();
             let code: u16 = reply.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0);
-            let want = if self.replies.is_empty() {
-                220
-            } else {
-                self.steps.get(self.next).map_or(0, |s| s.1)
-            };
-            if code != want {
+            if self.expect.pop_front() != Some(code) {
                 self.unexpected.push(reply.clone());
             }
-            if !self.replies.is_empty() {
-                self.next += 1;
-            }
             self.replies.push(reply);
-            self.waiting = false;
         }
     }
 }
@@ -245,6 +274,10 @@ pub struct Session {
     /// Applied to server-to-client wire bytes before the client reads them.
     pub tamper_s2c: Option<Tamper>,
     pub error: Option<SessionError>,
+    /// Key caches to use instead of the fixed keys (client's, server's).
+    pub caches: Option<(KeyCache<4>, KeyCache<4>)>,
+    /// The time the caches are told.
+    pub now: u64,
 }
 
 impl Session {
@@ -267,6 +300,8 @@ impl Session {
             chunks,
             tamper_s2c: None,
             error: None,
+            caches: None,
+            now: 0,
         }
     }
 
@@ -288,8 +323,17 @@ impl Session {
                 moved = true;
                 self.wire_c2s.extend_from_slice(&c2s);
                 for c in self.chunks.cut(&c2s) {
-                    let mut keys = StaticKeys::new(&self.server_key, &mut self.server_rng);
-                    let r = self.server.from_peer(c, &mut keys, &mut self.server_out);
+                    let r = if let Some((_, cache)) = &mut self.caches {
+                        let mut keys = CachedKeys {
+                            cache,
+                            now: self.now,
+                            rng: &mut self.server_rng,
+                        };
+                        self.server.from_peer(c, &mut keys, &mut self.server_out)
+                    } else {
+                        let mut keys = StaticKeys::new(&self.server_key, &mut self.server_rng);
+                        self.server.from_peer(c, &mut keys, &mut self.server_out)
+                    };
                     self.note(r);
                 }
             }
@@ -307,8 +351,17 @@ impl Session {
                 }
                 self.wire_s2c.extend_from_slice(&s2c);
                 for c in self.chunks.cut(&s2c) {
-                    let mut keys = StaticKeys::new(&self.client_key, &mut self.client_rng);
-                    let r = self.client.from_peer(c, &mut keys, &mut self.client_out);
+                    let r = if let Some((cache, _)) = &mut self.caches {
+                        let mut keys = CachedKeys {
+                            cache,
+                            now: self.now,
+                            rng: &mut self.client_rng,
+                        };
+                        self.client.from_peer(c, &mut keys, &mut self.client_out)
+                    } else {
+                        let mut keys = StaticKeys::new(&self.client_key, &mut self.client_rng);
+                        self.client.from_peer(c, &mut keys, &mut self.client_out)
+                    };
                     self.note(r);
                 }
             }
