@@ -35,6 +35,43 @@ pub enum Command {
     /// Work out an XCRYPT key agreement and print it as JSON, for checking against other
     /// implementations.
     Derive(DeriveArgs),
+    /// Reproduce the paper's CPU-time tables on this machine, beside the paper's figures.
+    Bench(BenchArgs),
+    /// Replay a trace of arrivals (CSV: seconds,peer) through the key cache and count the
+    /// Diffie-Hellman computations.
+    CacheSim(CacheSimArgs),
+}
+
+/// Options of `bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// A few seconds instead of the default (well under a minute); rougher figures.
+    #[arg(long)]
+    pub quick: bool,
+
+    /// Measure every exponentiation backend this CPU runs, not only the default.
+    #[arg(long)]
+    pub all_backends: bool,
+
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `cache-sim`.
+#[derive(Debug, Args)]
+pub struct CacheSimArgs {
+    /// The trace: one `seconds,peer` line per message, in time order.
+    #[arg(long, value_name = "FILE")]
+    pub trace: std::path::PathBuf,
+
+    /// Key lifetime in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = ssmail_core::DEFAULT_LIFETIME_SECS)]
+    pub lifetime: u64,
+
+    /// Print one JSON object instead of lines.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `keygen`.

@@ -1,9 +1,9 @@
-//! `ssmail`: command-line tools around ssmail's XCRYPT stream ciphers.
-//!
-//! For now this is only `encrypt --raw` / `decrypt --raw`, a bare keystream XOR from
-//! stdin to stdout. The user-facing file format comes later.
+//! `ssmail`: the paper's benchmarks (`bench`, `cache-sim`), key tools (`keygen`,
+//! `derive`), the exponentiation (`modexp`, `backends`), and raw stream encryption
+//! (`encrypt --raw` / `decrypt --raw`). The user-facing file format comes later.
 
 mod args;
+mod bench;
 mod failure;
 mod hexkey;
 mod keypair;
@@ -54,6 +54,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Backends(args) => print_line(&modexp::backends(args.json)),
         Command::Keygen(args) => print_line(&keypair::keygen(args.out.as_deref(), args.force)?),
         Command::Derive(args) => print_line(&keypair::derive(&args)?),
+        Command::Bench(args) => {
+            print_line(&bench::bench(args.quick, args.all_backends, args.json)?)
+        }
+        Command::CacheSim(args) => {
+            print_line(&bench::cache_sim(&args.trace, args.lifetime, args.json)?)
+        }
     }
 }
 

@@ -1,0 +1,188 @@
+//! The whole-session overhead: one 64 KiB message through the client and server state
+//! machines in memory, with and without XCRYPT (a primed cache, so no Diffie-Hellman),
+//! between a scripted SMTP client and a minimal SMTP server.
+
+use std::hint::black_box;
+
+use ssmail_core::KeyCache;
+use ssmail_core::xcrypt::{CachedKeys, Client, Event, Server, Sink, Version};
+
+use crate::failure::Failure;
+
+/// The message size the paper measured.
+pub const MESSAGE: usize = 64 * 1024;
+
+/// Bytes handed out by a state machine.
+#[derive(Default)]
+struct Out {
+    peer: Vec<u8>,
+    local: Vec<u8>,
+}
+
+impl Sink for Out {
+    fn to_peer(&mut self, bytes: &[u8]) {
+        self.peer.extend_from_slice(bytes);
+    }
+    fn to_local(&mut self, bytes: &[u8]) {
+        self.local.extend_from_slice(bytes);
+    }
+    fn event(&mut self, _: Event) {}
+}
+
+/// The SMTP server behind the gateway: just enough to take one message.
+#[derive(Default)]
+struct Mta {
+    buf: Vec<u8>,
+    body: Option<Vec<u8>>,
+    delivered: usize,
+}
+
+impl Mta {
+    fn feed(&mut self, bytes: &[u8], replies: &mut Vec<u8>) {
+        self.buf.extend_from_slice(bytes);
+        loop {
+            if let Some(body) = &mut self.body {
+                body.append(&mut self.buf);
+                let Some(end) = body.windows(5).position(|w| w == b"\r\n.\r\n") else {
+                    return;
+                };
+                self.delivered += end;
+                self.buf = body.split_off(end + 5);
+                self.body = None;
+                replies.extend_from_slice(b"250 2.0.0 queued\r\n");
+                continue;
+            }
+            let Some(end) = self.buf.windows(2).position(|w| w == b"\r\n") else {
+                return;
+            };
+            let verb: Vec<u8> = self.buf[..end.min(4)].to_ascii_uppercase();
+            self.buf.drain(..end + 2);
+            replies.extend_from_slice(match &verb[..] {
+                b"EHLO" => &b"250-mx.bench\r\n250-PIPELINING\r\n250 8BITMIME\r\n"[..],
+                b"DATA" => {
+                    // The CRLF that ended DATA starts the body's first line.
+                    self.body = Some(b"\r\n".to_vec());
+                    b"354 go ahead\r\n"
+                }
+                b"QUIT" => b"221 bye\r\n",
+                _ => b"250 ok\r\n",
+            });
+        }
+    }
+}
+
+/// Both sides' caches, primed by a first session.
+pub struct Caches {
+    client: Box<KeyCache<4>>,
+    server: Box<KeyCache<4>>,
+}
+
+impl Caches {
+    /// Empty caches.
+    pub fn new() -> Self {
+        Self {
+            client: Box::new(KeyCache::new(7200)),
+            server: Box::new(KeyCache::new(7200)),
+        }
+    }
+}
+
+/// Runs one session with a `MESSAGE`-byte body; `version`: what the server offers
+/// (`None`: nothing, a plaintext session through the same machines). Returns the
+/// number of body bytes delivered.
+///
+/// # Errors
+/// When the session does not deliver the whole message.
+pub fn run(version: Option<Version>, body: &[u8], caches: &mut Caches) -> Result<usize, Failure> {
+    let offer: &[Version] = match &version {
+        Some(v) => core::slice::from_ref(v),
+        None => &[],
+    };
+    let mut client = Client::new(&Version::ALL);
+    let mut server = Server::new(offer);
+    let (mut c_out, mut s_out, mut mta) = (Out::default(), Out::default(), Mta::default());
+    let steps: [&[u8]; 6] = [
+        b"EHLO client.bench\r\n",
+        b"MAIL FROM:<a@client.bench>\r\n",
+        b"RCPT TO:<b@mx.bench>\r\n",
+        b"DATA\r\n",
+        body,
+        b"QUIT\r\n",
+    ];
+    let rng = &mut getrandom::SysRng;
+    let broken = |e| Failure::Io(format!("session overhead run: {e}"));
+    let mut next = 0;
+    let mut ready = false;
+    let mut replies = Vec::new();
+    server
+        .from_local(
+            b"220 mx.bench ESMTP\r\n",
+            &mut keys(&mut caches.server, rng),
+            &mut s_out,
+        )
+        .map_err(broken)?;
+    loop {
+        let mut moved = false;
+        if ready && next < steps.len() {
+            client.from_local(steps[next], &mut c_out).map_err(broken)?;
+            next += 1;
+            ready = false;
+            moved = true;
+        }
+        if !c_out.peer.is_empty() {
+            let wire = std::mem::take(&mut c_out.peer);
+            server
+                .from_peer(&wire, &mut keys(&mut caches.server, rng), &mut s_out)
+                .map_err(broken)?;
+            moved = true;
+        }
+        if !s_out.local.is_empty() {
+            mta.feed(&std::mem::take(&mut s_out.local), &mut replies);
+            server
+                .from_local(&replies, &mut keys(&mut caches.server, rng), &mut s_out)
+                .map_err(broken)?;
+            replies.clear();
+            moved = true;
+        }
+        if !s_out.peer.is_empty() {
+            let wire = std::mem::take(&mut s_out.peer);
+            client
+                .from_peer(&wire, &mut keys(&mut caches.client, rng), &mut c_out)
+                .map_err(broken)?;
+            moved = true;
+        }
+        if !c_out.local.is_empty() {
+            // A reply is complete at a line that is not a continuation ("250-").
+            let got = std::mem::take(&mut c_out.local);
+            ready |= got
+                .split(|&b| b == b'\n')
+                .any(|l| l.len() > 3 && l[3] != b'-');
+            moved = true;
+        }
+        if !moved {
+            break;
+        }
+    }
+    if client.version() != version || mta.delivered + 3 != body.len() {
+        return Err(Failure::Io(
+            "session overhead run: the in-memory session did not deliver the message".into(),
+        ));
+    }
+    Ok(black_box(mta.delivered))
+}
+
+fn keys<'a, R: ?Sized>(cache: &'a mut KeyCache<4>, rng: &'a mut R) -> CachedKeys<'a, 4, R> {
+    CachedKeys { cache, now: 0, rng }
+}
+
+/// A `MESSAGE`-byte body of mail-like lines, its final `.` line included.
+pub fn body() -> Vec<u8> {
+    let line = b"The quick brown fox jumps over the lazy dog, and then some more text.\r\n";
+    let mut b = Vec::with_capacity(MESSAGE + 3);
+    while b.len() + line.len() <= MESSAGE - 2 {
+        b.extend_from_slice(line);
+    }
+    b.resize(MESSAGE - 2, b'x');
+    b.extend_from_slice(b"\r\n.\r\n");
+    b
+}
