@@ -85,6 +85,11 @@ pub struct KeygenArgs {
     /// Replace FILE if it exists.
     #[arg(long)]
     pub force: bool,
+
+    /// A 32-byte symmetric key for `encrypt --key-file` instead of a key pair (64 hex
+    /// digits, to FILE or stdout).
+    #[arg(long)]
+    pub symmetric: bool,
 }
 
 /// Options of `derive`.
@@ -138,17 +143,47 @@ pub struct BackendsArgs {
 /// Options shared by `encrypt` and `decrypt`.
 #[derive(Debug, Args)]
 pub struct CryptArgs {
-    /// Bare keystream XOR, no header or integrity check (the only mode so far).
+    /// Bare keystream XOR with --cipher and --key-hex: no header, no integrity check, no
+    /// nonce (for interop and tests only).
     #[arg(long)]
     pub raw: bool,
 
-    /// Cipher: arrsyfor (RC4, keys of 1 to 256 bytes) or t32 (SOBER-t32, keys of 1 to
-    /// 32 bytes). Both are broken by modern standards.
-    #[arg(long, value_name = "arrsyfor|t32")]
-    pub cipher: String,
+    /// Cipher: t32 (SOBER-t32, the default) or arrsyfor (RC4). Both are broken by modern
+    /// standards. Decrypt reads it from the file (raw mode needs it).
+    #[arg(long, value_name = "t32|arrsyfor")]
+    pub cipher: Option<String>,
 
-    /// Key as hexadecimal digits, two per byte, either case. Note that other local users
-    /// may be able to read command lines.
+    /// Raw mode: the key as hexadecimal digits. Note that other local users may be able
+    /// to read command lines.
     #[arg(long, value_name = "HEX")]
-    pub key_hex: String,
+    pub key_hex: Option<String>,
+
+    /// A symmetric key file, as `ssmail keygen --symmetric --out FILE` writes.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<std::path::PathBuf>,
+
+    /// Encrypt to this XCRYPT public key (192 hex digits, or @FILE holding them); only
+    /// the holder of its private key can decrypt.
+    #[arg(long, value_name = "HEX|@FILE")]
+    pub to: Option<String>,
+
+    /// Decrypt with this private key file (as `ssmail keygen --out FILE` writes).
+    #[arg(long, value_name = "@FILE")]
+    pub private: Option<String>,
+
+    /// Read this file instead of stdin.
+    #[arg(long = "in", value_name = "FILE")]
+    pub input: Option<std::path::PathBuf>,
+
+    /// Write this file instead of stdout (it appears only when everything succeeded).
+    #[arg(long = "out", value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+
+    /// No progress bar, even on a terminal.
+    #[arg(long)]
+    pub quiet: bool,
 }

@@ -16,7 +16,7 @@ use crate::hexkey::{self, encode as hex};
 use crate::modexp::backend;
 
 /// Exactly `N` bytes from exactly `2N` hex digits; `what` names the option in errors.
-fn exact_hex<const N: usize>(text: &str, what: &str) -> Result<[u8; N], Failure> {
+pub(crate) fn exact_hex<const N: usize>(text: &str, what: &str) -> Result<[u8; N], Failure> {
     let text = text.trim();
     if text.len() != 2 * N {
         return Err(Failure::Usage(format!(
@@ -36,7 +36,7 @@ fn exact_hex<const N: usize>(text: &str, what: &str) -> Result<[u8; N], Failure>
 
 /// Writes `text` to `path`, owner-only. Without `force` an existing file is an error;
 /// with it the file is replaced atomically (a temporary beside it, then a rename).
-fn write_private(path: &Path, text: &str, force: bool) -> Result<(), Failure> {
+pub(crate) fn write_private(path: &Path, text: &str, force: bool) -> Result<(), Failure> {
     let io = |e: std::io::Error| Failure::Io(format!("{}: {e}", path.display()));
     let target = if force {
         let mut name = path.file_name().unwrap_or_default().to_os_string();
@@ -93,18 +93,29 @@ pub fn keygen(out: Option<&Path>, force: bool) -> Result<String, Failure> {
     }
 }
 
+/// A private key given as 192 hex digits or `@FILE`; `what` names the option. A file
+/// that cannot be read or does not hold a key is a key-file failure.
+pub(crate) fn read_private(given: &str, what: &str) -> Result<PrivateKey, Failure> {
+    let from_file = given.strip_prefix('@');
+    let text = match from_file {
+        Some(file) => Zeroizing::new(
+            fs::read_to_string(file).map_err(|e| Failure::KeyFile(format!("{file}: {e}")))?,
+        ),
+        None => Zeroizing::new(given.to_owned()),
+    };
+    let bytes = exact_hex::<ELEMENT_BYTES>(&text, what).map_err(|e| match from_file {
+        Some(file) => Failure::KeyFile(format!("{file}: {}", e.message().unwrap_or_default())),
+        None => e,
+    })?;
+    let bytes = Zeroizing::new(bytes);
+    PrivateKey::from_be_bytes(&bytes)
+        .ok_or_else(|| Failure::Usage(format!("{what}: out of range (must be 2..=p-2)")))
+}
+
 /// A key agreement as one JSON object.
 pub fn derive(args: &DeriveArgs) -> Result<String, Failure> {
     backend(args.backend.as_deref())?;
-    let private_text = match args.private.strip_prefix('@') {
-        Some(file) => Zeroizing::new(
-            fs::read_to_string(file).map_err(|e| Failure::Io(format!("{file}: {e}")))?,
-        ),
-        None => Zeroizing::new(args.private.clone()),
-    };
-    let private_bytes = Zeroizing::new(exact_hex::<ELEMENT_BYTES>(&private_text, "--private")?);
-    let own = PrivateKey::from_be_bytes(&private_bytes)
-        .ok_or_else(|| Failure::Usage("--private: out of range (must be 2..=p-2)".into()))?;
+    let own = read_private(&args.private, "--private")?;
     let peer = PublicKey::from_hex(args.peer.trim())
         .map_err(|e| Failure::Usage(format!("--peer: {e}")))?;
     let na = exact_hex::<10>(&args.na, "--na")?;

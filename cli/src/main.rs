@@ -10,6 +10,7 @@ mod keypair;
 mod keystream;
 mod modexp;
 mod raw;
+mod stream_cmd;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -44,14 +45,30 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        // In raw mode the two are the same XOR; they are separate commands because the
-        // file format that comes later will make them differ.
-        Command::Encrypt(args) | Command::Decrypt(args) => crypt(&args),
+        // In raw mode the two are the same XOR.
+        Command::Encrypt(args) | Command::Decrypt(args) if args.raw => crypt(&args),
+        // Checked before anything else: a raw-mode key without --raw is a likely slip.
+        Command::Encrypt(args) | Command::Decrypt(args) if args.key_hex.is_some() => {
+            Err(Failure::Usage(
+                "--key-hex is for --raw mode; the file format takes --key-file, --to or --private"
+                    .into(),
+            ))
+        }
+        Command::Encrypt(args) => stream_cmd::encrypt(&args),
+        Command::Decrypt(args) => stream_cmd::decrypt(&args),
         Command::Modexp(args) => {
             let hex = modexp::modexp(&args.base, &args.exp, args.backend.as_deref())?;
             print_line(&hex)
         }
         Command::Backends(args) => print_line(&modexp::backends(args.json)),
+        Command::Keygen(args) if args.symmetric => {
+            let text = stream_cmd::keygen_symmetric(args.out.as_deref(), args.force)?;
+            if text.is_empty() {
+                Ok(())
+            } else {
+                print_line(&text)
+            }
+        }
         Command::Keygen(args) => print_line(&keypair::keygen(args.out.as_deref(), args.force)?),
         Command::Derive(args) => print_line(&keypair::derive(&args)?),
         Command::Bench(args) => {
@@ -77,17 +94,23 @@ fn print_line(text: &str) -> Result<(), Failure> {
         })
 }
 
+/// Raw mode: a bare keystream XOR from stdin to stdout.
 fn crypt(args: &CryptArgs) -> Result<(), Failure> {
-    if !args.raw {
+    let (Some(cipher), Some(key_hex)) = (&args.cipher, &args.key_hex) else {
         return Err(Failure::Usage(
-            "only raw mode exists yet: pass --raw (a file format comes later)".into(),
+            "--raw needs --cipher <arrsyfor|t32> and --key-hex <HEX>".into(),
+        ));
+    };
+    if args.key_file.is_some() || args.to.is_some() || args.private.is_some() {
+        return Err(Failure::Usage(
+            "--raw takes its key from --key-hex only".into(),
         ));
     }
     // Cipher first: the allowed key length depends on it.
-    let cipher = CipherName::parse(&args.cipher).map_err(|e| Failure::Usage(e.to_string()))?;
+    let cipher = CipherName::parse(cipher).map_err(|e| Failure::Usage(e.to_string()))?;
     // Wiped when dropped; the copy in the process arguments is beyond our reach.
     let key = zeroize::Zeroizing::new(
-        hexkey::decode(&args.key_hex).map_err(|e| Failure::Usage(format!("--key-hex: {e}")))?,
+        hexkey::decode(key_hex).map_err(|e| Failure::Usage(format!("--key-hex: {e}")))?,
     );
     let mut keystream = Keystream::new(cipher, &key).map_err(|e| Failure::Usage(e.to_string()))?;
     raw::xor_stdin_to_stdout(&mut keystream)

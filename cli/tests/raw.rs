@@ -269,7 +269,7 @@ fn bad_arguments_are_one_line_usage_errors() {
             // The raw-mode check comes first, whatever else is wrong.
             (
                 &[direction, "--cipher", "rc5", "--key-hex", "zz"],
-                "only raw mode",
+                "--key-hex is for --raw mode",
             ),
         ];
         for (args, needle) in cases {
