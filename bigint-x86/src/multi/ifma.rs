@@ -176,6 +176,25 @@ const _: () = assert!(OAKLEY_C[K - 1] == 0);
 pub(crate) const OAKLEY: Params52 = Params52::new(&crate::oakley::PARAMS);
 const _: () = assert!(OAKLEY.n0 == 1 && OAKLEY.n[0] == M52);
 
+/// `unroll!(i in [0 1 ..] { body })`: the body once per listed index, with `i` a
+/// constant, so that every limb index is known at compile time and the accumulator
+/// arrays live in registers (LLVM does not fully unroll these nests by itself).
+macro_rules! unroll {
+    ($i:ident in [$($n:literal)*] $body:block) => {
+        $({
+            let $i: usize = $n;
+            $body
+        })*
+    };
+}
+
+/// `unroll_k!(i { body })`: [`unroll!`] over the 15 limb indices.
+macro_rules! unroll_k {
+    ($i:ident $body:block) => {
+        unroll!($i in [0 1 2 3 4 5 6 7 8 9 10 11 12 13 14] $body)
+    };
+}
+
 /// The same value in every lane.
 #[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
@@ -212,47 +231,57 @@ fn hi(a: V, b: V, c: V) -> V {
     _mm512_madd52hi_epu64(a, b, c)
 }
 
-/// Carries propagated up so that every limb is below `2^52`; the value must fit in 15
-/// limbs (below `2^780`), which every caller's bound guarantees.
-#[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
-fn normalize(t: &[V]) -> Num {
-    let mask = splat(M52);
-    let mut carry = _mm512_setzero_si512();
-    core::array::from_fn(|j| {
-        let x = _mm512_add_epi64(t[j], carry);
-        carry = _mm512_srli_epi64::<52>(x);
-        _mm512_and_si512(x, mask)
-    })
+/// `normalize!(t, from)`: `t[from..from + 15]` with the carries propagated up so that
+/// every limb is below `2^52`, as a `Num`; the value must fit in 15 limbs (below
+/// `2^780`), which every caller's bound guarantees. A macro rather than a function so
+/// that the accumulators stay in registers (a `#[target_feature]` function cannot be
+/// `#[inline(always)]`, and LLVM does not inline these large bodies by itself).
+macro_rules! normalize {
+    ($t:expr, $from:expr) => {{
+        let mask = splat(M52);
+        let mut carry = _mm512_setzero_si512();
+        let out: Num = core::array::from_fn(|j| {
+            let x = _mm512_add_epi64($t[$from + j], carry);
+            carry = _mm512_srli_epi64::<52>(x);
+            _mm512_and_si512(x, mask)
+        });
+        out
+    }};
 }
 
-/// Montgomery reduction of a double-length product `t` (30 accumulators, each below
-/// `2^60` so nothing overflows): `t / R' mod n`, below `2^779`, normalised.
-#[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
-fn reduce<const LOW_ONES: bool>(t: &mut [V; 2 * K], n: &Num, n0: V) -> Num {
-    let mask = splat(M52);
-    for i in 0..K {
-        let m;
-        if LOW_ONES {
-            // n0 = 1 and n[0] = 2^52 - 1: m = t[i] mod 2^52, and t[i] + m·n[0] =
-            // t[i] - m + m·2^52 ≡ 0 carries (t[i] >> 52) + m into the next limb (the
-            // high half of m·n[0] and the low half's carry included).
-            m = _mm512_and_si512(t[i], mask);
-            t[i + 1] = _mm512_add_epi64(t[i + 1], _mm512_add_epi64(m, _mm512_srli_epi64::<52>(t[i])));
-        } else {
-            m = lo(_mm512_setzero_si512(), t[i], n0);
-            t[i] = lo(t[i], m, n[0]);
-            t[i + 1] = hi(t[i + 1], m, n[0]);
-            // t[i] is now a multiple of 2^52; its carry is exact.
-            t[i + 1] = _mm512_add_epi64(t[i + 1], _mm512_srli_epi64::<52>(t[i]));
-        }
-        for j in 1..K {
-            t[i + j] = lo(t[i + j], m, n[j]);
-            t[i + j + 1] = hi(t[i + j + 1], m, n[j]);
-        }
-    }
-    normalize(&t[K..])
+/// `reduce!(LOW_ONES, t, n, n0)`: Montgomery reduction of a double-length product `t`
+/// (30 accumulators, each below `2^60` so nothing overflows): `t / R' mod n`, below
+/// `2^779`, normalised. A macro for the reason given at [`normalize!`].
+macro_rules! reduce {
+    ($low_ones:expr, $t:ident, $n:expr, $n0:expr) => {{
+        let mask = splat(M52);
+        unroll_k!(i {
+            let m;
+            if $low_ones {
+                // n0 = 1 and n[0] = 2^52 - 1: m = t[i] mod 2^52, and t[i] + m·n[0] =
+                // t[i] - m + m·2^52 ≡ 0 carries (t[i] >> 52) + m into the next limb (the
+                // high half of m·n[0] and the low half's carry included).
+                m = _mm512_and_si512($t[i], mask);
+                $t[i + 1] = _mm512_add_epi64(
+                    $t[i + 1],
+                    _mm512_add_epi64(m, _mm512_srli_epi64::<52>($t[i])),
+                );
+            } else {
+                m = lo(_mm512_setzero_si512(), $t[i], $n0);
+                $t[i] = lo($t[i], m, $n[0]);
+                $t[i + 1] = hi($t[i + 1], m, $n[0]);
+                // t[i] is now a multiple of 2^52; its carry is exact.
+                $t[i + 1] = _mm512_add_epi64($t[i + 1], _mm512_srli_epi64::<52>($t[i]));
+            }
+            unroll_k!(j {
+                if j > 0 {
+                    $t[i + j] = lo($t[i + j], m, $n[j]);
+                    $t[i + j + 1] = hi($t[i + j + 1], m, $n[j]);
+                }
+            });
+        });
+        normalize!($t, K)
+    }};
 }
 
 /// `a·b/R' mod n` (not fully reduced: below `2^779`), for `a, b < 2^779` normalised.
@@ -260,13 +289,13 @@ fn reduce<const LOW_ONES: bool>(t: &mut [V; 2 * K], n: &Num, n0: V) -> Num {
 #[target_feature(enable = "avx512f,avx512ifma")]
 fn mul<const LOW_ONES: bool>(a: &Num, b: &Num, n: &Num, n0: V) -> Num {
     let mut t = [_mm512_setzero_si512(); 2 * K];
-    for i in 0..K {
-        for j in 0..K {
+    unroll_k!(i {
+        unroll_k!(j {
             t[i + j] = lo(t[i + j], a[j], b[i]);
             t[i + j + 1] = hi(t[i + j + 1], a[j], b[i]);
-        }
-    }
-    reduce::<LOW_ONES>(&mut t, n, n0)
+        });
+    });
+    reduce!(LOW_ONES, t, n, n0)
 }
 
 /// `a²/R' mod n`: each cross product once, doubled, then the squares (120 limb
@@ -275,20 +304,22 @@ fn mul<const LOW_ONES: bool>(a: &Num, b: &Num, n: &Num, n0: V) -> Num {
 #[target_feature(enable = "avx512f,avx512ifma")]
 fn sqr<const LOW_ONES: bool>(a: &Num, n: &Num, n0: V) -> Num {
     let mut t = [_mm512_setzero_si512(); 2 * K];
-    for i in 0..K {
-        for j in i + 1..K {
-            t[i + j] = lo(t[i + j], a[i], a[j]);
-            t[i + j + 1] = hi(t[i + j + 1], a[i], a[j]);
-        }
-    }
+    unroll_k!(i {
+        unroll_k!(j {
+            if j > i {
+                t[i + j] = lo(t[i + j], a[i], a[j]);
+                t[i + j + 1] = hi(t[i + j + 1], a[i], a[j]);
+            }
+        });
+    });
     for x in t.iter_mut() {
         *x = _mm512_add_epi64(*x, *x);
     }
-    for i in 0..K {
+    unroll_k!(i {
         t[2 * i] = lo(t[2 * i], a[i], a[i]);
         t[2 * i + 1] = hi(t[2 * i + 1], a[i], a[i]);
-    }
-    reduce::<LOW_ONES>(&mut t, n, n0)
+    });
+    reduce!(LOW_ONES, t, n, n0)
 }
 
 /// Each lane's `table[index]`: all 16 entries are read, and each lane keeps its own by
@@ -430,7 +461,7 @@ fn mul_pow2_oakley(x: &Num, k: V, c: &Num) -> Num {
         y[j] = lo(y[j], top, c[j]);
         y[j + 1] = hi(y[j + 1], top, c[j]);
     }
-    normalize(&y[..K])
+    normalize!(y, 0)
 }
 
 /// `2^r mod p` for the Oakley prime and each lane's `r`: the windows of
