@@ -22,22 +22,24 @@ fn multi(c: &mut Criterion) {
     let exp_bytes: Vec<Vec<u8>> = (0..LANES)
         .map(|l| seeded_bytes(0x4d55_0100 + l as u64, 96))
         .collect();
-    let exps: [SecretExponent; LANES] = core::array::from_fn(|l| {
-        SecretExponent::from_be_slice(&exp_bytes[l]).expect("96 bytes")
-    });
+    let exps: [SecretExponent; LANES] =
+        core::array::from_fn(|l| SecretExponent::from_be_slice(&exp_bytes[l]).expect("96 bytes"));
     let p = oakley::P.to_be_bytes();
 
     let mut ossl = OpensslModexp::new(&p, &bases[0].to_be_bytes(), &exp_bytes[0]);
     let mut out = [0u8; 96];
     ossl.run(&mut out);
-    let want = oakley::shared_secret_many_with(MultiBackend::Each(Backend::Portable), &bases, &exps);
+    let want =
+        oakley::shared_secret_many_with(MultiBackend::Each(Backend::Portable), &bases, &exps);
     assert_eq!(out, want[0].to_be_bytes(), "OpenSSL and ours must agree");
 
     let mut g = c.benchmark_group("dh-multi");
     g.throughput(Throughput::Elements(LANES as u64));
     // The IFMA lanes, and the loop over the best single backend for comparison.
     let mut ways = vec![MultiBackend::Each(Backend::best())];
-    ways.extend(MultiBackend::all().filter(|b| b.is_runnable() && !matches!(b, MultiBackend::Each(_))));
+    ways.extend(
+        MultiBackend::all().filter(|b| b.is_runnable() && !matches!(b, MultiBackend::Each(_))),
+    );
     for way in ways {
         assert_eq!(oakley::shared_secret_many_with(way, &bases, &exps), want);
         let name = way.name();

@@ -151,6 +151,7 @@ impl MontyParams {
     }
 
     /// `R² mod n`, from which the multi-buffer code derives its own `R'² mod n`.
+    #[cfg(ssmail_bigint_ifma)]
     pub(crate) const fn monty_r2(&self) -> [Word; LIMBS] {
         self.r2
     }

@@ -10,10 +10,10 @@
 //! flow or addresses. The `_each` functions of [`oakley`](crate::oakley) take any
 //! count, in groups of eight, into a slice the caller provides (no allocator).
 
+use crate::Backend;
 use crate::monty::{MontyParams, SecretExponent};
 use crate::oakley;
 use crate::uint::U768;
-use crate::Backend;
 
 #[cfg(ssmail_bigint_ifma)]
 #[allow(
@@ -87,6 +87,7 @@ impl MultiBackend {
 }
 
 /// The exponents' values, by reference.
+#[cfg(ssmail_bigint_ifma)]
 fn values(exps: &[SecretExponent; LANES]) -> [&U768; LANES] {
     core::array::from_fn(|l| &exps[l].0)
 }
@@ -94,11 +95,7 @@ fn values(exps: &[SecretExponent; LANES]) -> [&U768; LANES] {
 impl MontyParams {
     /// `bases[l]^exps[l] mod n` for each of the [`LANES`] lanes, as
     /// [`pow`](Self::pow) computes each; on [`MultiBackend::best`].
-    pub fn pow_many(
-        &self,
-        bases: &[U768; LANES],
-        exps: &[SecretExponent; LANES],
-    ) -> [U768; LANES] {
+    pub fn pow_many(&self, bases: &[U768; LANES], exps: &[SecretExponent; LANES]) -> [U768; LANES] {
         self.pow_many_with(MultiBackend::best(), bases, exps)
     }
 

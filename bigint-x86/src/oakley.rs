@@ -9,9 +9,9 @@ use crate::Backend;
 use crate::backends::portable::reduce_below_2n;
 use crate::backends::{MontArith, with_arith};
 use crate::monty::{MontyParams, SecretExponent, WINDOWS};
+use crate::multi::{self, LANES, MultiBackend};
 use crate::uint::U768;
 use crate::word::{LIMBS, WORD_BITS, Word, mac, sbb};
-use crate::multi::{self, LANES, MultiBackend};
 
 /// The prime p, big-endian (RFC 2409 section 6.1).
 pub const P: U768 = U768::from_be_bytes(&[
@@ -142,7 +142,10 @@ pub fn public_key_many(exps: &[SecretExponent; LANES]) -> [U768; LANES] {
 ///
 /// # Panics
 /// If `backend` cannot run on this CPU ([`MultiBackend::is_runnable`]).
-pub fn public_key_many_with(backend: MultiBackend, exps: &[SecretExponent; LANES]) -> [U768; LANES] {
+pub fn public_key_many_with(
+    backend: MultiBackend,
+    exps: &[SecretExponent; LANES],
+) -> [U768; LANES] {
     multi::public_key_many_with(backend, exps)
 }
 

@@ -14,12 +14,15 @@
 //! picks each lane's own with a compare-to-mask and a masked move, which is a data
 //! operation, not a branch or an address; variable shifts (`vpsllvq`/`vpsrlvq`) take a
 //! fixed time whatever the count. No lane influences another.
-#![allow(unsafe_code, reason = "SIMD intrinsics; every block says why it is sound")]
+#![allow(
+    unsafe_code,
+    reason = "SIMD intrinsics; every block says why it is sound"
+)]
 
 use core::arch::x86_64::{
     __m512i, _mm512_add_epi64, _mm512_and_si512, _mm512_cmpeq_epi64_mask, _mm512_loadu_si512,
     _mm512_madd52hi_epu64, _mm512_madd52lo_epu64, _mm512_mask_mov_epi64, _mm512_or_si512,
-    _mm512_set1_epi64, _mm512_setzero_si512, _mm512_sllv_epi64, _mm512_slli_epi64,
+    _mm512_set1_epi64, _mm512_setzero_si512, _mm512_slli_epi64, _mm512_sllv_epi64,
     _mm512_srli_epi64, _mm512_srlv_epi64, _mm512_storeu_si512, _mm512_sub_epi64,
 };
 use zeroize::Zeroize;
@@ -163,7 +166,9 @@ const OAKLEY_C: [u64; K] = {
     let mut borrow = 0u64;
     let mut i = 0;
     while i < L64 {
-        let t = 0u128.wrapping_sub(p[i] as u128).wrapping_sub(borrow as u128);
+        let t = 0u128
+            .wrapping_sub(p[i] as u128)
+            .wrapping_sub(borrow as u128);
         c[i] = t as u64;
         borrow = ((t >> 64) as u64) & 1;
         i += 1;
