@@ -25,6 +25,9 @@ use ssmail_bigint_x86::{LANES, MultiBackend, SecretExponent, U768, oakley};
 /// Random input sets, cycled through by the random class.
 const POOL: usize = 64;
 
+/// A named timed call.
+type Check<'a> = (&'a str, &'a dyn Fn(&Inputs));
+
 /// One input set: eight bases and eight exponents.
 struct Inputs {
     bases: [U768; LANES],
@@ -61,8 +64,8 @@ fn max_t(fixed: &[f64], random: &[f64]) -> f64 {
     let mut pooled: Vec<f64> = fixed.iter().chain(random).copied().collect();
     pooled.sort_by(f64::total_cmp);
     let mut worst = welch_t(fixed, random).abs();
-    for pct in [50, 75, 90] {
-        let cut = pooled[pooled.len() * pct / 100];
+    for pct in [0.5, 0.75, 0.9] {
+        let cut = pooled[(pooled.len() as f64 * pct) as usize];
         let f: Vec<f64> = fixed.iter().copied().filter(|&t| t < cut).collect();
         let r: Vec<f64> = random.iter().copied().filter(|&t| t < cut).collect();
         if f.len() > 10 && r.len() > 10 {
@@ -124,7 +127,7 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         };
     }
-    let checks: [(&str, &dyn Fn(&Inputs)); 2] = [
+    let checks: [Check; 2] = [
         ("shared_secret_x8", &|x: &Inputs| {
             black_box(oakley::shared_secret_many_with(
                 backend,
