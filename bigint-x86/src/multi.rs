@@ -66,6 +66,11 @@ impl MultiBackend {
         }
     }
 
+    /// The way called `name` ([`name`](Self::name)), if it is compiled in.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::all().find(|b| b.name() == name)
+    }
+
     /// Every way compiled into this build: IFMA (if built) and each single backend.
     pub fn all() -> impl Iterator<Item = Self> {
         #[cfg(ssmail_bigint_ifma)]

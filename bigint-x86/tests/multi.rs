@@ -68,6 +68,10 @@ fn both_paths_are_here() {
     assert!(backends().any(|b| b == MultiBackend::Each(Backend::Portable)));
     let names: Vec<_> = MultiBackend::all().map(|b| b.name()).collect();
     assert!(names.contains(&"portable"), "{names:?}");
+    for b in MultiBackend::all() {
+        assert_eq!(MultiBackend::from_name(b.name()), Some(b));
+    }
+    assert_eq!(MultiBackend::from_name("nope"), None);
     // x86_64 only: the 32-bit build has no IFMA kernels (nor does a rustc before 1.89,
     // which this check then reports).
     #[cfg(target_arch = "x86_64")]
