@@ -14,6 +14,19 @@
 //! picks each lane's own with a compare-to-mask and a masked move, which is a data
 //! operation, not a branch or an address; variable shifts (`vpsllvq`/`vpsrlvq`) take a
 //! fixed time whatever the count. No lane influences another.
+//!
+//! Cost: a squaring is 120 limb products (lo and hi: 240 `vpmadd52`) and a reduction of
+//! 420 (the Oakley prime's low limb of ones saves 30 more), a multiplication 450 + 420,
+//! for eight lanes. On the Xeon this was written on (two 512-bit IFMA ports, measured
+//! 0.5 cycle per `vpmadd52` in a throughput loop and 4.4 cycles of latency) that is
+//! port-bound: with the adds, shifts and masks of the carries, about 390 cycles per
+//! squaring, within a few per cent of the measured time. Hence also no single-
+//! exponentiation IFMA backend: one number spread over the lanes of two registers is
+//! bound by the latency chain of each limb of `b` (a dependent `vpmadd52`, the
+//! extraction of `m`, a lane shift: 38 cycles per limb measured for a plain version,
+//! perhaps 12 with the low limb kept in a general register), 15 such steps per
+//! multiplication: 60 µs or more per exponentiation, no better than the scalar
+//! `mulx`/`adx` code, before converting 64-bit limbs to 52-bit ones on every call.
 #![allow(
     unsafe_code,
     reason = "SIMD intrinsics; every block says why it is sound"
