@@ -1,6 +1,7 @@
 //! A dudect-style statistical timing check of the multi-buffer exponentiation (Reparaz,
 //! Balasch and Verbauwhede, "Dude, is my code constant time?", 2017): time many calls
-//! with inputs from two classes, interleaved at random, a fixed class (every base and
+//! (in this thread's CPU time, see `now_ns`) with inputs from two classes, interleaved
+//! at random, a fixed class (every base and
 //! exponent zero) and a random one, and compare the two timing distributions with
 //! Welch's t-test, over all samples and over the samples below a few percentiles (which
 //! drops the interrupts and migrations of a shared machine). `|t|` above 10 means the
@@ -13,10 +14,18 @@
 //! takes seconds and a noisy machine can disturb it. Run:
 //! `cargo bench -p ssmail-benches --bench ct_dudect` (optionally `-- <samples>`);
 //! `-- --leak` times the variable-time `pow_vartime` instead, which this check must
-//! flag: proof that it can see a leak.
+//! flag: proof that it can see a leak. `-- --backend portable` checks the fallback;
+//! `-- --fixed-random` makes the fixed class one random input set instead of zeros.
+//!
+//! NOTE: zeros against random data also compares power draw: on a CPU whose clock
+//! follows its power (turbo, AVX-512 licences; "Hertzbleed", Wang et al. 2022), the
+//! same instructions on all-zero operands can run measurably faster. A `|t|` that
+//! appears with zeros but not with `--fixed-random`, and on the fallback as well as
+//! on the IFMA lanes, points there rather than at the code.
 
 use std::hint::black_box;
 use std::process::ExitCode;
+#[cfg(not(target_os = "linux"))]
 use std::time::Instant;
 
 use ssmail_benches::seeded_bytes;
@@ -24,6 +33,40 @@ use ssmail_bigint_x86::{LANES, MultiBackend, SecretExponent, U768, oakley};
 
 /// Random input sets, cycled through by the random class.
 const POOL: usize = 64;
+
+/// `struct timespec` on 64-bit Linux.
+#[cfg(target_os = "linux")]
+#[repr(C)]
+struct Timespec {
+    sec: i64,
+    nsec: i64,
+}
+
+#[cfg(target_os = "linux")]
+unsafe extern "C" {
+    fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
+}
+
+/// This thread's CPU time in nanoseconds (`CLOCK_THREAD_CPUTIME_ID`): unlike the wall
+/// clock it stops while the thread is preempted, whose bursts on a shared machine
+/// otherwise swamp the test (they come in runs, so the samples are not independent).
+#[cfg(target_os = "linux")]
+fn now_ns() -> f64 {
+    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+    let mut ts = Timespec { sec: 0, nsec: 0 };
+    // SAFETY: `ts` is a valid, writable `struct timespec`; the clock id is Linux's.
+    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime");
+    ts.sec as f64 * 1e9 + ts.nsec as f64
+}
+
+/// The wall clock where the thread CPU clock is not at hand.
+#[cfg(not(target_os = "linux"))]
+fn now_ns() -> f64 {
+    use std::sync::OnceLock;
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_nanos() as f64
+}
 
 /// A named timed call.
 type Check<'a> = (&'a str, &'a dyn Fn(&Inputs));
@@ -76,10 +119,18 @@ fn max_t(fixed: &[f64], random: &[f64]) -> f64 {
 }
 
 /// Times `run` on the fixed class and the random class, interleaved by a seeded coin.
-fn measure(samples: usize, mut run: impl FnMut(&Inputs)) -> (Vec<f64>, Vec<f64>) {
-    let zero = Inputs {
-        bases: [U768::ZERO; LANES],
-        exps: core::array::from_fn(|_| SecretExponent::from_be_bytes(&[0; 96])),
+fn measure(
+    samples: usize,
+    fixed_random: bool,
+    mut run: impl FnMut(&Inputs),
+) -> (Vec<f64>, Vec<f64>) {
+    let zero = if fixed_random {
+        inputs(0xf1ed_0001)
+    } else {
+        Inputs {
+            bases: [U768::ZERO; LANES],
+            exps: core::array::from_fn(|_| SecretExponent::from_be_bytes(&[0; 96])),
+        }
     };
     let pool: Vec<Inputs> = (0..POOL as u64).map(|i| inputs(0xd0d0_0000 + i)).collect();
     let coins = seeded_bytes(0xc014_0001, samples);
@@ -88,6 +139,9 @@ fn measure(samples: usize, mut run: impl FnMut(&Inputs)) -> (Vec<f64>, Vec<f64>)
     for p in pool.iter().take(8) {
         run(p);
     }
+    // Both classes are copied into the same slot, so that they differ in their values
+    // only, not in their addresses.
+    let mut slot = inputs(0);
     for (i, coin) in coins.iter().enumerate() {
         let is_fixed = coin & 1 == 0;
         let input = if is_fixed {
@@ -95,9 +149,11 @@ fn measure(samples: usize, mut run: impl FnMut(&Inputs)) -> (Vec<f64>, Vec<f64>)
         } else {
             &pool[i & (POOL - 1)]
         };
-        let start = Instant::now();
-        run(input);
-        let ns = start.elapsed().as_nanos() as f64;
+        slot.bases = input.bases;
+        slot.exps.clone_from(&input.exps);
+        let start = now_ns();
+        run(black_box(&slot));
+        let ns = now_ns() - start;
         if is_fixed {
             fixed.push(ns)
         } else {
@@ -112,10 +168,18 @@ fn main() -> ExitCode {
         .skip(1)
         .find_map(|a| a.parse::<usize>().ok())
         .unwrap_or(10_000);
-    let backend = MultiBackend::best();
+    let args: Vec<String> = std::env::args().collect();
+    let backend = args
+        .iter()
+        .position(|a| a == "--backend")
+        .and_then(|i| args.get(i + 1))
+        .map_or_else(MultiBackend::best, |name| {
+            MultiBackend::from_name(name).expect("no such multi-buffer backend")
+        });
+    let fixed_random = args.iter().any(|a| a == "--fixed-random");
     let mut leaky = false;
     if std::env::args().any(|a| a == "--leak") {
-        let (fixed, random) = measure(samples, |x: &Inputs| {
+        let (fixed, random) = measure(samples, fixed_random, |x: &Inputs| {
             let e = U768::from_be_bytes(&x.bases[0].to_be_bytes());
             black_box(oakley::PARAMS.pow_vartime(black_box(&x.bases[1]), black_box(&e)));
         });
@@ -140,7 +204,7 @@ fn main() -> ExitCode {
         }),
     ];
     for (name, run) in checks {
-        let (fixed, random) = measure(samples, run);
+        let (fixed, random) = measure(samples, fixed_random, run);
         let t = max_t(&fixed, &random);
         let mean = |x: &[f64]| x.iter().sum::<f64>() / x.len() as f64 / 1000.0;
         let verdict = if t > 10.0 {
