@@ -1,9 +1,8 @@
 //! A dudect-style statistical timing check of the multi-buffer exponentiation (Reparaz,
 //! Balasch and Verbauwhede, "Dude, is my code constant time?", 2017): time many calls
 //! (in this thread's CPU time, see `now_ns`) with inputs from two classes, interleaved
-//! at random, a fixed class (every base and
-//! exponent zero) and a random one, and compare the two timing distributions with
-//! Welch's t-test, over all samples and over the samples below a few percentiles (which
+//! at random, a fixed class (every base and exponent zero) and a random one, and
+//! compare the two timing distributions with Welch's t-test, over all samples and over the samples below a few percentiles (which
 //! drops the interrupts and migrations of a shared machine). `|t|` above 10 means the
 //! time depends on the data (dudect's "definitely not constant time"); below 4.5 no
 //! dependence was found at this sample count.
