@@ -512,3 +512,132 @@ fn public_key_in(exps: &[&U768; LANES]) -> [U768; LANES] {
     e.zeroize();
     leave::<true>(p, &acc, &n, n0)
 }
+
+/// The kernels at the edges of their bounds (inputs up to `2^779 - 1`, not just the
+/// reduced values the public API reaches), against num-bigint.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use num_bigint::BigUint;
+
+    fn big(x: &[u64; K]) -> BigUint {
+        x.iter()
+            .enumerate()
+            .fold(BigUint::from(0u8), |acc, (j, &l)| {
+                acc + (BigUint::from(l) << (52 * j))
+            })
+    }
+
+    /// Edge values below `2^779`, as normalised limbs, and a few pseudo-random ones.
+    fn values(n: &[u64; K]) -> [[u64; K]; LANES] {
+        let mut max = [M52; K];
+        max[K - 1] = (1 << 51) - 1; // 2^779 - 1
+        let mut below_r = [M52; K];
+        below_r[K - 1] = (1 << 40) - 1; // 2^768 - 1
+        let mut n_minus_1 = *n;
+        n_minus_1[0] -= 1;
+        let mut one = [0; K];
+        one[0] = 1;
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut random = || {
+            core::array::from_fn(|j| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                let l = state >> 12;
+                if j == K - 1 { l >> 1 } else { l }
+            })
+        };
+        [
+            max,
+            below_r,
+            n_minus_1,
+            [0; K],
+            one,
+            random(),
+            random(),
+            random(),
+        ]
+    }
+
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn lanes(v: &[[u64; K]; LANES]) -> Num {
+        let rows: [[u64; LANES]; K] = core::array::from_fn(|j| core::array::from_fn(|l| v[l][j]));
+        load_rows(&rows)
+    }
+
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn unlanes(x: &Num) -> [[u64; K]; LANES] {
+        let mut rows = [[0u64; LANES]; K];
+        for (row, v) in rows.iter_mut().zip(x) {
+            // SAFETY: 64 writable bytes, unaligned store; AVX-512F is enabled.
+            unsafe { _mm512_storeu_si512(row.as_mut_ptr().cast(), *v) };
+        }
+        core::array::from_fn(|l| core::array::from_fn(|j| rows[j][l]))
+    }
+
+    /// Normalised, below `2^779`, and `≡ want · 2^-780 (mod n)`.
+    fn check(got: &[u64; K], want_times_r: &BigUint, n: &BigUint, what: &str) {
+        assert!(got.iter().all(|&l| l <= M52), "{what}: not normalised");
+        let g = big(got);
+        assert!(g < BigUint::from(1u8) << 779, "{what}: above the bound");
+        assert_eq!(
+            (&g << 780u32) % n,
+            want_times_r % n,
+            "{what}: wrong residue"
+        );
+    }
+
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn mul_and_sqr<const LOW_ONES: bool>(p: &Params52) {
+        let n = splat_num(&p.n);
+        let n0 = splat(p.n0);
+        let nb = big(&p.n);
+        let vals = values(&p.n);
+        for shift in 0..LANES {
+            let b_vals: [[u64; K]; LANES] = core::array::from_fn(|l| vals[(l + shift) & 7]);
+            let m = unlanes(&mul::<LOW_ONES>(&lanes(&vals), &lanes(&b_vals), &n, n0));
+            let s = unlanes(&sqr::<LOW_ONES>(&lanes(&b_vals), &n, n0));
+            for l in 0..LANES {
+                let (a, b) = (big(&vals[l]), big(&b_vals[l]));
+                check(&m[l], &(&a * &b), &nb, "mul");
+                check(&s[l], &(&b * &b), &nb, "sqr");
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn pow2_oakley() {
+        let p = big(&OAKLEY.n);
+        let c = splat_num(&OAKLEY_C);
+        let vals = values(&OAKLEY.n);
+        let ks = [15u64, 0, 1, 7, 15, 3, 8, 14];
+        let k = load_rows(&[ks]);
+        let got = unlanes(&mul_pow2_oakley(&lanes(&vals), k[0], &c));
+        for l in 0..LANES {
+            assert!(got[l].iter().all(|&x| x <= M52), "not normalised");
+            let g = big(&got[l]);
+            assert!(g < BigUint::from(1u8) << 769, "above 2^769");
+            assert_eq!(&g % &p, (big(&vals[l]) << ks[l]) % &p, "lane {l}");
+        }
+    }
+
+    #[test]
+    fn kernels_at_their_bounds() {
+        if !runnable() {
+            return;
+        }
+        // A modulus with n0 != 1 for the general reduction: p - 2.
+        let mut q = crate::oakley::P;
+        q.0[0] -= 2;
+        let general = Params52::new(&MontyParams::new_vartime(&q).unwrap());
+        assert!(!general.low_all_ones());
+        // SAFETY: the CPU has AVX-512F and IFMA, checked above.
+        unsafe {
+            mul_and_sqr::<true>(&OAKLEY);
+            mul_and_sqr::<false>(&OAKLEY);
+            mul_and_sqr::<false>(&general);
+            pow2_oakley();
+        }
+    }
+}
