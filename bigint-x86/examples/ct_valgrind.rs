@@ -6,9 +6,17 @@
 //! does). Outside valgrind the client requests are no-ops and the program just computes.
 //! It checks the exponentiation of [`MontyParams::pow`] with the exponent secret, the
 //! shared secret with both the base and the exponent secret, and the base-2 public key,
-//! on every backend this CPU can run.
+//! on every backend this CPU can run; then the multi-buffer calls
+//! (`oakley::shared_secret_many_with`, `oakley::public_key_many_with`,
+//! `MontyParams::pow_many_with`) with all eight bases and exponents secret.
+//!
+//! NOTE: valgrind 3.19 (Debian bookworm) does not decode AVX-512, so under valgrind the
+//! IFMA multi-buffer kernels are skipped (they would die of SIGILL) and only the
+//! fallback (one exponentiation after another on each single backend) is checked. The
+//! IFMA kernels are constant time by construction (see `src/multi/ifma.rs`), and
+//! `benches/benches/ct_dudect.rs` checks their timing statistically.
 
-use ssmail_bigint_x86::{Backend, SecretExponent, U768, oakley};
+use ssmail_bigint_x86::{Backend, LANES, MultiBackend, SecretExponent, U768, oakley};
 
 /// valgrind's `VG_USERREQ__MAKE_MEM_UNDEFINED` and `..._DEFINED` (memcheck.h).
 const MAKE_MEM_UNDEFINED: usize = 0x4D43_0001;
@@ -107,6 +115,55 @@ fn main() {
             pk.to_be_bytes()[1],
             z.to_be_bytes()[0],
             z.to_be_bytes()[1]
+        );
+    }
+
+    // The multi-buffer calls: eight different bases and exponents, all secret.
+    let exps: [SecretExponent; LANES] = core::array::from_fn(|l| {
+        let mut b = bytes;
+        b.rotate_left(l * 11);
+        b[0] ^= l as u8;
+        SecretExponent::from_be_bytes(&b)
+    });
+    let bases: [U768; LANES] = core::array::from_fn(|l| {
+        let mut b = bytes;
+        b.rotate_right(l * 5 + 1);
+        U768::from_be_bytes(&b)
+    });
+    for multi in MultiBackend::all() {
+        let vector = !matches!(multi, MultiBackend::Each(_));
+        if vector && under_valgrind != 0 {
+            // valgrind hides AVX-512 from CPUID, so the lanes would not even be chosen;
+            // say so, since this is the part of the crate valgrind cannot check.
+            println!(
+                "ct_valgrind: multi {}: NOT checked: valgrind cannot run AVX-512 (see benches/benches/ct_dudect.rs)",
+                multi.name()
+            );
+            continue;
+        }
+        if !multi.is_runnable() {
+            continue;
+        }
+        secret(&exps);
+        let pk = oakley::public_key_many_with(multi, &exps);
+        public(&pk);
+        secret(&bases);
+        let z = oakley::shared_secret_many_with(multi, &bases, &exps);
+        public(&z);
+        let y = oakley::PARAMS.pow_many_with(multi, &bases, &exps);
+        public(&y);
+        public(&exps);
+        public(&bases);
+        // The lanes must equal the single API (checked outside the secret region).
+        for l in 0..LANES {
+            assert_eq!(pk[l], oakley::public_key(&exps[l]), "lane {l}");
+            assert_eq!(z[l], oakley::shared_secret(&bases[l], &exps[l]), "lane {l}");
+            assert_eq!(y[l], z[l], "lane {l}");
+        }
+        println!(
+            "ct_valgrind: multi {}: ran under valgrind: {}; {LANES} public keys and shared secrets",
+            multi.name(),
+            under_valgrind != 0,
         );
     }
 }

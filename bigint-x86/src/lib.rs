@@ -18,11 +18,13 @@ mod backend;
 mod backends;
 mod ct;
 mod monty;
+mod multi;
 pub mod oakley;
 mod uint;
 mod word;
 
 pub use backend::Backend;
 pub use monty::{MontyParams, SecretExponent};
+pub use multi::{LANES, MultiBackend};
 pub use uint::{BYTES, U768};
 pub use word::{LIMBS, Word};

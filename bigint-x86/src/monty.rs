@@ -150,6 +150,12 @@ impl MontyParams {
         self.one
     }
 
+    /// `R² mod n`, from which the multi-buffer code derives its own `R'² mod n`.
+    #[cfg(ssmail_bigint_ifma)]
+    pub(crate) const fn monty_r2(&self) -> [Word; LIMBS] {
+        self.r2
+    }
+
     #[inline(always)]
     pub(crate) fn mul<A: MontArith>(&self, a: &[Word; LIMBS], b: &[Word; LIMBS]) -> [Word; LIMBS] {
         A::mul(a, b, &self.n, self.n0)

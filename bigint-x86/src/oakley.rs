@@ -9,6 +9,7 @@ use crate::Backend;
 use crate::backends::portable::reduce_below_2n;
 use crate::backends::{MontArith, with_arith};
 use crate::monty::{MontyParams, SecretExponent, WINDOWS};
+use crate::multi::{self, LANES, MultiBackend};
 use crate::uint::U768;
 use crate::word::{LIMBS, WORD_BITS, Word, mac, sbb};
 
@@ -109,4 +110,60 @@ pub fn shared_secret(peer: &U768, r: &SecretExponent) -> U768 {
 /// If `backend` cannot run on this CPU ([`Backend::is_runnable`]).
 pub fn shared_secret_with(backend: Backend, peer: &U768, r: &SecretExponent) -> U768 {
     PARAMS.pow_with(backend, peer, r)
+}
+
+// Multi-buffer: several key agreements at once (see `crate::multi`).
+
+/// [`shared_secret`] for [`LANES`] peers at once: `peers[l]^exps[l] mod p`. Runs on
+/// [`MultiBackend::best`] (AVX-512 IFMA where the CPU has it).
+pub fn shared_secret_many(peers: &[U768; LANES], exps: &[SecretExponent; LANES]) -> [U768; LANES] {
+    multi::shared_secret_many_with(MultiBackend::best(), peers, exps)
+}
+
+/// [`shared_secret_many`] on the given multi-buffer backend.
+///
+/// # Panics
+/// If `backend` cannot run on this CPU ([`MultiBackend::is_runnable`]).
+pub fn shared_secret_many_with(
+    backend: MultiBackend,
+    peers: &[U768; LANES],
+    exps: &[SecretExponent; LANES],
+) -> [U768; LANES] {
+    multi::shared_secret_many_with(backend, peers, exps)
+}
+
+/// [`public_key`] for [`LANES`] exponents at once: `2^exps[l] mod p`. Runs on
+/// [`MultiBackend::best`].
+pub fn public_key_many(exps: &[SecretExponent; LANES]) -> [U768; LANES] {
+    multi::public_key_many_with(MultiBackend::best(), exps)
+}
+
+/// [`public_key_many`] on the given multi-buffer backend.
+///
+/// # Panics
+/// If `backend` cannot run on this CPU ([`MultiBackend::is_runnable`]).
+pub fn public_key_many_with(
+    backend: MultiBackend,
+    exps: &[SecretExponent; LANES],
+) -> [U768; LANES] {
+    multi::public_key_many_with(backend, exps)
+}
+
+/// [`shared_secret`] for any number of peers, [`LANES`] at a time on
+/// [`MultiBackend::best`]: `out[i] = peers[i]^exps[i] mod p`. A last partial group
+/// costs a full one.
+///
+/// # Panics
+/// If `peers`, `exps` and `out` differ in length.
+pub fn shared_secret_each(peers: &[U768], exps: &[SecretExponent], out: &mut [U768]) {
+    multi::each(MultiBackend::best(), Some(peers), exps, out);
+}
+
+/// [`public_key`] for any number of exponents, [`LANES`] at a time on
+/// [`MultiBackend::best`]: `out[i] = 2^exps[i] mod p`.
+///
+/// # Panics
+/// If `exps` and `out` differ in length.
+pub fn public_key_each(exps: &[SecretExponent], out: &mut [U768]) {
+    multi::each(MultiBackend::best(), None, exps, out);
 }
