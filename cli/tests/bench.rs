@@ -2,7 +2,6 @@
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 #[path = "support/run.rs"]
-#[allow(dead_code, reason = "the shared helpers are not all used here")]
 mod run;
 
 use run::ssmail;

@@ -2,31 +2,18 @@
 //! spawned processes, files and pipes, every tampering case, every error's exit code.
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+
+#[path = "support/run.rs"]
+mod run;
 
 const CHUNK: usize = 1 << 16;
 /// Header bytes for a symmetric-key file: magic, 4 codes, nonce, tag.
 const HEADER: usize = 8 + 4 + 16 + 32;
 
 fn ssmail(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ssmail"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        // The child may stop reading early (on an error): that is fine here.
-        let _ = input.write_all(&data);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    out
+    run::piped(env!("CARGO_BIN_EXE_ssmail"), args, stdin)
 }
 
 /// A fresh directory for one test.

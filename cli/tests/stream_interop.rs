@@ -3,26 +3,9 @@
 //! OpenSSL's RC4 through the `cryptography` package), and tampered files refused by it.
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
-
-fn run(program: &str, args: &[&str], input: &[u8]) -> std::process::Output {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let data = input.to_vec();
-    let w = std::thread::spawn(move || {
-        let _ = stdin.write_all(&data);
-    });
-    let out = child.wait_with_output().unwrap();
-    w.join().unwrap();
-    out
-}
+#[path = "support/run.rs"]
+mod run;
+use run::piped as run;
 
 #[test]
 fn an_outside_reader_opens_what_we_write() {

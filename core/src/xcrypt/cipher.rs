@@ -52,3 +52,20 @@ pub(crate) fn send(
         }
     }
 }
+
+/// Decrypts `input` piece by piece into a buffer on the stack and hands each piece to
+/// `f`. (The stream is never decrypted in place: the caller's input is borrowed.)
+pub(crate) fn receive<E>(
+    cipher: &mut DirectionCipher,
+    input: &[u8],
+    mut f: impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut buf = [0u8; 512];
+    for piece in input.chunks(buf.len()) {
+        let b = &mut buf[..piece.len()];
+        b.copy_from_slice(piece);
+        cipher.apply(b);
+        f(b)?;
+    }
+    Ok(())
+}

@@ -8,13 +8,13 @@
 
 use crate::kdf::{DirectionKeys, NONCE_BYTES, derive};
 use crate::keys::PublicKey;
-use crate::xcrypt::cipher::{DirectionCipher, send};
+use crate::xcrypt::cipher::{DirectionCipher, receive, send};
 use crate::xcrypt::command::Command;
 use crate::xcrypt::ehlo::EhloRewrite;
 use crate::xcrypt::events::{Event, Fallback, SessionError, Sink};
 use crate::xcrypt::framing::{BodyScan, Framer, Mode, Piece, bdat};
 use crate::xcrypt::key_source::KeySource;
-use crate::xcrypt::line::{LINE_MAX, Line};
+use crate::xcrypt::line::Line;
 use crate::xcrypt::pending::{Kind, Pending};
 use crate::xcrypt::reply::{Reply, ReplyError, reply_head};
 use crate::xcrypt::version::{Offer, Version};
@@ -170,19 +170,13 @@ impl Client {
         keys: &mut impl KeySource,
         out: &mut impl Sink,
     ) -> Result<(), SessionError> {
-        if self.decrypt.is_none() {
+        // Once on, decryption stays on: the cipher can be held aside meanwhile.
+        let Some(mut cipher) = self.decrypt.take() else {
             return self.peer_plain(input, keys, out);
-        }
-        let mut buf = [0u8; LINE_MAX];
-        for piece in input.chunks(LINE_MAX) {
-            let b = &mut buf[..piece.len()];
-            b.copy_from_slice(piece);
-            if let Some(c) = &mut self.decrypt {
-                c.apply(b);
-            }
-            self.peer_plain(b, keys, out)?;
-        }
-        Ok(())
+        };
+        let r = receive(&mut cipher, input, |b| self.peer_plain(b, keys, out));
+        self.decrypt = Some(cipher);
+        r
     }
 
     fn send_peer(&mut self, bytes: &[u8], out: &mut impl Sink) {

@@ -7,13 +7,13 @@
 //! both directions are encrypted on the network side.
 
 use crate::kdf::{DirectionKeys, derive};
-use crate::xcrypt::cipher::{DirectionCipher, send};
+use crate::xcrypt::cipher::{DirectionCipher, receive, send};
 use crate::xcrypt::command::{Command, CommandError};
 use crate::xcrypt::ehlo::{EhloRewrite, offer_line};
 use crate::xcrypt::events::{Event, Fallback, SessionError, Sink};
 use crate::xcrypt::framing::{BodyScan, Framer, Mode, Piece, bdat};
 use crate::xcrypt::key_source::KeySource;
-use crate::xcrypt::line::{LINE_MAX, Line, after_keyword};
+use crate::xcrypt::line::{Line, after_keyword};
 use crate::xcrypt::pending::{Kind, Pending};
 use crate::xcrypt::reply::{Reply, reply_head};
 use crate::xcrypt::version::{Offer, Version};
@@ -120,19 +120,13 @@ impl Server {
         keys: &mut impl KeySource,
         out: &mut impl Sink,
     ) -> Result<(), SessionError> {
-        if self.decrypt.is_none() {
+        // Once on, decryption stays on: the cipher can be held aside meanwhile.
+        let Some(mut cipher) = self.decrypt.take() else {
             return self.peer_plain(input, keys, out);
-        }
-        let mut buf = [0u8; LINE_MAX];
-        for piece in input.chunks(LINE_MAX) {
-            let b = &mut buf[..piece.len()];
-            b.copy_from_slice(piece);
-            if let Some(c) = &mut self.decrypt {
-                c.apply(b);
-            }
-            self.peer_plain(b, keys, out)?;
-        }
-        Ok(())
+        };
+        let r = receive(&mut cipher, input, |b| self.peer_plain(b, keys, out));
+        self.decrypt = Some(cipher);
+        r
     }
 
     /// Bytes from the local server (plaintext replies).
