@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output};
 
 #[path = "support/run.rs"]
 mod run;
@@ -294,4 +294,37 @@ fn key_and_argument_errors_have_their_own_codes() {
         ));
         assert_eq!(code, 8);
     }
+}
+
+#[test]
+fn a_progress_bar_on_a_terminal_only() {
+    // `script` (util-linux) runs the command on a pseudo-terminal; skip where it is absent.
+    if Command::new("script").arg("--version").output().is_err() {
+        return;
+    }
+    let d = dir("progress");
+    let k = symmetric_key(&d);
+    let input = d.join("in");
+    std::fs::write(&input, data(4 * CHUNK)).unwrap();
+    let on_tty = |extra: &str| {
+        let cmd = format!(
+            "{} encrypt --key-file {} --in {} --out {} --force {extra}",
+            env!("CARGO_BIN_EXE_ssmail"),
+            p(&k),
+            p(&input),
+            p(&d.join("out"))
+        );
+        let out = Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        out.stdout
+    };
+    // The bar's characters, and then nothing when asked to be quiet.
+    assert!(String::from_utf8_lossy(&on_tty("")).contains('░'));
+    assert!(on_tty("--quiet").is_empty());
+    // Not a terminal: silent.
+    let out = ssmail(&["encrypt", "--key-file", p(&k), "--in", p(&input)], b"");
+    assert!(out.status.success() && out.stderr.is_empty());
 }
