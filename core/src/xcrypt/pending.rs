@@ -46,7 +46,7 @@ impl Kind {
 }
 
 /// Distinct runs held at once; a peer that pipelines more is refused.
-const RUNS: usize = 16;
+const RUNS: usize = 64;
 
 /// The queue of unanswered commands.
 #[derive(Debug)]
