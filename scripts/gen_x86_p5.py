@@ -13,6 +13,10 @@ instructions of the original Pentium: mov, add, adc, sub, sbb, mul, imul, xor, a
 pop, ret. No branch and no address depends on the operands: the code is straight-line
 and every address is a fixed offset from a pointer argument or from esp.
 
+For a modulus shaped like the Oakley prime (limbs 0, 1, 22 and 23 all ones) the
+`*_oakley` routines take m[k] = c0 (n0 = 1) and add m*(2^32 - 1) as m*2^32 - m, with
+no `mul`; other moduli take the general routines.
+
 P5 scheduling: `mul` is not pairable and takes ~10 cycles; `adc` pairs in the U pipe
 only. The load of the next product's first operand is hoisted between `add c0, eax`
 (U pipe) and `adc c1, edx`, where it pairs in the V pipe (a write-after-read on eax,
@@ -27,6 +31,9 @@ with m[]. The result words u[i] overwrite m[i] once m[i] is no longer needed.
 import sys
 
 LIMBS = 24
+# The limbs of the Oakley prime, other than n[0], that are all ones (RFC 2409: its top
+# and bottom 64 bits are ones).
+ONES = (1, LIMBS - 2, LIMBS - 1)
 OUT = "bigint-x86/src/backends/x86_p5.s"
 
 HEADER = """\
@@ -34,9 +41,10 @@ HEADER = """\
 #
 # Pentium (P5) Montgomery multiplication and squaring, 24 x 32-bit limbs, cdecl:
 #   ssmail_x86p5_mul(r, a, b, n, n0)      r = a*b/R mod n
-#   ssmail_x86p5_mul_n0one(r, a, b, n)    the same for n0 = 1 (n[0] = 0xffffffff)
+#   ssmail_x86p5_mul_oakley(r, a, b, n)   the same for n whose limbs 0, 1, 22 and 23
+#                                         are all ones, as the Oakley prime's (n0 = 1)
 #   ssmail_x86p5_sqr(r, a, n, n0)         r = a*a/R mod n
-#   ssmail_x86p5_sqr_n0one(r, a, n)       the same for n0 = 1
+#   ssmail_x86p5_sqr_oakley(r, a, n)      the same for such an n
 # Inputs below n; r is fully reduced; R = 2^768. Only P5 instructions, no branch.
 """
 
@@ -91,7 +99,7 @@ class Column:
             e.op(f"adc {c2}, 0")
 
 
-def routine(name, square, n0one):
+def routine(name, square, oakley):
     e = Emitter()
     # Frame: m[] (later u[]) at 0..96; for mul a copy of n at 96..192; n0 after that.
     m_off = 0
@@ -106,7 +114,7 @@ def routine(name, square, n0one):
     # cdecl arguments, above the four saved registers and the return address.
     arg = frame + 20
     args = ["r", "a", "n"] if square else ["r", "a", "b", "n"]
-    if not n0one:
+    if not oakley:
         args.append("n0")
     argoff = {nm: arg + 4 * i for i, nm in enumerate(args)}
 
@@ -119,7 +127,7 @@ def routine(name, square, n0one):
     for reg in ["ebp", "ebx", "esi", "edi"]:
         e.op(f"push {reg}")
     e.op(f"sub esp, {frame}")
-    if not n0one:
+    if not oakley:
         e.op(f"mov eax, {mem('esp', argoff['n0'])}")
         e.op(f"mov {mem('esp', n0_slot)}, eax")
     if square:
@@ -167,13 +175,37 @@ def routine(name, square, n0one):
         else:
             for j in range(lo, hi + 1):
                 prods.append((a_(j), b_(k - j), False))
+        ones = []
         for j in range(lo, min(hi, k - 1) + 1):
-            prods.append((m_(j), n_(k - j), False))
+            if oakley and k - j in ONES:
+                ones.append(j)
+            else:
+                prods.append((m_(j), n_(k - j), False))
         col.products(prods, c0, c1, c2)
+        # Limbs of n that are all ones: m*(2^32 - 1) = m*2^32 - m, no mul. Two such
+        # terms in a column (n[22] and n[23]) share one add and one subtract.
+        while ones:
+            pair, ones = ones[:2], ones[2:]
+            e.op(f"mov eax, {m_(pair[0])}")
+            if len(pair) == 2:
+                e.op("xor edx, edx")
+                e.op(f"add eax, {m_(pair[1])}")
+                e.op("adc edx, 0")
+                e.op(f"add {c1}, eax")
+                e.op(f"adc {c2}, edx")
+                e.op(f"sub {c0}, eax")
+                e.op(f"sbb {c1}, edx")
+                e.op(f"sbb {c2}, 0")
+            else:
+                e.op(f"add {c1}, eax")
+                e.op(f"adc {c2}, 0")
+                e.op(f"sub {c0}, eax")
+                e.op(f"sbb {c1}, 0")
+                e.op(f"sbb {c2}, 0")
         if k < LIMBS:
-            if n0one:
-                # n[0] = 2^32 - 1, so m = c0 and m*n[0] = m*2^32 - m: the low word
-                # cancels and c0 moves up a word.
+            if oakley:
+                # n[0] = 2^32 - 1, so n0 = 1, m = c0 and m*n[0] = m*2^32 - m: the
+                # low word cancels and c0 moves up a word.
                 e.op(f"mov {m_(k)}, {c0}")
                 e.op(f"add {c1}, {c0}")
                 e.op(f"adc {c2}, 0")
@@ -226,10 +258,10 @@ def routine(name, square, n0one):
 
 def generate():
     lines = [HEADER.rstrip("\n"), "    .text"]
-    lines += routine("ssmail_x86p5_mul", square=False, n0one=False)
-    lines += routine("ssmail_x86p5_mul_n0one", square=False, n0one=True)
-    lines += routine("ssmail_x86p5_sqr", square=True, n0one=False)
-    lines += routine("ssmail_x86p5_sqr_n0one", square=True, n0one=True)
+    lines += routine("ssmail_x86p5_mul", square=False, oakley=False)
+    lines += routine("ssmail_x86p5_mul_oakley", square=False, oakley=True)
+    lines += routine("ssmail_x86p5_sqr", square=True, oakley=False)
+    lines += routine("ssmail_x86p5_sqr_oakley", square=True, oakley=True)
     return "\n".join(lines) + "\n"
 
 

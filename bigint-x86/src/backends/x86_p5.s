@@ -2,9 +2,10 @@
 #
 # Pentium (P5) Montgomery multiplication and squaring, 24 x 32-bit limbs, cdecl:
 #   ssmail_x86p5_mul(r, a, b, n, n0)      r = a*b/R mod n
-#   ssmail_x86p5_mul_n0one(r, a, b, n)    the same for n0 = 1 (n[0] = 0xffffffff)
+#   ssmail_x86p5_mul_oakley(r, a, b, n)   the same for n whose limbs 0, 1, 22 and 23
+#                                         are all ones, as the Oakley prime's (n0 = 1)
 #   ssmail_x86p5_sqr(r, a, n, n0)         r = a*a/R mod n
-#   ssmail_x86p5_sqr_n0one(r, a, n)       the same for n0 = 1
+#   ssmail_x86p5_sqr_oakley(r, a, n)      the same for such an n
 # Inputs below n; r is fully reduced; R = 2^768. Only P5 instructions, no branch.
     .text
 
@@ -6203,11 +6204,11 @@ ssmail_x86p5_mul:
     ret
     .size ssmail_x86p5_mul, . - ssmail_x86p5_mul
 
-    .globl ssmail_x86p5_mul_n0one
-    .hidden ssmail_x86p5_mul_n0one
-    .type ssmail_x86p5_mul_n0one, @function
+    .globl ssmail_x86p5_mul_oakley
+    .hidden ssmail_x86p5_mul_oakley
+    .type ssmail_x86p5_mul_oakley, @function
     .p2align 4
-ssmail_x86p5_mul_n0one:
+ssmail_x86p5_mul_oakley:
     push ebp
     push ebx
     push esi
@@ -6286,13 +6287,14 @@ ssmail_x86p5_mul_n0one:
     adc ebx, 0
     mul dword ptr [edi]
     add ecx, eax
+    adc ebp, edx
+    adc ebx, 0
     mov eax, dword ptr [esp]
-    adc ebp, edx
+    add ebp, eax
     adc ebx, 0
-    mul dword ptr [esp + 100]
-    add ecx, eax
-    adc ebp, edx
-    adc ebx, 0
+    sub ecx, eax
+    sbb ebp, 0
+    sbb ebx, 0
     mov dword ptr [esp + 4], ecx
     add ebp, ecx
     adc ebx, 0
@@ -6316,13 +6318,14 @@ ssmail_x86p5_mul_n0one:
     adc ecx, 0
     mul dword ptr [esp + 104]
     add ebp, eax
+    adc ebx, edx
+    adc ecx, 0
     mov eax, dword ptr [esp + 4]
-    adc ebx, edx
+    add ebx, eax
     adc ecx, 0
-    mul dword ptr [esp + 100]
-    add ebp, eax
-    adc ebx, edx
-    adc ecx, 0
+    sub ebp, eax
+    sbb ebx, 0
+    sbb ecx, 0
     mov dword ptr [esp + 8], ebp
     add ebx, ebp
     adc ecx, 0
@@ -6356,13 +6359,14 @@ ssmail_x86p5_mul_n0one:
     adc ebp, 0
     mul dword ptr [esp + 104]
     add ebx, eax
+    adc ecx, edx
+    adc ebp, 0
     mov eax, dword ptr [esp + 8]
-    adc ecx, edx
+    add ecx, eax
     adc ebp, 0
-    mul dword ptr [esp + 100]
-    add ebx, eax
-    adc ecx, edx
-    adc ebp, 0
+    sub ebx, eax
+    sbb ecx, 0
+    sbb ebp, 0
     mov dword ptr [esp + 12], ebx
     add ecx, ebx
     adc ebp, 0
@@ -6406,13 +6410,14 @@ ssmail_x86p5_mul_n0one:
     adc ebx, 0
     mul dword ptr [esp + 104]
     add ecx, eax
+    adc ebp, edx
+    adc ebx, 0
     mov eax, dword ptr [esp + 12]
-    adc ebp, edx
+    add ebp, eax
     adc ebx, 0
-    mul dword ptr [esp + 100]
-    add ecx, eax
-    adc ebp, edx
-    adc ebx, 0
+    sub ecx, eax
+    sbb ebp, 0
+    sbb ebx, 0
     mov dword ptr [esp + 16], ecx
     add ebp, ecx
     adc ebx, 0
@@ -6466,13 +6471,14 @@ ssmail_x86p5_mul_n0one:
     adc ecx, 0
     mul dword ptr [esp + 104]
     add ebp, eax
+    adc ebx, edx
+    adc ecx, 0
     mov eax, dword ptr [esp + 16]
-    adc ebx, edx
+    add ebx, eax
     adc ecx, 0
-    mul dword ptr [esp + 100]
-    add ebp, eax
-    adc ebx, edx
-    adc ecx, 0
+    sub ebp, eax
+    sbb ebx, 0
+    sbb ecx, 0
     mov dword ptr [esp + 20], ebp
     add ebx, ebp
     adc ecx, 0
@@ -6536,13 +6542,14 @@ ssmail_x86p5_mul_n0one:
     adc ebp, 0
     mul dword ptr [esp + 104]
     add ebx, eax
+    adc ecx, edx
+    adc ebp, 0
     mov eax, dword ptr [esp + 20]
-    adc ecx, edx
+    add ecx, eax
     adc ebp, 0
-    mul dword ptr [esp + 100]
-    add ebx, eax
-    adc ecx, edx
-    adc ebp, 0
+    sub ebx, eax
+    sbb ecx, 0
+    sbb ebp, 0
     mov dword ptr [esp + 24], ebx
     add ecx, ebx
     adc ebp, 0
@@ -6616,13 +6623,14 @@ ssmail_x86p5_mul_n0one:
     adc ebx, 0
     mul dword ptr [esp + 104]
     add ecx, eax
+    adc ebp, edx
+    adc ebx, 0
     mov eax, dword ptr [esp + 24]
-    adc ebp, edx
+    add ebp, eax
     adc ebx, 0
-    mul dword ptr [esp + 100]
-    add ecx, eax
-    adc ebp, edx
-    adc ebx, 0
+    sub ecx, eax
+    sbb ebp, 0
+    sbb ebx, 0
     mov dword ptr [esp + 28], ecx
     add ebp, ecx
     adc ebx, 0
@@ -6706,13 +6714,14 @@ ssmail_x86p5_mul_n0one:
     adc ecx, 0
     mul dword ptr [esp + 104]
     add ebp, eax
+    adc ebx, edx
+    adc ecx, 0
     mov eax, dword ptr [esp + 28]
-    adc ebx, edx
+    add ebx, eax
     adc ecx, 0
-    mul dword ptr [esp + 100]
-    add ebp, eax
-    adc ebx, edx
-    adc ecx, 0
+    sub ebp, eax
+    sbb ebx, 0
+    sbb ecx, 0
     mov dword ptr [esp + 32], ebp
     add ebx, ebp
     adc ecx, 0
@@ -6806,13 +6815,14 @@ ssmail_x86p5_mul_n0one:
     adc ebp, 0
     mul dword ptr [esp + 104]
     add ebx, eax
+    adc ecx, edx
+    adc ebp, 0
     mov eax, dword ptr [esp + 32]
-    adc ecx, edx
+    add ecx, eax
     adc ebp, 0
-    mul dword ptr [esp + 100]
-    add ebx, eax
-    adc ecx, edx
-    adc ebp, 0
+    sub ebx, eax
+    sbb ecx, 0
+    sbb ebp, 0
     mov dword ptr [esp + 36], ebx
     add ecx, ebx
     adc ebp, 0
@@ -6916,13 +6926,14 @@ ssmail_x86p5_mul_n0one:
     adc ebx, 0
     mul dword ptr [esp + 104]
     add ecx, eax
+    adc ebp, edx
+    adc ebx, 0
     mov eax, dword ptr [esp + 36]
-    adc ebp, edx
+    add ebp, eax
     adc ebx, 0
-    mul dword ptr [esp + 100]
-    add ecx, eax
-    adc ebp, edx
-    adc ebx, 0
+    sub ecx, eax
+    sbb ebp, 0
+    sbb ebx, 0
     mov dword ptr [esp + 40], ecx
     add ebp, ecx
     adc ebx, 0
@@ -7036,13 +7047,14 @@ ssmail_x86p5_mul_n0one:
     adc ecx, 0
     mul dword ptr [esp + 104]
     add ebp, eax
+    adc ebx, edx
+    adc ecx, 0
     mov eax, dword ptr [esp + 40]
-    adc ebx, edx
+    add ebx, eax
     adc ecx, 0
-    mul dword ptr [esp + 100]
-    add ebp, eax
-    adc ebx, edx
-    adc ecx, 0
+    sub ebp, eax
+    sbb ebx, 0
+    sbb ecx, 0
     mov dword ptr [esp + 44], ebp
     add ebx, ebp
     adc ecx, 0
@@ -7166,13 +7178,14 @@ ssmail_x86p5_mul_n0one:
     adc ebp, 0
     mul dword ptr [esp + 104]
     add ebx, eax
+    adc ecx, edx
+    adc ebp, 0
     mov eax, dword ptr [esp + 44]
-    adc ecx, edx
+    add ecx, eax
     adc ebp, 0
-    mul dword ptr [esp + 100]
-    add ebx, eax
-    adc ecx, edx
-    adc ebp, 0
+    sub ebx, eax
+    sbb ecx, 0
+    sbb ebp, 0
     mov dword ptr [esp + 48], ebx
     add ecx, ebx
     adc ebp, 0
@@ -7306,13 +7319,14 @@ ssmail_x86p5_mul_n0one:
     adc ebx, 0
     mul dword ptr [esp + 104]
     add ecx, eax
+    adc ebp, edx
+    adc ebx, 0
     mov eax, dword ptr [esp + 48]
-    adc ebp, edx
+    add ebp, eax
     adc ebx, 0
-    mul dword ptr [esp + 100]
-    add ecx, eax
-    adc ebp, edx
-    adc ebx, 0
+    sub ecx, eax
+    sbb ebp, 0
+    sbb ebx, 0
     mov dword ptr [esp + 52], ecx
     add ebp, ecx
     adc ebx, 0
@@ -7456,13 +7470,14 @@ ssmail_x86p5_mul_n0one:
     adc ecx, 0
     mul dword ptr [esp + 104]
     add ebp, eax
+    adc ebx, edx
+    adc ecx, 0
     mov eax, dword ptr [esp + 52]
-    adc ebx, edx
+    add ebx, eax
     adc ecx, 0
-    mul dword ptr [esp + 100]
-    add ebp, eax
-    adc ebx, edx
-    adc ecx, 0
+    sub ebp, eax
+    sbb ebx, 0
+    sbb ecx, 0
     mov dword ptr [esp + 56], ebp
     add ebx, ebp
     adc ecx, 0
@@ -7616,13 +7631,14 @@ ssmail_x86p5_mul_n0one:
     adc ebp, 0
     mul dword ptr [esp + 104]
     add ebx, eax
+    adc ecx, edx
+    adc ebp, 0
     mov eax, dword ptr [esp + 56]
-    adc ecx, edx
+    add ecx, eax
     adc ebp, 0
-    mul dword ptr [esp + 100]
-    add ebx, eax
-    adc ecx, edx
-    adc ebp, 0
+    sub ebx, eax
+    sbb ecx, 0
+    sbb ebp, 0
     mov dword ptr [esp + 60], ebx
     add ecx, ebx
     adc ebp, 0
@@ -7786,13 +7802,14 @@ ssmail_x86p5_mul_n0one:
     adc ebx, 0
     mul dword ptr [esp + 104]
     add ecx, eax
+    adc ebp, edx
+    adc ebx, 0
     mov eax, dword ptr [esp + 60]
-    adc ebp, edx
+    add ebp, eax
     adc ebx, 0
-    mul dword ptr [esp + 100]
-    add ecx, eax
-    adc ebp, edx
-    adc ebx, 0
+    sub ecx, eax
+    sbb ebp, 0
+    sbb ebx, 0
     mov dword ptr [esp + 64], ecx
     add ebp, ecx
     adc ebx, 0
@@ -7966,13 +7983,14 @@ ssmail_x86p5_mul_n0one:
     adc ecx, 0
     mul dword ptr [esp + 104]
     add ebp, eax
+    adc ebx, edx
+    adc ecx, 0
     mov eax, dword ptr [esp + 64]
-    adc ebx, edx
+    add ebx, eax
     adc ecx, 0
-    mul dword ptr [esp + 100]
-    add ebp, eax
-    adc ebx, edx
-    adc ecx, 0
+    sub ebp, eax
+    sbb ebx, 0
+    sbb ecx, 0
     mov dword ptr [esp + 68], ebp
     add ebx, ebp
     adc ecx, 0
@@ -8156,13 +8174,14 @@ ssmail_x86p5_mul_n0one:
     adc ebp, 0
     mul dword ptr [esp + 104]
     add ebx, eax
+    adc ecx, edx
+    adc ebp, 0
     mov eax, dword ptr [esp + 68]
-    adc ecx, edx
+    add ecx, eax
     adc ebp, 0
-    mul dword ptr [esp + 100]
-    add ebx, eax
-    adc ecx, edx
-    adc ebp, 0
+    sub ebx, eax
+    sbb ecx, 0
+    sbb ebp, 0
     mov dword ptr [esp + 72], ebx
     add ecx, ebx
     adc ebp, 0
@@ -8356,13 +8375,14 @@ ssmail_x86p5_mul_n0one:
     adc ebx, 0
     mul dword ptr [esp + 104]
     add ecx, eax
+    adc ebp, edx
+    adc ebx, 0
     mov eax, dword ptr [esp + 72]
-    adc ebp, edx
+    add ebp, eax
     adc ebx, 0
-    mul dword ptr [esp + 100]
-    add ecx, eax
-    adc ebp, edx
-    adc ebx, 0
+    sub ecx, eax
+    sbb ebp, 0
+    sbb ebx, 0
     mov dword ptr [esp + 76], ecx
     add ebp, ecx
     adc ebx, 0
@@ -8566,13 +8586,14 @@ ssmail_x86p5_mul_n0one:
     adc ecx, 0
     mul dword ptr [esp + 104]
     add ebp, eax
+    adc ebx, edx
+    adc ecx, 0
     mov eax, dword ptr [esp + 76]
-    adc ebx, edx
+    add ebx, eax
     adc ecx, 0
-    mul dword ptr [esp + 100]
-    add ebp, eax
-    adc ebx, edx
-    adc ecx, 0
+    sub ebp, eax
+    sbb ebx, 0
+    sbb ecx, 0
     mov dword ptr [esp + 80], ebp
     add ebx, ebp
     adc ecx, 0
@@ -8786,13 +8807,14 @@ ssmail_x86p5_mul_n0one:
     adc ebp, 0
     mul dword ptr [esp + 104]
     add ebx, eax
+    adc ecx, edx
+    adc ebp, 0
     mov eax, dword ptr [esp + 80]
-    adc ecx, edx
+    add ecx, eax
     adc ebp, 0
-    mul dword ptr [esp + 100]
-    add ebx, eax
-    adc ecx, edx
-    adc ebp, 0
+    sub ebx, eax
+    sbb ecx, 0
+    sbb ebp, 0
     mov dword ptr [esp + 84], ebx
     add ecx, ebx
     adc ebp, 0
@@ -8911,11 +8933,6 @@ ssmail_x86p5_mul_n0one:
     adc ebx, 0
     mul dword ptr [edi]
     add ecx, eax
-    mov eax, dword ptr [esp]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [esp + 184]
-    add ecx, eax
     mov eax, dword ptr [esp + 4]
     adc ebp, edx
     adc ebx, 0
@@ -9016,13 +9033,17 @@ ssmail_x86p5_mul_n0one:
     adc ebx, 0
     mul dword ptr [esp + 104]
     add ecx, eax
-    mov eax, dword ptr [esp + 84]
     adc ebp, edx
     adc ebx, 0
-    mul dword ptr [esp + 100]
-    add ecx, eax
-    adc ebp, edx
-    adc ebx, 0
+    mov eax, dword ptr [esp]
+    xor edx, edx
+    add eax, dword ptr [esp + 84]
+    adc edx, 0
+    add ebp, eax
+    adc ebx, edx
+    sub ecx, eax
+    sbb ebp, edx
+    sbb ebx, 0
     mov dword ptr [esp + 88], ecx
     add ebp, ecx
     adc ebx, 0
@@ -9146,16 +9167,6 @@ ssmail_x86p5_mul_n0one:
     adc ecx, 0
     mul dword ptr [edi]
     add ebp, eax
-    mov eax, dword ptr [esp]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [esp + 188]
-    add ebp, eax
-    mov eax, dword ptr [esp + 4]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [esp + 184]
-    add ebp, eax
     mov eax, dword ptr [esp + 8]
     adc ebx, edx
     adc ecx, 0
@@ -9256,13 +9267,23 @@ ssmail_x86p5_mul_n0one:
     adc ecx, 0
     mul dword ptr [esp + 104]
     add ebp, eax
+    adc ebx, edx
+    adc ecx, 0
+    mov eax, dword ptr [esp]
+    xor edx, edx
+    add eax, dword ptr [esp + 4]
+    adc edx, 0
+    add ebx, eax
+    adc ecx, edx
+    sub ebp, eax
+    sbb ebx, edx
+    sbb ecx, 0
     mov eax, dword ptr [esp + 88]
-    adc ebx, edx
+    add ebx, eax
     adc ecx, 0
-    mul dword ptr [esp + 100]
-    add ebp, eax
-    adc ebx, edx
-    adc ecx, 0
+    sub ebp, eax
+    sbb ebx, 0
+    sbb ecx, 0
     mov dword ptr [esp + 92], ebp
     add ebx, ebp
     adc ecx, 0
@@ -9381,16 +9402,6 @@ ssmail_x86p5_mul_n0one:
     adc ebp, 0
     mul dword ptr [edi + 4]
     add ebx, eax
-    mov eax, dword ptr [esp + 4]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [esp + 188]
-    add ebx, eax
-    mov eax, dword ptr [esp + 8]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [esp + 184]
-    add ebx, eax
     mov eax, dword ptr [esp + 12]
     adc ecx, edx
     adc ebp, 0
@@ -9491,13 +9502,23 @@ ssmail_x86p5_mul_n0one:
     adc ebp, 0
     mul dword ptr [esp + 104]
     add ebx, eax
+    adc ecx, edx
+    adc ebp, 0
+    mov eax, dword ptr [esp + 4]
+    xor edx, edx
+    add eax, dword ptr [esp + 8]
+    adc edx, 0
+    add ecx, eax
+    adc ebp, edx
+    sub ebx, eax
+    sbb ecx, edx
+    sbb ebp, 0
     mov eax, dword ptr [esp + 92]
-    adc ecx, edx
+    add ecx, eax
     adc ebp, 0
-    mul dword ptr [esp + 100]
-    add ebx, eax
-    adc ecx, edx
-    adc ebp, 0
+    sub ebx, eax
+    sbb ecx, 0
+    sbb ebp, 0
     mov dword ptr [esp], ebx
     xor ebx, ebx
     # column 25
@@ -9609,16 +9630,6 @@ ssmail_x86p5_mul_n0one:
     adc ebx, 0
     mul dword ptr [edi + 8]
     add ecx, eax
-    mov eax, dword ptr [esp + 8]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [esp + 188]
-    add ecx, eax
-    mov eax, dword ptr [esp + 12]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [esp + 184]
-    add ecx, eax
     mov eax, dword ptr [esp + 16]
     adc ebp, edx
     adc ebx, 0
@@ -9721,6 +9732,15 @@ ssmail_x86p5_mul_n0one:
     add ecx, eax
     adc ebp, edx
     adc ebx, 0
+    mov eax, dword ptr [esp + 8]
+    xor edx, edx
+    add eax, dword ptr [esp + 12]
+    adc edx, 0
+    add ebp, eax
+    adc ebx, edx
+    sub ecx, eax
+    sbb ebp, edx
+    sbb ebx, 0
     mov dword ptr [esp + 4], ecx
     xor ecx, ecx
     # column 26
@@ -9827,16 +9847,6 @@ ssmail_x86p5_mul_n0one:
     adc ecx, 0
     mul dword ptr [edi + 12]
     add ebp, eax
-    mov eax, dword ptr [esp + 12]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [esp + 188]
-    add ebp, eax
-    mov eax, dword ptr [esp + 16]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [esp + 184]
-    add ebp, eax
     mov eax, dword ptr [esp + 20]
     adc ebx, edx
     adc ecx, 0
@@ -9934,6 +9944,15 @@ ssmail_x86p5_mul_n0one:
     add ebp, eax
     adc ebx, edx
     adc ecx, 0
+    mov eax, dword ptr [esp + 12]
+    xor edx, edx
+    add eax, dword ptr [esp + 16]
+    adc edx, 0
+    add ebx, eax
+    adc ecx, edx
+    sub ebp, eax
+    sbb ebx, edx
+    sbb ecx, 0
     mov dword ptr [esp + 8], ebp
     xor ebp, ebp
     # column 27
@@ -10035,16 +10054,6 @@ ssmail_x86p5_mul_n0one:
     adc ebp, 0
     mul dword ptr [edi + 16]
     add ebx, eax
-    mov eax, dword ptr [esp + 16]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [esp + 188]
-    add ebx, eax
-    mov eax, dword ptr [esp + 20]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [esp + 184]
-    add ebx, eax
     mov eax, dword ptr [esp + 24]
     adc ecx, edx
     adc ebp, 0
@@ -10137,6 +10146,15 @@ ssmail_x86p5_mul_n0one:
     add ebx, eax
     adc ecx, edx
     adc ebp, 0
+    mov eax, dword ptr [esp + 16]
+    xor edx, edx
+    add eax, dword ptr [esp + 20]
+    adc edx, 0
+    add ecx, eax
+    adc ebp, edx
+    sub ebx, eax
+    sbb ecx, edx
+    sbb ebp, 0
     mov dword ptr [esp + 12], ebx
     xor ebx, ebx
     # column 28
@@ -10233,16 +10251,6 @@ ssmail_x86p5_mul_n0one:
     adc ebx, 0
     mul dword ptr [edi + 20]
     add ecx, eax
-    mov eax, dword ptr [esp + 20]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [esp + 188]
-    add ecx, eax
-    mov eax, dword ptr [esp + 24]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [esp + 184]
-    add ecx, eax
     mov eax, dword ptr [esp + 28]
     adc ebp, edx
     adc ebx, 0
@@ -10330,6 +10338,15 @@ ssmail_x86p5_mul_n0one:
     add ecx, eax
     adc ebp, edx
     adc ebx, 0
+    mov eax, dword ptr [esp + 20]
+    xor edx, edx
+    add eax, dword ptr [esp + 24]
+    adc edx, 0
+    add ebp, eax
+    adc ebx, edx
+    sub ecx, eax
+    sbb ebp, edx
+    sbb ebx, 0
     mov dword ptr [esp + 16], ecx
     xor ecx, ecx
     # column 29
@@ -10421,16 +10438,6 @@ ssmail_x86p5_mul_n0one:
     adc ecx, 0
     mul dword ptr [edi + 24]
     add ebp, eax
-    mov eax, dword ptr [esp + 24]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [esp + 188]
-    add ebp, eax
-    mov eax, dword ptr [esp + 28]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [esp + 184]
-    add ebp, eax
     mov eax, dword ptr [esp + 32]
     adc ebx, edx
     adc ecx, 0
@@ -10513,6 +10520,15 @@ ssmail_x86p5_mul_n0one:
     add ebp, eax
     adc ebx, edx
     adc ecx, 0
+    mov eax, dword ptr [esp + 24]
+    xor edx, edx
+    add eax, dword ptr [esp + 28]
+    adc edx, 0
+    add ebx, eax
+    adc ecx, edx
+    sub ebp, eax
+    sbb ebx, edx
+    sbb ecx, 0
     mov dword ptr [esp + 20], ebp
     xor ebp, ebp
     # column 30
@@ -10599,16 +10615,6 @@ ssmail_x86p5_mul_n0one:
     adc ebp, 0
     mul dword ptr [edi + 28]
     add ebx, eax
-    mov eax, dword ptr [esp + 28]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [esp + 188]
-    add ebx, eax
-    mov eax, dword ptr [esp + 32]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [esp + 184]
-    add ebx, eax
     mov eax, dword ptr [esp + 36]
     adc ecx, edx
     adc ebp, 0
@@ -10686,6 +10692,15 @@ ssmail_x86p5_mul_n0one:
     add ebx, eax
     adc ecx, edx
     adc ebp, 0
+    mov eax, dword ptr [esp + 28]
+    xor edx, edx
+    add eax, dword ptr [esp + 32]
+    adc edx, 0
+    add ecx, eax
+    adc ebp, edx
+    sub ebx, eax
+    sbb ecx, edx
+    sbb ebp, 0
     mov dword ptr [esp + 24], ebx
     xor ebx, ebx
     # column 31
@@ -10767,16 +10782,6 @@ ssmail_x86p5_mul_n0one:
     adc ebx, 0
     mul dword ptr [edi + 32]
     add ecx, eax
-    mov eax, dword ptr [esp + 32]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [esp + 188]
-    add ecx, eax
-    mov eax, dword ptr [esp + 36]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [esp + 184]
-    add ecx, eax
     mov eax, dword ptr [esp + 40]
     adc ebp, edx
     adc ebx, 0
@@ -10849,6 +10854,15 @@ ssmail_x86p5_mul_n0one:
     add ecx, eax
     adc ebp, edx
     adc ebx, 0
+    mov eax, dword ptr [esp + 32]
+    xor edx, edx
+    add eax, dword ptr [esp + 36]
+    adc edx, 0
+    add ebp, eax
+    adc ebx, edx
+    sub ecx, eax
+    sbb ebp, edx
+    sbb ebx, 0
     mov dword ptr [esp + 28], ecx
     xor ecx, ecx
     # column 32
@@ -10925,16 +10939,6 @@ ssmail_x86p5_mul_n0one:
     adc ecx, 0
     mul dword ptr [edi + 36]
     add ebp, eax
-    mov eax, dword ptr [esp + 36]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [esp + 188]
-    add ebp, eax
-    mov eax, dword ptr [esp + 40]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [esp + 184]
-    add ebp, eax
     mov eax, dword ptr [esp + 44]
     adc ebx, edx
     adc ecx, 0
@@ -11002,6 +11006,15 @@ ssmail_x86p5_mul_n0one:
     add ebp, eax
     adc ebx, edx
     adc ecx, 0
+    mov eax, dword ptr [esp + 36]
+    xor edx, edx
+    add eax, dword ptr [esp + 40]
+    adc edx, 0
+    add ebx, eax
+    adc ecx, edx
+    sub ebp, eax
+    sbb ebx, edx
+    sbb ecx, 0
     mov dword ptr [esp + 32], ebp
     xor ebp, ebp
     # column 33
@@ -11073,16 +11086,6 @@ ssmail_x86p5_mul_n0one:
     adc ebp, 0
     mul dword ptr [edi + 40]
     add ebx, eax
-    mov eax, dword ptr [esp + 40]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [esp + 188]
-    add ebx, eax
-    mov eax, dword ptr [esp + 44]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [esp + 184]
-    add ebx, eax
     mov eax, dword ptr [esp + 48]
     adc ecx, edx
     adc ebp, 0
@@ -11145,6 +11148,15 @@ ssmail_x86p5_mul_n0one:
     add ebx, eax
     adc ecx, edx
     adc ebp, 0
+    mov eax, dword ptr [esp + 40]
+    xor edx, edx
+    add eax, dword ptr [esp + 44]
+    adc edx, 0
+    add ecx, eax
+    adc ebp, edx
+    sub ebx, eax
+    sbb ecx, edx
+    sbb ebp, 0
     mov dword ptr [esp + 36], ebx
     xor ebx, ebx
     # column 34
@@ -11211,16 +11223,6 @@ ssmail_x86p5_mul_n0one:
     adc ebx, 0
     mul dword ptr [edi + 44]
     add ecx, eax
-    mov eax, dword ptr [esp + 44]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [esp + 188]
-    add ecx, eax
-    mov eax, dword ptr [esp + 48]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [esp + 184]
-    add ecx, eax
     mov eax, dword ptr [esp + 52]
     adc ebp, edx
     adc ebx, 0
@@ -11278,6 +11280,15 @@ ssmail_x86p5_mul_n0one:
     add ecx, eax
     adc ebp, edx
     adc ebx, 0
+    mov eax, dword ptr [esp + 44]
+    xor edx, edx
+    add eax, dword ptr [esp + 48]
+    adc edx, 0
+    add ebp, eax
+    adc ebx, edx
+    sub ecx, eax
+    sbb ebp, edx
+    sbb ebx, 0
     mov dword ptr [esp + 40], ecx
     xor ecx, ecx
     # column 35
@@ -11339,16 +11350,6 @@ ssmail_x86p5_mul_n0one:
     adc ecx, 0
     mul dword ptr [edi + 48]
     add ebp, eax
-    mov eax, dword ptr [esp + 48]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [esp + 188]
-    add ebp, eax
-    mov eax, dword ptr [esp + 52]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [esp + 184]
-    add ebp, eax
     mov eax, dword ptr [esp + 56]
     adc ebx, edx
     adc ecx, 0
@@ -11401,6 +11402,15 @@ ssmail_x86p5_mul_n0one:
     add ebp, eax
     adc ebx, edx
     adc ecx, 0
+    mov eax, dword ptr [esp + 48]
+    xor edx, edx
+    add eax, dword ptr [esp + 52]
+    adc edx, 0
+    add ebx, eax
+    adc ecx, edx
+    sub ebp, eax
+    sbb ebx, edx
+    sbb ecx, 0
     mov dword ptr [esp + 44], ebp
     xor ebp, ebp
     # column 36
@@ -11457,16 +11467,6 @@ ssmail_x86p5_mul_n0one:
     adc ebp, 0
     mul dword ptr [edi + 52]
     add ebx, eax
-    mov eax, dword ptr [esp + 52]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [esp + 188]
-    add ebx, eax
-    mov eax, dword ptr [esp + 56]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [esp + 184]
-    add ebx, eax
     mov eax, dword ptr [esp + 60]
     adc ecx, edx
     adc ebp, 0
@@ -11514,6 +11514,15 @@ ssmail_x86p5_mul_n0one:
     add ebx, eax
     adc ecx, edx
     adc ebp, 0
+    mov eax, dword ptr [esp + 52]
+    xor edx, edx
+    add eax, dword ptr [esp + 56]
+    adc edx, 0
+    add ecx, eax
+    adc ebp, edx
+    sub ebx, eax
+    sbb ecx, edx
+    sbb ebp, 0
     mov dword ptr [esp + 48], ebx
     xor ebx, ebx
     # column 37
@@ -11565,16 +11574,6 @@ ssmail_x86p5_mul_n0one:
     adc ebx, 0
     mul dword ptr [edi + 56]
     add ecx, eax
-    mov eax, dword ptr [esp + 56]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [esp + 188]
-    add ecx, eax
-    mov eax, dword ptr [esp + 60]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [esp + 184]
-    add ecx, eax
     mov eax, dword ptr [esp + 64]
     adc ebp, edx
     adc ebx, 0
@@ -11617,6 +11616,15 @@ ssmail_x86p5_mul_n0one:
     add ecx, eax
     adc ebp, edx
     adc ebx, 0
+    mov eax, dword ptr [esp + 56]
+    xor edx, edx
+    add eax, dword ptr [esp + 60]
+    adc edx, 0
+    add ebp, eax
+    adc ebx, edx
+    sub ecx, eax
+    sbb ebp, edx
+    sbb ebx, 0
     mov dword ptr [esp + 52], ecx
     xor ecx, ecx
     # column 38
@@ -11663,16 +11671,6 @@ ssmail_x86p5_mul_n0one:
     adc ecx, 0
     mul dword ptr [edi + 60]
     add ebp, eax
-    mov eax, dword ptr [esp + 60]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [esp + 188]
-    add ebp, eax
-    mov eax, dword ptr [esp + 64]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [esp + 184]
-    add ebp, eax
     mov eax, dword ptr [esp + 68]
     adc ebx, edx
     adc ecx, 0
@@ -11710,6 +11708,15 @@ ssmail_x86p5_mul_n0one:
     add ebp, eax
     adc ebx, edx
     adc ecx, 0
+    mov eax, dword ptr [esp + 60]
+    xor edx, edx
+    add eax, dword ptr [esp + 64]
+    adc edx, 0
+    add ebx, eax
+    adc ecx, edx
+    sub ebp, eax
+    sbb ebx, edx
+    sbb ecx, 0
     mov dword ptr [esp + 56], ebp
     xor ebp, ebp
     # column 39
@@ -11751,16 +11758,6 @@ ssmail_x86p5_mul_n0one:
     adc ebp, 0
     mul dword ptr [edi + 64]
     add ebx, eax
-    mov eax, dword ptr [esp + 64]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [esp + 188]
-    add ebx, eax
-    mov eax, dword ptr [esp + 68]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [esp + 184]
-    add ebx, eax
     mov eax, dword ptr [esp + 72]
     adc ecx, edx
     adc ebp, 0
@@ -11793,6 +11790,15 @@ ssmail_x86p5_mul_n0one:
     add ebx, eax
     adc ecx, edx
     adc ebp, 0
+    mov eax, dword ptr [esp + 64]
+    xor edx, edx
+    add eax, dword ptr [esp + 68]
+    adc edx, 0
+    add ecx, eax
+    adc ebp, edx
+    sub ebx, eax
+    sbb ecx, edx
+    sbb ebp, 0
     mov dword ptr [esp + 60], ebx
     xor ebx, ebx
     # column 40
@@ -11829,16 +11835,6 @@ ssmail_x86p5_mul_n0one:
     adc ebx, 0
     mul dword ptr [edi + 68]
     add ecx, eax
-    mov eax, dword ptr [esp + 68]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [esp + 188]
-    add ecx, eax
-    mov eax, dword ptr [esp + 72]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [esp + 184]
-    add ecx, eax
     mov eax, dword ptr [esp + 76]
     adc ebp, edx
     adc ebx, 0
@@ -11866,6 +11862,15 @@ ssmail_x86p5_mul_n0one:
     add ecx, eax
     adc ebp, edx
     adc ebx, 0
+    mov eax, dword ptr [esp + 68]
+    xor edx, edx
+    add eax, dword ptr [esp + 72]
+    adc edx, 0
+    add ebp, eax
+    adc ebx, edx
+    sub ecx, eax
+    sbb ebp, edx
+    sbb ebx, 0
     mov dword ptr [esp + 64], ecx
     xor ecx, ecx
     # column 41
@@ -11897,16 +11902,6 @@ ssmail_x86p5_mul_n0one:
     adc ecx, 0
     mul dword ptr [edi + 72]
     add ebp, eax
-    mov eax, dword ptr [esp + 72]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [esp + 188]
-    add ebp, eax
-    mov eax, dword ptr [esp + 76]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [esp + 184]
-    add ebp, eax
     mov eax, dword ptr [esp + 80]
     adc ebx, edx
     adc ecx, 0
@@ -11929,6 +11924,15 @@ ssmail_x86p5_mul_n0one:
     add ebp, eax
     adc ebx, edx
     adc ecx, 0
+    mov eax, dword ptr [esp + 72]
+    xor edx, edx
+    add eax, dword ptr [esp + 76]
+    adc edx, 0
+    add ebx, eax
+    adc ecx, edx
+    sub ebp, eax
+    sbb ebx, edx
+    sbb ecx, 0
     mov dword ptr [esp + 68], ebp
     xor ebp, ebp
     # column 42
@@ -11955,16 +11959,6 @@ ssmail_x86p5_mul_n0one:
     adc ebp, 0
     mul dword ptr [edi + 76]
     add ebx, eax
-    mov eax, dword ptr [esp + 76]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [esp + 188]
-    add ebx, eax
-    mov eax, dword ptr [esp + 80]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [esp + 184]
-    add ebx, eax
     mov eax, dword ptr [esp + 84]
     adc ecx, edx
     adc ebp, 0
@@ -11982,6 +11976,15 @@ ssmail_x86p5_mul_n0one:
     add ebx, eax
     adc ecx, edx
     adc ebp, 0
+    mov eax, dword ptr [esp + 76]
+    xor edx, edx
+    add eax, dword ptr [esp + 80]
+    adc edx, 0
+    add ecx, eax
+    adc ebp, edx
+    sub ebx, eax
+    sbb ecx, edx
+    sbb ebp, 0
     mov dword ptr [esp + 72], ebx
     xor ebx, ebx
     # column 43
@@ -12003,16 +12006,6 @@ ssmail_x86p5_mul_n0one:
     adc ebx, 0
     mul dword ptr [edi + 80]
     add ecx, eax
-    mov eax, dword ptr [esp + 80]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [esp + 188]
-    add ecx, eax
-    mov eax, dword ptr [esp + 84]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [esp + 184]
-    add ecx, eax
     mov eax, dword ptr [esp + 88]
     adc ebp, edx
     adc ebx, 0
@@ -12025,6 +12018,15 @@ ssmail_x86p5_mul_n0one:
     add ecx, eax
     adc ebp, edx
     adc ebx, 0
+    mov eax, dword ptr [esp + 80]
+    xor edx, edx
+    add eax, dword ptr [esp + 84]
+    adc edx, 0
+    add ebp, eax
+    adc ebx, edx
+    sub ecx, eax
+    sbb ebp, edx
+    sbb ebx, 0
     mov dword ptr [esp + 76], ecx
     xor ecx, ecx
     # column 44
@@ -12041,16 +12043,6 @@ ssmail_x86p5_mul_n0one:
     adc ecx, 0
     mul dword ptr [edi + 84]
     add ebp, eax
-    mov eax, dword ptr [esp + 84]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [esp + 188]
-    add ebp, eax
-    mov eax, dword ptr [esp + 88]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [esp + 184]
-    add ebp, eax
     mov eax, dword ptr [esp + 92]
     adc ebx, edx
     adc ecx, 0
@@ -12058,6 +12050,15 @@ ssmail_x86p5_mul_n0one:
     add ebp, eax
     adc ebx, edx
     adc ecx, 0
+    mov eax, dword ptr [esp + 84]
+    xor edx, edx
+    add eax, dword ptr [esp + 88]
+    adc edx, 0
+    add ebx, eax
+    adc ecx, edx
+    sub ebp, eax
+    sbb ebx, edx
+    sbb ecx, 0
     mov dword ptr [esp + 80], ebp
     xor ebp, ebp
     # column 45
@@ -12069,31 +12070,31 @@ ssmail_x86p5_mul_n0one:
     adc ebp, 0
     mul dword ptr [edi + 88]
     add ebx, eax
+    adc ecx, edx
+    adc ebp, 0
     mov eax, dword ptr [esp + 88]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [esp + 188]
-    add ebx, eax
-    mov eax, dword ptr [esp + 92]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [esp + 184]
-    add ebx, eax
-    adc ecx, edx
-    adc ebp, 0
+    xor edx, edx
+    add eax, dword ptr [esp + 92]
+    adc edx, 0
+    add ecx, eax
+    adc ebp, edx
+    sub ebx, eax
+    sbb ecx, edx
+    sbb ebp, 0
     mov dword ptr [esp + 84], ebx
     xor ebx, ebx
     # column 46
     mov eax, dword ptr [esi + 92]
     mul dword ptr [edi + 92]
     add ecx, eax
+    adc ebp, edx
+    adc ebx, 0
     mov eax, dword ptr [esp + 92]
-    adc ebp, edx
+    add ebp, eax
     adc ebx, 0
-    mul dword ptr [esp + 188]
-    add ecx, eax
-    adc ebp, edx
-    adc ebx, 0
+    sub ecx, eax
+    sbb ebp, 0
+    sbb ebx, 0
     mov dword ptr [esp + 88], ecx
     xor ecx, ecx
     mov dword ptr [esp + 92], ebp
@@ -12322,7 +12323,7 @@ ssmail_x86p5_mul_n0one:
     pop ebx
     pop ebp
     ret
-    .size ssmail_x86p5_mul_n0one, . - ssmail_x86p5_mul_n0one
+    .size ssmail_x86p5_mul_oakley, . - ssmail_x86p5_mul_oakley
 
     .globl ssmail_x86p5_sqr
     .hidden ssmail_x86p5_sqr
@@ -17918,11 +17919,11 @@ ssmail_x86p5_sqr:
     ret
     .size ssmail_x86p5_sqr, . - ssmail_x86p5_sqr
 
-    .globl ssmail_x86p5_sqr_n0one
-    .hidden ssmail_x86p5_sqr_n0one
-    .type ssmail_x86p5_sqr_n0one, @function
+    .globl ssmail_x86p5_sqr_oakley
+    .hidden ssmail_x86p5_sqr_oakley
+    .type ssmail_x86p5_sqr_oakley, @function
     .p2align 4
-ssmail_x86p5_sqr_n0one:
+ssmail_x86p5_sqr_oakley:
     push ebp
     push ebx
     push esi
@@ -17950,13 +17951,14 @@ ssmail_x86p5_sqr_n0one:
     adc edx, edx
     adc ebx, 0
     add ecx, eax
+    adc ebp, edx
+    adc ebx, 0
     mov eax, dword ptr [esp]
-    adc ebp, edx
+    add ebp, eax
     adc ebx, 0
-    mul dword ptr [edi + 4]
-    add ecx, eax
-    adc ebp, edx
-    adc ebx, 0
+    sub ecx, eax
+    sbb ebp, 0
+    sbb ebx, 0
     mov dword ptr [esp + 4], ecx
     add ebp, ecx
     adc ebx, 0
@@ -17978,13 +17980,14 @@ ssmail_x86p5_sqr_n0one:
     adc ecx, 0
     mul dword ptr [edi + 8]
     add ebp, eax
+    adc ebx, edx
+    adc ecx, 0
     mov eax, dword ptr [esp + 4]
-    adc ebx, edx
+    add ebx, eax
     adc ecx, 0
-    mul dword ptr [edi + 4]
-    add ebp, eax
-    adc ebx, edx
-    adc ecx, 0
+    sub ebp, eax
+    sbb ebx, 0
+    sbb ecx, 0
     mov dword ptr [esp + 8], ebp
     add ebx, ebp
     adc ecx, 0
@@ -18014,13 +18017,14 @@ ssmail_x86p5_sqr_n0one:
     adc ebp, 0
     mul dword ptr [edi + 8]
     add ebx, eax
+    adc ecx, edx
+    adc ebp, 0
     mov eax, dword ptr [esp + 8]
-    adc ecx, edx
+    add ecx, eax
     adc ebp, 0
-    mul dword ptr [edi + 4]
-    add ebx, eax
-    adc ecx, edx
-    adc ebp, 0
+    sub ebx, eax
+    sbb ecx, 0
+    sbb ebp, 0
     mov dword ptr [esp + 12], ebx
     add ecx, ebx
     adc ebp, 0
@@ -18060,13 +18064,14 @@ ssmail_x86p5_sqr_n0one:
     adc ebx, 0
     mul dword ptr [edi + 8]
     add ecx, eax
+    adc ebp, edx
+    adc ebx, 0
     mov eax, dword ptr [esp + 12]
-    adc ebp, edx
+    add ebp, eax
     adc ebx, 0
-    mul dword ptr [edi + 4]
-    add ecx, eax
-    adc ebp, edx
-    adc ebx, 0
+    sub ecx, eax
+    sbb ebp, 0
+    sbb ebx, 0
     mov dword ptr [esp + 16], ecx
     add ebp, ecx
     adc ebx, 0
@@ -18114,13 +18119,14 @@ ssmail_x86p5_sqr_n0one:
     adc ecx, 0
     mul dword ptr [edi + 8]
     add ebp, eax
+    adc ebx, edx
+    adc ecx, 0
     mov eax, dword ptr [esp + 16]
-    adc ebx, edx
+    add ebx, eax
     adc ecx, 0
-    mul dword ptr [edi + 4]
-    add ebp, eax
-    adc ebx, edx
-    adc ecx, 0
+    sub ebp, eax
+    sbb ebx, 0
+    sbb ecx, 0
     mov dword ptr [esp + 20], ebp
     add ebx, ebp
     adc ecx, 0
@@ -18178,13 +18184,14 @@ ssmail_x86p5_sqr_n0one:
     adc ebp, 0
     mul dword ptr [edi + 8]
     add ebx, eax
+    adc ecx, edx
+    adc ebp, 0
     mov eax, dword ptr [esp + 20]
-    adc ecx, edx
+    add ecx, eax
     adc ebp, 0
-    mul dword ptr [edi + 4]
-    add ebx, eax
-    adc ecx, edx
-    adc ebp, 0
+    sub ebx, eax
+    sbb ecx, 0
+    sbb ebp, 0
     mov dword ptr [esp + 24], ebx
     add ecx, ebx
     adc ebp, 0
@@ -18250,13 +18257,14 @@ ssmail_x86p5_sqr_n0one:
     adc ebx, 0
     mul dword ptr [edi + 8]
     add ecx, eax
+    adc ebp, edx
+    adc ebx, 0
     mov eax, dword ptr [esp + 24]
-    adc ebp, edx
+    add ebp, eax
     adc ebx, 0
-    mul dword ptr [edi + 4]
-    add ecx, eax
-    adc ebp, edx
-    adc ebx, 0
+    sub ecx, eax
+    sbb ebp, 0
+    sbb ebx, 0
     mov dword ptr [esp + 28], ecx
     add ebp, ecx
     adc ebx, 0
@@ -18332,13 +18340,14 @@ ssmail_x86p5_sqr_n0one:
     adc ecx, 0
     mul dword ptr [edi + 8]
     add ebp, eax
+    adc ebx, edx
+    adc ecx, 0
     mov eax, dword ptr [esp + 28]
-    adc ebx, edx
+    add ebx, eax
     adc ecx, 0
-    mul dword ptr [edi + 4]
-    add ebp, eax
-    adc ebx, edx
-    adc ecx, 0
+    sub ebp, eax
+    sbb ebx, 0
+    sbb ecx, 0
     mov dword ptr [esp + 32], ebp
     add ebx, ebp
     adc ecx, 0
@@ -18422,13 +18431,14 @@ ssmail_x86p5_sqr_n0one:
     adc ebp, 0
     mul dword ptr [edi + 8]
     add ebx, eax
+    adc ecx, edx
+    adc ebp, 0
     mov eax, dword ptr [esp + 32]
-    adc ecx, edx
+    add ecx, eax
     adc ebp, 0
-    mul dword ptr [edi + 4]
-    add ebx, eax
-    adc ecx, edx
-    adc ebp, 0
+    sub ebx, eax
+    sbb ecx, 0
+    sbb ebp, 0
     mov dword ptr [esp + 36], ebx
     add ecx, ebx
     adc ebp, 0
@@ -18522,13 +18532,14 @@ ssmail_x86p5_sqr_n0one:
     adc ebx, 0
     mul dword ptr [edi + 8]
     add ecx, eax
+    adc ebp, edx
+    adc ebx, 0
     mov eax, dword ptr [esp + 36]
-    adc ebp, edx
+    add ebp, eax
     adc ebx, 0
-    mul dword ptr [edi + 4]
-    add ecx, eax
-    adc ebp, edx
-    adc ebx, 0
+    sub ecx, eax
+    sbb ebp, 0
+    sbb ebx, 0
     mov dword ptr [esp + 40], ecx
     add ebp, ecx
     adc ebx, 0
@@ -18630,13 +18641,14 @@ ssmail_x86p5_sqr_n0one:
     adc ecx, 0
     mul dword ptr [edi + 8]
     add ebp, eax
+    adc ebx, edx
+    adc ecx, 0
     mov eax, dword ptr [esp + 40]
-    adc ebx, edx
+    add ebx, eax
     adc ecx, 0
-    mul dword ptr [edi + 4]
-    add ebp, eax
-    adc ebx, edx
-    adc ecx, 0
+    sub ebp, eax
+    sbb ebx, 0
+    sbb ecx, 0
     mov dword ptr [esp + 44], ebp
     add ebx, ebp
     adc ecx, 0
@@ -18748,13 +18760,14 @@ ssmail_x86p5_sqr_n0one:
     adc ebp, 0
     mul dword ptr [edi + 8]
     add ebx, eax
+    adc ecx, edx
+    adc ebp, 0
     mov eax, dword ptr [esp + 44]
-    adc ecx, edx
+    add ecx, eax
     adc ebp, 0
-    mul dword ptr [edi + 4]
-    add ebx, eax
-    adc ecx, edx
-    adc ebp, 0
+    sub ebx, eax
+    sbb ecx, 0
+    sbb ebp, 0
     mov dword ptr [esp + 48], ebx
     add ecx, ebx
     adc ebp, 0
@@ -18874,13 +18887,14 @@ ssmail_x86p5_sqr_n0one:
     adc ebx, 0
     mul dword ptr [edi + 8]
     add ecx, eax
+    adc ebp, edx
+    adc ebx, 0
     mov eax, dword ptr [esp + 48]
-    adc ebp, edx
+    add ebp, eax
     adc ebx, 0
-    mul dword ptr [edi + 4]
-    add ecx, eax
-    adc ebp, edx
-    adc ebx, 0
+    sub ecx, eax
+    sbb ebp, 0
+    sbb ebx, 0
     mov dword ptr [esp + 52], ecx
     add ebp, ecx
     adc ebx, 0
@@ -19010,13 +19024,14 @@ ssmail_x86p5_sqr_n0one:
     adc ecx, 0
     mul dword ptr [edi + 8]
     add ebp, eax
+    adc ebx, edx
+    adc ecx, 0
     mov eax, dword ptr [esp + 52]
-    adc ebx, edx
+    add ebx, eax
     adc ecx, 0
-    mul dword ptr [edi + 4]
-    add ebp, eax
-    adc ebx, edx
-    adc ecx, 0
+    sub ebp, eax
+    sbb ebx, 0
+    sbb ecx, 0
     mov dword ptr [esp + 56], ebp
     add ebx, ebp
     adc ecx, 0
@@ -19154,13 +19169,14 @@ ssmail_x86p5_sqr_n0one:
     adc ebp, 0
     mul dword ptr [edi + 8]
     add ebx, eax
+    adc ecx, edx
+    adc ebp, 0
     mov eax, dword ptr [esp + 56]
-    adc ecx, edx
+    add ecx, eax
     adc ebp, 0
-    mul dword ptr [edi + 4]
-    add ebx, eax
-    adc ecx, edx
-    adc ebp, 0
+    sub ebx, eax
+    sbb ecx, 0
+    sbb ebp, 0
     mov dword ptr [esp + 60], ebx
     add ecx, ebx
     adc ebp, 0
@@ -19308,13 +19324,14 @@ ssmail_x86p5_sqr_n0one:
     adc ebx, 0
     mul dword ptr [edi + 8]
     add ecx, eax
+    adc ebp, edx
+    adc ebx, 0
     mov eax, dword ptr [esp + 60]
-    adc ebp, edx
+    add ebp, eax
     adc ebx, 0
-    mul dword ptr [edi + 4]
-    add ecx, eax
-    adc ebp, edx
-    adc ebx, 0
+    sub ecx, eax
+    sbb ebp, 0
+    sbb ebx, 0
     mov dword ptr [esp + 64], ecx
     add ebp, ecx
     adc ebx, 0
@@ -19470,13 +19487,14 @@ ssmail_x86p5_sqr_n0one:
     adc ecx, 0
     mul dword ptr [edi + 8]
     add ebp, eax
+    adc ebx, edx
+    adc ecx, 0
     mov eax, dword ptr [esp + 64]
-    adc ebx, edx
+    add ebx, eax
     adc ecx, 0
-    mul dword ptr [edi + 4]
-    add ebp, eax
-    adc ebx, edx
-    adc ecx, 0
+    sub ebp, eax
+    sbb ebx, 0
+    sbb ecx, 0
     mov dword ptr [esp + 68], ebp
     add ebx, ebp
     adc ecx, 0
@@ -19642,13 +19660,14 @@ ssmail_x86p5_sqr_n0one:
     adc ebp, 0
     mul dword ptr [edi + 8]
     add ebx, eax
+    adc ecx, edx
+    adc ebp, 0
     mov eax, dword ptr [esp + 68]
-    adc ecx, edx
+    add ecx, eax
     adc ebp, 0
-    mul dword ptr [edi + 4]
-    add ebx, eax
-    adc ecx, edx
-    adc ebp, 0
+    sub ebx, eax
+    sbb ecx, 0
+    sbb ebp, 0
     mov dword ptr [esp + 72], ebx
     add ecx, ebx
     adc ebp, 0
@@ -19822,13 +19841,14 @@ ssmail_x86p5_sqr_n0one:
     adc ebx, 0
     mul dword ptr [edi + 8]
     add ecx, eax
+    adc ebp, edx
+    adc ebx, 0
     mov eax, dword ptr [esp + 72]
-    adc ebp, edx
+    add ebp, eax
     adc ebx, 0
-    mul dword ptr [edi + 4]
-    add ecx, eax
-    adc ebp, edx
-    adc ebx, 0
+    sub ecx, eax
+    sbb ebp, 0
+    sbb ebx, 0
     mov dword ptr [esp + 76], ecx
     add ebp, ecx
     adc ebx, 0
@@ -20012,13 +20032,14 @@ ssmail_x86p5_sqr_n0one:
     adc ecx, 0
     mul dword ptr [edi + 8]
     add ebp, eax
+    adc ebx, edx
+    adc ecx, 0
     mov eax, dword ptr [esp + 76]
-    adc ebx, edx
+    add ebx, eax
     adc ecx, 0
-    mul dword ptr [edi + 4]
-    add ebp, eax
-    adc ebx, edx
-    adc ecx, 0
+    sub ebp, eax
+    sbb ebx, 0
+    sbb ecx, 0
     mov dword ptr [esp + 80], ebp
     add ebx, ebp
     adc ecx, 0
@@ -20210,13 +20231,14 @@ ssmail_x86p5_sqr_n0one:
     adc ebp, 0
     mul dword ptr [edi + 8]
     add ebx, eax
+    adc ecx, edx
+    adc ebp, 0
     mov eax, dword ptr [esp + 80]
-    adc ecx, edx
+    add ecx, eax
     adc ebp, 0
-    mul dword ptr [edi + 4]
-    add ebx, eax
-    adc ecx, edx
-    adc ebp, 0
+    sub ebx, eax
+    sbb ecx, 0
+    sbb ebp, 0
     mov dword ptr [esp + 84], ebx
     add ecx, ebx
     adc ebp, 0
@@ -20312,11 +20334,6 @@ ssmail_x86p5_sqr_n0one:
     adc ebp, edx
     adc ebx, 0
     mul eax
-    add ecx, eax
-    mov eax, dword ptr [esp]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [edi + 88]
     add ecx, eax
     mov eax, dword ptr [esp + 4]
     adc ebp, edx
@@ -20418,13 +20435,17 @@ ssmail_x86p5_sqr_n0one:
     adc ebx, 0
     mul dword ptr [edi + 8]
     add ecx, eax
-    mov eax, dword ptr [esp + 84]
     adc ebp, edx
     adc ebx, 0
-    mul dword ptr [edi + 4]
-    add ecx, eax
-    adc ebp, edx
-    adc ebx, 0
+    mov eax, dword ptr [esp]
+    xor edx, edx
+    add eax, dword ptr [esp + 84]
+    adc edx, 0
+    add ebp, eax
+    adc ebx, edx
+    sub ecx, eax
+    sbb ebp, edx
+    sbb ebx, 0
     mov dword ptr [esp + 88], ecx
     add ebp, ecx
     adc ebx, 0
@@ -20524,16 +20545,6 @@ ssmail_x86p5_sqr_n0one:
     adc edx, edx
     adc ecx, 0
     add ebp, eax
-    mov eax, dword ptr [esp]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [edi + 92]
-    add ebp, eax
-    mov eax, dword ptr [esp + 4]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [edi + 88]
-    add ebp, eax
     mov eax, dword ptr [esp + 8]
     adc ebx, edx
     adc ecx, 0
@@ -20634,13 +20645,23 @@ ssmail_x86p5_sqr_n0one:
     adc ecx, 0
     mul dword ptr [edi + 8]
     add ebp, eax
+    adc ebx, edx
+    adc ecx, 0
+    mov eax, dword ptr [esp]
+    xor edx, edx
+    add eax, dword ptr [esp + 4]
+    adc edx, 0
+    add ebx, eax
+    adc ecx, edx
+    sub ebp, eax
+    sbb ebx, edx
+    sbb ecx, 0
     mov eax, dword ptr [esp + 88]
-    adc ebx, edx
+    add ebx, eax
     adc ecx, 0
-    mul dword ptr [edi + 4]
-    add ebp, eax
-    adc ebx, edx
-    adc ecx, 0
+    sub ebp, eax
+    sbb ebx, 0
+    sbb ecx, 0
     mov dword ptr [esp + 92], ebp
     add ebx, ebp
     adc ecx, 0
@@ -20737,16 +20758,6 @@ ssmail_x86p5_sqr_n0one:
     adc ebp, 0
     mul eax
     add ebx, eax
-    mov eax, dword ptr [esp + 4]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [edi + 92]
-    add ebx, eax
-    mov eax, dword ptr [esp + 8]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [edi + 88]
-    add ebx, eax
     mov eax, dword ptr [esp + 12]
     adc ecx, edx
     adc ebp, 0
@@ -20847,13 +20858,23 @@ ssmail_x86p5_sqr_n0one:
     adc ebp, 0
     mul dword ptr [edi + 8]
     add ebx, eax
+    adc ecx, edx
+    adc ebp, 0
+    mov eax, dword ptr [esp + 4]
+    xor edx, edx
+    add eax, dword ptr [esp + 8]
+    adc edx, 0
+    add ecx, eax
+    adc ebp, edx
+    sub ebx, eax
+    sbb ecx, edx
+    sbb ebp, 0
     mov eax, dword ptr [esp + 92]
-    adc ecx, edx
+    add ecx, eax
     adc ebp, 0
-    mul dword ptr [edi + 4]
-    add ebx, eax
-    adc ecx, edx
-    adc ebp, 0
+    sub ebx, eax
+    sbb ecx, 0
+    sbb ebp, 0
     mov dword ptr [esp], ebx
     xor ebx, ebx
     # column 25
@@ -20943,16 +20964,6 @@ ssmail_x86p5_sqr_n0one:
     adc edx, edx
     adc ebx, 0
     add ecx, eax
-    mov eax, dword ptr [esp + 8]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [edi + 92]
-    add ecx, eax
-    mov eax, dword ptr [esp + 12]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [edi + 88]
-    add ecx, eax
     mov eax, dword ptr [esp + 16]
     adc ebp, edx
     adc ebx, 0
@@ -21055,6 +21066,15 @@ ssmail_x86p5_sqr_n0one:
     add ecx, eax
     adc ebp, edx
     adc ebx, 0
+    mov eax, dword ptr [esp + 8]
+    xor edx, edx
+    add eax, dword ptr [esp + 12]
+    adc edx, 0
+    add ebp, eax
+    adc ebx, edx
+    sub ecx, eax
+    sbb ebp, edx
+    sbb ebx, 0
     mov dword ptr [esp + 4], ecx
     xor ecx, ecx
     # column 26
@@ -21140,16 +21160,6 @@ ssmail_x86p5_sqr_n0one:
     adc ebx, edx
     adc ecx, 0
     mul eax
-    add ebp, eax
-    mov eax, dword ptr [esp + 12]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [edi + 92]
-    add ebp, eax
-    mov eax, dword ptr [esp + 16]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [edi + 88]
     add ebp, eax
     mov eax, dword ptr [esp + 20]
     adc ebx, edx
@@ -21248,6 +21258,15 @@ ssmail_x86p5_sqr_n0one:
     add ebp, eax
     adc ebx, edx
     adc ecx, 0
+    mov eax, dword ptr [esp + 12]
+    xor edx, edx
+    add eax, dword ptr [esp + 16]
+    adc edx, 0
+    add ebx, eax
+    adc ecx, edx
+    sub ebp, eax
+    sbb ebx, edx
+    sbb ecx, 0
     mov dword ptr [esp + 8], ebp
     xor ebp, ebp
     # column 27
@@ -21328,16 +21347,6 @@ ssmail_x86p5_sqr_n0one:
     add eax, eax
     adc edx, edx
     adc ebp, 0
-    add ebx, eax
-    mov eax, dword ptr [esp + 16]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [edi + 92]
-    add ebx, eax
-    mov eax, dword ptr [esp + 20]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [edi + 88]
     add ebx, eax
     mov eax, dword ptr [esp + 24]
     adc ecx, edx
@@ -21431,6 +21440,15 @@ ssmail_x86p5_sqr_n0one:
     add ebx, eax
     adc ecx, edx
     adc ebp, 0
+    mov eax, dword ptr [esp + 16]
+    xor edx, edx
+    add eax, dword ptr [esp + 20]
+    adc edx, 0
+    add ecx, eax
+    adc ebp, edx
+    sub ebx, eax
+    sbb ecx, edx
+    sbb ebp, 0
     mov dword ptr [esp + 12], ebx
     xor ebx, ebx
     # column 28
@@ -21508,16 +21526,6 @@ ssmail_x86p5_sqr_n0one:
     adc ebp, edx
     adc ebx, 0
     mul eax
-    add ecx, eax
-    mov eax, dword ptr [esp + 20]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [edi + 92]
-    add ecx, eax
-    mov eax, dword ptr [esp + 24]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [edi + 88]
     add ecx, eax
     mov eax, dword ptr [esp + 28]
     adc ebp, edx
@@ -21606,6 +21614,15 @@ ssmail_x86p5_sqr_n0one:
     add ecx, eax
     adc ebp, edx
     adc ebx, 0
+    mov eax, dword ptr [esp + 20]
+    xor edx, edx
+    add eax, dword ptr [esp + 24]
+    adc edx, 0
+    add ebp, eax
+    adc ebx, edx
+    sub ecx, eax
+    sbb ebp, edx
+    sbb ebx, 0
     mov dword ptr [esp + 16], ecx
     xor ecx, ecx
     # column 29
@@ -21678,16 +21695,6 @@ ssmail_x86p5_sqr_n0one:
     add eax, eax
     adc edx, edx
     adc ecx, 0
-    add ebp, eax
-    mov eax, dword ptr [esp + 24]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [edi + 92]
-    add ebp, eax
-    mov eax, dword ptr [esp + 28]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [edi + 88]
     add ebp, eax
     mov eax, dword ptr [esp + 32]
     adc ebx, edx
@@ -21771,6 +21778,15 @@ ssmail_x86p5_sqr_n0one:
     add ebp, eax
     adc ebx, edx
     adc ecx, 0
+    mov eax, dword ptr [esp + 24]
+    xor edx, edx
+    add eax, dword ptr [esp + 28]
+    adc edx, 0
+    add ebx, eax
+    adc ecx, edx
+    sub ebp, eax
+    sbb ebx, edx
+    sbb ecx, 0
     mov dword ptr [esp + 20], ebp
     xor ebp, ebp
     # column 30
@@ -21840,16 +21856,6 @@ ssmail_x86p5_sqr_n0one:
     adc ecx, edx
     adc ebp, 0
     mul eax
-    add ebx, eax
-    mov eax, dword ptr [esp + 28]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [edi + 92]
-    add ebx, eax
-    mov eax, dword ptr [esp + 32]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [edi + 88]
     add ebx, eax
     mov eax, dword ptr [esp + 36]
     adc ecx, edx
@@ -21928,6 +21934,15 @@ ssmail_x86p5_sqr_n0one:
     add ebx, eax
     adc ecx, edx
     adc ebp, 0
+    mov eax, dword ptr [esp + 28]
+    xor edx, edx
+    add eax, dword ptr [esp + 32]
+    adc edx, 0
+    add ecx, eax
+    adc ebp, edx
+    sub ebx, eax
+    sbb ecx, edx
+    sbb ebp, 0
     mov dword ptr [esp + 24], ebx
     xor ebx, ebx
     # column 31
@@ -21992,16 +22007,6 @@ ssmail_x86p5_sqr_n0one:
     add eax, eax
     adc edx, edx
     adc ebx, 0
-    add ecx, eax
-    mov eax, dword ptr [esp + 32]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [edi + 92]
-    add ecx, eax
-    mov eax, dword ptr [esp + 36]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [edi + 88]
     add ecx, eax
     mov eax, dword ptr [esp + 40]
     adc ebp, edx
@@ -22075,6 +22080,15 @@ ssmail_x86p5_sqr_n0one:
     add ecx, eax
     adc ebp, edx
     adc ebx, 0
+    mov eax, dword ptr [esp + 32]
+    xor edx, edx
+    add eax, dword ptr [esp + 36]
+    adc edx, 0
+    add ebp, eax
+    adc ebx, edx
+    sub ecx, eax
+    sbb ebp, edx
+    sbb ebx, 0
     mov dword ptr [esp + 28], ecx
     xor ecx, ecx
     # column 32
@@ -22136,16 +22150,6 @@ ssmail_x86p5_sqr_n0one:
     adc ebx, edx
     adc ecx, 0
     mul eax
-    add ebp, eax
-    mov eax, dword ptr [esp + 36]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [edi + 92]
-    add ebp, eax
-    mov eax, dword ptr [esp + 40]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [edi + 88]
     add ebp, eax
     mov eax, dword ptr [esp + 44]
     adc ebx, edx
@@ -22214,6 +22218,15 @@ ssmail_x86p5_sqr_n0one:
     add ebp, eax
     adc ebx, edx
     adc ecx, 0
+    mov eax, dword ptr [esp + 36]
+    xor edx, edx
+    add eax, dword ptr [esp + 40]
+    adc edx, 0
+    add ebx, eax
+    adc ecx, edx
+    sub ebp, eax
+    sbb ebx, edx
+    sbb ecx, 0
     mov dword ptr [esp + 32], ebp
     xor ebp, ebp
     # column 33
@@ -22270,16 +22283,6 @@ ssmail_x86p5_sqr_n0one:
     add eax, eax
     adc edx, edx
     adc ebp, 0
-    add ebx, eax
-    mov eax, dword ptr [esp + 40]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [edi + 92]
-    add ebx, eax
-    mov eax, dword ptr [esp + 44]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [edi + 88]
     add ebx, eax
     mov eax, dword ptr [esp + 48]
     adc ecx, edx
@@ -22343,6 +22346,15 @@ ssmail_x86p5_sqr_n0one:
     add ebx, eax
     adc ecx, edx
     adc ebp, 0
+    mov eax, dword ptr [esp + 40]
+    xor edx, edx
+    add eax, dword ptr [esp + 44]
+    adc edx, 0
+    add ecx, eax
+    adc ebp, edx
+    sub ebx, eax
+    sbb ecx, edx
+    sbb ebp, 0
     mov dword ptr [esp + 36], ebx
     xor ebx, ebx
     # column 34
@@ -22396,16 +22408,6 @@ ssmail_x86p5_sqr_n0one:
     adc ebp, edx
     adc ebx, 0
     mul eax
-    add ecx, eax
-    mov eax, dword ptr [esp + 44]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [edi + 92]
-    add ecx, eax
-    mov eax, dword ptr [esp + 48]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [edi + 88]
     add ecx, eax
     mov eax, dword ptr [esp + 52]
     adc ebp, edx
@@ -22464,6 +22466,15 @@ ssmail_x86p5_sqr_n0one:
     add ecx, eax
     adc ebp, edx
     adc ebx, 0
+    mov eax, dword ptr [esp + 44]
+    xor edx, edx
+    add eax, dword ptr [esp + 48]
+    adc edx, 0
+    add ebp, eax
+    adc ebx, edx
+    sub ecx, eax
+    sbb ebp, edx
+    sbb ebx, 0
     mov dword ptr [esp + 40], ecx
     xor ecx, ecx
     # column 35
@@ -22512,16 +22523,6 @@ ssmail_x86p5_sqr_n0one:
     add eax, eax
     adc edx, edx
     adc ecx, 0
-    add ebp, eax
-    mov eax, dword ptr [esp + 48]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [edi + 92]
-    add ebp, eax
-    mov eax, dword ptr [esp + 52]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [edi + 88]
     add ebp, eax
     mov eax, dword ptr [esp + 56]
     adc ebx, edx
@@ -22575,6 +22576,15 @@ ssmail_x86p5_sqr_n0one:
     add ebp, eax
     adc ebx, edx
     adc ecx, 0
+    mov eax, dword ptr [esp + 48]
+    xor edx, edx
+    add eax, dword ptr [esp + 52]
+    adc edx, 0
+    add ebx, eax
+    adc ecx, edx
+    sub ebp, eax
+    sbb ebx, edx
+    sbb ecx, 0
     mov dword ptr [esp + 44], ebp
     xor ebp, ebp
     # column 36
@@ -22620,16 +22630,6 @@ ssmail_x86p5_sqr_n0one:
     adc ecx, edx
     adc ebp, 0
     mul eax
-    add ebx, eax
-    mov eax, dword ptr [esp + 52]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [edi + 92]
-    add ebx, eax
-    mov eax, dword ptr [esp + 56]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [edi + 88]
     add ebx, eax
     mov eax, dword ptr [esp + 60]
     adc ecx, edx
@@ -22678,6 +22678,15 @@ ssmail_x86p5_sqr_n0one:
     add ebx, eax
     adc ecx, edx
     adc ebp, 0
+    mov eax, dword ptr [esp + 52]
+    xor edx, edx
+    add eax, dword ptr [esp + 56]
+    adc edx, 0
+    add ecx, eax
+    adc ebp, edx
+    sub ebx, eax
+    sbb ecx, edx
+    sbb ebp, 0
     mov dword ptr [esp + 48], ebx
     xor ebx, ebx
     # column 37
@@ -22718,16 +22727,6 @@ ssmail_x86p5_sqr_n0one:
     add eax, eax
     adc edx, edx
     adc ebx, 0
-    add ecx, eax
-    mov eax, dword ptr [esp + 56]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [edi + 92]
-    add ecx, eax
-    mov eax, dword ptr [esp + 60]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [edi + 88]
     add ecx, eax
     mov eax, dword ptr [esp + 64]
     adc ebp, edx
@@ -22771,6 +22770,15 @@ ssmail_x86p5_sqr_n0one:
     add ecx, eax
     adc ebp, edx
     adc ebx, 0
+    mov eax, dword ptr [esp + 56]
+    xor edx, edx
+    add eax, dword ptr [esp + 60]
+    adc edx, 0
+    add ebp, eax
+    adc ebx, edx
+    sub ecx, eax
+    sbb ebp, edx
+    sbb ebx, 0
     mov dword ptr [esp + 52], ecx
     xor ecx, ecx
     # column 38
@@ -22809,16 +22817,6 @@ ssmail_x86p5_sqr_n0one:
     adc ecx, 0
     mul eax
     add ebp, eax
-    mov eax, dword ptr [esp + 60]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [edi + 92]
-    add ebp, eax
-    mov eax, dword ptr [esp + 64]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [edi + 88]
-    add ebp, eax
     mov eax, dword ptr [esp + 68]
     adc ebx, edx
     adc ecx, 0
@@ -22856,6 +22854,15 @@ ssmail_x86p5_sqr_n0one:
     add ebp, eax
     adc ebx, edx
     adc ecx, 0
+    mov eax, dword ptr [esp + 60]
+    xor edx, edx
+    add eax, dword ptr [esp + 64]
+    adc edx, 0
+    add ebx, eax
+    adc ecx, edx
+    sub ebp, eax
+    sbb ebx, edx
+    sbb ecx, 0
     mov dword ptr [esp + 56], ebp
     xor ebp, ebp
     # column 39
@@ -22889,16 +22896,6 @@ ssmail_x86p5_sqr_n0one:
     adc edx, edx
     adc ebp, 0
     add ebx, eax
-    mov eax, dword ptr [esp + 64]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [edi + 92]
-    add ebx, eax
-    mov eax, dword ptr [esp + 68]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [edi + 88]
-    add ebx, eax
     mov eax, dword ptr [esp + 72]
     adc ecx, edx
     adc ebp, 0
@@ -22931,6 +22928,15 @@ ssmail_x86p5_sqr_n0one:
     add ebx, eax
     adc ecx, edx
     adc ebp, 0
+    mov eax, dword ptr [esp + 64]
+    xor edx, edx
+    add eax, dword ptr [esp + 68]
+    adc edx, 0
+    add ecx, eax
+    adc ebp, edx
+    sub ebx, eax
+    sbb ecx, edx
+    sbb ebp, 0
     mov dword ptr [esp + 60], ebx
     xor ebx, ebx
     # column 40
@@ -22961,16 +22967,6 @@ ssmail_x86p5_sqr_n0one:
     adc ebx, 0
     mul eax
     add ecx, eax
-    mov eax, dword ptr [esp + 68]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [edi + 92]
-    add ecx, eax
-    mov eax, dword ptr [esp + 72]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [edi + 88]
-    add ecx, eax
     mov eax, dword ptr [esp + 76]
     adc ebp, edx
     adc ebx, 0
@@ -22998,6 +22994,15 @@ ssmail_x86p5_sqr_n0one:
     add ecx, eax
     adc ebp, edx
     adc ebx, 0
+    mov eax, dword ptr [esp + 68]
+    xor edx, edx
+    add eax, dword ptr [esp + 72]
+    adc edx, 0
+    add ebp, eax
+    adc ebx, edx
+    sub ecx, eax
+    sbb ebp, edx
+    sbb ebx, 0
     mov dword ptr [esp + 64], ecx
     xor ecx, ecx
     # column 41
@@ -23023,16 +23028,6 @@ ssmail_x86p5_sqr_n0one:
     adc edx, edx
     adc ecx, 0
     add ebp, eax
-    mov eax, dword ptr [esp + 72]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [edi + 92]
-    add ebp, eax
-    mov eax, dword ptr [esp + 76]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [edi + 88]
-    add ebp, eax
     mov eax, dword ptr [esp + 80]
     adc ebx, edx
     adc ecx, 0
@@ -23055,6 +23050,15 @@ ssmail_x86p5_sqr_n0one:
     add ebp, eax
     adc ebx, edx
     adc ecx, 0
+    mov eax, dword ptr [esp + 72]
+    xor edx, edx
+    add eax, dword ptr [esp + 76]
+    adc edx, 0
+    add ebx, eax
+    adc ecx, edx
+    sub ebp, eax
+    sbb ebx, edx
+    sbb ecx, 0
     mov dword ptr [esp + 68], ebp
     xor ebp, ebp
     # column 42
@@ -23077,16 +23081,6 @@ ssmail_x86p5_sqr_n0one:
     adc ebp, 0
     mul eax
     add ebx, eax
-    mov eax, dword ptr [esp + 76]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [edi + 92]
-    add ebx, eax
-    mov eax, dword ptr [esp + 80]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [edi + 88]
-    add ebx, eax
     mov eax, dword ptr [esp + 84]
     adc ecx, edx
     adc ebp, 0
@@ -23104,6 +23098,15 @@ ssmail_x86p5_sqr_n0one:
     add ebx, eax
     adc ecx, edx
     adc ebp, 0
+    mov eax, dword ptr [esp + 76]
+    xor edx, edx
+    add eax, dword ptr [esp + 80]
+    adc edx, 0
+    add ecx, eax
+    adc ebp, edx
+    sub ebx, eax
+    sbb ecx, edx
+    sbb ebp, 0
     mov dword ptr [esp + 72], ebx
     xor ebx, ebx
     # column 43
@@ -23121,16 +23124,6 @@ ssmail_x86p5_sqr_n0one:
     adc edx, edx
     adc ebx, 0
     add ecx, eax
-    mov eax, dword ptr [esp + 80]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [edi + 92]
-    add ecx, eax
-    mov eax, dword ptr [esp + 84]
-    adc ebp, edx
-    adc ebx, 0
-    mul dword ptr [edi + 88]
-    add ecx, eax
     mov eax, dword ptr [esp + 88]
     adc ebp, edx
     adc ebx, 0
@@ -23143,6 +23136,15 @@ ssmail_x86p5_sqr_n0one:
     add ecx, eax
     adc ebp, edx
     adc ebx, 0
+    mov eax, dword ptr [esp + 80]
+    xor edx, edx
+    add eax, dword ptr [esp + 84]
+    adc edx, 0
+    add ebp, eax
+    adc ebx, edx
+    sub ecx, eax
+    sbb ebp, edx
+    sbb ebx, 0
     mov dword ptr [esp + 76], ecx
     xor ecx, ecx
     # column 44
@@ -23157,16 +23159,6 @@ ssmail_x86p5_sqr_n0one:
     adc ecx, 0
     mul eax
     add ebp, eax
-    mov eax, dword ptr [esp + 84]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [edi + 92]
-    add ebp, eax
-    mov eax, dword ptr [esp + 88]
-    adc ebx, edx
-    adc ecx, 0
-    mul dword ptr [edi + 88]
-    add ebp, eax
     mov eax, dword ptr [esp + 92]
     adc ebx, edx
     adc ecx, 0
@@ -23174,6 +23166,15 @@ ssmail_x86p5_sqr_n0one:
     add ebp, eax
     adc ebx, edx
     adc ecx, 0
+    mov eax, dword ptr [esp + 84]
+    xor edx, edx
+    add eax, dword ptr [esp + 88]
+    adc edx, 0
+    add ebx, eax
+    adc ecx, edx
+    sub ebp, eax
+    sbb ebx, edx
+    sbb ecx, 0
     mov dword ptr [esp + 80], ebp
     xor ebp, ebp
     # column 45
@@ -23183,31 +23184,31 @@ ssmail_x86p5_sqr_n0one:
     adc edx, edx
     adc ebp, 0
     add ebx, eax
+    adc ecx, edx
+    adc ebp, 0
     mov eax, dword ptr [esp + 88]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [edi + 92]
-    add ebx, eax
-    mov eax, dword ptr [esp + 92]
-    adc ecx, edx
-    adc ebp, 0
-    mul dword ptr [edi + 88]
-    add ebx, eax
-    adc ecx, edx
-    adc ebp, 0
+    xor edx, edx
+    add eax, dword ptr [esp + 92]
+    adc edx, 0
+    add ecx, eax
+    adc ebp, edx
+    sub ebx, eax
+    sbb ecx, edx
+    sbb ebp, 0
     mov dword ptr [esp + 84], ebx
     xor ebx, ebx
     # column 46
     mov eax, dword ptr [esi + 92]
     mul eax
     add ecx, eax
+    adc ebp, edx
+    adc ebx, 0
     mov eax, dword ptr [esp + 92]
-    adc ebp, edx
+    add ebp, eax
     adc ebx, 0
-    mul dword ptr [edi + 92]
-    add ecx, eax
-    adc ebp, edx
-    adc ebx, 0
+    sub ecx, eax
+    sbb ebp, 0
+    sbb ebx, 0
     mov dword ptr [esp + 88], ecx
     xor ecx, ecx
     mov dword ptr [esp + 92], ebp
@@ -23436,4 +23437,4 @@ ssmail_x86p5_sqr_n0one:
     pop ebx
     pop ebp
     ret
-    .size ssmail_x86p5_sqr_n0one, . - ssmail_x86p5_sqr_n0one
+    .size ssmail_x86p5_sqr_oakley, . - ssmail_x86p5_sqr_oakley
