@@ -35,7 +35,10 @@ fn dh(c: &mut Criterion) {
     let mut gmp = GmpModexp::new(&p, &base_bytes, &exp_bytes);
     let mut gmp_out = [0u8; 96];
     gmp.run(&mut gmp_out);
-    assert_eq!(gmp_out, out, "GMP and OpenSSL must agree before they are timed");
+    assert_eq!(
+        gmp_out, out,
+        "GMP and OpenSSL must agree before they are timed"
+    );
 
     let mut g = c.benchmark_group("dh");
     for backend in Backend::ALL.iter().copied().filter(|b| b.is_runnable()) {

@@ -86,7 +86,17 @@ impl GmpModexp {
         let mut count = 0usize;
         // SAFETY: mpz_export writes `count` bytes (at most the result's size, below the
         // 768-bit modulus, so at most 96 <= 128) into `buf`.
-        unsafe { __gmpz_export(buf.as_mut_ptr().cast(), &mut count, 1, 1, 1, 0, z.add(RESULT)) };
+        unsafe {
+            __gmpz_export(
+                buf.as_mut_ptr().cast(),
+                &mut count,
+                1,
+                1,
+                1,
+                0,
+                z.add(RESULT),
+            )
+        };
         assert!(count <= out.len(), "result does not fit");
         let pad = out.len() - count;
         out[..pad].fill(0);

@@ -6,7 +6,10 @@ use crate::word::{LIMBS, Word};
 
 pub(crate) mod portable;
 #[cfg(target_arch = "x86")]
-#[allow(unsafe_code, reason = "the Pentium assembly and its FFI; every block says why")]
+#[allow(
+    unsafe_code,
+    reason = "the Pentium assembly and its FFI; every block says why"
+)]
 pub(crate) mod x86_p5;
 
 /// One backend's Montgomery arithmetic over `LIMBS` words of the native width.

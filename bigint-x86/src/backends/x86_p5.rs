@@ -11,9 +11,10 @@
 //!
 //! A modulus shaped like the Oakley prime has its own routines: its limbs 0, 1, 22 and 23
 //! are all ones, so `n0 = 1` and `m = c0` (no `imul`), and every product by one of those
-//! limbs, `m·(2^32 - 1) = m·2^32 - m`, is an add and a subtract instead of a `mul` (69
-//! of the 1128 word products of a multiplication, 93 with `m·n[0]`). Any other odd
-//! modulus takes the general routines. Which one runs depends only on the public `n`.
+//! limbs, `m·(2^32 - 1) = m·2^32 - m`, is an add and a subtract instead of a `mul`:
+//! 1056 `mul`s per multiplication instead of 1176 (`imul` included), 780 per squaring
+//! instead of 900. Any other odd modulus takes the general routines. Which one runs
+//! depends only on the public `n`.
 
 use crate::backends::MontArith;
 use crate::word::{LIMBS, Word};
@@ -21,7 +22,7 @@ use crate::word::{LIMBS, Word};
 core::arch::global_asm!(include_str!("x86_p5.s"));
 
 // SAFETY: the routines of `x86_p5.s` follow cdecl (they keep ebx, esi, edi, ebp and esp
-// and clear the direction flag never), read `LIMBS` words at `a`, `b` and `n`, write
+// and never touch the direction flag), read `LIMBS` words at `a`, `b` and `n`, write
 // `LIMBS` words at `r`, and touch nothing else outside their own stack frame.
 unsafe extern "C" {
     fn ssmail_x86p5_mul(r: *mut Word, a: *const Word, b: *const Word, n: *const Word, n0: Word);
@@ -73,8 +74,6 @@ impl MontArith for X86P5 {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
-
     use super::X86P5;
     use crate::backends::MontArith;
     use crate::backends::portable::Portable;
