@@ -13,9 +13,6 @@ pub enum Backend {
     /// SSE), scheduled for its U/V pipes; runs on every x86 CPU.
     #[cfg(target_arch = "x86")]
     X86P5,
-    /// 32-bit x86 with SSE2 (`pmuludq`, 28-bit digits); needs SSE2.
-    #[cfg(target_arch = "x86")]
-    X86Sse2,
 }
 
 impl Backend {
@@ -24,8 +21,6 @@ impl Backend {
         Backend::Portable,
         #[cfg(target_arch = "x86")]
         Backend::X86P5,
-        #[cfg(target_arch = "x86")]
-        Backend::X86Sse2,
     ];
 
     /// The backend's name, as the command line spells it.
@@ -34,8 +29,6 @@ impl Backend {
             Self::Portable => "portable",
             #[cfg(target_arch = "x86")]
             Self::X86P5 => "x86-p5",
-            #[cfg(target_arch = "x86")]
-            Self::X86Sse2 => "x86-sse2",
         }
     }
 
@@ -50,8 +43,6 @@ impl Backend {
             Self::Portable => true,
             #[cfg(target_arch = "x86")]
             Self::X86P5 => true,
-            #[cfg(target_arch = "x86")]
-            Self::X86Sse2 => crate::backends::x86_sse2::available(),
         }
     }
 

@@ -11,12 +11,6 @@ pub(crate) mod portable;
     reason = "the Pentium assembly and its FFI; every block says why"
 )]
 pub(crate) mod x86_p5;
-#[cfg(target_arch = "x86")]
-#[allow(
-    unsafe_code,
-    reason = "SSE2 intrinsics behind a runtime check; every block says why"
-)]
-pub(crate) mod x86_sse2;
 
 /// One backend's Montgomery arithmetic over `LIMBS` words of the native width.
 ///
@@ -55,11 +49,6 @@ macro_rules! with_arith {
             #[cfg(target_arch = "x86")]
             $crate::Backend::X86P5 => {
                 type $A = $crate::backends::x86_p5::X86P5;
-                $body
-            }
-            #[cfg(target_arch = "x86")]
-            $crate::Backend::X86Sse2 => {
-                type $A = $crate::backends::x86_sse2::X86Sse2;
                 $body
             }
         }
