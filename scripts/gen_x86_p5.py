@@ -15,7 +15,10 @@ and every address is a fixed offset from a pointer argument or from esp.
 
 For a modulus shaped like the Oakley prime (limbs 0, 1, 22 and 23 all ones) the
 `*_oakley` routines take m[k] = c0 (n0 = 1) and add m*(2^32 - 1) as m*2^32 - m, with
-no `mul`; other moduli take the general routines.
+no `mul`; other moduli take the general routines. The subtraction may wrap the
+accumulator below zero for a moment; it is exact modulo 2^96 and every column's final
+sum is below 2^96, so the result is right. Squaring computes each cross product a[i]*a[j]
+(i < j) once and adds it twice (`add eax, eax; adc edx, edx` first).
 
 P5 scheduling: `mul` is not pairable and takes ~10 cycles; `adc` pairs in the U pipe
 only. The load of the next product's first operand is hoisted between `add c0, eax`
