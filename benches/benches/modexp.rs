@@ -5,11 +5,15 @@
 //!   for every backend this CPU runs.
 //! * `dh/<backend>/public_key`: `2^r mod p` through the base-2 path.
 //! * `dh/openssl/shared_secret`: OpenSSL, same base, exponent and modulus.
+//! * `dh/gmp/shared_secret`: GMP's `mpz_powm_sec`, the same again.
+//!
+//! On `i686-unknown-linux-gnu` the peers are Debian's i386 libcrypto and libgmp: run
+//! `scripts/i386-peers.sh` first (see `build.rs`).
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_main};
-use ssmail_benches::{OpensslModexp, seeded_bytes};
+use ssmail_benches::{GmpModexp, OpensslModexp, seeded_bytes};
 use ssmail_bigint_x86::{Backend, SecretExponent, U768, oakley};
 
 fn dh(c: &mut Criterion) {
@@ -28,6 +32,14 @@ fn dh(c: &mut Criterion) {
         "OpenSSL and ours must agree before they are timed"
     );
 
+    let mut gmp = GmpModexp::new(&p, &base_bytes, &exp_bytes);
+    let mut gmp_out = [0u8; 96];
+    gmp.run(&mut gmp_out);
+    assert_eq!(
+        gmp_out, out,
+        "GMP and OpenSSL must agree before they are timed"
+    );
+
     let mut g = c.benchmark_group("dh");
     for backend in Backend::ALL.iter().copied().filter(|b| b.is_runnable()) {
         let name = backend.name();
@@ -40,6 +52,9 @@ fn dh(c: &mut Criterion) {
     }
     g.bench_function("openssl/shared_secret", |b| {
         b.iter(|| ossl.run(black_box(&mut out)));
+    });
+    g.bench_function("gmp/shared_secret", |b| {
+        b.iter(|| gmp.run(black_box(&mut gmp_out)));
     });
     g.finish();
 }

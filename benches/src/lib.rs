@@ -5,10 +5,12 @@
 //! ([`OpensslRc4`], OpenSSL's RC4 assembly from libcrypto, and [`T32RefC`], a plain C
 //! SOBER-t32 written here from the spec) and [`seeded_bytes`] for reproducible inputs.
 
+pub mod gmp_powm;
 pub mod openssl_bn;
 pub mod openssl_rc4;
 pub mod t32_ref_c;
 
+pub use gmp_powm::GmpModexp;
 pub use openssl_bn::OpensslModexp;
 pub use openssl_rc4::OpensslRc4;
 pub use t32_ref_c::T32RefC;

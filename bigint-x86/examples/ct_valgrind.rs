@@ -47,7 +47,34 @@ fn client_request(request: usize, addr: usize, len: usize) -> usize {
     result
 }
 
-#[cfg(not(target_arch = "x86_64"))]
+/// Issues a valgrind client request; returns 0 when not running under valgrind.
+#[cfg(target_arch = "x86")]
+fn client_request(request: usize, addr: usize, len: usize) -> usize {
+    let args: [usize; 6] = [request, addr, len, 0, 0, 0];
+    let mut result: usize = 0;
+    // SAFETY: valgrind's "special instruction sequence" for x86 (valgrind.h,
+    // `__SPECIAL_INSTRUCTION_PREAMBLE` and `VALGRIND_DO_CLIENT_REQUEST_EXPR`): four
+    // rotations of edi that cancel out (3+13+29+19 = 64) and an `xchg ebx, ebx` that
+    // changes nothing (ebx cannot be an operand, but swapping it with itself keeps it).
+    // On a real CPU it has no effect but on the rotations' flags; under valgrind it
+    // reads the six-word request at eax and writes the answer to edx.
+    unsafe {
+        core::arch::asm!(
+            "rol edi, 3",
+            "rol edi, 13",
+            "rol edi, 29",
+            "rol edi, 19",
+            "xchg ebx, ebx",
+            in("eax") args.as_ptr(),
+            inout("edx") result,
+            inout("edi") 0usize => _,
+            options(nostack),
+        );
+    }
+    result
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "x86")))]
 fn client_request(_request: usize, _addr: usize, _len: usize) -> usize {
     0
 }

@@ -9,16 +9,26 @@
 pub enum Backend {
     /// Portable Rust over the native word (`u64` or `u32`); runs everywhere.
     Portable,
+    /// 32-bit x86 assembly for the original Pentium (`mul`/`adc`, no `cmov`, MMX or
+    /// SSE), scheduled for its U/V pipes; runs on every x86 CPU.
+    #[cfg(target_arch = "x86")]
+    X86P5,
 }
 
 impl Backend {
     /// Every backend compiled into this build.
-    pub const ALL: &'static [Backend] = &[Backend::Portable];
+    pub const ALL: &'static [Backend] = &[
+        Backend::Portable,
+        #[cfg(target_arch = "x86")]
+        Backend::X86P5,
+    ];
 
     /// The backend's name, as the command line spells it.
     pub const fn name(self) -> &'static str {
         match self {
             Self::Portable => "portable",
+            #[cfg(target_arch = "x86")]
+            Self::X86P5 => "x86-p5",
         }
     }
 
@@ -31,11 +41,17 @@ impl Backend {
     pub fn is_runnable(self) -> bool {
         match self {
             Self::Portable => true,
+            #[cfg(target_arch = "x86")]
+            Self::X86P5 => true,
         }
     }
 
     /// The backend chosen when none is forced: the fastest runnable one.
     pub fn best() -> Self {
+        // On 32-bit x86 the Pentium assembly runs everywhere and beats portable code.
+        #[cfg(target_arch = "x86")]
+        return Self::X86P5;
+        #[cfg(not(target_arch = "x86"))]
         Self::Portable
     }
 }

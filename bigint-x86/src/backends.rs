@@ -5,6 +5,12 @@
 use crate::word::{LIMBS, Word};
 
 pub(crate) mod portable;
+#[cfg(target_arch = "x86")]
+#[allow(
+    unsafe_code,
+    reason = "the Pentium assembly and its FFI; every block says why"
+)]
+pub(crate) mod x86_p5;
 
 /// One backend's Montgomery arithmetic over `LIMBS` words of the native width.
 ///
@@ -38,6 +44,11 @@ macro_rules! with_arith {
         match backend {
             $crate::Backend::Portable => {
                 type $A = $crate::backends::portable::Portable;
+                $body
+            }
+            #[cfg(target_arch = "x86")]
+            $crate::Backend::X86P5 => {
+                type $A = $crate::backends::x86_p5::X86P5;
                 $body
             }
         }

@@ -11,7 +11,7 @@ use crate::backends::{MontArith, with_arith};
 use crate::monty::{MontyParams, SecretExponent, WINDOWS};
 use crate::multi::{self, LANES, MultiBackend};
 use crate::uint::U768;
-use crate::word::{LIMBS, WORD_BITS, Word, mac, sbb};
+use crate::word::{LIMBS, Word, mac, sbb};
 
 /// The prime p, big-endian (RFC 2409 section 6.1).
 pub const P: U768 = U768::from_be_bytes(&[
@@ -43,21 +43,24 @@ const R_MINUS_P: [Word; LIMBS] = {
     c
 };
 
-/// `x · 2^k mod p` for `x < p` and a secret `k < 16`, in constant time: a shift and one
+/// `x · 2^k mod p` for `x < p` and a secret `k < 16`, in constant time: a one-word multiply and one
 /// reduction, far cheaper than a Montgomery multiplication. (Multiplying by 2 commutes
 /// with the Montgomery form, so `x` may be in it.)
 #[inline(always)]
 fn mul_pow2(x: &[Word; LIMBS], k: Word) -> [Word; LIMBS] {
-    // Shifts by a variable amount take constant time on the CPUs this crate targets; the
-    // amount never picks a branch or an address. `(v >> 1) >> (w - 1 - k)` is `v >> (w - k)`
-    // without the undefined shift by w when k = 0.
-    let k = k as u32;
-    let back = WORD_BITS as u32 - 1 - k;
-    let hi = (x[LIMBS - 1] >> 1) >> back;
+    // The shift is a multiplication by 2^k, and 2^k a product of four masked factors:
+    // no shift by a secret count. (LLVM vectorised shifts by `k` into `pslld xmm, xmm` on
+    // i686, which valgrind's x86 memcheck reports as a secret-dependent choice.)
+    let bit = |i: u32| (k >> i) & 1;
+    let pow = (1 + bit(0)) * (1 + 3 * bit(1)) * (1 + 15 * bit(2)) * (1 + 255 * bit(3));
     let mut lo = [0 as Word; LIMBS];
-    lo[0] = x[0] << k;
-    for i in 1..LIMBS {
-        lo[i] = (x[i] << k) | ((x[i - 1] >> 1) >> back);
+    let mut hi = 0;
+    for i in 0..LIMBS {
+        // x[i]·2^k has its low k bits clear and the previous limb's overflow is below
+        // 2^k: adding it cannot carry.
+        let (l, h) = mac(0, x[i], pow, 0);
+        lo[i] = l | hi;
+        hi = h;
     }
     // x·2^k = hi·2^768 + lo ≡ lo + hi·(2^768 - p), which is below 2p.
     let mut s = [0 as Word; LIMBS];
