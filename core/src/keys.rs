@@ -77,6 +77,47 @@ impl PrivateKey {
     }
 }
 
+/// A private key with its public key, worked out once (it costs an exponentiation).
+pub struct KeyPair {
+    private: PrivateKey,
+    public: PublicKey,
+}
+
+impl KeyPair {
+    /// The pair of `private`.
+    pub fn new(private: PrivateKey) -> Self {
+        let public = private.public_key();
+        Self { private, public }
+    }
+
+    /// A fresh pair from a cryptographic RNG.
+    ///
+    /// # Errors
+    /// The RNG's error, if it fails.
+    pub fn generate<R: TryCryptoRng + ?Sized>(rng: &mut R) -> Result<Self, R::Error> {
+        PrivateKey::generate(rng).map(Self::new)
+    }
+
+    /// The private key.
+    pub fn private(&self) -> &PrivateKey {
+        &self.private
+    }
+
+    /// The public key.
+    pub fn public(&self) -> PublicKey {
+        self.public
+    }
+}
+
+/// Prints the public key only.
+impl fmt::Debug for KeyPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyPair")
+            .field("public", &self.public)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Drop for PrivateKey {
     fn drop(&mut self) {
         self.bytes.zeroize();

@@ -25,4 +25,4 @@ pub use agreement::{SharedSecret, shared_secret};
 pub use cache::{DEFAULT_LIFETIME_SECS, KeyCache, Lookup};
 pub use error::PublicKeyError;
 pub use kdf::{DirectionKeys, derive};
-pub use keys::{PrivateKey, PublicKey};
+pub use keys::{KeyPair, PrivateKey, PublicKey};

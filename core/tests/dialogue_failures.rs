@@ -13,7 +13,7 @@ use ssmail_core::kdf::NONCE_BYTES;
 use ssmail_core::xcrypt::{
     Client, Event, Fallback, KeySource, KeyUnavailable, Server, StaticKeys, Version,
 };
-use ssmail_core::{PrivateKey, PublicKey, SharedSecret, derive};
+use ssmail_core::{KeyPair, PrivateKey, PublicKey, SharedSecret, derive};
 use test_rng::TestRng;
 
 const BODY: &[u8] = b"Subject: plain\r\n\r\nstill delivered\r\n";
@@ -52,7 +52,7 @@ impl KeySource for Broken {
 /// A server state machine driven by hand.
 struct ServerSide {
     server: Server,
-    key: PrivateKey,
+    key: KeyPair,
     rng: TestRng,
     out: Collect,
     broken: bool,
@@ -62,7 +62,7 @@ impl ServerSide {
     fn new(versions: &[Version]) -> Self {
         let mut s = Self {
             server: Server::new(versions),
-            key: key(0x5E4E),
+            key: KeyPair::new(key(0x5E4E)),
             rng: TestRng(2),
             out: Collect::default(),
             broken: false,
@@ -320,7 +320,7 @@ fn server_passes_long_lines_and_data_through() {
 /// A client state machine driven by hand against a scripted server.
 struct ClientSide {
     client: Client,
-    key: PrivateKey,
+    key: KeyPair,
     rng: TestRng,
     out: Collect,
 }
@@ -329,7 +329,7 @@ impl ClientSide {
     fn new(versions: &[Version]) -> Self {
         Self {
             client: Client::new(versions),
-            key: key(0xC11E),
+            key: KeyPair::new(key(0xC11E)),
             rng: TestRng(1),
             out: Collect::default(),
         }

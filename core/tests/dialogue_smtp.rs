@@ -11,7 +11,7 @@ mod test_rng;
 use proptest::prelude::*;
 use smtp::{App, Chunks, Collect, Session};
 use ssmail_core::xcrypt::{Client, Event, Server, StaticKeys, Version};
-use ssmail_core::{KeyCache, PrivateKey};
+use ssmail_core::{KeyCache, KeyPair, PrivateKey};
 use test_rng::TestRng;
 
 fn encrypted(s: &Session) -> bool {
@@ -137,7 +137,7 @@ fn keys_from_the_caches_miss_then_hit() {
 fn starttls_turns_both_machines_into_pipes() {
     let tls = b"\x16\x03\x01\x00\x05XCRYPT OK\r\n\x00\xff";
     // Server side.
-    let key = PrivateKey::generate(&mut TestRng(5)).unwrap();
+    let key = KeyPair::generate(&mut TestRng(5)).unwrap();
     let mut rng = TestRng(6);
     let mut out = Collect::default();
     let mut server = Server::new(&Version::ALL);
@@ -184,7 +184,7 @@ fn starttls_turns_both_machines_into_pipes() {
 
 #[test]
 fn a_local_client_that_does_not_wait_is_stopped_not_buffered_forever() {
-    let key = PrivateKey::generate(&mut TestRng(5)).unwrap();
+    let key = KeyPair::generate(&mut TestRng(5)).unwrap();
     let mut rng = TestRng(6);
     let mut keys = StaticKeys::new(&key, &mut rng);
     let mut out = Collect::default();
@@ -248,7 +248,7 @@ proptest! {
 
     #[test]
     fn no_panic_on_any_input(steps in proptest::collection::vec((0u8..4, fragment()), 0..40)) {
-        let key = PrivateKey::generate(&mut TestRng(5)).unwrap();
+        let key = KeyPair::generate(&mut TestRng(5)).unwrap();
         let mut rng = TestRng(6);
         let mut keys = StaticKeys::new(&key, &mut rng);
         let mut out = Collect::default();

@@ -2,8 +2,8 @@
 //! come from and how many, then the bytes. Keys are fixed so that an accepted
 //! `XCRYPT` line (which the corpus seeds hold) reaches the encrypted states.
 
-use ssmail_core::PrivateKey;
 use ssmail_core::xcrypt::{Event, Sink};
+use ssmail_core::{KeyPair, PrivateKey};
 
 /// Discards everything, but looks at it.
 pub struct Drain(pub usize);
@@ -45,11 +45,11 @@ impl rand_core::TryRng for Rng {
 
 impl rand_core::TryCryptoRng for Rng {}
 
-/// The fixed private key of the side under test.
-pub fn key() -> PrivateKey {
+/// The fixed key pair of the side under test.
+pub fn key() -> KeyPair {
     let mut b = [0x5a; 96];
     b[0] = 0x3c;
-    PrivateKey::from_be_bytes(&b).expect("in range")
+    KeyPair::new(PrivateKey::from_be_bytes(&b).expect("in range"))
 }
 
 /// Splits `data` into (side, bytes) steps.

@@ -6,7 +6,7 @@ use rand_core::TryCryptoRng;
 use crate::agreement::{SharedSecret, shared_secret};
 use crate::cache::KeyCache;
 use crate::kdf::NONCE_BYTES;
-use crate::keys::{PrivateKey, PublicKey};
+use crate::keys::{KeyPair, PublicKey};
 
 /// A key or nonce could not be had (the RNG failed, or the key pair was rotated
 /// mid-exchange). The dialogue then falls back to plaintext: 454 on a server, `XCRYPT
@@ -78,25 +78,20 @@ impl<const N: usize, R: TryCryptoRng + ?Sized> KeySource for CachedKeys<'_, N, R
 /// One fixed key pair, no cache (every shared secret computed afresh), and nonces from
 /// `rng`: for tests, tools and devices that keep their key elsewhere.
 pub struct StaticKeys<'a, R: ?Sized> {
-    private: &'a PrivateKey,
-    public: PublicKey,
+    pair: &'a KeyPair,
     rng: &'a mut R,
 }
 
 impl<'a, R: ?Sized> StaticKeys<'a, R> {
-    /// The key pair of `private`, nonces from `rng`.
-    pub fn new(private: &'a PrivateKey, rng: &'a mut R) -> Self {
-        Self {
-            public: private.public_key(),
-            private,
-            rng,
-        }
+    /// The key pair `pair`, nonces from `rng`.
+    pub fn new(pair: &'a KeyPair, rng: &'a mut R) -> Self {
+        Self { pair, rng }
     }
 }
 
 impl<R: TryCryptoRng + ?Sized> KeySource for StaticKeys<'_, R> {
     fn own_public_key(&mut self) -> Result<PublicKey, KeyUnavailable> {
-        Ok(self.public)
+        Ok(self.pair.public())
     }
 
     fn shared_secret(
@@ -104,10 +99,10 @@ impl<R: TryCryptoRng + ?Sized> KeySource for StaticKeys<'_, R> {
         own: &PublicKey,
         peer: &PublicKey,
     ) -> Result<SharedSecret, KeyUnavailable> {
-        if *own != self.public {
+        if *own != self.pair.public() {
             return Err(KeyUnavailable);
         }
-        Ok(shared_secret(self.private, peer))
+        Ok(shared_secret(self.pair.private(), peer))
     }
 
     fn nonce(&mut self) -> Result<[u8; NONCE_BYTES], KeyUnavailable> {

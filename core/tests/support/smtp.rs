@@ -6,7 +6,7 @@
 use ssmail_core::xcrypt::{
     CachedKeys, Client, Event, Server, SessionError, Sink, StaticKeys, Version,
 };
-use ssmail_core::{KeyCache, PrivateKey};
+use ssmail_core::{KeyCache, KeyPair};
 
 pub use crate::test_rng::TestRng;
 
@@ -266,8 +266,8 @@ pub struct Session {
     /// Every byte that crossed the wire, each way.
     pub wire_c2s: Vec<u8>,
     pub wire_s2c: Vec<u8>,
-    pub client_key: PrivateKey,
-    pub server_key: PrivateKey,
+    pub client_key: KeyPair,
+    pub server_key: KeyPair,
     pub client_rng: TestRng,
     pub server_rng: TestRng,
     pub chunks: Chunks,
@@ -291,10 +291,8 @@ impl Session {
             server_out: Collect::default(),
             wire_c2s: Vec::new(),
             wire_s2c: Vec::new(),
-            client_key: PrivateKey::generate(&mut TestRng(0xC11E))
-                .unwrap_or_else(|_| unreachable!()),
-            server_key: PrivateKey::generate(&mut TestRng(0x5E4E))
-                .unwrap_or_else(|_| unreachable!()),
+            client_key: KeyPair::generate(&mut TestRng(0xC11E)).unwrap_or_else(|_| unreachable!()),
+            server_key: KeyPair::generate(&mut TestRng(0x5E4E)).unwrap_or_else(|_| unreachable!()),
             client_rng: TestRng(1),
             server_rng: TestRng(2),
             chunks,
