@@ -9,16 +9,32 @@
 pub enum Backend {
     /// Portable Rust over the native word (`u64` or `u32`); runs everywhere.
     Portable,
+    /// x86_64 assembly with `mul`/`adc` only; runs on every x86_64 CPU.
+    #[cfg(target_arch = "x86_64")]
+    X86_64Adc,
+    /// x86_64 assembly with `mulx`/`adcx`/`adox`; needs BMI2 and ADX.
+    #[cfg(target_arch = "x86_64")]
+    X86_64Adx,
 }
 
 impl Backend {
     /// Every backend compiled into this build.
-    pub const ALL: &'static [Backend] = &[Backend::Portable];
+    pub const ALL: &'static [Backend] = &[
+        Backend::Portable,
+        #[cfg(target_arch = "x86_64")]
+        Backend::X86_64Adc,
+        #[cfg(target_arch = "x86_64")]
+        Backend::X86_64Adx,
+    ];
 
     /// The backend's name, as the command line spells it.
     pub const fn name(self) -> &'static str {
         match self {
             Self::Portable => "portable",
+            #[cfg(target_arch = "x86_64")]
+            Self::X86_64Adc => "x86_64-adc",
+            #[cfg(target_arch = "x86_64")]
+            Self::X86_64Adx => "x86_64-adx",
         }
     }
 
@@ -31,11 +47,27 @@ impl Backend {
     pub fn is_runnable(self) -> bool {
         match self {
             Self::Portable => true,
+            #[cfg(target_arch = "x86_64")]
+            Self::X86_64Adc => true,
+            #[cfg(target_arch = "x86_64")]
+            Self::X86_64Adx => crate::backends::x86_64_adx::is_runnable(),
         }
     }
 
     /// The backend chosen when none is forced: the fastest runnable one.
     pub fn best() -> Self {
-        Self::Portable
+        // Fastest first; the portable backend runs everywhere, so the scan always ends.
+        const PREFERENCE: &[Backend] = &[
+            #[cfg(target_arch = "x86_64")]
+            Backend::X86_64Adx,
+            #[cfg(target_arch = "x86_64")]
+            Backend::X86_64Adc,
+            Backend::Portable,
+        ];
+        PREFERENCE
+            .iter()
+            .copied()
+            .find(|b| b.is_runnable())
+            .unwrap_or(Backend::Portable)
     }
 }

@@ -5,6 +5,10 @@
 use crate::word::{LIMBS, Word};
 
 pub(crate) mod portable;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod x86_64_adc;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod x86_64_adx;
 
 /// One backend's Montgomery arithmetic over `LIMBS` words of the native width.
 ///
@@ -38,6 +42,16 @@ macro_rules! with_arith {
         match backend {
             $crate::Backend::Portable => {
                 type $A = $crate::backends::portable::Portable;
+                $body
+            }
+            #[cfg(target_arch = "x86_64")]
+            $crate::Backend::X86_64Adc => {
+                type $A = $crate::backends::x86_64_adc::X86_64Adc;
+                $body
+            }
+            #[cfg(target_arch = "x86_64")]
+            $crate::Backend::X86_64Adx => {
+                type $A = $crate::backends::x86_64_adx::X86_64Adx;
                 $body
             }
         }
