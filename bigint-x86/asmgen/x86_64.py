@@ -140,74 +140,71 @@ def adx_sqr_product():
 
 
 def adx_reduce(n0_is_one):
-    """Montgomery reduction of t[0..24] in place, 12 rows (a loop), then the masked
-    final subtraction into out. Row i adds m*n at column i, m = t[i]*n0, which clears
-    column i; {t} is bumped by 8 per row, so t[i] is always [{t}].
+    """Montgomery reduction of t[0..24] in place, 12 rows, then the masked final
+    subtraction into out. Row i adds m*n at column i, m = t[i]*n0, which clears column
+    i. Fully unrolled: a loop's counter and taken branch would compete with adcx and
+    adox for ports 0 and 6.
 
     With n0 = 1 (n[0] all ones): m = t[i], and t[i] + m*n[0] = m*2^64 exactly, so
     column i needs no product and hands exactly m to column i+1 (as the high half of
     product 0): 11 products per row instead of 12, and no multiplication on the path
     from one row's m to the next. rax carries column i+1 of row i (the next m) in a
-    register, so the next row does not wait for a store to be forwarded."""
+    register, so the next row does not wait for a store to be forwarded to a load."""
     o = []
     o.append("xor r12d, r12d")  # carry owed above the top column
     o.append(f"mov rax, {q('t', 0)}")
-    o.append(f"mov r13d, {L}")
-    o.append("2:")
-    if n0_is_one:
-        o.append("xor r11d, r11d")  # zero; clears CF and OF
-        o.append("mov rdx, rax")
-        first = 1
-        prev_hi = "rdx"
-    else:
-        o.append("mov rdx, rax")
-        o.append("imul rdx, {n0}")  # sets CF and OF: clear them after it
-        o.append("xor r11d, r11d")
-        # t[i] + low(m*n[0]) is 0 mod 2^64; only its carry matters.
-        o.append(f"mulx {H(0)}, r8, {q('n', 0)}")
-        o.append("adcx r8, rax")
-        first = 1
-        prev_hi = H(0)
-    for j in range(first, L):
-        o.append(f"mulx {H(j)}, r8, {q('n', j)}")
-        o.append(f"adcx r8, {q('t', j)}")
-        o.append(f"adox r8, {prev_hi}")
-        o.append(f"mov {q('t', j)}, r8")
-        if j == 1:
-            o.append("mov rax, r8")
-        prev_hi = H(j)
-    # Top column: old t[i+12], the last high half (OF chain), the carry owed from the
-    # row below (CF chain, with its carry in). Both chains' carries out go to the
-    # column above, as r12; they cannot both be set (see mont_mul's bound: the row's
-    # contribution above column i+11 is at most 2^64-1).
-    o.append(f"mov r8, {q('t', L)}")
-    o.append(f"adox r8, {H(L - 1)}")
-    o.append("adcx r8, r12")
-    o.append("mov r12d, 0")
-    o.append("adcx r12, r11")
-    o.append("adox r12, r11")
-    o.append(f"mov {q('t', L)}, r8")
-    o.append("lea {t}, [{t} + 8]")
-    o.append("dec r13d")
-    o.append("jnz 2b")
-    o += final_sub("r8", "r12", "r11")
+    for i in range(L):
+        if n0_is_one:
+            o.append("xor r11d, r11d")  # zero; clears CF and OF
+            o.append("mov rdx, rax")
+            prev_hi = "rdx"
+        else:
+            o.append("mov rdx, rax")
+            o.append("imul rdx, {n0}")  # sets CF and OF: clear them after it
+            o.append("xor r11d, r11d")
+            # t[i] + low(m*n[0]) is 0 mod 2^64; only its carry matters.
+            o.append(f"mulx {H(0)}, r8, {q('n', 0)}")
+            o.append("adcx r8, rax")
+            prev_hi = H(0)
+        for j in range(1, L):
+            o.append(f"mulx {H(j)}, r8, {q('n', j)}")
+            o.append(f"adcx r8, {q('t', i + j)}")
+            o.append(f"adox r8, {prev_hi}")
+            if j == 1 and i < L - 1:
+                # The next row's t[i+1]: only ever read from rax.
+                o.append("mov rax, r8")
+            else:
+                o.append(f"mov {q('t', i + j)}, r8")
+            prev_hi = H(j)
+        # Top column: old t[i+12], the last high half (OF chain), the carry owed from
+        # the row below (CF chain, with its carry in). Both chains' carries out go to
+        # the column above, as r12; they cannot both be set (the row's contribution
+        # above column i+11 is at most 2^64 - 1, as in the portable mont_mul).
+        o.append(f"mov r8, {q('t', i + L)}")
+        o.append(f"adox r8, {H(L - 1)}")
+        o.append("adcx r8, r12")
+        o.append("mov r12d, 0")
+        o.append("adcx r12, r11")
+        o.append("adox r12, r11")
+        o.append(f"mov {q('t', i + L)}, r8")
+    o += final_sub("r8", "r12", "r11", L)
     return o
 
 
-def final_sub(tmp, top, mask):
-    """out = x - n if that does not borrow, else x, for x = top*2^768 + [{t}..+12]
-    (after the reduction loop {t} points at t[12]) below 2n: subtract into out, turn
+def final_sub(tmp, top, mask, base=0):
+    """out = x - n if that does not borrow, else x, for x = top*2^768 + t[base..+12]
+    below 2n: subtract into out, turn
     the final borrow into an all-ones-or-zero mask, then out ^= (out ^ x) & mask. No
     branch, no cmov, and no carry chain in the second pass (`and` clears CF)."""
     o = []
     for j in range(L):
-        o.append(f"mov {tmp}, {q('t', j)}")
+        o.append(f"mov {tmp}, {q('t', base + j)}")
         o.append(f"{'sub' if j == 0 else 'sbb'} {tmp}, {q('n', j)}")
         o.append(f"mov {q('out', j)}, {tmp}")
     o.append(f"sbb {top}, 0")  # borrows only when top = 0 and x's low part < n
     o.append(f"sbb {mask}, {mask}")
     for j in range(L):
-        o.append(f"mov {tmp}, {q('t', j)}")
+        o.append(f"mov {tmp}, {q('t', base + j)}")
         o.append(f"xor {tmp}, {q('out', j)}")
         o.append(f"and {tmp}, {mask}")
         o.append(f"xor {q('out', j)}, {tmp}")

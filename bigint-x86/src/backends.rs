@@ -9,6 +9,8 @@ pub(crate) mod portable;
 pub(crate) mod x86_64_adc;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86_64_adx;
+#[cfg(all(test, target_arch = "x86_64"))]
+mod x86_64_tests;
 
 /// One backend's Montgomery arithmetic over `LIMBS` words of the native width.
 ///
