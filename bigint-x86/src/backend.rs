@@ -54,6 +54,17 @@ impl Backend {
         }
     }
 
+    /// Test hook: treat BMI2 and ADX as present, so that [`Backend::X86_64Adx`] is
+    /// runnable, whatever CPUID says. For running under valgrind, whose synthetic CPUID
+    /// hides ADX although it executes the instructions: the constant-time check calls
+    /// it when `/proc/cpuinfo` shows the real CPU has them. On a CPU without them the
+    /// backend faults (SIGILL) at its first instruction.
+    #[doc(hidden)]
+    #[cfg(target_arch = "x86_64")]
+    pub fn assume_bmi2_adx() {
+        crate::backends::x86_64_adx::assume_bmi2_adx();
+    }
+
     /// The backend chosen when none is forced: the fastest runnable one.
     pub fn best() -> Self {
         // Fastest first; the portable backend runs everywhere, so the scan always ends.

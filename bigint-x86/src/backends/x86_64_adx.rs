@@ -31,15 +31,28 @@
 )]
 
 use core::arch::asm;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::backends::MontArith;
 use crate::word::{LIMBS, Word};
 
 cpufeatures::new!(bmi2_adx, "bmi2", "adx");
 
-/// Whether this CPU has BMI2 and ADX (cached after the first call).
+/// Set by [`assume_bmi2_adx`].
+static ASSUMED: AtomicBool = AtomicBool::new(false);
+
+/// Whether this CPU has BMI2 and ADX (cached after the first call), or they were
+/// assumed present through [`assume_bmi2_adx`].
 pub(crate) fn is_runnable() -> bool {
-    bmi2_adx::get()
+    bmi2_adx::get() || ASSUMED.load(Ordering::Relaxed)
+}
+
+/// Treat BMI2 and ADX as present whatever CPUID says. valgrind's synthetic CPUID does
+/// not report ADX although valgrind executes `mulx`, `adcx` and `adox`; the
+/// constant-time check calls this (when the real CPU has them) to run this backend.
+/// On a CPU without them the backend's first instruction faults (SIGILL).
+pub(crate) fn assume_bmi2_adx() {
+    ASSUMED.store(true, Ordering::Relaxed);
 }
 
 /// The BMI2 + ADX backend. Reached only through `with_arith!`, which checks
