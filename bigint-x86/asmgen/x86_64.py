@@ -47,8 +47,8 @@ def H(j):
 
 
 def adx_mul_product():
-    """t[0..24] = a * b: row 0 writes fresh columns, rows 1..11 (a loop; the count is
-    public) add a*b[i] into t[i..i+12]. {b} and {t} are bumped by 8 per row."""
+    """t[0..24] = a * b, fully unrolled: row 0 writes fresh columns, row i adds
+    a*b[i] into t[i..i+12] (its top column t[i+12] is fresh)."""
     o = []
     o.append("xor r11d, r11d")  # zero; clears CF and OF
     o.append(f"mov rdx, {q('b', 0)}")
@@ -60,27 +60,22 @@ def adx_mul_product():
         o.append(f"mov {q('t', j)}, r8")
     o.append(f"adox {H(L - 1)}, r11")
     o.append(f"mov {q('t', L)}, {H(L - 1)}")
-    o.append(f"mov r13d, {L - 1}")
-    o.append("2:")
-    o.append("lea {b}, [{b} + 8]")
-    o.append("lea {t}, [{t} + 8]")
-    o.append(f"mov rdx, {q('b', 0)}")
-    o.append("xor r11d, r11d")
-    o.append(f"mulx {H(0)}, r8, {q('a', 0)}")
-    o.append(f"adcx r8, {q('t', 0)}")
-    o.append(f"mov {q('t', 0)}, r8")
-    for j in range(1, L):
-        o.append(f"mulx {H(j)}, r8, {q('a', j)}")
-        o.append(f"adcx r8, {q('t', j)}")
-        o.append(f"adox r8, {H(j - 1)}")
-        o.append(f"mov {q('t', j)}, r8")
-    # The top column is fresh: the row's last high half plus both chains' carries (the
-    # partial product is below 2^(64(i+13)), so nothing carries out of it).
-    o.append(f"adox {H(L - 1)}, r11")
-    o.append(f"adcx {H(L - 1)}, r11")
-    o.append(f"mov {q('t', L)}, {H(L - 1)}")
-    o.append("dec r13d")
-    o.append("jnz 2b")
+    for i in range(1, L):
+        o.append(f"mov rdx, {q('b', i)}")
+        o.append("xor r11d, r11d")
+        o.append(f"mulx {H(0)}, r8, {q('a', 0)}")
+        o.append(f"adcx r8, {q('t', i)}")
+        o.append(f"mov {q('t', i)}, r8")
+        for j in range(1, L):
+            o.append(f"mulx {H(j)}, r8, {q('a', j)}")
+            o.append(f"adcx r8, {q('t', i + j)}")
+            o.append(f"adox r8, {H(j - 1)}")
+            o.append(f"mov {q('t', i + j)}, r8")
+        # The top column is fresh: the row's last high half plus both chains' carries
+        # (the partial product is below 2^(64(i+13)), so nothing carries out of it).
+        o.append(f"adox {H(L - 1)}, r11")
+        o.append(f"adcx {H(L - 1)}, r11")
+        o.append(f"mov {q('t', i + L)}, {H(L - 1)}")
     return o
 
 
