@@ -182,27 +182,36 @@ def adx_reduce(n0_is_one):
         o.append("adcx r12, r11")
         o.append("adox r12, r11")
         o.append(f"mov {q('t', i + L)}, r8")
-    o += final_sub("r8", "r12", "r11", L)
-    return o
+    o += final_sub_regs("r8", "r12")
+    # Fixed registers (the result comes out in registers, so every operand is pinned).
+    return [x.replace("{t}", "rdi").replace("{n0}", "rcx").replace("{n}", "rsi") for x in o]
 
 
-def final_sub(tmp, top, mask, base=0):
-    """out = x - n if that does not borrow, else x, for x = top*2^768 + t[base..+12]
-    below 2n: subtract into out, turn
-    the final borrow into an all-ones-or-zero mask, then out ^= (out ^ x) & mask. No
-    branch, no cmov, and no carry chain in the second pass (`and` clears CF)."""
+# The result registers of `final_sub_regs`, word 0 first.
+OUT_REGS = ["rax", "rcx", "rdx", "rsi", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
+            "r15"]
+
+
+def final_sub_regs(tmp, top):
+    """The masked final subtraction with the result left in OUT_REGS: x - n into the
+    dead t[0..12], the mask into t[24], then each word d ^ ((x ^ d) & mask) loaded
+    into its register. Why registers: a result stored with 8-byte stores and then
+    copied by the compiler with 16-byte loads (as it copies arrays) cannot be
+    forwarded from the store buffer, and every multiplication would wait for that."""
     o = []
     for j in range(L):
-        o.append(f"mov {tmp}, {q('t', base + j)}")
+        o.append(f"mov {tmp}, {q('t', L + j)}")
         o.append(f"{'sub' if j == 0 else 'sbb'} {tmp}, {q('n', j)}")
-        o.append(f"mov {q('out', j)}, {tmp}")
+        o.append(f"mov {q('t', j)}, {tmp}")
     o.append(f"sbb {top}, 0")  # borrows only when top = 0 and x's low part < n
-    o.append(f"sbb {mask}, {mask}")
+    o.append(f"sbb {tmp}, {tmp}")  # all ones when x < n: keep x
+    o.append(f"mov {q('t', 2 * L)}, {tmp}")
     for j in range(L):
-        o.append(f"mov {tmp}, {q('t', base + j)}")
-        o.append(f"xor {tmp}, {q('out', j)}")
-        o.append(f"and {tmp}, {mask}")
-        o.append(f"xor {q('out', j)}, {tmp}")
+        r = OUT_REGS[j]
+        o.append(f"mov {r}, {q('t', L + j)}")
+        o.append(f"xor {r}, {q('t', j)}")
+        o.append(f"and {r}, {q('t', 2 * L)}")
+        o.append(f"xor {r}, {q('t', j)}")
     return o
 
 
@@ -275,35 +284,34 @@ def adc_sqr_product():
 
 
 def adc_reduce(n0_is_one):
+    """Montgomery reduction, 12 unrolled rows, then the final subtraction with the
+    result in registers (as in the ADX backend). r10 is the carry bit owed above a
+    row's top column."""
     o = []
     o.append("xor r10d, r10d")
-    o.append(f"mov r11d, {L}")
-    o.append("2:")
-    o.append(f"mov r8, {q('t', 0)}")
-    if n0_is_one:
-        # t[i] + m*n[0] = m*2^64 for m = t[i] when n[0] is all ones.
-        o.append("mov r9, r8")
-    else:
-        o.append("imul r8, {n0}")
-        o.append(f"mov rax, {q('n', 0)}")
-        o.append("mul r8")
-        o.append(f"add rax, {q('t', 0)}")
-        o.append("adc rdx, 0")
-        o.append("mov r9, rdx")
-    for j in range(1, L):
-        o += adc_col(q("n", j), j, fresh=False)
-    o.append(f"mov rax, {q('t', L)}")
-    o.append("add rax, r10")
-    o.append("mov r10d, 0")
-    o.append("adc r10, 0")
-    o.append("add rax, r9")
-    o.append("adc r10, 0")
-    o.append(f"mov {q('t', L)}, rax")
-    o.append("lea {t}, [{t} + 8]")
-    o.append("dec r11d")
-    o.append("jnz 2b")
-    o += final_sub("r8", "r10", "r11")
-    return o
+    for i in range(L):
+        o.append(f"mov r8, {q('t', i)}")
+        if n0_is_one:
+            # t[i] + m*n[0] = m*2^64 for m = t[i] when n[0] is all ones.
+            o.append("mov r9, r8")
+        else:
+            o.append("imul r8, {n0}")
+            o.append(f"mov rax, {q('n', 0)}")
+            o.append("mul r8")
+            o.append(f"add rax, {q('t', i)}")
+            o.append("adc rdx, 0")
+            o.append("mov r9, rdx")
+        for j in range(1, L):
+            o += adc_col(q("n", j), i + j, fresh=False)
+        o.append(f"mov rax, {q('t', i + L)}")
+        o.append("add rax, r10")
+        o.append("mov r10d, 0")
+        o.append("adc r10, 0")
+        o.append("add rax, r9")
+        o.append("adc r10, 0")
+        o.append(f"mov {q('t', i + L)}, rax")
+    o += final_sub_regs("r8", "r10")
+    return [x.replace("{t}", "rdi").replace("{n0}", "rcx").replace("{n}", "rsi") for x in o]
 
 
 BLOCKS = {
