@@ -258,9 +258,9 @@ def adc_mul_product():
 def adc_sqr_product():
     """Cross products once, then double (one adc chain over 22 words), then add the
     diagonal; `mul` clobbers CF, so the diagonal's carry is parked in r9 as 0 or -1
-    (sbb r9, r9) and restored by add r9, r9. t[0] and t[23] start at zero (the caller
-    zeroes t)."""
-    o = []
+    (sbb r9, r9) and restored by add r9, r9. t[0] and t[23] start at zero (they
+    are zeroed first)."""
+    o = [f"mov {q('t', 0)}, 0", f"mov {q('t', 2 * L - 1)}, 0"]
     for i in range(L - 1):
         o.append(f"mov r8, {q('a', i)}")
         for j in range(i + 1, L):

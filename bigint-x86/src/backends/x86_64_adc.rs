@@ -24,6 +24,7 @@
 )]
 
 use core::arch::asm;
+use core::mem::MaybeUninit;
 
 use crate::backends::MontArith;
 use crate::word::{LIMBS, Word};
@@ -31,18 +32,21 @@ use crate::word::{LIMBS, Word};
 /// The `mul`/`adc` backend.
 pub(crate) struct X86_64Adc;
 
+/// The 1536-bit product and one scratch word. Left uninitialised: the assembly writes
+/// every word before it reads it.
+type Scratch = MaybeUninit<[Word; 2 * LIMBS + 1]>;
+
 impl MontArith for X86_64Adc {
     #[inline]
     fn mul(a: &[Word; LIMBS], b: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
-        let mut t = [0 as Word; 2 * LIMBS + 1];
+        let mut t = Scratch::uninit();
         mul_product(a, b, &mut t);
         reduce(&mut t, n, n0)
     }
 
     #[inline]
     fn sqr(a: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
-        // The square reads t[0] and t[23] before writing them: they start at zero.
-        let mut t = [0 as Word; 2 * LIMBS + 1];
+        let mut t = Scratch::uninit();
         sqr_product(a, &mut t);
         reduce(&mut t, n, n0)
     }
@@ -50,7 +54,7 @@ impl MontArith for X86_64Adc {
 
 /// `t = a·b`, all 1536 bits.
 #[inline(always)]
-fn mul_product(a: &[Word; LIMBS], b: &[Word; LIMBS], t: &mut [Word; 2 * LIMBS + 1]) {
+fn mul_product(a: &[Word; LIMBS], b: &[Word; LIMBS], t: &mut Scratch) {
     // SAFETY: reads a[0..12] and b[0..12], writes t[0..24], all through pointers from
     // references of exactly those sizes ({b} and {t} advance by one word per row, 11
     // rows, so the last row reads b[11] and writes t[11..24]). No stack use. Base
@@ -235,21 +239,23 @@ fn mul_product(a: &[Word; LIMBS], b: &[Word; LIMBS], t: &mut [Word; 2 * LIMBS + 
             // END GENERATED mul_product
             a = in(reg) a.as_ptr(),
             b = inout(reg) b.as_ptr() => _,
-            t = inout(reg) t.as_mut_ptr() => _,
+            t = inout(reg) t.as_mut_ptr().cast::<Word>() => _,
             out("rax") _, out("rdx") _, out("r8") _, out("r9") _, out("r11") _,
             options(nostack),
         );
     }
 }
 
-/// `t = a²`, all 1536 bits, for `t` zeroed on entry.
+/// `t = a²`, all 1536 bits (the assembly zeroes t[0] and t[23] first: it adds into them).
 #[inline(always)]
-fn sqr_product(a: &[Word; LIMBS], t: &mut [Word; 2 * LIMBS + 1]) {
+fn sqr_product(a: &[Word; LIMBS], t: &mut Scratch) {
     // SAFETY: reads a[0..12], reads and writes t[0..24] at fixed offsets from pointers
     // taken from references of those sizes. No stack use. Base x86_64 instructions.
     unsafe {
         asm!(
             // BEGIN GENERATED sqr_product
+            "mov qword ptr [{t}], 0",
+            "mov qword ptr [{t} + 184], 0",
             "mov r8, qword ptr [{a}]",
             "mov rax, qword ptr [{a} + 8]",
             "mul r8",
@@ -924,7 +930,7 @@ fn sqr_product(a: &[Word; LIMBS], t: &mut [Word; 2 * LIMBS + 1]) {
             "sbb r9, r9",
             // END GENERATED sqr_product
             a = in(reg) a.as_ptr(),
-            t = in(reg) t.as_mut_ptr(),
+            t = in(reg) t.as_mut_ptr().cast::<Word>(),
             out("rax") _, out("rdx") _, out("r8") _, out("r9") _,
             options(nostack),
         );
@@ -936,7 +942,7 @@ fn sqr_product(a: &[Word; LIMBS], t: &mut [Word; 2 * LIMBS + 1]) {
 /// 16-byte copies of it do not wait on 8-byte stores that cannot be forwarded).
 /// Destroys `t`; `t[24]` is scratch.
 #[inline(always)]
-fn reduce(t: &mut [Word; 2 * LIMBS + 1], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
+fn reduce(t: &mut Scratch, n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
     let mut w = [0 as Word; LIMBS];
     // The pointer to n goes in as an integer because its register comes back as a
     // result word.
@@ -2202,7 +2208,7 @@ fn reduce(t: &mut [Word; 2 * LIMBS + 1], n: &[Word; LIMBS], n0: Word) -> [Word; 
                 "and r15, qword ptr [rdi + 192]",
                 "xor r15, qword ptr [rdi + 88]",
                 // END GENERATED reduce_n0_one
-                inout("rdi") t.as_mut_ptr() => _,
+                inout("rdi") t.as_mut_ptr().cast::<Word>() => _,
                 inout("rsi") np => w[3],
                 out("rax") w[0], out("rcx") w[1], out("rdx") w[2], out("r8") w[4],
                 out("r9") w[5], out("r10") w[6], out("r11") w[7], out("r12") w[8],
@@ -3528,7 +3534,7 @@ fn reduce(t: &mut [Word; 2 * LIMBS + 1], n: &[Word; LIMBS], n0: Word) -> [Word; 
                 "and r15, qword ptr [rdi + 192]",
                 "xor r15, qword ptr [rdi + 88]",
                 // END GENERATED reduce
-                inout("rdi") t.as_mut_ptr() => _,
+                inout("rdi") t.as_mut_ptr().cast::<Word>() => _,
                 inout("rsi") np => w[3],
                 inout("rcx") n0 => w[1],
                 out("rax") w[0], out("rdx") w[2], out("r8") w[4],

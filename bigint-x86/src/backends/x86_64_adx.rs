@@ -37,6 +37,7 @@
 )]
 
 use core::arch::asm;
+use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::backends::MontArith;
@@ -65,17 +66,21 @@ pub(crate) fn assume_bmi2_adx() {
 /// [`is_runnable`] first.
 pub(crate) struct X86_64Adx;
 
+/// The 1536-bit product and one scratch word. Left uninitialised: the assembly writes
+/// every word before it reads it.
+type Scratch = MaybeUninit<[Word; 2 * LIMBS + 1]>;
+
 impl MontArith for X86_64Adx {
     #[inline]
     fn mul(a: &[Word; LIMBS], b: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
-        let mut t = [0 as Word; 2 * LIMBS + 1];
+        let mut t = Scratch::uninit();
         mul_product(a, b, &mut t);
         reduce(&mut t, n, n0)
     }
 
     #[inline]
     fn sqr(a: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
-        let mut t = [0 as Word; 2 * LIMBS + 1];
+        let mut t = Scratch::uninit();
         sqr_product(a, &mut t);
         reduce(&mut t, n, n0)
     }
@@ -83,7 +88,7 @@ impl MontArith for X86_64Adx {
 
 /// `t = a·b`, all 1536 bits.
 #[inline(always)]
-fn mul_product(a: &[Word; LIMBS], b: &[Word; LIMBS], t: &mut [Word; 2 * LIMBS + 1]) {
+fn mul_product(a: &[Word; LIMBS], b: &[Word; LIMBS], t: &mut Scratch) {
     debug_assert!(is_runnable());
     // SAFETY: reads a[0..12] and b[0..12], writes t[0..24], all at fixed offsets from
     // pointers taken from references of exactly those sizes. No stack use. The
@@ -706,7 +711,7 @@ fn mul_product(a: &[Word; LIMBS], b: &[Word; LIMBS], t: &mut [Word; 2 * LIMBS + 
             // END GENERATED mul_product
             a = in(reg) a.as_ptr(),
             b = in(reg) b.as_ptr(),
-            t = in(reg) t.as_mut_ptr(),
+            t = in(reg) t.as_mut_ptr().cast::<Word>(),
             out("rdx") _, out("r8") _, out("r9") _, out("r10") _, out("r11") _,
             options(nostack),
         );
@@ -715,7 +720,7 @@ fn mul_product(a: &[Word; LIMBS], b: &[Word; LIMBS], t: &mut [Word; 2 * LIMBS + 
 
 /// `t = a²`, all 1536 bits.
 #[inline(always)]
-fn sqr_product(a: &[Word; LIMBS], t: &mut [Word; 2 * LIMBS + 1]) {
+fn sqr_product(a: &[Word; LIMBS], t: &mut Scratch) {
     debug_assert!(is_runnable());
     // SAFETY: reads a[0..12], writes t[0..24] at fixed offsets from pointers taken from
     // references of those sizes. No stack use. BMI2 and ADX: as in `mul_product`.
@@ -1137,7 +1142,7 @@ fn sqr_product(a: &[Word; LIMBS], t: &mut [Word; 2 * LIMBS + 1]) {
             "mov qword ptr [{t} + 184], r9",
             // END GENERATED sqr_product
             a = in(reg) a.as_ptr(),
-            t = in(reg) t.as_mut_ptr(),
+            t = in(reg) t.as_mut_ptr().cast::<Word>(),
             out("rax") _, out("rdx") _, out("r8") _, out("r9") _, out("r10") _,
             out("r11") _,
             options(nostack),
@@ -1149,7 +1154,7 @@ fn sqr_product(a: &[Word; LIMBS], t: &mut [Word; 2 * LIMBS + 1]) {
 /// final subtraction, whose result comes back in registers. Destroys `t`; `t[24]` is
 /// scratch.
 #[inline(always)]
-fn reduce(t: &mut [Word; 2 * LIMBS + 1], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
+fn reduce(t: &mut Scratch, n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
     debug_assert!(is_runnable());
     let mut w = [0 as Word; LIMBS];
     // The pointer to n goes in as an integer because its register comes back as a
@@ -1889,7 +1894,7 @@ fn reduce(t: &mut [Word; 2 * LIMBS + 1], n: &[Word; LIMBS], n0: Word) -> [Word; 
                 "and r15, qword ptr [rdi + 192]",
                 "xor r15, qword ptr [rdi + 88]",
                 // END GENERATED reduce_n0_one
-                inout("rdi") t.as_mut_ptr() => _,
+                inout("rdi") t.as_mut_ptr().cast::<Word>() => _,
                 inout("rsi") np => w[3],
                 out("rax") w[0], out("rcx") w[1], out("rdx") w[2], out("r8") w[4],
                 out("r9") w[5], out("r10") w[6], out("r11") w[7], out("r12") w[8],
@@ -2664,7 +2669,7 @@ fn reduce(t: &mut [Word; 2 * LIMBS + 1], n: &[Word; LIMBS], n0: Word) -> [Word; 
                 "and r15, qword ptr [rdi + 192]",
                 "xor r15, qword ptr [rdi + 88]",
                 // END GENERATED reduce
-                inout("rdi") t.as_mut_ptr() => _,
+                inout("rdi") t.as_mut_ptr().cast::<Word>() => _,
                 inout("rsi") np => w[3],
                 inout("rcx") n0 => w[1],
                 out("rax") w[0], out("rdx") w[2], out("r8") w[4],
