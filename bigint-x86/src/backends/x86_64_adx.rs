@@ -26,7 +26,7 @@
 //! i needs no product at all (`t[i] + m·(2^64 - 1) = m·2^64`). The public `n0 == 1`
 //! picks that reduction; any other odd modulus gets the general one.
 //!
-//! No branch and no address depends on the operands: the loops count public rows, every
+//! No branch and no address depends on the operands: there is no loop or branch, every
 //! address is a fixed offset from a pointer argument, and the final subtraction masks.
 //!
 //! The `asm!` text between the `BEGIN/END GENERATED` lines is written by
