@@ -1,7 +1,7 @@
 //! The backends by name, for tests, benchmarks and the command line to list and force.
 //!
-//! Only the portable backend exists so far; the x86 assembly backends of this crate's
-//! issue will join this list, each with the CPU features it needs.
+//! Each backend but the portable one needs an architecture (chosen at compile time) and
+//! may need CPU features (checked at run time).
 
 /// A Montgomery multiplication backend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,6 +13,12 @@ pub enum Backend {
     /// SSE), scheduled for its U/V pipes; runs on every x86 CPU.
     #[cfg(target_arch = "x86")]
     X86P5,
+    /// x86_64 assembly with `mul`/`adc` only; runs on every x86_64 CPU.
+    #[cfg(target_arch = "x86_64")]
+    X86_64Adc,
+    /// x86_64 assembly with `mulx`/`adcx`/`adox`; needs BMI2 and ADX.
+    #[cfg(target_arch = "x86_64")]
+    X86_64Adx,
 }
 
 impl Backend {
@@ -21,6 +27,10 @@ impl Backend {
         Backend::Portable,
         #[cfg(target_arch = "x86")]
         Backend::X86P5,
+        #[cfg(target_arch = "x86_64")]
+        Backend::X86_64Adc,
+        #[cfg(target_arch = "x86_64")]
+        Backend::X86_64Adx,
     ];
 
     /// The backend's name, as the command line spells it.
@@ -29,6 +39,10 @@ impl Backend {
             Self::Portable => "portable",
             #[cfg(target_arch = "x86")]
             Self::X86P5 => "x86-p5",
+            #[cfg(target_arch = "x86_64")]
+            Self::X86_64Adc => "x86_64-adc",
+            #[cfg(target_arch = "x86_64")]
+            Self::X86_64Adx => "x86_64-adx",
         }
     }
 
@@ -43,15 +57,41 @@ impl Backend {
             Self::Portable => true,
             #[cfg(target_arch = "x86")]
             Self::X86P5 => true,
+            #[cfg(target_arch = "x86_64")]
+            Self::X86_64Adc => true,
+            #[cfg(target_arch = "x86_64")]
+            Self::X86_64Adx => crate::backends::x86_64_adx::is_runnable(),
         }
+    }
+
+    /// Test hook: treat BMI2 and ADX as present, so that [`Backend::X86_64Adx`] is
+    /// runnable, whatever CPUID says. For running under valgrind, whose synthetic CPUID
+    /// hides ADX although it executes the instructions: the constant-time check calls
+    /// it when `/proc/cpuinfo` shows the real CPU has them. On a CPU without them the
+    /// backend faults (SIGILL) at its first instruction.
+    #[doc(hidden)]
+    #[cfg(target_arch = "x86_64")]
+    pub fn assume_bmi2_adx() {
+        crate::backends::x86_64_adx::assume_bmi2_adx();
     }
 
     /// The backend chosen when none is forced: the fastest runnable one.
     pub fn best() -> Self {
-        // On 32-bit x86 the Pentium assembly runs everywhere and beats portable code.
-        #[cfg(target_arch = "x86")]
-        return Self::X86P5;
-        #[cfg(not(target_arch = "x86"))]
-        Self::Portable
+        // Fastest first; the portable backend runs everywhere, so the scan always ends.
+        const PREFERENCE: &[Backend] = &[
+            #[cfg(target_arch = "x86_64")]
+            Backend::X86_64Adx,
+            #[cfg(target_arch = "x86_64")]
+            Backend::X86_64Adc,
+            // On 32-bit x86 the Pentium assembly runs everywhere and beats portable code.
+            #[cfg(target_arch = "x86")]
+            Backend::X86P5,
+            Backend::Portable,
+        ];
+        PREFERENCE
+            .iter()
+            .copied()
+            .find(|b| b.is_runnable())
+            .unwrap_or(Backend::Portable)
     }
 }

@@ -5,6 +5,12 @@
 use crate::word::{LIMBS, Word};
 
 pub(crate) mod portable;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod x86_64_adc;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod x86_64_adx;
+#[cfg(all(test, target_arch = "x86_64"))]
+mod x86_64_tests;
 #[cfg(target_arch = "x86")]
 #[allow(
     unsafe_code,
@@ -49,6 +55,16 @@ macro_rules! with_arith {
             #[cfg(target_arch = "x86")]
             $crate::Backend::X86P5 => {
                 type $A = $crate::backends::x86_p5::X86P5;
+                $body
+            }
+            #[cfg(target_arch = "x86_64")]
+            $crate::Backend::X86_64Adc => {
+                type $A = $crate::backends::x86_64_adc::X86_64Adc;
+                $body
+            }
+            #[cfg(target_arch = "x86_64")]
+            $crate::Backend::X86_64Adx => {
+                type $A = $crate::backends::x86_64_adx::X86_64Adx;
                 $body
             }
         }

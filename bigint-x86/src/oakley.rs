@@ -8,10 +8,10 @@
 use crate::Backend;
 use crate::backends::portable::reduce_below_2n;
 use crate::backends::{MontArith, with_arith};
-use crate::monty::{MontyParams, SecretExponent, WINDOWS};
+use crate::monty::{MontyParams, SecretExponent};
 use crate::multi::{self, LANES, MultiBackend};
 use crate::uint::U768;
-use crate::word::{LIMBS, Word, mac, sbb};
+use crate::word::{LIMBS, WORD_BITS, WORD_SHIFT, Word, mac, sbb};
 
 /// The prime p, big-endian (RFC 2409 section 6.1).
 pub const P: U768 = U768::from_be_bytes(&[
@@ -43,16 +43,21 @@ const R_MINUS_P: [Word; LIMBS] = {
     c
 };
 
-/// `x · 2^k mod p` for `x < p` and a secret `k < 16`, in constant time: a one-word multiply and one
-/// reduction, far cheaper than a Montgomery multiplication. (Multiplying by 2 commutes
-/// with the Montgomery form, so `x` may be in it.)
+/// `x · 2^k mod p` for `x < p` and a secret `k < 2^PK_WINDOW` (at most the word size),
+/// in constant time: a one-word multiply and one reduction, far cheaper than a
+/// Montgomery multiplication. (Multiplying by 2 commutes with the Montgomery form, so
+/// `x` may be in it.)
 #[inline(always)]
 fn mul_pow2(x: &[Word; LIMBS], k: Word) -> [Word; LIMBS] {
-    // The shift is a multiplication by 2^k, and 2^k a product of four masked factors:
-    // no shift by a secret count. (LLVM vectorised shifts by `k` into `pslld xmm, xmm` on
-    // i686, which valgrind's x86 memcheck reports as a secret-dependent choice.)
-    let bit = |i: u32| (k >> i) & 1;
-    let pow = (1 + bit(0)) * (1 + 3 * bit(1)) * (1 + 15 * bit(2)) * (1 + 255 * bit(3));
+    // The shift is a multiplication by 2^k, and 2^k a product of masked factors, one per
+    // bit of k (bit i contributes 2^(2^i)): no shift by a secret count. (LLVM vectorised
+    // shifts by `k` into `pslld xmm, xmm` on i686, which valgrind's x86 memcheck reports
+    // as a secret-dependent choice.) The product is 2^k < 2^(w-1).
+    let mut pow: Word = 1;
+    for i in 0..PK_WINDOW {
+        let bit = (k >> i) & 1;
+        pow *= 1 + (((1 as Word) << (1 << i)) - 1) * bit;
+    }
     let mut lo = [0 as Word; LIMBS];
     let mut hi = 0;
     for i in 0..LIMBS {
@@ -62,7 +67,8 @@ fn mul_pow2(x: &[Word; LIMBS], k: Word) -> [Word; LIMBS] {
         lo[i] = l | hi;
         hi = h;
     }
-    // x·2^k = hi·2^768 + lo ≡ lo + hi·(2^768 - p), which is below 2p.
+    // x·2^k = hi·2^768 + lo ≡ lo + hi·(2^768 - p), which is below 2p: hi < 2^k ≤
+    // 2^(w-1) and 2^768 - p < 2^704, so the sum is below 2^768 + 2^767 < 2p.
     let mut s = [0 as Word; LIMBS];
     let mut c = 0;
     for i in 0..LIMBS {
@@ -74,9 +80,30 @@ fn mul_pow2(x: &[Word; LIMBS], k: Word) -> [Word; LIMBS] {
     reduce_below_2n(&s, c, P.as_limbs())
 }
 
-/// `2^r mod p`: an XCRYPT public key. Constant time in `r`: the same 4-bit windows as
-/// [`MontyParams::pow`], but each window multiplies by `2^nibble` with a shift and a
-/// reduction instead of a table lookup and a Montgomery multiplication. Runs on
+/// Bits per exponent window of the base-2 path: as many as a one-word shift allows
+/// (`2^6 - 1 < 64`) and dividing 768, so 128 shift-and-reduce steps instead of 192 on
+/// 64-bit words; 4 bits on 32-bit words.
+const PK_WINDOW: usize = if WORD_BITS == 64 { 6 } else { 4 };
+/// Windows in a 768-bit exponent for the base-2 path.
+const PK_WINDOWS: usize = if WORD_BITS == 64 { 128 } else { 192 };
+const _: () = assert!(PK_WINDOWS * PK_WINDOW == 768 && (1 << PK_WINDOW) <= WORD_BITS);
+
+/// The `PK_WINDOW` bits of `x` from bit `i` (a public multiple of `PK_WINDOW`). The one
+/// branch is on `i`; the bits may be secret.
+#[inline(always)]
+fn window(x: &U768, i: usize) -> Word {
+    let limb = i >> WORD_SHIFT;
+    let off = i & (WORD_BITS - 1);
+    let mut v = x.0[limb] >> off;
+    if off + PK_WINDOW > WORD_BITS && limb + 1 < LIMBS {
+        v |= x.0[limb + 1] << (WORD_BITS - off);
+    }
+    v & ((1 << PK_WINDOW) - 1)
+}
+
+/// `2^r mod p`: an XCRYPT public key. Constant time in `r`: fixed windows (6 bits on
+/// 64-bit words), each of which multiplies by `2^window` with a shift and a reduction
+/// instead of a table lookup and a Montgomery multiplication. Runs on
 /// [`Backend::best`].
 pub fn public_key(r: &SecretExponent) -> U768 {
     public_key_with(Backend::best(), r)
@@ -92,11 +119,11 @@ pub fn public_key_with(backend: Backend, r: &SecretExponent) -> U768 {
 
 fn public_key_in<A: MontArith>(r: &SecretExponent) -> U768 {
     let mut acc = PARAMS.monty_one();
-    for w in (0..WINDOWS).rev() {
-        for _ in 0..4 {
+    for w in (0..PK_WINDOWS).rev() {
+        for _ in 0..PK_WINDOW {
             acc = PARAMS.sqr::<A>(&acc);
         }
-        acc = mul_pow2(&acc, r.0.nibble(w * 4));
+        acc = mul_pow2(&acc, window(&r.0, w * PK_WINDOW));
     }
     PARAMS.leave_monty::<A>(&acc)
 }

@@ -1,0 +1,358 @@
+#!/usr/bin/env python3
+"""Generates the unrolled asm! templates of the two x86_64 Montgomery backends.
+
+    python3 bigint-x86/asmgen/x86_64.py
+
+rewrites, in place, every block between a `// BEGIN GENERATED <name>` and a
+`// END GENERATED <name>` line of `bigint-x86/src/backends/x86_64_{adc,adx}.rs`. The
+blocks are lists of string literals for `asm!`; the Rust around them (operands,
+clobbers, SAFETY comments) is hand-written. Why generate: a 12-limb product unrolled
+by hand is 500 lines in which one wrong offset is easy to write and hard to see; here
+each shape is written once. The output is checked in, so building needs no Python.
+
+Layout shared by all blocks (12 limbs of 64 bits, little-endian limb order):
+  t:   24-word scratch; the 1536-bit product goes there, is reduced in place, and the
+       reduced upper half (plus a carry bit held in a register) is what the final
+       subtraction reads.
+  out: the 12-word result.
+Only `t` (and `out` at the end) is written; `a`, `b` and `n` are only read.
+"""
+
+import pathlib
+import re
+
+L = 12  # limbs
+
+
+def q(base, word):
+    """A qword memory operand `[base + 8*word]`."""
+    off = 8 * word
+    return f"qword ptr [{{{base}}} + {off}]" if off else f"qword ptr [{{{base}}}]"
+
+
+# --------------------------------------------------------------------------------------
+# mulx / adcx / adox (BMI2 + ADX)
+#
+# Registers: rdx = the multiplier of the row (mulx's implicit source); r8 = the low
+# half of each product; r9/r10 = the high halves, alternating so that the high half of
+# product j-1 is still there when column j adds it; r11 = zero (and, at the end, the
+# mask); r12 = the carry bit owed to the column above a reduction row's top; r13 = the
+# row counter; rax = the next row's m. In each row, CF (adcx) carries the chain
+# "old t[c] + low half of product j", OF (adox) the chain "+ high half of product j-1":
+# two independent carry chains, so consecutive columns need not wait for each other.
+# --------------------------------------------------------------------------------------
+
+def H(j):
+    return "r9" if j & 1 else "r10"
+
+
+def adx_mul_product():
+    """t[0..24] = a * b, fully unrolled: row 0 writes fresh columns, row i adds
+    a*b[i] into t[i..i+12] (its top column t[i+12] is fresh)."""
+    o = []
+    o.append("xor r11d, r11d")  # zero; clears CF and OF
+    o.append(f"mov rdx, {q('b', 0)}")
+    o.append(f"mulx {H(0)}, r8, {q('a', 0)}")
+    o.append(f"mov {q('t', 0)}, r8")
+    for j in range(1, L):
+        o.append(f"mulx {H(j)}, r8, {q('a', j)}")
+        o.append(f"adox r8, {H(j - 1)}")
+        o.append(f"mov {q('t', j)}, r8")
+    o.append(f"adox {H(L - 1)}, r11")
+    o.append(f"mov {q('t', L)}, {H(L - 1)}")
+    for i in range(1, L):
+        o.append(f"mov rdx, {q('b', i)}")
+        o.append("xor r11d, r11d")
+        o.append(f"mulx {H(0)}, r8, {q('a', 0)}")
+        o.append(f"adcx r8, {q('t', i)}")
+        o.append(f"mov {q('t', i)}, r8")
+        for j in range(1, L):
+            o.append(f"mulx {H(j)}, r8, {q('a', j)}")
+            o.append(f"adcx r8, {q('t', i + j)}")
+            o.append(f"adox r8, {H(j - 1)}")
+            o.append(f"mov {q('t', i + j)}, r8")
+        # The top column is fresh: the row's last high half plus both chains' carries
+        # (the partial product is below 2^(64(i+13)), so nothing carries out of it).
+        o.append(f"adox {H(L - 1)}, r11")
+        o.append(f"adcx {H(L - 1)}, r11")
+        o.append(f"mov {q('t', i + L)}, {H(L - 1)}")
+    return o
+
+
+def adx_sqr_product():
+    """t[0..24] = a^2: the cross products a[i]*a[j], i < j, once (66 products, fully
+    unrolled because the rows shrink), then one pass that doubles them (adox t, t) and
+    adds the squares a[i]^2 on the diagonal (adcx)."""
+    o = []
+    # Row 0: columns 1..12 are fresh.
+    o.append("xor r11d, r11d")
+    o.append(f"mov rdx, {q('a', 0)}")
+    o.append(f"mulx {H(1)}, r8, {q('a', 1)}")
+    o.append(f"mov {q('t', 1)}, r8")
+    for j in range(2, L):
+        o.append(f"mulx {H(j)}, r8, {q('a', j)}")
+        o.append(f"adox r8, {H(j - 1)}")
+        o.append(f"mov {q('t', j)}, r8")
+    o.append(f"adox {H(L - 1)}, r11")
+    o.append(f"mov {q('t', L)}, {H(L - 1)}")
+    # Rows 1..10: columns 2i+1..i+11 add to what earlier rows wrote; i+12 is fresh.
+    for i in range(1, L - 1):
+        o.append("xor r11d, r11d")
+        o.append(f"mov rdx, {q('a', i)}")
+        for j in range(i + 1, L):
+            c = i + j
+            o.append(f"mulx {H(j)}, r8, {q('a', j)}")
+            o.append(f"adcx r8, {q('t', c)}")
+            if j > i + 1:
+                o.append(f"adox r8, {H(j - 1)}")
+            o.append(f"mov {q('t', c)}, r8")
+        o.append(f"adox {H(L - 1)}, r11")
+        o.append(f"adcx {H(L - 1)}, r11")
+        o.append(f"mov {q('t', i + L)}, {H(L - 1)}")
+    # Doubling and diagonal. Column 0 had no cross product (its doubled value is 0) and
+    # column 23 neither (it is the carry out of doubling column 22, plus the chains).
+    o.append("xor r11d, r11d")
+    for i in range(L):
+        o.append(f"mov rdx, {q('a', i)}")
+        o.append("mulx r9, r8, rdx")
+        if i == 0:
+            o.append(f"mov {q('t', 0)}, r8")
+        else:
+            o.append(f"mov rax, {q('t', 2 * i)}")
+            o.append("adox rax, rax")
+            o.append("adcx rax, r8")
+            o.append(f"mov {q('t', 2 * i)}, rax")
+        if i < L - 1:
+            o.append(f"mov rax, {q('t', 2 * i + 1)}")
+            o.append("adox rax, rax")
+            o.append("adcx rax, r9")
+            o.append(f"mov {q('t', 2 * i + 1)}, rax")
+        else:
+            o.append("adox r9, r11")
+            o.append("adcx r9, r11")
+            o.append(f"mov {q('t', 2 * L - 1)}, r9")
+    return o
+
+
+def adx_reduce(n0_is_one):
+    """Montgomery reduction of t[0..24] in place, 12 rows, then the masked final
+    subtraction into out. Row i adds m*n at column i, m = t[i]*n0, which clears column
+    i. Fully unrolled: a loop's counter and taken branch would compete with adcx and
+    adox for ports 0 and 6.
+
+    With n0 = 1 (n[0] all ones): m = t[i], and t[i] + m*n[0] = m*2^64 exactly, so
+    column i needs no product and hands exactly m to column i+1 (as the high half of
+    product 0): 11 products per row instead of 12, and no multiplication on the path
+    from one row's m to the next. rax carries column i+1 of row i (the next m) in a
+    register, so the next row does not wait for a store to be forwarded to a load."""
+    o = []
+    o.append("xor r12d, r12d")  # carry owed above the top column
+    o.append(f"mov rax, {q('t', 0)}")
+    for i in range(L):
+        if n0_is_one:
+            o.append("xor r11d, r11d")  # zero; clears CF and OF
+            o.append("mov rdx, rax")
+            prev_hi = "rdx"
+        else:
+            o.append("mov rdx, rax")
+            o.append("imul rdx, {n0}")  # sets CF and OF: clear them after it
+            o.append("xor r11d, r11d")
+            # t[i] + low(m*n[0]) is 0 mod 2^64; only its carry matters.
+            o.append(f"mulx {H(0)}, r8, {q('n', 0)}")
+            o.append("adcx r8, rax")
+            prev_hi = H(0)
+        for j in range(1, L):
+            o.append(f"mulx {H(j)}, r8, {q('n', j)}")
+            o.append(f"adcx r8, {q('t', i + j)}")
+            o.append(f"adox r8, {prev_hi}")
+            if j == 1 and i < L - 1:
+                # The next row's t[i+1]: only ever read from rax.
+                o.append("mov rax, r8")
+            else:
+                o.append(f"mov {q('t', i + j)}, r8")
+            prev_hi = H(j)
+        # Top column: old t[i+12], the last high half (OF chain), the carry owed from
+        # the row below (CF chain, with its carry in). Both chains' carries out go to
+        # the column above, as r12; they cannot both be set (the row's contribution
+        # above column i+11 is at most 2^64 - 1, as in the portable mont_mul).
+        o.append(f"mov r8, {q('t', i + L)}")
+        o.append(f"adox r8, {H(L - 1)}")
+        o.append("adcx r8, r12")
+        o.append("mov r12d, 0")
+        o.append("adcx r12, r11")
+        o.append("adox r12, r11")
+        o.append(f"mov {q('t', i + L)}, r8")
+    o += final_sub_regs("r8", "r12")
+    # Fixed registers (the result comes out in registers, so every operand is pinned).
+    return [x.replace("{t}", "rdi").replace("{n0}", "rcx").replace("{n}", "rsi") for x in o]
+
+
+# The result registers of `final_sub_regs`, word 0 first.
+OUT_REGS = ["rax", "rcx", "rdx", "rsi", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
+            "r15"]
+
+
+def final_sub_regs(tmp, top):
+    """The masked final subtraction with the result left in OUT_REGS: x - n into the
+    dead t[0..12], the mask into t[24], then each word d ^ ((x ^ d) & mask) loaded
+    into its register. Why registers: a result stored with 8-byte stores and then
+    copied by the compiler with 16-byte loads (as it copies arrays) cannot be
+    forwarded from the store buffer, and every multiplication would wait for that."""
+    o = []
+    for j in range(L):
+        o.append(f"mov {tmp}, {q('t', L + j)}")
+        o.append(f"{'sub' if j == 0 else 'sbb'} {tmp}, {q('n', j)}")
+        o.append(f"mov {q('t', j)}, {tmp}")
+    o.append(f"sbb {top}, 0")  # borrows only when top = 0 and x's low part < n
+    o.append(f"sbb {tmp}, {tmp}")  # all ones when x < n: keep x
+    o.append(f"mov {q('t', 2 * L)}, {tmp}")
+    for j in range(L):
+        r = OUT_REGS[j]
+        o.append(f"mov {r}, {q('t', L + j)}")
+        o.append(f"xor {r}, {q('t', j)}")
+        o.append(f"and {r}, {q('t', 2 * L)}")
+        o.append(f"xor {r}, {q('t', j)}")
+    return o
+
+
+# --------------------------------------------------------------------------------------
+# mul / add / adc only (any x86_64)
+#
+# `mul` takes rax and writes rdx:rax, and sets the flags, so one carry chain cannot
+# span a row: each column is "t[c] + a[j]*b[i] + carry word" with the carry word in r9,
+# which is the textbook operand-scanning row. Registers: r8 = the row multiplier,
+# r9 = the carry word, r10 = the carry bit above a reduction row, r11 = row counter,
+# then mask.
+# --------------------------------------------------------------------------------------
+
+def adc_col(src, c, fresh, first=False):
+    """One column: t[c] (unless fresh) + rax*r8 + r9 → t[c], carry word → r9."""
+    o = [f"mov rax, {src}", "mul r8"]
+    if not fresh:
+        o += [f"add rax, {q('t', c)}", "adc rdx, 0"]
+    if not first:
+        o += ["add rax, r9", "adc rdx, 0"]
+    o += [f"mov {q('t', c)}, rax", "mov r9, rdx"]
+    return o
+
+
+def adc_mul_product():
+    o = []
+    o.append(f"mov r8, {q('b', 0)}")
+    for j in range(L):
+        o += adc_col(q("a", j), j, fresh=True, first=(j == 0))
+    o.append(f"mov {q('t', L)}, r9")
+    o.append(f"mov r11d, {L - 1}")
+    o.append("2:")
+    o.append("lea {b}, [{b} + 8]")
+    o.append("lea {t}, [{t} + 8]")
+    o.append(f"mov r8, {q('b', 0)}")
+    for j in range(L):
+        o += adc_col(q("a", j), j, fresh=False, first=(j == 0))
+    o.append(f"mov {q('t', L)}, r9")
+    o.append("dec r11d")
+    o.append("jnz 2b")
+    return o
+
+
+def adc_sqr_product():
+    """Cross products once, then double (one adc chain over 22 words), then add the
+    diagonal; `mul` clobbers CF, so the diagonal's carry is parked in r9 as 0 or -1
+    (sbb r9, r9) and restored by add r9, r9. t[0] and t[23] start at zero (they
+    are zeroed first)."""
+    o = [f"mov {q('t', 0)}, 0", f"mov {q('t', 2 * L - 1)}, 0"]
+    for i in range(L - 1):
+        o.append(f"mov r8, {q('a', i)}")
+        for j in range(i + 1, L):
+            o += adc_col(q("a", j), i + j, fresh=(i == 0), first=(j == i + 1))
+        o.append(f"mov {q('t', i + L)}, r9")
+    for c in range(1, 2 * L):
+        o.append(f"mov rax, {q('t', c)}")
+        o.append(f"{'add' if c == 1 else 'adc'} rax, rax")
+        o.append(f"mov {q('t', c)}, rax")
+    o.append("xor r9d, r9d")
+    for i in range(L):
+        o.append(f"mov rax, {q('a', i)}")
+        o.append("mul rax")
+        o.append("add r9, r9")
+        o.append(f"adc rax, {q('t', 2 * i)}")
+        o.append(f"adc rdx, {q('t', 2 * i + 1)}")
+        o.append(f"mov {q('t', 2 * i)}, rax")
+        o.append(f"mov {q('t', 2 * i + 1)}, rdx")
+        o.append("sbb r9, r9")
+    return o
+
+
+def adc_reduce(n0_is_one):
+    """Montgomery reduction, 12 unrolled rows, then the final subtraction with the
+    result in registers (as in the ADX backend). r10 is the carry bit owed above a
+    row's top column."""
+    o = []
+    o.append("xor r10d, r10d")
+    for i in range(L):
+        o.append(f"mov r8, {q('t', i)}")
+        if n0_is_one:
+            # t[i] + m*n[0] = m*2^64 for m = t[i] when n[0] is all ones.
+            o.append("mov r9, r8")
+        else:
+            o.append("imul r8, {n0}")
+            o.append(f"mov rax, {q('n', 0)}")
+            o.append("mul r8")
+            o.append(f"add rax, {q('t', i)}")
+            o.append("adc rdx, 0")
+            o.append("mov r9, rdx")
+        for j in range(1, L):
+            o += adc_col(q("n", j), i + j, fresh=False)
+        o.append(f"mov rax, {q('t', i + L)}")
+        o.append("add rax, r10")
+        o.append("mov r10d, 0")
+        o.append("adc r10, 0")
+        o.append("add rax, r9")
+        o.append("adc r10, 0")
+        o.append(f"mov {q('t', i + L)}, rax")
+    o += final_sub_regs("r8", "r10")
+    return [x.replace("{t}", "rdi").replace("{n0}", "rcx").replace("{n}", "rsi") for x in o]
+
+
+BLOCKS = {
+    "x86_64_adx.rs": {
+        "mul_product": adx_mul_product,
+        "sqr_product": adx_sqr_product,
+        "reduce_n0_one": lambda: adx_reduce(True),
+        "reduce": lambda: adx_reduce(False),
+    },
+    "x86_64_adc.rs": {
+        "mul_product": adc_mul_product,
+        "sqr_product": adc_sqr_product,
+        "reduce_n0_one": lambda: adc_reduce(True),
+        "reduce": lambda: adc_reduce(False),
+    },
+}
+
+
+def main():
+    root = pathlib.Path(__file__).resolve().parent.parent / "src" / "backends"
+    for fname, blocks in BLOCKS.items():
+        path = root / fname
+        text = path.read_text()
+        for name, gen in blocks.items():
+            pat = re.compile(
+                r"(?P<indent>[ \t]*)// BEGIN GENERATED " + name + r"\n.*?"
+                r"[ \t]*// END GENERATED " + name + r"\n",
+                re.S,
+            )
+            m = pat.search(text)
+            if not m:
+                raise SystemExit(f"{fname}: no block {name}")
+            ind = m.group("indent")
+            body = "".join(f'{ind}"{line}",\n' for line in gen())
+            new = (
+                f"{ind}// BEGIN GENERATED {name}\n{body}"
+                f"{ind}// END GENERATED {name}\n"
+            )
+            text = text[: m.start()] + new + text[m.end():]
+        path.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,213 @@
+//! The two x86_64 assembly backends against the portable one, operation by operation:
+//! Montgomery multiplication and squaring on edge values (0, 1, n-1, all-ones limbs
+//! below n) and on proptest inputs, for the Oakley prime (the `n0 = 1` path) and for
+//! random odd moduli (the general path).
+#![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+
+extern crate std;
+
+use proptest::prelude::*;
+use std::vec;
+use std::vec::Vec;
+
+use crate::backends::MontArith;
+use crate::backends::portable::Portable;
+use crate::backends::x86_64_adc::X86_64Adc;
+use crate::backends::x86_64_adx::{self, X86_64Adx};
+use crate::monty::MontyParams;
+use crate::oakley;
+use crate::uint::U768;
+use crate::word::{LIMBS, Word, sbb};
+
+type Limbs = [Word; LIMBS];
+
+/// `x - 1` (for `x >= 1`).
+fn minus_one(x: &Limbs) -> Limbs {
+    let mut r = [0; LIMBS];
+    let mut borrow = 1;
+    for j in 0..LIMBS {
+        (r[j], borrow) = sbb(x[j], 0, borrow);
+    }
+    r
+}
+
+/// Values below `n` that stress the carry chains: 0, 1, 2, n-1, n-2, and `n-1` with
+/// low, high or alternate limbs forced to all ones where that stays below n.
+fn edge_values(n: &Limbs) -> Vec<Limbs> {
+    let mut one = [0; LIMBS];
+    one[0] = 1;
+    let mut two = [0; LIMBS];
+    two[0] = 2;
+    let n1 = minus_one(n);
+    let n2 = minus_one(&n1);
+    let mut v = vec![[0; LIMBS], one, two, n1, n2];
+    // All-ones limbs under a top limb one below n's (when n's top limb allows it).
+    if n[LIMBS - 1] > 0 {
+        let mut x = [Word::MAX; LIMBS];
+        x[LIMBS - 1] = n[LIMBS - 1] - 1;
+        v.push(x);
+        let mut y = [0; LIMBS];
+        y[LIMBS - 1] = n[LIMBS - 1] - 1;
+        for (j, w) in y.iter_mut().enumerate().take(LIMBS - 1) {
+            if j & 1 == 0 {
+                *w = Word::MAX;
+            }
+        }
+        v.push(y);
+    }
+    // n-1 with its low half all ones (still below n when n's high half is kept).
+    let mut z = n1;
+    for w in z.iter_mut().take(LIMBS >> 1) {
+        *w = Word::MAX;
+    }
+    z[LIMBS >> 1] = n1[LIMBS >> 1];
+    if lt(&z, n) {
+        v.push(z);
+    }
+    v
+}
+
+fn lt(a: &Limbs, b: &Limbs) -> bool {
+    for j in (0..LIMBS).rev() {
+        if a[j] != b[j] {
+            return a[j] < b[j];
+        }
+    }
+    false
+}
+
+/// Every x86_64 backend this CPU runs must agree with the portable one on `a·b` and `a²`.
+fn check(a: &Limbs, b: &Limbs, n: &Limbs, n0: Word) {
+    let want_mul = Portable::mul(a, b, n, n0);
+    let want_sqr = Portable::sqr(a, n, n0);
+    assert!(lt(&want_mul, n) && lt(&want_sqr, n));
+    assert_eq!(X86_64Adc::mul(a, b, n, n0), want_mul, "adc mul");
+    assert_eq!(X86_64Adc::sqr(a, n, n0), want_sqr, "adc sqr");
+    if x86_64_adx::is_runnable() {
+        assert_eq!(X86_64Adx::mul(a, b, n, n0), want_mul, "adx mul");
+        assert_eq!(X86_64Adx::sqr(a, n, n0), want_sqr, "adx sqr");
+    }
+}
+
+/// The modulus and `n0 = -n⁻¹ mod 2^64` (Newton's iteration, checked), for an odd n.
+fn params_of(n: &Limbs) -> (Limbs, Word) {
+    assert!(MontyParams::new_vartime(&U768(*n)).is_some());
+    let mut inv: Word = n[0];
+    for _ in 0..6 {
+        inv = inv.wrapping_mul((2 as Word).wrapping_sub(n[0].wrapping_mul(inv)));
+    }
+    assert_eq!(n[0].wrapping_mul(inv), 1);
+    (*n, inv.wrapping_neg())
+}
+
+#[test]
+fn oakley_prime_has_n0_one() {
+    assert_eq!(params_of(oakley::P.as_limbs()).1, 1);
+}
+
+#[test]
+fn edge_values_oakley() {
+    let (n, n0) = params_of(oakley::P.as_limbs());
+    let e = edge_values(&n);
+    for a in &e {
+        for b in &e {
+            check(a, b, &n, n0);
+        }
+    }
+}
+
+#[test]
+fn edge_values_other_moduli() {
+    // Small, all-ones, top-heavy and sparse odd moduli (n0 != 1 for most).
+    let mut moduli = vec![];
+    let mut m = [0; LIMBS];
+    m[0] = 3;
+    moduli.push(m);
+    moduli.push([Word::MAX; LIMBS]);
+    let mut m = [0; LIMBS];
+    m[0] = 1;
+    m[LIMBS - 1] = 1 << 63;
+    moduli.push(m);
+    let mut m = [0x5555_5555_5555_5555; LIMBS];
+    m[0] = 0xffff_ffff_0000_0001;
+    moduli.push(m);
+    let mut m = [Word::MAX; LIMBS];
+    m[0] = 0x8000_0000_0000_0001;
+    moduli.push(m);
+    for n in &moduli {
+        let (n, n0) = params_of(n);
+        let e = edge_values(&n);
+        for a in &e {
+            for b in &e {
+                check(a, b, &n, n0);
+            }
+        }
+    }
+}
+
+fn limbs() -> impl Strategy<Value = Limbs> {
+    proptest::array::uniform12(any::<Word>())
+}
+
+/// `x mod n` by repeated halving of the top limb until below n: cheap, public-value
+/// test helper (`x` is clamped below `n` by clearing bits above n's top bit, then
+/// subtracting n once if needed).
+fn below(x: &Limbs, n: &Limbs) -> Limbs {
+    let mut x = *x;
+    let top = n[LIMBS - 1];
+    let bits = Word::BITS - top.leading_zeros();
+    x[LIMBS - 1] &= if bits == 0 {
+        0
+    } else {
+        Word::MAX >> (Word::BITS - bits)
+    };
+    if !lt(&x, n) {
+        let mut borrow = 0;
+        for j in 0..LIMBS {
+            (x[j], borrow) = sbb(x[j], n[j], borrow);
+        }
+    }
+    x
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn random_inputs_oakley(a in limbs(), b in limbs()) {
+        let (n, n0) = params_of(oakley::P.as_limbs());
+        check(&below(&a, &n), &below(&b, &n), &n, n0);
+    }
+
+    #[test]
+    fn random_inputs_random_odd_moduli(a in limbs(), b in limbs(), n in limbs()) {
+        let mut n = n;
+        n[0] |= 1;
+        n[LIMBS - 1] |= 1; // above 1, and `below` has a top limb to work with
+        let (n, n0) = params_of(&n);
+        check(&below(&a, &n), &below(&b, &n), &n, n0);
+    }
+
+    #[test]
+    fn random_inputs_n0_one_moduli(a in limbs(), b in limbs(), n in limbs()) {
+        // Other moduli whose low limb is all ones take the n0 = 1 path too.
+        let mut n = n;
+        n[0] = Word::MAX;
+        n[LIMBS - 1] |= 1;
+        let (n, n0) = params_of(&n);
+        prop_assert_eq!(n0, 1);
+        check(&below(&a, &n), &below(&b, &n), &n, n0);
+    }
+
+    #[test]
+    fn unreduced_first_factor(a in limbs(), b in limbs()) {
+        // mul's contract also allows any a < 2^768 when b < n (entering Montgomery form).
+        let (n, n0) = params_of(oakley::P.as_limbs());
+        let b = below(&b, &n);
+        let want = Portable::mul(&a, &b, &n, n0);
+        prop_assert_eq!(X86_64Adc::mul(&a, &b, &n, n0), want);
+        if x86_64_adx::is_runnable() {
+            prop_assert_eq!(X86_64Adx::mul(&a, &b, &n, n0), want);
+        }
+    }
+}
