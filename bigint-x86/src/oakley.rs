@@ -53,10 +53,14 @@ fn mul_pow2(x: &[Word; LIMBS], k: Word) -> [Word; LIMBS] {
     // bit of k (bit i contributes 2^(2^i)): no shift by a secret count. (LLVM vectorised
     // shifts by `k` into `pslld xmm, xmm` on i686, which valgrind's x86 memcheck reports
     // as a secret-dependent choice.) The product is 2^k < 2^(w-1).
+    // Each bit goes through `black_box`: seeing bits of a small k, LLVM otherwise folds
+    // the product back into a shift by k or a table lookup (both seen on i686).
     let mut pow: Word = 1;
+    let mut factor: Word = 2;
     for i in 0..PK_WINDOW {
-        let bit = (k >> i) & 1;
-        pow *= 1 + (((1 as Word) << (1 << i)) - 1) * bit;
+        let bit = core::hint::black_box((k >> i) & 1);
+        pow *= 1 + (factor - 1) * bit;
+        factor = factor.wrapping_mul(factor);
     }
     let mut lo = [0 as Word; LIMBS];
     let mut hi = 0;
