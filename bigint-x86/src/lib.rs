@@ -1,9 +1,17 @@
 //! Constant-time 768-bit modular exponentiation for ssmail's Diffie-Hellman step (the
 //! RFC 2409 768-bit Oakley group, generator 2).
 //!
-//! Work in progress: this is the portable backend and the API around it. The x86
-//! assembly backends, the multi-buffer API and the constant-time checks under valgrind
-//! that this crate's issue asks for are still to come.
+//! Backends ([`Backend`]), one file each behind one trait, chosen at run time (the
+//! fastest this CPU runs) or forced by name: portable Rust over `u64`/`u32` words;
+//! x86_64 `mul`/`adc` and `mulx`/`adcx`/`adox` assembly; 32-bit x86 assembly for the
+//! Pentium (P5 instructions only). [`oakley`] has the XCRYPT exponentiations, with a
+//! base-2 path for public keys, and a multi-buffer API that runs eight at once
+//! ([`MultiBackend`]: AVX-512 IFMA where the CPU has it, else one by one).
+//!
+//! Checked: every backend against num-bigint and crypto-bigint and the published
+//! vectors (`tests/`); constant time under valgrind memcheck with the secrets marked
+//! undefined (`examples/ct_valgrind.rs`, every backend valgrind can run; the IFMA
+//! kernels by a statistical timing bench instead, `benches/benches/ct_dudect.rs`).
 //!
 //! # Security
 //! 768-bit Diffie-Hellman is within reach of a well-funded attacker. Constant time here
