@@ -32,6 +32,14 @@ impl DirectionCipher {
     }
 }
 
+/// Bytes en- or decrypted per piece, on the stack: enough for t32's wide keystream path
+/// on 64-bit machines; small on the others, which include firmware with small stacks.
+const PIECE: usize = if cfg!(target_pointer_width = "64") {
+    4096
+} else {
+    512
+};
+
 /// Sends `bytes` to `out`, through `cipher` if there is one (in pieces, with no
 /// allocation).
 pub(crate) fn send(
@@ -42,7 +50,7 @@ pub(crate) fn send(
     match cipher {
         None => out(bytes),
         Some(c) => {
-            let mut buf = [0u8; 512];
+            let mut buf = [0u8; PIECE];
             for piece in bytes.chunks(buf.len()) {
                 let b = &mut buf[..piece.len()];
                 b.copy_from_slice(piece);
@@ -60,7 +68,7 @@ pub(crate) fn receive<E>(
     input: &[u8],
     mut f: impl FnMut(&[u8]) -> Result<(), E>,
 ) -> Result<(), E> {
-    let mut buf = [0u8; 512];
+    let mut buf = [0u8; PIECE];
     for piece in input.chunks(buf.len()) {
         let b = &mut buf[..piece.len()];
         b.copy_from_slice(piece);
