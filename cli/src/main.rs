@@ -1,6 +1,7 @@
 //! `ssmail`: the paper's benchmarks (`bench`, `cache-sim`), key tools (`keygen`,
-//! `derive`), the exponentiation (`modexp`, `backends`), and raw stream encryption
-//! (`encrypt --raw` / `decrypt --raw`). The user-facing file format comes later.
+//! `derive`), the exponentiation (`modexp`, `backends`), and stream encryption
+//! (`encrypt`/`decrypt` in the authenticated format of `cli/STREAM-FORMAT.md`, or
+//! `--raw` for a bare keystream XOR).
 
 mod args;
 mod bench;
