@@ -5,7 +5,7 @@
 //! fastest this CPU runs) or forced by name: portable Rust over `u64`/`u32` words;
 //! x86_64 `mul`/`adc` and `mulx`/`adcx`/`adox` assembly; 32-bit x86 assembly for the
 //! Pentium (P5 instructions only). [`oakley`] has the XCRYPT exponentiations, with a
-//! base-2 path for public keys, and a multi-buffer API that runs eight at once
+//! fixed-base comb for public keys, and a multi-buffer API that runs eight at once
 //! ([`MultiBackend`]: AVX-512 IFMA where the CPU has it, else one by one).
 //!
 //! Checked: every backend against num-bigint and crypto-bigint and the published

@@ -5,13 +5,15 @@
 //! limb is all ones, so `-p⁻¹ mod 2^w = 1`; the parameters below are worked out at
 //! compile time, and the portable Montgomery multiplication folds the constant `n0`.
 
+mod comb_table;
+
 use crate::Backend;
-use crate::backends::portable::reduce_below_2n;
 use crate::backends::{MontArith, with_arith};
+use crate::ct;
 use crate::monty::{MontyParams, SecretExponent};
 use crate::multi::{self, LANES, MultiBackend};
 use crate::uint::U768;
-use crate::word::{LIMBS, WORD_BITS, WORD_SHIFT, Word, mac, sbb};
+use crate::word::{LIMBS, Word};
 
 /// The prime p, big-endian (RFC 2409 section 6.1).
 pub const P: U768 = U768::from_be_bytes(&[
@@ -29,85 +31,9 @@ pub const PARAMS: MontyParams = match MontyParams::new_vartime(&P) {
     None => panic!("p is odd and above 1"),
 };
 
-/// `2^768 - p`, which is `2^768 mod p` since `p > 2^767`.
-const R_MINUS_P: [Word; LIMBS] = {
-    let mut c = [0 as Word; LIMBS];
-    let mut borrow = 0;
-    let mut i = 0;
-    while i < LIMBS {
-        let (s, b) = sbb(0, P.as_limbs()[i], borrow);
-        c[i] = s;
-        borrow = b;
-        i += 1;
-    }
-    c
-};
-
-/// `x · 2^k mod p` for `x < p` and a secret `k < 2^PK_WINDOW` (at most the word size),
-/// in constant time: a one-word multiply and one reduction, far cheaper than a
-/// Montgomery multiplication. (Multiplying by 2 commutes with the Montgomery form, so
-/// `x` may be in it.)
-#[inline(always)]
-fn mul_pow2(x: &[Word; LIMBS], k: Word) -> [Word; LIMBS] {
-    // The shift is a multiplication by 2^k, and 2^k a product of masked factors, one per
-    // bit of k (bit i contributes 2^(2^i)): no shift by a secret count. (LLVM vectorised
-    // shifts by `k` into `pslld xmm, xmm` on i686, which valgrind's x86 memcheck reports
-    // as a secret-dependent choice.) The product is 2^k < 2^(w-1).
-    // Each bit goes through `black_box`: seeing bits of a small k, LLVM otherwise folds
-    // the product back into a shift by k or a table lookup (both seen on i686).
-    let mut pow: Word = 1;
-    let mut factor: Word = 2;
-    for i in 0..PK_WINDOW {
-        let bit = core::hint::black_box((k >> i) & 1);
-        pow *= 1 + (factor - 1) * bit;
-        factor = factor.wrapping_mul(factor);
-    }
-    let mut lo = [0 as Word; LIMBS];
-    let mut hi = 0;
-    for i in 0..LIMBS {
-        // x[i]·2^k has its low k bits clear and the previous limb's overflow is below
-        // 2^k: adding it cannot carry.
-        let (l, h) = mac(0, x[i], pow, 0);
-        lo[i] = l | hi;
-        hi = h;
-    }
-    // x·2^k = hi·2^768 + lo ≡ lo + hi·(2^768 - p), which is below 2p: hi < 2^k ≤
-    // 2^(w-1) and 2^768 - p < 2^704, so the sum is below 2^768 + 2^767 < 2p.
-    let mut s = [0 as Word; LIMBS];
-    let mut c = 0;
-    for i in 0..LIMBS {
-        let (t, c1) = mac(lo[i], hi, R_MINUS_P[i], c);
-        s[i] = t;
-        c = c1;
-    }
-    // s + c·2^768 < 2p.
-    reduce_below_2n(&s, c, P.as_limbs())
-}
-
-/// Bits per exponent window of the base-2 path: as many as a one-word shift allows
-/// (`2^6 - 1 < 64`) and dividing 768, so 128 shift-and-reduce steps instead of 192 on
-/// 64-bit words; 4 bits on 32-bit words.
-const PK_WINDOW: usize = if WORD_BITS == 64 { 6 } else { 4 };
-/// Windows in a 768-bit exponent for the base-2 path.
-const PK_WINDOWS: usize = if WORD_BITS == 64 { 128 } else { 192 };
-const _: () = assert!(PK_WINDOWS * PK_WINDOW == 768 && (1 << PK_WINDOW) <= WORD_BITS);
-
-/// The `PK_WINDOW` bits of `x` from bit `i` (a public multiple of `PK_WINDOW`). The one
-/// branch is on `i`; the bits may be secret.
-#[inline(always)]
-fn window(x: &U768, i: usize) -> Word {
-    let limb = i >> WORD_SHIFT;
-    let off = i & (WORD_BITS - 1);
-    let mut v = x.0[limb] >> off;
-    if off + PK_WINDOW > WORD_BITS && limb + 1 < LIMBS {
-        v |= x.0[limb + 1] << (WORD_BITS - off);
-    }
-    v & ((1 << PK_WINDOW) - 1)
-}
-
-/// `2^r mod p`: an XCRYPT public key. Constant time in `r`: fixed windows (6 bits on
-/// 64-bit words), each of which multiplies by `2^window` with a shift and a reduction
-/// instead of a table lookup and a Montgomery multiplication. Runs on
+/// `2^r mod p`: an XCRYPT public key, by a fixed-base comb over a precomputed table
+/// (127 squarings and 128 multiplications instead of 768 squarings). Constant time in
+/// `r`: every bit position is visited and every table entry read. Runs on
 /// [`Backend::best`].
 pub fn public_key(r: &SecretExponent) -> U768 {
     public_key_with(Backend::best(), r)
@@ -121,13 +47,41 @@ pub fn public_key_with(backend: Backend, r: &SecretExponent) -> U768 {
     with_arith!(backend, A => public_key_in::<A>(r))
 }
 
+/// Rows of the fixed-base comb: the exponent is cut into this many 128-bit pieces.
+const COMB_ROWS: usize = 6;
+/// Bits per row.
+const COMB_COLS: usize = 128;
+const _: () = assert!(COMB_ROWS * COMB_COLS == 768);
+
+/// The comb table in limbs: entry `m` is the product of `2^(2^(128 j))` over the set bits
+/// `j` of `m`, in Montgomery form (generated by `scripts/gen_comb_table.py`).
+const COMB_TABLE: [[Word; LIMBS]; 1 << COMB_ROWS] = {
+    let mut t = [[0 as Word; LIMBS]; 1 << COMB_ROWS];
+    let mut m = 0;
+    while m < t.len() {
+        t[m] = U768::from_be_bytes(&comb_table::COMB_BYTES[m]).0;
+        m += 1;
+    }
+    t
+};
+
+/// `2^r mod p` by a fixed-base comb (Lim and Lee, 1994): with `r = Σ r_j·2^(128 j)`,
+/// `2^r = Π g_j^(r_j)` for the public `g_j = 2^(2^(128 j))`, and one pass over the 128
+/// bit positions squares once and multiplies by the table entry that the six bits at
+/// that position of the six rows pick. 127 squarings and 128 multiplications instead of
+/// 768 squarings. Constant time: every position is visited, the entry is read with
+/// [`ct::lookup`] (all 64 entries), and the arithmetic is the backend's.
 fn public_key_in<A: MontArith>(r: &SecretExponent) -> U768 {
     let mut acc = PARAMS.monty_one();
-    for w in (0..PK_WINDOWS).rev() {
-        for _ in 0..PK_WINDOW {
+    for i in (0..COMB_COLS).rev() {
+        if i != COMB_COLS - 1 {
             acc = PARAMS.sqr::<A>(&acc);
         }
-        acc = mul_pow2(&acc, window(&r.0, w * PK_WINDOW));
+        let mut m: Word = 0;
+        for j in 0..COMB_ROWS {
+            m |= r.0.bit(COMB_COLS * j + i) << j;
+        }
+        acc = PARAMS.mul::<A>(&acc, &ct::lookup(&COMB_TABLE, m));
     }
     PARAMS.leave_monty::<A>(&acc)
 }
