@@ -236,6 +236,18 @@ fn server_waits_for_earlier_replies_before_answering_xcrypt() {
     assert_eq!(s.mta_got(), "RSET\r\n");
 }
 
+#[test]
+fn server_reads_what_came_behind_a_waiting_xcrypt_fail_after_answering_it() {
+    let mut s = ServerSide::after_ehlo(&Version::ALL);
+    assert_eq!(text(&s.peer(b"RSET\r\nXCRYPT FAIL\r\n")), "");
+    // Not a switch point: what comes behind it waits, and is read after the answer.
+    assert_eq!(text(&s.peer(b"MAIL FROM:<a@b>\r\n")), "");
+    assert_eq!(s.mta_got(), "RSET\r\n");
+    let out = text(&s.local(b"250 reset\r\n"));
+    assert!(out.starts_with("250 reset\r\n503 "), "{out}");
+    assert_eq!(s.mta_got(), "MAIL FROM:<a@b>\r\n");
+}
+
 /// Runs the exchange against the server by hand as a client would; returns the
 /// direction keys.
 fn exchange(s: &mut ServerSide, after_ok: &[u8]) -> ssmail_core::DirectionKeys {

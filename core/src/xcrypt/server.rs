@@ -511,6 +511,8 @@ impl Server {
             {
                 self.answer_xcrypt(&line, too_long, behind, keys, out);
             }
+            // What came behind a waiting `XCRYPT FAIL` (or a broken XCRYPT line) was held.
+            return self.read_held(keys, out);
         }
         Ok(())
     }
@@ -525,6 +527,15 @@ impl Server {
             return Ok(());
         }
         self.pause = None;
+        self.read_held(keys, out)
+    }
+
+    /// Reads the bytes held during a pause that is over.
+    fn read_held(
+        &mut self,
+        keys: &mut impl KeySource,
+        out: &mut impl Sink,
+    ) -> Result<(), SessionError> {
         let held = core::mem::replace(&mut self.held, Line::new());
         self.peer_plain(held.as_bytes(), keys, out)
     }
