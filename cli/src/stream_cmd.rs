@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use indicatif::{ProgressBar, ProgressStyle};
 use ssmail_cli::stream_format::{
     CHUNK_LOG2, Cipher, FIXED, FormatError, Header, KeyMode, NONCE, SYMMETRIC_KEY, Secret, Stream,
-    TAG,
+    TAG, short_header,
 };
 use ssmail_core::{PrivateKey, PublicKey};
 use zeroize::Zeroizing;
@@ -383,13 +383,7 @@ pub fn decrypt(args: &CryptArgs) -> Result<(), Failure> {
     let mut first = [0u8; FIXED];
     let got = read(&mut input, &mut first)?;
     if got < FIXED {
-        // A prefix of a real header is a truncated file; anything else is not ours.
-        let ours = got > 0 && first[..got.min(8)] == ssmail_cli::stream_format::MAGIC[..got.min(8)];
-        return Err(format_failure(if ours {
-            FormatError::Truncated
-        } else {
-            FormatError::NotSsmail
-        }));
+        return Err(format_failure(short_header(&first[..got])));
     }
     let total = Header::length(&first).map_err(format_failure)?;
     let mut head = vec![0u8; total];

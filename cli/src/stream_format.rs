@@ -496,7 +496,6 @@ impl Stream {
     /// # Panics
     /// As [`MacHalf::tag`].
     pub fn seal(&mut self, buf: &mut [u8], last: bool) -> ([u8; 4], [u8; TAG]) {
-        assert!(!self.mac.done, "a chunk after the final chunk");
         self.cipher.apply(buf);
         self.mac.tag(buf, last)
     }
@@ -518,6 +517,17 @@ impl Stream {
         self.mac.check(w, buf, tag)?;
         self.cipher.apply(buf);
         Ok(())
+    }
+}
+
+/// Why input shorter than a header's fixed part cannot be read: a prefix of a header is
+/// a truncated file, anything else is not ours.
+pub fn short_header(prefix: &[u8]) -> FormatError {
+    let n = prefix.len().min(MAGIC.len());
+    if !prefix.is_empty() && prefix[..n] == MAGIC[..n] {
+        FormatError::Truncated
+    } else {
+        FormatError::NotSsmail
     }
 }
 
@@ -554,12 +564,11 @@ pub fn seal_buffer(
 /// # Errors
 /// Every [`FormatError`].
 pub fn open_buffer(file: &[u8], secret: &Secret<'_>) -> Result<Vec<u8>, FormatError> {
-    let first: &[u8; FIXED] = match file.get(..FIXED).and_then(|f| f.try_into().ok()) {
-        Some(f) => f,
-        None if !file.is_empty() && MAGIC.starts_with(&file[..file.len().min(8)]) => {
-            return Err(FormatError::Truncated);
-        }
-        None => return Err(FormatError::NotSsmail),
+    let Some(first) = file
+        .get(..FIXED)
+        .and_then(|f| <&[u8; FIXED]>::try_from(f).ok())
+    else {
+        return Err(short_header(file));
     };
     let len = Header::length(first)?;
     let head = file.get(..len).ok_or(FormatError::Truncated)?;

@@ -1,8 +1,9 @@
 //! Turns fuzz input into a session: each step is one byte saying which side the bytes
 //! come from and how many, then the bytes. Keys are fixed so that an accepted
 //! `XCRYPT` line (which the corpus seeds hold) reaches the encrypted states.
+#![allow(dead_code, reason = "each fuzz target uses its own half of this")]
 
-use ssmail_core::xcrypt::{Event, Sink};
+use ssmail_core::xcrypt::{Client, Event, Server, Sink, StaticKeys, Version};
 use ssmail_core::{KeyPair, PrivateKey};
 
 /// Discards everything, but looks at it.
@@ -61,4 +62,44 @@ pub fn steps(mut data: &[u8]) -> impl Iterator<Item = (bool, &[u8])> {
         data = later;
         Some((head & 0x80 != 0, now))
     })
+}
+
+/// Runs a server session on `data` until it ends or errs; returns the server.
+pub fn server_session(data: &[u8]) -> Server {
+    let key = key();
+    let mut rng = Rng(1);
+    let mut keys = StaticKeys::new(&key, &mut rng);
+    let mut out = Drain(0);
+    let mut server = Server::new(&Version::ALL);
+    for (from_local, bytes) in steps(data) {
+        let r = if from_local {
+            server.from_local(bytes, &mut keys, &mut out)
+        } else {
+            server.from_peer(bytes, &mut keys, &mut out)
+        };
+        if r.is_err() {
+            break;
+        }
+    }
+    server
+}
+
+/// Runs a client session on `data` until it ends or errs; returns the client.
+pub fn client_session(data: &[u8]) -> Client {
+    let key = key();
+    let mut rng = Rng(2);
+    let mut keys = StaticKeys::new(&key, &mut rng);
+    let mut out = Drain(0);
+    let mut client = Client::new(&Version::ALL);
+    for (from_local, bytes) in steps(data) {
+        let r = if from_local {
+            client.from_local(bytes, &mut out)
+        } else {
+            client.from_peer(bytes, &mut keys, &mut out)
+        };
+        if r.is_err() {
+            break;
+        }
+    }
+    client
 }

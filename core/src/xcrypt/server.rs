@@ -29,21 +29,25 @@ enum State {
     Active(Version),
 }
 
+/// An `XCRYPT` line from the peer, parsed once.
+struct XcryptLine {
+    parsed: Result<Command, CommandError>,
+    /// `XCRYPT <Va> ...` or `XCRYPT OK`: bytes behind it are dropped unread (rule 2).
+    ends_input: bool,
+    /// Bytes came behind it.
+    behind: bool,
+}
+
 /// Why input from the peer is not being read on.
 #[allow(
     clippy::large_enum_variant,
-    reason = "no allocator; one per session, and the line must be kept"
+    reason = "no allocator; one per session, and the command must be kept"
 )]
 enum Pause {
     /// DATA or STARTTLS was passed on: what follows depends on the reply.
     Reply,
-    /// An `XCRYPT` line (or one too long to keep, of which only that is known) waits
-    /// for the replies to the commands before it; `behind`: bytes came after it.
-    Xcrypt {
-        line: Line,
-        too_long: bool,
-        behind: bool,
-    },
+    /// An `XCRYPT` line waits for the replies to the commands before it.
+    Xcrypt(XcryptLine),
 }
 
 /// A server-side XCRYPT session. No I/O, no allocation: feed it what arrives from the
@@ -182,22 +186,16 @@ impl Server {
         let mut rest = input;
         loop {
             match &mut self.pause {
-                Some(Pause::Xcrypt {
-                    line,
-                    too_long,
-                    behind,
-                }) => {
-                    // Bytes behind an XCRYPT line: for `XCRYPT <Va> ...` and `XCRYPT OK`
-                    // they are dropped unread (rule 2); the others wait like any pause.
-                    if !*too_long && is_switch_or_start(line.as_bytes()) {
-                        if !rest.is_empty() {
-                            *behind = true;
-                            out.event(Event::Discarded { bytes: rest.len() });
-                        }
-                        return Ok(());
+                // Bytes behind an XCRYPT line that ends the input are dropped unread;
+                // behind the others they wait like any pause.
+                Some(Pause::Xcrypt(x)) if x.ends_input => {
+                    if !rest.is_empty() {
+                        x.behind = true;
+                        out.event(Event::Discarded { bytes: rest.len() });
                     }
-                    return self.hold(rest);
+                    return Ok(());
                 }
+                Some(Pause::Xcrypt(_)) => return self.hold(rest),
                 Some(Pause::Reply) => return self.hold(rest),
                 None => {}
             }
@@ -226,7 +224,12 @@ impl Server {
                     if ends {
                         if core::mem::take(&mut self.long_xcrypt) {
                             // An XCRYPT line too long to hold: answered 501 in its turn.
-                            self.xcrypt_line(Line::new(), true, &mut rest, keys, out)?;
+                            let x = XcryptLine {
+                                parsed: Err(CommandError::TooLong),
+                                ends_input: false,
+                                behind: false,
+                            };
+                            self.xcrypt_line(x, &mut rest, keys, out);
                         } else {
                             self.push(Kind::Other)?;
                         }
@@ -256,8 +259,14 @@ impl Server {
         keys: &mut impl KeySource,
         out: &mut impl Sink,
     ) -> Result<(), SessionError> {
-        if Command::parse(line.as_bytes()).is_some() {
-            return self.xcrypt_line(line, false, rest, keys, out);
+        if let Some(parsed) = Command::parse(line.as_bytes()) {
+            let x = XcryptLine {
+                ends_input: ends_input(&parsed, line.as_bytes()),
+                parsed,
+                behind: false,
+            };
+            self.xcrypt_line(x, rest, keys, out);
+            return Ok(());
         }
         if let State::AwaitOk { .. } = self.state {
             self.state = State::Plain;
@@ -278,50 +287,31 @@ impl Server {
         Ok(())
     }
 
-    /// An `XCRYPT` line from the peer (`too_long`: one over 512 octets, of which only
-    /// the keyword is kept). It is answered only when every command before it has its
-    /// reply, so that replies stay in order.
+    /// An `XCRYPT` line from the peer. It is answered only when every command before it
+    /// has its reply, so that replies stay in order.
     fn xcrypt_line(
         &mut self,
-        line: Line,
-        too_long: bool,
+        mut x: XcryptLine,
         rest: &mut &[u8],
         keys: &mut impl KeySource,
         out: &mut impl Sink,
-    ) -> Result<(), SessionError> {
-        let mut behind = false;
-        if !too_long && is_switch_or_start(line.as_bytes()) && !rest.is_empty() {
+    ) {
+        if x.ends_input && !rest.is_empty() {
             out.event(Event::Discarded { bytes: rest.len() });
             *rest = &[];
-            behind = true;
+            x.behind = true;
         }
-        if !self.pending.is_empty() {
-            self.pause = Some(Pause::Xcrypt {
-                line,
-                too_long,
-                behind,
-            });
-            return Ok(());
+        if self.pending.is_empty() {
+            self.answer_xcrypt(x, keys, out);
+        } else {
+            self.pause = Some(Pause::Xcrypt(x));
         }
-        self.answer_xcrypt(&line, too_long, behind, keys, out);
-        Ok(())
     }
 
-    fn answer_xcrypt(
-        &mut self,
-        line: &Line,
-        too_long: bool,
-        behind: bool,
-        keys: &mut impl KeySource,
-        out: &mut impl Sink,
-    ) {
-        let parsed = if too_long {
-            Err(CommandError::TooLong)
-        } else {
-            Command::parse(line.as_bytes()).unwrap_or(Err(CommandError::Syntax))
-        };
+    fn answer_xcrypt(&mut self, x: XcryptLine, keys: &mut impl KeySource, out: &mut impl Sink) {
+        let behind = x.behind;
         let state = core::mem::replace(&mut self.state, State::Plain);
-        let reply = match (state, parsed) {
+        let reply = match (state, x.parsed) {
             (State::Active(v), _) => {
                 self.state = State::Active(v);
                 Reply::BadSequence
@@ -503,13 +493,8 @@ impl Server {
             _ => {}
         }
         if self.pending.is_empty() && matches!(self.pause, Some(Pause::Xcrypt { .. })) {
-            if let Some(Pause::Xcrypt {
-                line,
-                too_long,
-                behind,
-            }) = self.pause.take()
-            {
-                self.answer_xcrypt(&line, too_long, behind, keys, out);
+            if let Some(Pause::Xcrypt(x)) = self.pause.take() {
+                self.answer_xcrypt(x, keys, out);
             }
             // What came behind a waiting `XCRYPT FAIL` (or a broken XCRYPT line) was held.
             return self.read_held(keys, out);
@@ -541,13 +526,14 @@ impl Server {
     }
 }
 
-/// Whether a line is `XCRYPT <Va> ...` or `XCRYPT OK`: the lines nothing may follow.
-fn is_switch_or_start(line: &[u8]) -> bool {
-    match Command::parse(line) {
-        Some(Ok(Command::Ok | Command::Start { .. })) => true,
-        Some(Ok(Command::Fail)) | None => false,
+/// Whether an XCRYPT line, parsed as `parsed`, is `XCRYPT <Va> ...` or `XCRYPT OK`: the
+/// lines nothing may follow.
+fn ends_input(parsed: &Result<Command, CommandError>, line: &[u8]) -> bool {
+    match parsed {
+        Ok(Command::Ok | Command::Start { .. }) => true,
+        Ok(Command::Fail) => false,
         // A broken `XCRYPT <three words>` is still a start in intent.
-        Some(Err(_)) => after_keyword(line)
+        Err(_) => after_keyword(line)
             .is_some_and(|p| p.split(|&b| b == b' ').filter(|t| !t.is_empty()).count() >= 3),
     }
 }
