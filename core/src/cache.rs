@@ -15,7 +15,9 @@ use core::fmt;
 use rand_core::TryCryptoRng;
 
 use crate::agreement::{SharedSecret, shared_secret};
-use crate::keys::{PrivateKey, PublicKey};
+#[cfg(all(feature = "std", unix))]
+use crate::keys::PrivateKey;
+use crate::keys::{KeyPair, PublicKey};
 
 /// The default key lifetime: two hours (spec section 1).
 pub const DEFAULT_LIFETIME_SECS: u64 = 2 * 60 * 60;
@@ -39,7 +41,7 @@ pub enum Lookup {
 /// Our key pair and the shared secrets with up to `N` peers.
 pub struct KeyCache<const N: usize> {
     lifetime: u64,
-    own: Option<(PrivateKey, PublicKey, u64)>,
+    own: Option<(KeyPair, u64)>,
     entries: [Option<Entry>; N],
     /// A use counter for least-recently-used eviction (the caller's clock may stand still).
     tick: u64,
@@ -75,16 +77,18 @@ impl<const N: usize> KeyCache<N> {
         let expired = match &self.own {
             None => true,
             // A clock that went backwards also counts as expired: safer than trusting it.
-            Some((_, _, made)) => now < *made || now - *made >= self.lifetime,
+            Some((_, made)) => now < *made || now - *made >= self.lifetime,
         };
         if expired {
-            let private = PrivateKey::generate(rng)?;
-            let public = private.public_key();
-            self.own = Some((private, public, now));
+            self.own = Some((KeyPair::generate(rng)?, now));
             self.entries.iter_mut().for_each(|e| *e = None);
             self.rotations += 1;
         }
-        Ok(self.own.as_ref().map(|(_, p, _)| *p).expect("just made"))
+        Ok(self
+            .own
+            .as_ref()
+            .map(|(k, _)| k.public())
+            .expect("just made"))
     }
 
     /// The shared secret with `peer` as of `now`: from the cache on a hit, computed and
@@ -115,7 +119,7 @@ impl<const N: usize> KeyCache<N> {
         peer: &PublicKey,
     ) -> Option<(SharedSecret, Lookup)> {
         match &self.own {
-            Some((_, public, _)) if public == own => Some(self.lookup_with_current(peer)),
+            Some((pair, _)) if pair.public() == *own => Some(self.lookup_with_current(peer)),
             _ => None,
         }
     }
@@ -129,8 +133,8 @@ impl<const N: usize> KeyCache<N> {
             e.last_used = tick;
             return (e.secret.clone(), Lookup::Hit);
         }
-        let (private, _, _) = self.own.as_ref().expect("callers make the pair first");
-        let secret = shared_secret(private, peer);
+        let (pair, _) = self.own.as_ref().expect("callers make the pair first");
+        let secret = shared_secret(pair.private(), peer);
         let slot = self.slot_for_new();
         *slot = Some(Entry {
             peer: *peer,
@@ -157,7 +161,9 @@ impl<const N: usize> KeyCache<N> {
     /// Our key pair and when it was made, if there is one.
     #[cfg(all(feature = "std", unix))]
     pub(crate) fn own(&self) -> Option<(&PrivateKey, PublicKey, u64)> {
-        self.own.as_ref().map(|(k, p, t)| (k, *p, *t))
+        self.own
+            .as_ref()
+            .map(|(k, t)| (k.private(), k.public(), *t))
     }
 
     /// The cached peers and their shared secrets.
@@ -178,10 +184,9 @@ impl<const N: usize> KeyCache<N> {
         let same = self
             .own
             .as_ref()
-            .is_some_and(|(k, _, _)| k.to_be_bytes() == private.to_be_bytes());
+            .is_some_and(|(k, _)| k.private().to_be_bytes() == private.to_be_bytes());
         if !same {
-            let public = private.public_key();
-            self.own = Some((private, public, made));
+            self.own = Some((KeyPair::new(private), made));
             self.entries.iter_mut().for_each(|e| *e = None);
         }
         for (peer, secret) in peers {
