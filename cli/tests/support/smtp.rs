@@ -205,8 +205,8 @@ fn serve(
             }
             store(messages, &from, &to, body);
             "250 2.0.0 stored\r\n".into()
-        } else if upper.starts_with("BDAT ") {
-            let mut parts = upper[5..].split(' ');
+        } else if let Some(args) = upper.strip_prefix("BDAT ") {
+            let mut parts = args.split(' ');
             let n: usize = parts.next().and_then(|n| n.parse().ok()).unwrap_or(0);
             let last = parts.next() == Some("LAST");
             let mut chunk = vec![0; n];
