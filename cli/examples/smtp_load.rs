@@ -66,6 +66,10 @@ struct Args {
     /// Never pipeline, even when the server offers PIPELINING.
     #[arg(long)]
     no_pipelining: bool,
+    /// When pipelining, send a message's content together with the next message's
+    /// MAIL/RCPT/DATA (or the QUIT) in one write (RFC 2920 allows content first in a group).
+    #[arg(long)]
+    pipeline_across: bool,
     /// The sink does not offer PIPELINING.
     #[arg(long)]
     sink_no_pipelining: bool,
@@ -173,6 +177,7 @@ fn load(
         concurrency: args.concurrency,
         size: args.size,
         pipelining: !args.no_pipelining,
+        pipeline_across: args.pipeline_across,
         timeout: Duration::from_secs(args.timeout_secs.max(1)),
     };
     let cpu_before = cpu::sample();
@@ -765,6 +770,9 @@ mod sender {
         pub size: usize,
         /// Pipeline when the server offers it.
         pub pipelining: bool,
+        /// When pipelining, send each message's content in one write with the next
+        /// MAIL/RCPT/DATA group (or the QUIT).
+        pub pipeline_across: bool,
         /// Per reply (and per connect).
         pub timeout: Duration,
     }
@@ -921,6 +929,9 @@ mod sender {
         }
         let eight_bit = offered("8BITMIME");
         let size = offered("SIZE");
+        // With `--pipeline-across`, a message's content waits to go out in front of the next
+        // MAIL/RCPT/DATA group (or QUIT) in one write, as RFC 2920 allows.
+        let mut held: Option<Held> = None;
         for n in batch {
             let text = message::text(plan.run_id, n, plan.size);
             let wire = message::stuffed(&text);
@@ -933,44 +944,103 @@ mod sender {
             }
             let mail = format!("MAIL FROM:<{}>{params}\r\n", message::mail_from(n));
             let rcpt = format!("RCPT TO:<{}>\r\n", message::rcpt_to(n));
-            let mark_failed = |e: String| {
-                shared.state[n].store(FAILED, Ordering::Relaxed);
-                e
-            };
             if pipelining {
-                let group = [mail.as_bytes(), rcpt.as_bytes(), b"DATA\r\n"].concat();
-                put(&mut w, shared, &group).await.map_err(mark_failed)?;
+                let prev = held.take();
+                // What is in flight fails with the session.
+                let in_flight: Vec<usize> = prev.iter().map(|p| p.n).chain([n]).collect();
+                let failed = |e: String| fail(shared, &in_flight, e);
+                let mut group = Vec::with_capacity(256);
+                if let Some(p) = &prev {
+                    group.extend_from_slice(&p.wire);
+                }
+                group.extend_from_slice(mail.as_bytes());
+                group.extend_from_slice(rcpt.as_bytes());
+                group.extend_from_slice(b"DATA\r\n");
+                put(&mut w, shared, &group).await.map_err(failed)?;
+                if let Some(p) = prev {
+                    let dot = reply::read(&mut r, t).await.map_err(failed)?;
+                    check(&dot, 250, "end of data").map_err(failed)?;
+                    accept(shared, &p);
+                }
                 // Read all three replies before judging, so the stream stays in step.
-                let m = reply::read(&mut r, t).await.map_err(mark_failed)?;
-                let c = reply::read(&mut r, t).await.map_err(mark_failed)?;
-                let d = reply::read(&mut r, t).await.map_err(mark_failed)?;
-                check(&m, 250, "MAIL").map_err(mark_failed)?;
-                check(&c, 250, "RCPT").map_err(mark_failed)?;
-                check(&d, 354, "DATA").map_err(mark_failed)?;
+                let m = reply::read(&mut r, t).await.map_err(failed)?;
+                let c = reply::read(&mut r, t).await.map_err(failed)?;
+                let d = reply::read(&mut r, t).await.map_err(failed)?;
+                check(&m, 250, "MAIL").map_err(failed)?;
+                check(&c, 250, "RCPT").map_err(failed)?;
+                check(&d, 354, "DATA").map_err(failed)?;
             } else {
                 for (cmd, code, what) in [
                     (mail.as_bytes(), 250, "MAIL"),
                     (rcpt.as_bytes(), 250, "RCPT"),
                     (b"DATA\r\n".as_slice(), 354, "DATA"),
                 ] {
-                    put(&mut w, shared, cmd).await.map_err(mark_failed)?;
+                    put(&mut w, shared, cmd)
+                        .await
+                        .map_err(|e| fail(shared, &[n], e))?;
                     reply::expect(&mut r, t, code, what)
                         .await
-                        .map_err(mark_failed)?;
+                        .map_err(|e| fail(shared, &[n], e))?;
                 }
             }
-            put(&mut w, shared, &wire).await.map_err(mark_failed)?;
+            let this = Held {
+                n,
+                wire,
+                text_len: text.len(),
+            };
+            if pipelining && plan.pipeline_across {
+                held = Some(this);
+                continue;
+            }
+            put(&mut w, shared, &this.wire)
+                .await
+                .map_err(|e| fail(shared, &[n], e))?;
             reply::expect(&mut r, t, 250, "end of data")
                 .await
-                .map_err(mark_failed)?;
-            shared.state[n].store(ACCEPTED, Ordering::Relaxed);
-            shared
-                .text_bytes
-                .fetch_add(text.len() as u64, Ordering::Relaxed);
+                .map_err(|e| fail(shared, &[n], e))?;
+            accept(shared, &this);
         }
-        put(&mut w, shared, b"QUIT\r\n").await?;
+        match held {
+            Some(p) => {
+                let group = [p.wire.as_slice(), b"QUIT\r\n"].concat();
+                put(&mut w, shared, &group)
+                    .await
+                    .map_err(|e| fail(shared, &[p.n], e))?;
+                reply::expect(&mut r, t, 250, "end of data")
+                    .await
+                    .map_err(|e| fail(shared, &[p.n], e))?;
+                accept(shared, &p);
+            }
+            None => put(&mut w, shared, b"QUIT\r\n").await?,
+        }
         reply::expect(&mut r, t, 221, "QUIT").await?;
         drain(&mut r, t).await
+    }
+
+    /// A message whose content is sent but whose final reply is still to come.
+    struct Held {
+        /// Its number.
+        n: usize,
+        /// Its dot-stuffed content with the final dot.
+        wire: Vec<u8>,
+        /// The length of its text.
+        text_len: usize,
+    }
+
+    /// Marks the messages in flight as failed; returns the error.
+    fn fail(shared: &Shared, in_flight: &[usize], e: String) -> String {
+        for &n in in_flight {
+            shared.state[n].store(FAILED, Ordering::Relaxed);
+        }
+        e
+    }
+
+    /// Marks a message accepted (250 after its final dot).
+    fn accept(shared: &Shared, m: &Held) {
+        shared.state[m.n].store(ACCEPTED, Ordering::Relaxed);
+        shared
+            .text_bytes
+            .fetch_add(m.text_len as u64, Ordering::Relaxed);
     }
 
     /// Waits for the server to close (so the TIME_WAIT state stays on its side).
