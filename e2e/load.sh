@@ -18,12 +18,15 @@
 # Usage: e2e/load.sh [--quick] [--standin] [--rounds N] [--messages N] [--concurrency N]
 #                    [--size BYTES] [--per-session N] [--multi-per-session N]
 #                    [--report PATH] [--keep] [--no-relays] [--postfix [--postfix-messages N]]
+#                    [--key-lifetime SECS]
 #                    [--no-build] [--ssmail PATH] [--smtp-load PATH]
 #
 #   --quick       1,000 messages per run instead of 10,000 (for CI)
 #   --standin     the forwarders in place of the gateways (B is then C, and C is skipped):
 #                 for testing this script without the gateway; no XCRYPT checks
 #   --no-relays   skip C
+#   --key-lifetime SECS   the gateways' key_lifetime_secs (config file): a short one makes key
+#                 pairs rotate during the runs (each session must still use XCRYPT)
 #   --postfix     also measure against a real MTA: a scratch Postfix instance (in the work
 #                 directory, listening on 127.0.0.1, discarding all mail; needs root and the
 #                 postfix user) reached directly (D) and through a second gateway pair (E);
@@ -49,6 +52,7 @@ STANDIN=0
 QUICK=0
 RELAYS=1
 POSTFIX=0
+KEY_LIFETIME=
 PF_MESSAGES=
 BUILD=1
 KEEP=0
@@ -64,6 +68,7 @@ while [ $# -gt 0 ]; do
     --standin) STANDIN=1 ;;
     --no-relays) RELAYS=0 ;;
     --postfix) POSTFIX=1 ;;
+    --key-lifetime) KEY_LIFETIME=$2; shift ;;
     --postfix-messages) PF_MESSAGES=$2; shift ;;
     --rounds) ROUNDS=$2; shift ;;
     --messages) MESSAGES=$2; shift ;;
@@ -176,11 +181,16 @@ if [ "$STANDIN" = 1 ]; then
   cp /dev/null "$WORK/inbound.log"; cp /dev/null "$WORK/outbound.log"
 else
   MODE=gateway
+  GW_CONFIG=()
+  if [ -n "$KEY_LIFETIME" ]; then
+    printf 'key_lifetime_secs = %s\n' "$KEY_LIFETIME" >"$WORK/gateway.toml"
+    GW_CONFIG=(--config "$WORK/gateway.toml")
+  fi
   "$SSMAIL" gateway inbound --listen "127.0.0.1:$P_IN" --upstream "127.0.0.1:$P_SINK" \
-    --log-format json 2>"$WORK/inbound.log" &
+    --log-format json "${GW_CONFIG[@]}" 2>"$WORK/inbound.log" &
   PID_IN=$!; PIDS+=("$PID_IN")
   "$SSMAIL" gateway outbound --listen "127.0.0.1:$P_OUT" --upstream "127.0.0.1:$P_IN" \
-    --log-format json 2>"$WORK/outbound.log" &
+    --log-format json "${GW_CONFIG[@]}" 2>"$WORK/outbound.log" &
   PID_OUT=$!; PIDS+=("$PID_OUT")
   wait_for "$WORK/inbound.log" listening
   wait_for "$WORK/outbound.log" listening
@@ -237,10 +247,10 @@ MAINCF
   done
   PF_MASTER=$(tr -d ' \n' <"$PF/queue/pid/master.pid") || die "no Postfix master.pid"
   "$SSMAIL" gateway inbound --listen "127.0.0.1:$PF_IN" --upstream "127.0.0.1:$P_PF" \
-    --log-format json 2>"$WORK/inbound-pf.log" &
+    --log-format json "${GW_CONFIG[@]}" 2>"$WORK/inbound-pf.log" &
   PF_PID_IN=$!; PIDS+=("$PF_PID_IN")
   "$SSMAIL" gateway outbound --listen "127.0.0.1:$PF_OUT" --upstream "127.0.0.1:$PF_IN" \
-    --log-format json 2>"$WORK/outbound-pf.log" &
+    --log-format json "${GW_CONFIG[@]}" 2>"$WORK/outbound-pf.log" &
   PF_PID_OUT=$!; PIDS+=("$PF_PID_OUT")
   wait_for "$WORK/inbound-pf.log" listening
   wait_for "$WORK/outbound-pf.log" listening
@@ -521,7 +531,7 @@ jq -r '
     "  direct [\(.direct_messages_per_sec | rates)] msg/s, behind the pair [\(.pair_messages_per_sec | rates)] msg/s: wall +\(.wall_overhead_pct | f(1)) %",
     "  CPU us/message: Postfix \(.postfix_cpu_us_per_message_direct | f(0)) (behind the pair \(.postfix_cpu_us_per_message_behind_pair | f(0))); inbound gateway \(.inbound_gateway_cpu_us_per_message | f(1)) = \(.inbound_gateway_vs_postfix_pct | f(1)) % of Postfix; outbound gateway \(.outbound_gateway_cpu_us_per_message | f(1)) = \(.outbound_gateway_vs_postfix_pct | f(1)) %"
   else empty end),
-  (if .xcrypt then "XCRYPT: sessions sent \(.xcrypt.sessions_sent); outbound: \(.xcrypt.outbound.xcrypt) XCRYPT, \(.xcrypt.outbound.ok) ok, cache hit \(.xcrypt.outbound.cache_hit) miss \(.xcrypt.outbound.cache_miss); inbound: \(.xcrypt.inbound.xcrypt) XCRYPT, \(.xcrypt.inbound.ok) ok, cache hit \(.xcrypt.inbound.cache_hit) miss \(.xcrypt.inbound.cache_miss); suites \(.xcrypt.outbound.suites | tostring)" else "XCRYPT: not checked (stand-in forwarders)" end),
+  (if .xcrypt then "XCRYPT: sessions sent \(.xcrypt.sessions_sent); outbound: \(.xcrypt.outbound.xcrypt) XCRYPT, \(.xcrypt.outbound.ok) ok, cache hit \(.xcrypt.outbound.cache_hit) miss \(.xcrypt.outbound.cache_miss); inbound: \(.xcrypt.inbound.xcrypt) XCRYPT, \(.xcrypt.inbound.ok) ok, cache hit \(.xcrypt.inbound.cache_hit) miss \(.xcrypt.inbound.cache_miss); suites \(.xcrypt.outbound.suites | tostring); plaintext fallbacks: outbound \(.xcrypt.outbound.fallbacks | tostring), inbound \(.xcrypt.inbound.fallbacks | tostring)" else "XCRYPT: not checked (stand-in forwarders)" end),
   "Wall-time overheads: sender, sink and proxies share \(.nproc) CPUs and the run is CPU-bound, so they reflect total CPU, not the paper'"'"'s per-server measure; CPU per message is that measure, but our sink is a toy next to a real MTA.",
   "time: build \(.build_secs) s, runs \(.run_secs) s"
 ' <<<"$REPORT_JSON"
