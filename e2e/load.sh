@@ -21,7 +21,9 @@
 #                    [--key-lifetime SECS]
 #                    [--no-build] [--ssmail PATH] [--smtp-load PATH]
 #
-#   --quick       1,000 messages per run instead of 10,000 (for CI)
+#   --quick       1,000 messages per run instead of 10,000 (for CI: a smoke test; its figures
+#                 are rough, a run lasts ~0.1 s, CPU ticks are 10 ms = 10 us/message, and one
+#                 session delayed by a SYN retransmission (1 s) dominates a run)
 #   --standin     the forwarders in place of the gateways (B is then C, and C is skipped):
 #                 for testing this script without the gateway; no XCRYPT checks
 #   --no-relays   skip C
@@ -518,7 +520,7 @@ jq -r '
     .[name] as $s |
     "\(name): \($s.per_session) message(s) per session, \($s.sessions_per_run) sessions per run: \(if $s.ok then "OK" else "FAILED" end)",
     "  direct (sender -> sink):            median \($s.direct.median_messages_per_sec | f(0)) msg/s \($s.direct.median_mb_per_sec | f(1)) MB/s  [\($s.direct.messages_per_sec | rates)]",
-    "  pair   (sender -> out => in -> sink): median \($s.pair.median_messages_per_sec | f(0)) msg/s \($s.pair.median_mb_per_sec | f(1)) MB/s  [\($s.pair.messages_per_sec | rates)]",
+    "  pair   (sender -> out => in -> sink): median \($s.pair.median_messages_per_sec | f(0)) msg/s \($s.pair.median_mb_per_sec | f(1)) MB/s  [\($s.pair.messages_per_sec | rates)]  slowest session \($s.pair.max_session_ms | f(0)) ms",
     (if $s.relays then
     "  relays (sender -> fwd -> fwd -> sink): median \($s.relays.median_messages_per_sec | f(0)) msg/s \($s.relays.median_mb_per_sec | f(1)) MB/s  [\($s.relays.messages_per_sec | rates)]" else empty end),
     "  wall time per message, pair vs direct: +\($s.wall_overhead_pct | f(1)) %" + (if $s.relays then "; pair vs relays: +\($s.wall_overhead_vs_relays_pct | f(1)) %; relays vs direct: +\($s.relays_wall_overhead_pct | f(1)) %" else "" end),
