@@ -18,7 +18,7 @@ use tokio::time::{Instant, sleep_until, timeout};
 use crate::gateway::config::{Mode, Route, Settings};
 use crate::gateway::keys::{SessionKeys, SharedKeys};
 use crate::gateway::log::SessionRecord;
-use crate::gateway::outbox::{LineWatch, Outbox};
+use crate::gateway::outbox::{LineWatch, Outbox, QuitWatch};
 
 /// What the inbound gateway takes out of its MTA's EHLO replies: STARTTLS (the client
 /// would start TLS with the MTA through us, and XCRYPT never starts inside TLS) and
@@ -213,6 +213,8 @@ struct Proxy<'a> {
     client_spoke: bool,
     /// The plaintext reply stream (what the upstream MTA says, as the client gets it).
     replies: LineWatch,
+    /// The plaintext command stream (what the client says, as the upstream MTA gets it).
+    commands: QuitWatch,
     suite: Option<&'static str>,
     fallback: Option<Fallback>,
     /// Bytes from client, to client, from upstream, to upstream.
@@ -244,6 +246,7 @@ impl<'a> Proxy<'a> {
             require: route.require_xcrypt && settings.mode == Mode::Outbound,
             client_spoke: false,
             replies: LineWatch::default(),
+            commands: QuitWatch::default(),
             suite: None,
             fallback: None,
             counts: [0; 4],
@@ -428,6 +431,9 @@ impl<'a> Proxy<'a> {
     }
 
     fn feed(&mut self, from: From, bytes: &[u8]) {
+        if let (Mode::Outbound, From::Client) = (self.mode, from) {
+            self.commands.feed(bytes);
+        }
         let keys = &mut self.keys;
         let out = &mut self.out;
         let r = match (&mut self.machine, from) {
@@ -467,6 +473,9 @@ impl<'a> Proxy<'a> {
                 }
                 _ => {}
             }
+        }
+        if self.mode == Mode::Inbound {
+            self.commands.feed(&self.out.upstream);
         }
         if self.ending.is_none() {
             self.to_upstream.push(&self.out.upstream);
@@ -540,7 +549,7 @@ impl<'a> Proxy<'a> {
     /// The session's result for the log.
     fn result(&self) -> String {
         match &self.ending {
-            None if self.replies.last_code() == Some(221) => "ok".into(),
+            None if self.replies.last_code() == Some(221) || self.commands.seen() => "ok".into(),
             None if self.client_eof => "client closed the connection before QUIT".into(),
             None => "upstream closed the connection".into(),
             Some(Ending::UpstreamLost) => "upstream closed the connection mid-session".into(),
@@ -555,6 +564,8 @@ impl<'a> Proxy<'a> {
                 ),
                 None => "refused: XCRYPT required, client did not start with EHLO".into(),
             },
+            // Sent QUIT and hung up without reading the 221 (Postfix does): a normal end.
+            Some(Ending::ClientError(_)) if self.commands.seen() => "ok".into(),
             Some(Ending::ClientError(e)) => format!("client connection failed: {e}"),
             Some(Ending::UpstreamError(e)) => format!("upstream connection failed: {e}"),
         }
