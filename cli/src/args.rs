@@ -40,6 +40,39 @@ pub enum Command {
     /// Replay a trace of arrivals (CSV: seconds,peer) through the key cache and count the
     /// Diffie-Hellman computations.
     CacheSim(CacheSimArgs),
+    /// Run an XCRYPT proxy in front of an unmodified MTA (see cli/GATEWAY.md).
+    Gateway(GatewayArgs),
+}
+
+/// Options of `gateway`.
+#[derive(Debug, Args)]
+pub struct GatewayArgs {
+    /// Which side of the hop: `inbound` (in front of the receiving MTA: server side) or
+    /// `outbound` (the sending MTA's relay: client side).
+    #[arg(value_parser = ["inbound", "outbound"])]
+    pub mode: String,
+
+    /// Where to listen (ADDR:PORT); with --upstream, one route.
+    #[arg(long)]
+    pub listen: Option<String>,
+
+    /// Where to forward (HOST:PORT); with --listen, one route.
+    #[arg(long)]
+    pub upstream: Option<String>,
+
+    /// The config file (TOML): versions, key lifetime, cache file, timeouts, limits,
+    /// more routes.
+    #[arg(long)]
+    pub config: Option<std::path::PathBuf>,
+
+    /// Session log lines as `text` (key=value) or `json`.
+    #[arg(long, value_parser = ["text", "json"])]
+    pub log_format: Option<String>,
+
+    /// Outbound: never send mail to the upstream in plaintext (the local MTA gets a 4xx
+    /// and keeps the mail queued).
+    #[arg(long)]
+    pub require_xcrypt: bool,
 }
 
 /// Options of `bench`.

@@ -6,6 +6,7 @@
 mod args;
 mod bench;
 mod failure;
+mod gateway;
 mod hexkey;
 mod keypair;
 mod keystream;
@@ -78,6 +79,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::CacheSim(args) => {
             print_line(&bench::cache_sim(&args.trace, args.lifetime, args.json)?)
         }
+        Command::Gateway(args) => gateway::run(&args),
     }
 }
 

@@ -131,6 +131,35 @@ fn server_rewrites_ehlo_replies_single_and_multi_line() {
 }
 
 #[test]
+fn server_hides_the_keywords_it_is_told_to_and_keeps_the_rest() {
+    let mut s = ServerSide::new(&Version::ALL);
+    s.server = Server::new(&Version::ALL).hiding(&["STARTTLS", "PIPECONNECT"]);
+    s.local(b"220 mx.test ESMTP\r\n");
+    s.peer(b"EHLO c.test\r\n");
+    // Exim's reply (smtp-peers notes): the keywords are matched without regard to case,
+    // a keyword that only starts like a hidden one stays, and the first line is the
+    // server's name even when it looks like a keyword.
+    let reply = "250-STARTTLS Hello c.test\r\n250-SIZE 52428800\r\n250-8BITMIME\r\n\
+                 250-PIPELINING\r\n250-pipeconnect\r\n250-CHUNKING\r\n250-STARTTLSX\r\n\
+                 250 starttls\r\n";
+    assert_eq!(
+        text(&s.local(reply.as_bytes())),
+        "250-STARTTLS Hello c.test\r\n250-SIZE 52428800\r\n250-8BITMIME\r\n\
+         250-PIPELINING\r\n250-CHUNKING\r\n250-STARTTLSX\r\n\
+         250 XCRYPT t32_1.0 arrsyfor_1.0\r\n"
+    );
+    // Without an offer (no versions), the last kept line becomes the last line.
+    let mut s = ServerSide::new(&[]);
+    s.server = Server::new(&[]).hiding(&["STARTTLS"]);
+    s.local(b"220 mx.test ESMTP\r\n");
+    s.peer(b"EHLO c.test\r\n");
+    assert_eq!(
+        text(&s.local(b"250-mx.test\r\n250-SIZE 1\r\n250 STARTTLS\r\n")),
+        "250-mx.test\r\n250 SIZE 1\r\n"
+    );
+}
+
+#[test]
 fn server_refuses_bad_commands_with_the_spec_codes() {
     let p_minus_1 = {
         let mut k = ssmail_bigint_x86::oakley::P.to_be_bytes();

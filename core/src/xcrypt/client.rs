@@ -208,7 +208,7 @@ impl Client {
                     }
                     if self.pending.front() == Some(Kind::Ehlo) && head_info.is_some() {
                         self.ehlo
-                            .get_or_insert_with(EhloRewrite::new)
+                            .get_or_insert_with(|| EhloRewrite::new(&[]))
                             .flush(&mut |b: &[u8]| out.to_local(b));
                         if head_info.is_some_and(|(_, last)| last) {
                             // No last line to hold back: nothing to start XCRYPT with.
@@ -267,10 +267,10 @@ impl Client {
             return Ok(());
         };
         if self.pending.front() == Some(Kind::Ehlo) && code == 250 {
-            let rw = self.ehlo.get_or_insert_with(EhloRewrite::new);
+            let rw = self.ehlo.get_or_insert_with(|| EhloRewrite::new(&[]));
             rw.line(line, &mut |b: &[u8]| out.to_local(b));
             if last {
-                let rw = self.ehlo.take().unwrap_or_else(EhloRewrite::new);
+                let rw = self.ehlo.take().unwrap_or_else(|| EhloRewrite::new(&[]));
                 let offer = rw.offer();
                 let end = rw.finish();
                 self.pending.pop();

@@ -3,7 +3,7 @@
 //! reply still ends with exactly one last line.
 
 use crate::xcrypt::line::Line;
-use crate::xcrypt::reply::offer_in_ehlo_line;
+use crate::xcrypt::reply::{ehlo_keyword, offer_in_ehlo_line};
 use crate::xcrypt::version::Offer;
 
 /// One EHLO reply being rewritten, a line at a time.
@@ -13,15 +13,19 @@ pub(crate) struct EhloRewrite {
     first: bool,
     offer: Offer,
     offered: bool,
+    /// Keywords whose lines are dropped (matched without regard to case).
+    hide: &'static [&'static str],
 }
 
 impl EhloRewrite {
-    pub(crate) fn new() -> Self {
+    /// A rewrite that also drops the lines of the keywords in `hide`.
+    pub(crate) fn new(hide: &'static [&'static str]) -> Self {
         Self {
             held: None,
             first: true,
             offer: Offer::default(),
             offered: false,
+            hide,
         }
     }
 
@@ -41,6 +45,17 @@ impl EhloRewrite {
             }
             self.offered = true;
             return;
+        }
+        if !first {
+            if let Some(k) = ehlo_keyword(line.as_bytes()) {
+                if self
+                    .hide
+                    .iter()
+                    .any(|h| h.as_bytes().eq_ignore_ascii_case(k))
+                {
+                    return;
+                }
+            }
         }
         self.flush(emit);
         self.held = Some(line);

@@ -71,6 +71,15 @@ fn split_reply(line: &[u8]) -> Option<(u16, bool, &[u8])> {
     }
 }
 
+/// The keyword of a 250 EHLO reply line (its text up to the first space), if it is one.
+pub(crate) fn ehlo_keyword(line: &[u8]) -> Option<&[u8]> {
+    let (code, _, text) = split_reply(line)?;
+    if code != 250 {
+        return None;
+    }
+    text.split(|&b| b == b' ').next().filter(|k| !k.is_empty())
+}
+
 /// The code of a reply line and whether it is the last line of its reply, from its
 /// first four octets (so that lines too long to hold can be classified too); `None` if
 /// it does not start like a reply.

@@ -70,6 +70,8 @@ pub struct Server {
     long_xcrypt: bool,
     /// The EHLO reply being rewritten.
     ehlo: Option<EhloRewrite>,
+    /// Keywords taken out of the local server's EHLO replies besides XCRYPT.
+    hide: &'static [&'static str],
     /// Code and last-ness of the over-long reply line being passed on, and whether the
     /// offer line goes after it.
     long_reply: Option<(u16, bool, bool)>,
@@ -102,7 +104,17 @@ impl Server {
             long_xcrypt: false,
             ehlo: None,
             long_reply: None,
+            hide: &[],
         }
+    }
+
+    /// Also takes the lines of these EHLO keywords (matched without regard to case) out
+    /// of the local server's EHLO replies: what a proxy in front of the server cannot
+    /// carry, such as `STARTTLS` or `PIPECONNECT`.
+    #[must_use]
+    pub fn hiding(mut self, keywords: &'static [&'static str]) -> Self {
+        self.hide = keywords;
+        self
     }
 
     /// The version in use once encryption is on.
@@ -407,7 +419,8 @@ impl Server {
         if self.pending.front() == Some(Kind::Ehlo) && code == 250 {
             let offering = self.offering();
             let enc = &mut self.encrypt;
-            let rw = self.ehlo.get_or_insert_with(EhloRewrite::new);
+            let hide = self.hide;
+            let rw = self.ehlo.get_or_insert_with(|| EhloRewrite::new(hide));
             let mut emit = |b: &[u8]| send(enc, b, &mut |c| out.to_peer(c));
             rw.line(line, &mut emit);
             if last {
@@ -440,7 +453,8 @@ impl Server {
         let mut head = head;
         if self.pending.front() == Some(Kind::Ehlo) && code == 250 {
             let enc = &mut self.encrypt;
-            let rw = self.ehlo.get_or_insert_with(EhloRewrite::new);
+            let hide = self.hide;
+            let rw = self.ehlo.get_or_insert_with(|| EhloRewrite::new(hide));
             rw.flush(&mut |b: &[u8]| send(enc, b, &mut |c| out.to_peer(c)));
             if last {
                 self.ehlo = None;

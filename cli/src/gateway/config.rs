@@ -1,0 +1,376 @@
+//! The gateway's settings: the config file (TOML, every key optional) with the command
+//! line on top. Everything is checked here, before a socket is opened, so that a typo
+//! is a one-line usage error and not a surprise at the first session.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use ssmail_core::DEFAULT_LIFETIME_SECS;
+use ssmail_core::xcrypt::Version;
+
+use crate::args::GatewayArgs;
+use crate::failure::Failure;
+
+/// Which side of the mail hop the gateway stands on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// In front of the receiving MTA: the server side of the dialogue.
+    Inbound,
+    /// The sending MTA's relay host: the client side.
+    Outbound,
+}
+
+impl Mode {
+    /// The name used on the command line and in logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Inbound => "inbound",
+            Self::Outbound => "outbound",
+        }
+    }
+}
+
+/// How session log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `key=value` pairs.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// One listener and where its sessions go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// ADDR:PORT to listen on.
+    pub listen: String,
+    /// HOST:PORT to forward to.
+    pub upstream: String,
+    /// Outbound: never send to this upstream in plaintext.
+    pub require_xcrypt: bool,
+}
+
+/// Time limits of a session.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// Connecting to the upstream.
+    pub connect: Duration,
+    /// No byte in either direction for this long ends the session.
+    pub idle: Duration,
+    /// A whole session at most.
+    pub session: Duration,
+}
+
+/// Everything the gateway runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Inbound or outbound.
+    pub mode: Mode,
+    /// Versions offered (inbound, in this order) or accepted (outbound).
+    pub versions: Vec<Version>,
+    /// Lifetime of our own key pair, in seconds.
+    pub key_lifetime: u64,
+    /// The key cache on disk, if any.
+    pub cache_file: Option<PathBuf>,
+    /// Session log format.
+    pub log_format: LogFormat,
+    /// Time limits.
+    pub timeouts: Timeouts,
+    /// Concurrent sessions at most.
+    pub max_sessions: usize,
+    /// On a shutdown signal, how long running sessions may go on.
+    pub grace: Duration,
+    /// The listeners.
+    pub routes: Vec<Route>,
+}
+
+/// Idle limit by default: longer than RFC 5321's longest client timeout (10 minutes
+/// for the reply to the end of DATA, section 4.5.3.2.6), so that a slow MTA is never
+/// cut off by the gateway before its peer would give up.
+const DEFAULT_IDLE_SECS: u64 = 660;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    versions: Option<Vec<String>>,
+    key_lifetime_secs: Option<u64>,
+    cache_file: Option<PathBuf>,
+    log_format: Option<String>,
+    require_xcrypt: Option<bool>,
+    #[serde(default)]
+    timeouts: FileTimeouts,
+    #[serde(default)]
+    limits: FileLimits,
+    #[serde(default)]
+    route: Vec<FileRoute>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTimeouts {
+    connect_secs: Option<f64>,
+    idle_secs: Option<f64>,
+    session_secs: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLimits {
+    max_sessions: Option<usize>,
+    grace_secs: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRoute {
+    listen: String,
+    upstream: String,
+    require_xcrypt: Option<bool>,
+}
+
+impl Settings {
+    /// The settings of `args`, reading its config file if it names one.
+    pub fn from_args(args: &GatewayArgs) -> Result<Self, Failure> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileSettings::default(),
+        };
+        Self::merge(args, file)
+    }
+
+    fn merge(args: &GatewayArgs, file: FileSettings) -> Result<Self, Failure> {
+        let usage = |m: String| Failure::Usage(m);
+        let mode = match args.mode.as_str() {
+            "inbound" => Mode::Inbound,
+            _ => Mode::Outbound,
+        };
+        let versions = match &file.versions {
+            None => Version::ALL.to_vec(),
+            Some(names) => parse_versions(names)?,
+        };
+        let key_lifetime = file.key_lifetime_secs.unwrap_or(DEFAULT_LIFETIME_SECS);
+        if key_lifetime == 0 {
+            return Err(usage("key_lifetime_secs: must be at least 1".into()));
+        }
+        let log_format = match args.log_format.as_deref().or(file.log_format.as_deref()) {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(usage(format!(
+                    "log_format: {other:?} is neither \"text\" nor \"json\""
+                )));
+            }
+        };
+        let timeouts = Timeouts {
+            connect: seconds("timeouts.connect_secs", file.timeouts.connect_secs, 30.0)?,
+            idle: seconds(
+                "timeouts.idle_secs",
+                file.timeouts.idle_secs,
+                DEFAULT_IDLE_SECS as f64,
+            )?,
+            session: seconds("timeouts.session_secs", file.timeouts.session_secs, 3600.0)?,
+        };
+        let max_sessions = file.limits.max_sessions.unwrap_or(1000);
+        if max_sessions == 0 {
+            return Err(usage("limits.max_sessions: must be at least 1".into()));
+        }
+        let grace = seconds("limits.grace_secs", file.limits.grace_secs, 10.0)?;
+        let require_default = args.require_xcrypt || file.require_xcrypt.unwrap_or(false);
+
+        let mut routes = Vec::new();
+        match (&args.listen, &args.upstream) {
+            (Some(listen), Some(upstream)) => routes.push(Route {
+                listen: listen.clone(),
+                upstream: upstream.clone(),
+                require_xcrypt: require_default,
+            }),
+            (None, None) => {}
+            _ => return Err(usage("--listen and --upstream go together".into())),
+        }
+        for r in file.route {
+            routes.push(Route {
+                listen: r.listen,
+                upstream: r.upstream,
+                require_xcrypt: args.require_xcrypt || r.require_xcrypt.unwrap_or(require_default),
+            });
+        }
+        if routes.is_empty() {
+            return Err(usage(
+                "nothing to do: give --listen and --upstream, or [[route]] entries in --config"
+                    .into(),
+            ));
+        }
+        for r in &routes {
+            check_address("listen", &r.listen)?;
+            check_address("upstream", &r.upstream)?;
+            if r.require_xcrypt && mode == Mode::Inbound {
+                return Err(usage(
+                    "require_xcrypt is for outbound routes (an inbound gateway cannot make \
+                     its clients encrypt)"
+                        .into(),
+                ));
+            }
+            if r.require_xcrypt && versions.is_empty() {
+                return Err(usage(
+                    "require_xcrypt with no versions can never be met".into(),
+                ));
+            }
+        }
+        Ok(Self {
+            mode,
+            versions,
+            key_lifetime,
+            cache_file: file.cache_file,
+            log_format,
+            timeouts,
+            max_sessions,
+            grace,
+            routes,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileSettings, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| {
+        // toml's message spans several lines (it quotes the place); keep it to one.
+        let one_line = e
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        Failure::Usage(format!("{}: {one_line}", path.display()))
+    })
+}
+
+fn parse_versions(names: &[String]) -> Result<Vec<Version>, Failure> {
+    let mut out = Vec::new();
+    for name in names {
+        let v = Version::parse(name.as_bytes()).ok_or_else(|| {
+            Failure::Usage(format!(
+                "versions: unknown version {name:?} (known: t32_1.0, arrsyfor_1.0)"
+            ))
+        })?;
+        if out.contains(&v) {
+            return Err(Failure::Usage(format!(
+                "versions: {name:?} is listed twice"
+            )));
+        }
+        out.push(v);
+    }
+    Ok(out)
+}
+
+/// A duration in seconds from the file, or the default; fractions allowed (tests use
+/// short timeouts).
+fn seconds(what: &str, value: Option<f64>, default: f64) -> Result<Duration, Failure> {
+    let v = value.unwrap_or(default);
+    if !(v > 0.0 && v <= 1e7) {
+        return Err(Failure::Usage(format!(
+            "{what}: must be a number of seconds above 0 (and at most 10^7), got {v}"
+        )));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+/// HOST:PORT with a port; the host is looked up only when used.
+fn check_address(what: &str, addr: &str) -> Result<(), Failure> {
+    let port_ok = addr
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if port_ok {
+        Ok(())
+    } else {
+        Err(Failure::Usage(format!("{what}: {addr:?} is not HOST:PORT")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(mode: &str, listen: Option<&str>, upstream: Option<&str>) -> GatewayArgs {
+        GatewayArgs {
+            mode: mode.into(),
+            listen: listen.map(Into::into),
+            upstream: upstream.map(Into::into),
+            config: None,
+            log_format: None,
+            require_xcrypt: false,
+        }
+    }
+
+    fn parse(text: &str) -> FileSettings {
+        toml::from_str(text).expect("valid TOML")
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let s = Settings::merge(
+            &args("inbound", Some("127.0.0.1:1"), Some("127.0.0.1:2")),
+            FileSettings::default(),
+        )
+        .expect("valid");
+        assert_eq!(s.versions, Version::ALL.to_vec());
+        assert_eq!(s.key_lifetime, 7200);
+        assert_eq!(s.timeouts.idle, Duration::from_secs(660));
+        assert_eq!(s.max_sessions, 1000);
+        assert_eq!(s.routes.len(), 1);
+        assert_eq!(s.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn file_routes_and_flags_combine() {
+        let file = parse(
+            r#"
+            versions = ["arrsyfor_1.0"]
+            log_format = "json"
+            [timeouts]
+            idle_secs = 0.5
+            [[route]]
+            listen = "127.0.0.1:3"
+            upstream = "localhost:4"
+            require_xcrypt = true
+            "#,
+        );
+        let s = Settings::merge(&args("outbound", Some("127.0.0.1:1"), Some("h:2")), file)
+            .expect("valid");
+        assert_eq!(s.versions, vec![Version::ArrsyforV1_0]);
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert_eq!(s.timeouts.idle, Duration::from_millis(500));
+        assert_eq!(s.routes.len(), 2);
+        assert!(!s.routes[0].require_xcrypt);
+        assert!(s.routes[1].require_xcrypt);
+    }
+
+    #[test]
+    fn bad_settings_are_usage_errors() {
+        let bad = |mode: &str, text: &str| {
+            let e = Settings::merge(&args(mode, Some("127.0.0.1:1"), Some("h:2")), parse(text))
+                .expect_err("must be refused");
+            assert!(matches!(e, Failure::Usage(_)), "{e:?}");
+        };
+        bad("inbound", r#"versions = ["rot13_1.0"]"#);
+        bad("inbound", r#"versions = ["t32_1.0", "t32_1.0"]"#);
+        bad("inbound", "key_lifetime_secs = 0");
+        bad("inbound", "[timeouts]\nidle_secs = -1");
+        bad("inbound", "[limits]\nmax_sessions = 0");
+        bad("inbound", r#"log_format = "xml""#);
+        bad("inbound", "require_xcrypt = true");
+        bad("outbound", "versions = []\nrequire_xcrypt = true");
+        bad(
+            "outbound",
+            "[[route]]\nlisten = \"nowhere\"\nupstream = \"h:1\"",
+        );
+        assert!(
+            toml::from_str::<FileSettings>("cache = 1").is_err(),
+            "unknown keys"
+        );
+        let none = Settings::merge(&args("inbound", None, None), FileSettings::default());
+        assert!(matches!(none, Err(Failure::Usage(_))));
+        let half = Settings::merge(&args("inbound", Some("a:1"), None), FileSettings::default());
+        assert!(matches!(half, Err(Failure::Usage(_))));
+    }
+}

@@ -1,0 +1,126 @@
+//! One key cache for all the sessions of a gateway process (spec section 5), so that a
+//! peer costs one Diffie-Hellman computation per key lifetime, not one per session;
+//! optionally kept on disk.
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ssmail_core::cache::file::{CacheFile, Loaded};
+use ssmail_core::kdf::NONCE_BYTES;
+use ssmail_core::xcrypt::{KeySource, KeyUnavailable};
+use ssmail_core::{KeyCache, Lookup, PublicKey, SharedSecret};
+
+/// Peers remembered at most; the least recently used is forgotten first.
+pub const CACHE_PEERS: usize = 1024;
+
+/// The process's key cache.
+pub struct SharedKeys {
+    cache: Mutex<Box<KeyCache<CACHE_PEERS>>>,
+    file: Option<CacheFile>,
+    /// Changed since the last save.
+    dirty: AtomicBool,
+}
+
+impl SharedKeys {
+    /// An empty cache whose key pairs live `lifetime` seconds, loaded from `file` if it
+    /// names one (what was found is returned for the log).
+    pub fn new(lifetime: u64, file: Option<PathBuf>) -> (Self, Option<io::Result<Loaded>>) {
+        let mut cache = Box::new(KeyCache::new(lifetime));
+        let file = file.map(CacheFile::new);
+        let loaded = file.as_ref().map(|f| f.load(&mut cache, now()));
+        let keys = Self {
+            cache: Mutex::new(cache),
+            file,
+            dirty: AtomicBool::new(false),
+        };
+        (keys, loaded)
+    }
+
+    /// Keys for one session.
+    pub fn session(&self) -> SessionKeys<'_> {
+        SessionKeys {
+            shared: self,
+            lookup: None,
+        }
+    }
+
+    /// Writes the cache file if there is one and something changed since the last
+    /// write. Blocking (file I/O): call it off the async workers.
+    pub fn save_if_dirty(&self) -> io::Result<bool> {
+        let Some(file) = &self.file else {
+            return Ok(false);
+        };
+        if !self.dirty.swap(false, Ordering::AcqRel) {
+            return Ok(false);
+        }
+        let cache = self.lock();
+        file.save(&cache).inspect_err(|_| {
+            // Try again next time.
+            self.dirty.store(true, Ordering::Release);
+        })?;
+        Ok(true)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Box<KeyCache<CACHE_PEERS>>> {
+        // A panic while holding the lock cannot leave the cache half-changed in a way
+        // that matters (entries are replaced whole), so a poisoned lock is used as is.
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The [`KeySource`] of one session: the shared cache, plus what its lookup found.
+pub struct SessionKeys<'a> {
+    shared: &'a SharedKeys,
+    /// Whether the session's shared secret came from the cache (the latest exchange).
+    pub lookup: Option<Lookup>,
+}
+
+impl KeySource for SessionKeys<'_> {
+    fn own_public_key(&mut self) -> Result<PublicKey, KeyUnavailable> {
+        let mut cache = self.shared.lock();
+        let before = cache.rotations();
+        let key = cache
+            .own_public_key(now(), &mut getrandom::SysRng)
+            .map_err(|_| KeyUnavailable)?;
+        if cache.rotations() != before {
+            self.shared.dirty.store(true, Ordering::Release);
+        }
+        Ok(key)
+    }
+
+    fn shared_secret(
+        &mut self,
+        own: &PublicKey,
+        peer: &PublicKey,
+    ) -> Result<SharedSecret, KeyUnavailable> {
+        // A miss computes the secret under the lock (about 70 µs here): other sessions
+        // wait that long, which is cheaper than computing one peer's secret twice.
+        let (secret, lookup) = self
+            .shared
+            .lock()
+            .shared_secret_for(own, peer)
+            .ok_or(KeyUnavailable)?;
+        if lookup == Lookup::Miss {
+            self.shared.dirty.store(true, Ordering::Release);
+        }
+        self.lookup = Some(lookup);
+        Ok(secret)
+    }
+
+    fn nonce(&mut self) -> Result<[u8; NONCE_BYTES], KeyUnavailable> {
+        let mut n = [0; NONCE_BYTES];
+        getrandom::fill(&mut n).map_err(|_| KeyUnavailable)?;
+        Ok(n)
+    }
+}
+
+/// Seconds since the Unix epoch (the cache's clock); 0 for a clock before 1970, which
+/// the cache treats as a clock that went backwards (it makes a new key pair).
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
