@@ -308,6 +308,15 @@ check 2.deliver "100 KB via swaks through the pair reaches Postfix's Maildir, bo
 check 2.log "both gateways logged xcrypt=true with a suite" \
   both_encrypted "$m_out" "$m_in" "$W/gw-out2.log" "$W/gw-in2.log"
 
+"$PY" "$HERE/mkmsg.py" "$MSG/bdat.eml" 65536 "e2e-bdat-$$"
+m_out=$(sess_count "$W/gw-out2.log")
+m_in=$(sess_count "$W/gw-in2.log")
+check 2.bdat "64 KB as 3 BDAT chunks (raw socket) through the pair to Postfix, body exact" \
+  eval 'timeout 60 "$PY" "$HERE/pyclient.py" bdat "$P_OUT2" t2-bdat@a.test "$RCPT" "$MSG/bdat.eml" &&
+        pf_delivered "e2e-bdat-$$" "$MSG/bdat.eml"'
+check 2.bdat.log "both gateways logged xcrypt=true with a suite" \
+  both_encrypted "$m_out" "$m_in" "$W/gw-out2.log" "$W/gw-in2.log"
+
 # ---------------------------------------------------------------- capture for 3 and 4
 
 section "capture on lo: outbound<-client ($P_OUT), gateway<->gateway ($P_IN), inbound->sink ($P_SINK)"
@@ -451,6 +460,21 @@ m=$(sess_count "$W/gw-obreq.log")
 check 6b.require.flag "--require-xcrypt to a plain server: 421 4.7.0" \
   expect_4xx "$P_OBREQF" t6bf@a.test "421 4.7.0"
 check 6b.require.flag.sink "nothing reached the plain server" nothing_arrived "$W/gw-obreq.log" "$m" t6bf@a.test
+
+m_out=$(sess_count "$W/gw-out.log")
+m_in=$(sess_count "$W/gw-in.log")
+dropped() {
+  timeout 60 "$PY" "$HERE/pyclient.py" dropdata "$P_OUT" t6c@a.test "$RCPT" "$MSG/100k.eml" || return 1
+  sessions "$W/gw-out.log" "$m_out" || true
+  sessions "$W/gw-in.log" "$m_in" || true
+  # Both sessions are over; a "." the gateway made up would be stored within a moment.
+  if wait_until 1 sink_has "$SINK_A" t6c@a.test; then
+    say "a message from t6c@a.test was delivered: the gateway finished a DATA the client dropped"
+    return 1
+  fi
+  say "not delivered"
+}
+check 6c.drop-in-data "client drops mid-DATA (through the pair): nothing is delivered" dropped
 
 # ---------------------------------------------------------------- shutdown
 
