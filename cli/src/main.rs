@@ -1,7 +1,8 @@
 //! `ssmail`: the paper's benchmarks (`bench`, `cache-sim`), key tools (`keygen`,
 //! `derive`), the exponentiation (`modexp`, `backends`), and stream encryption
 //! (`encrypt`/`decrypt` in the authenticated format of `cli/STREAM-FORMAT.md`, or
-//! `--raw` for a bare keystream XOR).
+//! `--raw` for a bare keystream XOR), and the XCRYPT proxies in front of unmodified MTAs
+//! (`gateway`, `cli/GATEWAY.md`).
 
 mod args;
 mod bench;

@@ -378,3 +378,29 @@ fn many_concurrent_sessions_each_deliver_exactly_once() {
     assert!(logs.iter().all(|l| l["xcrypt"] == true));
     assert_eq!(logs.iter().filter(|l| l["cache"] == "miss").count(), 1);
 }
+
+#[test]
+fn the_cache_file_carries_keys_across_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("keys");
+    let config = format!("cache_file = {:?}\n", file.display().to_string());
+    let sink = Sink::start();
+    let inbound = Gateway::start("inbound", "127.0.0.1:0", sink.addr, &config, &[]);
+    let port = inbound.addr.to_string();
+    let mut outbound = Gateway::start("outbound", "127.0.0.1:0", inbound.addr, "", &[]);
+    send_mail(outbound.addr, "k1@a.test", "s@b.test", b"one\r\n");
+    assert!(inbound.stop(), "saves the cache on the way out");
+    let mode = std::fs::metadata(&file).expect("cache file written");
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(
+        mode.permissions().mode() & 0o777,
+        0o600,
+        "owner-only: it holds secrets"
+    );
+    // Same key pair after the restart: both sides find the shared secret cached.
+    let mut again = Gateway::start("inbound", &port, sink.addr, &config, &[]);
+    send_mail(outbound.addr, "k2@a.test", "s@b.test", b"two\r\n");
+    sink.wait_for(2, 10);
+    assert_eq!(outbound.wait_sessions(2)[1]["cache"], "hit");
+    assert_eq!(again.wait_sessions(1)[0]["cache"], "hit");
+}

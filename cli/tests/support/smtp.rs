@@ -382,6 +382,8 @@ impl Gateway {
             .arg("--config")
             .arg(file.path())
             .args(extra)
+            // Not inherited: a gateway left behind must not hold the test's output open.
+            .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn gateway");
@@ -397,11 +399,22 @@ impl Gateway {
                 }
             }
         });
-        let first = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the gateway says where it listens");
-        assert_eq!(first["event"], "listening", "{first}");
-        let addr = first["listen"]
+        // Notices (the cache file's state) may come first; the listening line says where.
+        let end = Instant::now() + Duration::from_secs(20);
+        let listening = loop {
+            let left = end.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(v) if v["event"] == "listening" => break Some(v),
+                Ok(_) => {}
+                Err(_) => break None,
+            }
+        };
+        let Some(listening) = listening else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the gateway never said where it listens");
+        };
+        let addr = listening["listen"]
             .as_str()
             .expect("listen")
             .parse()
