@@ -231,7 +231,10 @@ gw in2 inbound "$P_IN2" "$P_PFSINK" --config "$W/gw.toml"; GW_IN2=$LAST_PID
 gw out2 outbound "$P_OUT2" "$P_IN2" --config "$W/gw.toml"; GW_OUT2=$LAST_PID
 gw ob outbound "$P_OBF" "$P_PLAIN" --config "$W/gw-ob.toml"; GW_OB=$LAST_PID
 gw obreq outbound "$P_OBREQF" "$P_PLAIN" --config "$W/gw.toml" --require-xcrypt; GW_OBREQ=$LAST_PID
-gw ind inbound "$P_IND" "$P_DEAD" --config "$W/gw.toml"; GW_IND=$LAST_PID
+# This one logs in the text format (the default), to check that format too.
+start_bg ind "$W/gw-ind.log" "${GW[@]}" inbound --listen "127.0.0.1:$P_IND" \
+  --upstream "127.0.0.1:$P_DEAD" --config "$W/gw.toml"
+GW_IND=$LAST_PID
 GATEWAYS=("$GW_IN" "$GW_OUT" "$GW_IN2" "$GW_OUT2" "$GW_OB" "$GW_OBREQ" "$GW_IND")
 
 setup_ok() {
@@ -443,6 +446,17 @@ else
   check 6a.upstream-down "upstream closed: swaks gets 421 4.4.1 and fails" \
     expect_4xx "$P_IND" t6a@a.test "421 4.4.1"
 fi
+
+text_log() {
+  cat "$W/gw-ind.log"
+  # GATEWAY.md shows no more fields; the gateway adds require_xcrypt=: allowed.
+  grep -qE "^ssmail gateway: listening mode=inbound listen=127\.0\.0\.1:$P_IND upstream=127\.0\.0\.1:$P_DEAD( |$)" \
+    "$W/gw-ind.log" || { say "no text listening line"; return 1; }
+  grep -qE "^session mode=inbound peer=127\.0\.0\.1:[0-9]+ upstream=127\.0\.0\.1:$P_DEAD xcrypt=no .*result=" \
+    "$W/gw-ind.log" || { say "no text session line with xcrypt=no"; return 1; }
+}
+check 6a.log "text log format: listening line and a session line with xcrypt=no" \
+  eval 'wait_until 10 text_log; text_log'
 
 nothing_arrived() { # nothing_arrived LOG MARK FROM: session over, sink B never saw FROM
   sessions "$1" "$2" xcrypt=false
