@@ -136,12 +136,16 @@ sessions() {
 
 # both_encrypted MARK_OUT MARK_IN [OUT_LOG IN_LOG]: the outbound and the inbound gateway
 # each logged the session with xcrypt=true, a suite, result ok.
+# With RESULT_OK=0 the result is not checked: Postfix sends QUIT pipelined behind the
+# final "." and closes without reading the 221, so the gateway's last write may meet a
+# reset, which it logs as "client connection failed" although all went well.
 both_encrypted() {
-  local out_log=${3:-$W/gw-out.log} in_log=${4:-$W/gw-in.log} rc=0
+  local out_log=${3:-$W/gw-out.log} in_log=${4:-$W/gw-in.log} rc=0 ok=(result=ok)
+  [ "${RESULT_OK:-1}" = 1 ] || ok=()
   say "outbound:"
-  sessions "$out_log" "$1" xcrypt=true suite!=null result=ok || rc=1
+  sessions "$out_log" "$1" xcrypt=true suite!=null "${ok[@]}" || rc=1
   say "inbound:"
-  sessions "$in_log" "$2" xcrypt=true suite!=null result=ok || rc=1
+  sessions "$in_log" "$2" xcrypt=true suite!=null "${ok[@]}" || rc=1
   return "$rc"
 }
 
@@ -359,7 +363,40 @@ check 3.inject "swaks hands 100 KB to the relaying Postfix" \
 check 3.deliver "it reaches sink A with the body byte-exact (CRLF kept)" \
   relay_delivered "${C_FROM}r@a.test" "$MSG/relay.eml"
 check 3.log "both gateways logged xcrypt=true with a suite for Postfix's session" \
-  both_encrypted "$m_out" "$m_in"
+  eval 'RESULT_OK=0 both_encrypted "$m_out" "$m_in"'
+
+# A burst: Postfix then opens parallel connections and reuses them (RSET, next MAIL FROM
+# in the same encrypted session).
+burst() {
+  local i n=20 rc=0
+  for i in $(seq 1 "$n"); do
+    "$PY" "$HERE/mkmsg.py" "$MSG/burst$i.eml" $((2000 + i * 997)) "e2e-burst$i-$$"
+    send swaks "$P_PFRELAY" "t3-burst$i@a.test" "$MSG/burst$i.eml" || return 1
+  done
+  for i in $(seq 1 "$n"); do
+    relay_delivered "t3-burst$i@a.test" "$MSG/burst$i.eml" >/dev/null || { say "burst $i: not delivered or differs"; rc=1; }
+  done
+  say "$n messages delivered, bodies exact"
+  return "$rc"
+}
+m_out=$(sess_count "$W/gw-out.log")
+check 3.burst "20 messages into the relaying Postfix at once: all arrive, bodies exact" burst
+burst_sessions() { # the sessions logged so far (Postfix may still hold one open for reuse)
+  "$PY" "$HERE/sessions.py" "$W/gw-out.log" --after "$m_out" --want 1 >/dev/null || return 1
+  "$PY" - "$W/gw-out.log" "$m_out" <<'PYEOF'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+s = [l for l in lines if l.get("event") == "session"][int(sys.argv[2]):]
+bad = [l for l in s if not l.get("xcrypt") or not l.get("suite")]
+print(f"{len(s)} outbound session(s) for 20 messages; not encrypted: {len(bad)}")
+for l in bad: print(" ", l)
+for l in s:
+    if l.get("result") != "ok":  # see both_encrypted: Postfix's early close after QUIT
+        print(f"  note: xcrypt={l.get('xcrypt')} result={l.get('result')!r}")
+sys.exit(1 if bad or not s else 0)
+PYEOF
+}
+check 3.burst.log "every outbound session of the burst was encrypted" burst_sessions
 
 # ---------------------------------------------------------------- 4. the wire
 
