@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ssmail_core::cache::file::Loaded;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -56,7 +56,7 @@ async fn serve(settings: Settings) -> Result<(), Failure> {
     // Bind everything first: a port in use is an error at start, not later.
     let mut listeners = Vec::new();
     for route in &settings.routes {
-        let listener = TcpListener::bind(route.listen.as_str())
+        let listener = listen(&route.listen, settings.max_sessions)
             .await
             .map_err(|e| Failure::Io(format!("listening on {}: {e}", route.listen)))?;
         let local = listener
@@ -103,6 +103,29 @@ async fn serve(settings: Settings) -> Result<(), Failure> {
     saver.abort();
     save_now(&keys, format).await;
     Ok(())
+}
+
+/// A listening socket on `addr` with a backlog fit for a burst of `max_sessions`
+/// (the usual 128 drops connections when a few hundred arrive at once, and each dropped
+/// SYN costs its sender a second).
+async fn listen(addr: &str, max_sessions: usize) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for a in tokio::net::lookup_host(addr).await? {
+        let socket = if a.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        match socket.bind(a) {
+            Ok(()) => {
+                let backlog = u32::try_from(max_sessions.clamp(128, 4096)).unwrap_or(4096);
+                return socket.listen(backlog);
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no address to listen on")))
 }
 
 /// Accepts sessions on one listener until the task is cancelled.

@@ -253,7 +253,10 @@ fn silent_clients_and_silent_upstreams_time_out() {
     let r = s.reply();
     assert!(r.starts_with("421 4.4.2"), "{r}");
     assert!(t.elapsed() < Duration::from_secs(10));
-    assert_eq!(inbound.wait_sessions(1)[0]["result"], "timeout");
+    assert_eq!(
+        inbound.wait_sessions(1)[0]["result"],
+        "timeout waiting for the client"
+    );
 
     let silent = Sink::with(SinkStyle {
         silent: true,
@@ -262,7 +265,10 @@ fn silent_clients_and_silent_upstreams_time_out() {
     let mut outbound = Gateway::start("outbound", "127.0.0.1:0", silent.addr, QUICK, &[]);
     let (_, greeting) = Smtp::connect(outbound.addr);
     assert!(greeting.starts_with("421 4.4.2"), "{greeting}");
-    assert_eq!(outbound.wait_sessions(1)[0]["result"], "timeout");
+    assert_eq!(
+        outbound.wait_sessions(1)[0]["result"],
+        "timeout waiting for the upstream"
+    );
 }
 
 #[test]

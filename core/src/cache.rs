@@ -22,6 +22,12 @@ use crate::keys::{KeyPair, PublicKey};
 /// The default key lifetime: two hours (spec section 1).
 pub const DEFAULT_LIFETIME_SECS: u64 = 2 * 60 * 60;
 
+/// How long after a rotation the previous key pair still finishes the exchanges that
+/// were begun with it (an exchange waits one round trip between handing out its public
+/// key and computing the shared secret; on a busy server another session may rotate the
+/// pair in between). Ten minutes: RFC 5321's longest reply timeout.
+pub const PREVIOUS_PAIR_GRACE_SECS: u64 = 600;
+
 /// One peer's entry.
 struct Entry {
     peer: PublicKey,
@@ -42,6 +48,8 @@ pub enum Lookup {
 pub struct KeyCache<const N: usize> {
     lifetime: u64,
     own: Option<(KeyPair, u64)>,
+    /// The pair before `own`, and when it was retired: kept for the grace period only.
+    previous: Option<(KeyPair, u64)>,
     entries: [Option<Entry>; N],
     /// A use counter for least-recently-used eviction (the caller's clock may stand still).
     tick: u64,
@@ -58,6 +66,7 @@ impl<const N: usize> KeyCache<N> {
         Self {
             lifetime: lifetime_secs,
             own: None,
+            previous: None,
             entries: core::array::from_fn(|_| None),
             tick: 0,
             rotations: 0,
@@ -80,9 +89,16 @@ impl<const N: usize> KeyCache<N> {
             Some((_, made)) => now < *made || now - *made >= self.lifetime,
         };
         if expired {
-            self.own = Some((KeyPair::generate(rng)?, now));
+            let new = KeyPair::generate(rng)?;
+            self.previous = self.own.replace((new, now)).map(|(old, _)| (old, now));
             self.entries.iter_mut().for_each(|e| *e = None);
             self.rotations += 1;
+        }
+        let grace_over = |&(_, retired): &(KeyPair, u64)| {
+            now < retired || now - retired >= PREVIOUS_PAIR_GRACE_SECS
+        };
+        if self.previous.as_ref().is_some_and(grace_over) {
+            self.previous = None;
         }
         Ok(self
             .own
@@ -110,16 +126,22 @@ impl<const N: usize> KeyCache<N> {
     }
 
     /// The shared secret of the key pair whose public half is `own` with `peer`, or
-    /// `None` if that pair is no longer ours (it was rotated after `own` was handed out).
-    /// Never rotates: a client that sent `own` in its `XCRYPT` command must finish the
-    /// exchange with the same pair, even if it expires in the meantime.
+    /// `None` if that pair is no longer ours. Never rotates: a client that sent `own` in
+    /// its `XCRYPT` command must finish the exchange with the same pair, even if it
+    /// expires in the meantime. A pair rotated out less than
+    /// [`PREVIOUS_PAIR_GRACE_SECS`] ago still serves (computed afresh, not cached: the
+    /// cache belongs to the current pair); one rotated out before that, or two rotations
+    /// back, does not.
     pub fn shared_secret_for(
         &mut self,
         own: &PublicKey,
         peer: &PublicKey,
     ) -> Option<(SharedSecret, Lookup)> {
-        match &self.own {
-            Some((pair, _)) if pair.public() == *own => Some(self.lookup_with_current(peer)),
+        match (&self.own, &self.previous) {
+            (Some((pair, _)), _) if pair.public() == *own => Some(self.lookup_with_current(peer)),
+            (_, Some((old, _))) if old.public() == *own => {
+                Some((shared_secret(old.private(), peer), Lookup::Miss))
+            }
             _ => None,
         }
     }

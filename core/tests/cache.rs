@@ -63,6 +63,38 @@ fn the_own_key_rotates_at_the_lifetime_and_the_cache_empties() {
 }
 
 #[test]
+fn an_exchange_begun_before_a_rotation_finishes_within_the_grace_period_only() {
+    use ssmail_core::cache::PREVIOUS_PAIR_GRACE_SECS as GRACE;
+    let mut rng = TestRng(4);
+    let (peer_private, p) = peer(6);
+    let mut cache: KeyCache<4> = KeyCache::new(1000);
+    // A session hands out the current key...
+    let old = cache.own_public_key(0, &mut rng).unwrap();
+    // ...another session rotates it before the first gets its reply...
+    let new = cache.own_public_key(1000, &mut rng).unwrap();
+    assert_ne!(new, old);
+    // ...and the first still gets the secret the peer computes with the old key.
+    let (z, how) = cache.shared_secret_for(&old, &p).unwrap();
+    assert_eq!(how, Lookup::Miss);
+    assert_eq!(z, shared_secret(&peer_private, &old));
+    // Not cached under the new pair: the new pair's lookup is a miss of its own.
+    assert_eq!(cache.shared_secret_for(&new, &p).unwrap().1, Lookup::Miss);
+    // Within the grace period the old pair still serves; after it, not.
+    cache.own_public_key(1000 + GRACE - 1, &mut rng).unwrap();
+    assert!(cache.shared_secret_for(&old, &p).is_some());
+    assert_eq!(cache.own_public_key(1000 + GRACE, &mut rng).unwrap(), new);
+    assert!(cache.shared_secret_for(&old, &p).is_none(), "grace over");
+    assert!(cache.shared_secret_for(&new, &p).is_some());
+    // Two rotations back is too far, whatever the clock says.
+    let mut quick: KeyCache<4> = KeyCache::new(10);
+    let a = quick.own_public_key(0, &mut rng).unwrap();
+    quick.own_public_key(10, &mut rng).unwrap();
+    let c = quick.own_public_key(20, &mut rng).unwrap();
+    assert!(quick.shared_secret_for(&a, &p).is_none());
+    assert!(quick.shared_secret_for(&c, &p).is_some());
+}
+
+#[test]
 fn a_full_cache_forgets_the_least_recently_used_peer() {
     let mut rng = TestRng(3);
     let mut cache: KeyCache<2> = KeyCache::new(7200);

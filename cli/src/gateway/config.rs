@@ -56,8 +56,10 @@ pub struct Route {
 pub struct Timeouts {
     /// Connecting to the upstream.
     pub connect: Duration,
-    /// No byte in either direction for this long ends the session.
-    pub idle: Duration,
+    /// The client silent this long, when it is its turn, ends the session.
+    pub client_idle: Duration,
+    /// The upstream silent this long, when a reply is due, ends the session.
+    pub upstream_idle: Duration,
     /// A whole session at most.
     pub session: Duration,
 }
@@ -85,10 +87,13 @@ pub struct Settings {
     pub routes: Vec<Route>,
 }
 
-/// Idle limit by default: longer than RFC 5321's longest client timeout (10 minutes
-/// for the reply to the end of DATA, section 4.5.3.2.6), so that a slow MTA is never
-/// cut off by the gateway before its peer would give up.
-const DEFAULT_IDLE_SECS: u64 = 660;
+/// How long a client may be silent on its turn: RFC 5321's server timeout (section
+/// 4.5.3.2.7, at least 5 minutes).
+const DEFAULT_CLIENT_IDLE_SECS: f64 = 300.0;
+/// How long the upstream may take with a reply: RFC 5321's longest client timeout (10
+/// minutes for the reply to the end of DATA, section 4.5.3.2.6), so that a slow MTA is
+/// not cut off before its peer would give up.
+const DEFAULT_UPSTREAM_IDLE_SECS: f64 = 600.0;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -111,6 +116,8 @@ struct FileSettings {
 struct FileTimeouts {
     connect_secs: Option<f64>,
     idle_secs: Option<f64>,
+    client_idle_secs: Option<f64>,
+    upstream_idle_secs: Option<f64>,
     session_secs: Option<f64>,
 }
 
@@ -164,10 +171,16 @@ impl Settings {
         };
         let timeouts = Timeouts {
             connect: seconds("timeouts.connect_secs", file.timeouts.connect_secs, 30.0)?,
-            idle: seconds(
-                "timeouts.idle_secs",
-                file.timeouts.idle_secs,
-                DEFAULT_IDLE_SECS as f64,
+            // `idle_secs` sets both; the specific keys win over it.
+            client_idle: seconds(
+                "timeouts.client_idle_secs",
+                file.timeouts.client_idle_secs.or(file.timeouts.idle_secs),
+                DEFAULT_CLIENT_IDLE_SECS,
+            )?,
+            upstream_idle: seconds(
+                "timeouts.upstream_idle_secs",
+                file.timeouts.upstream_idle_secs.or(file.timeouts.idle_secs),
+                DEFAULT_UPSTREAM_IDLE_SECS,
             )?,
             session: seconds("timeouts.session_secs", file.timeouts.session_secs, 3600.0)?,
         };
@@ -315,7 +328,8 @@ mod tests {
         .expect("valid");
         assert_eq!(s.versions, Version::ALL.to_vec());
         assert_eq!(s.key_lifetime, 7200);
-        assert_eq!(s.timeouts.idle, Duration::from_secs(660));
+        assert_eq!(s.timeouts.client_idle, Duration::from_secs(300));
+        assert_eq!(s.timeouts.upstream_idle, Duration::from_secs(600));
         assert_eq!(s.max_sessions, 1000);
         assert_eq!(s.routes.len(), 1);
         assert_eq!(s.log_format, LogFormat::Text);
@@ -329,6 +343,7 @@ mod tests {
             log_format = "json"
             [timeouts]
             idle_secs = 0.5
+            upstream_idle_secs = 2
             [[route]]
             listen = "127.0.0.1:3"
             upstream = "localhost:4"
@@ -339,7 +354,8 @@ mod tests {
             .expect("valid");
         assert_eq!(s.versions, vec![Version::ArrsyforV1_0]);
         assert_eq!(s.log_format, LogFormat::Json);
-        assert_eq!(s.timeouts.idle, Duration::from_millis(500));
+        assert_eq!(s.timeouts.client_idle, Duration::from_millis(500));
+        assert_eq!(s.timeouts.upstream_idle, Duration::from_secs(2));
         assert_eq!(s.routes.len(), 2);
         assert!(!s.routes[0].require_xcrypt);
         assert!(s.routes[1].require_xcrypt);

@@ -182,11 +182,19 @@ enum Gate {
     Refused,
 }
 
+/// Which side the session waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Turn {
+    Client,
+    Upstream,
+}
+
 /// Why the session ended early, if it did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Ending {
     UpstreamLost,
-    Timeout,
+    Timeout(Turn),
+    SessionTooLong,
     Protocol(SessionError),
     XcryptRequired,
     ClientError(String),
@@ -257,10 +265,18 @@ impl<'a> Proxy<'a> {
     ) {
         let (mut cr, mut cw) = client.split();
         let (mut ur, mut uw) = upstream.split();
-        let mut cbuf = vec![0u8; READ_CHUNK];
-        let mut ubuf = vec![0u8; READ_CHUNK];
+        // Filled by `read_buf` into spare capacity: no zeroing of 64 KiB per session.
+        let mut cbuf = Vec::with_capacity(READ_CHUNK);
+        let mut ubuf = Vec::with_capacity(READ_CHUNK);
         let session_end = started + settings.timeouts.session;
-        let mut idle_end = Instant::now() + settings.timeouts.idle;
+        // Whose turn it is, from the direction of the last bytes read: the upstream's
+        // (a command or the connection waits for its reply) or the client's.
+        let mut turn = Turn::Upstream;
+        let limit = |turn: Turn| match turn {
+            Turn::Client => settings.timeouts.client_idle,
+            Turn::Upstream => settings.timeouts.upstream_idle,
+        };
+        let mut idle_end = Instant::now() + limit(turn);
         // Once ending: until when the client is still read (and ignored).
         let mut drain_end: Option<Instant> = None;
         let mut client_writable = true;
@@ -316,7 +332,7 @@ impl<'a> Proxy<'a> {
                     Ok(n) => {
                         self.to_client.consume(n);
                         self.counts[1] += n as u64;
-                        idle_end = Instant::now() + settings.timeouts.idle;
+                        idle_end = Instant::now() + limit(turn);
                     }
                     Err(e) => {
                         client_writable = false;
@@ -328,7 +344,7 @@ impl<'a> Proxy<'a> {
                     Ok(n) => {
                         self.to_upstream.consume(n);
                         self.counts[3] += n as u64;
-                        idle_end = Instant::now() + settings.timeouts.idle;
+                        idle_end = Instant::now() + limit(turn);
                     }
                     Err(e) => {
                         upstream_writable = false;
@@ -336,14 +352,16 @@ impl<'a> Proxy<'a> {
                         self.ending.get_or_insert(Ending::UpstreamError(e.to_string()));
                     }
                 },
-                r = cr.read(&mut cbuf), if read_client => match r {
+                r = cr.read_buf(&mut cbuf), if read_client => match r {
                     Ok(0) => self.client_eof = true,
                     Ok(n) => {
                         self.counts[0] += n as u64;
-                        idle_end = Instant::now() + settings.timeouts.idle;
+                        turn = Turn::Upstream;
+                        idle_end = Instant::now() + limit(turn);
                         if !ending {
                             self.client_bytes(&cbuf[..n]);
                         }
+                        cbuf.clear();
                     }
                     Err(e) => {
                         self.client_eof = true;
@@ -353,12 +371,14 @@ impl<'a> Proxy<'a> {
                         }
                     }
                 },
-                r = ur.read(&mut ubuf), if read_upstream => match r {
+                r = ur.read_buf(&mut ubuf), if read_upstream => match r {
                     Ok(0) => self.upstream_eof = true,
                     Ok(n) => {
                         self.counts[2] += n as u64;
-                        idle_end = Instant::now() + settings.timeouts.idle;
+                        turn = Turn::Client;
+                        idle_end = Instant::now() + limit(turn);
                         self.upstream_bytes(&ubuf[..n]);
+                        ubuf.clear();
                     }
                     Err(e) => {
                         self.upstream_eof = true;
@@ -370,13 +390,15 @@ impl<'a> Proxy<'a> {
                     if drain_end.is_some() {
                         break;
                     }
-                    if self.client_eof {
-                        // Nobody to tell: the client has gone already.
-                        self.ending = Some(Ending::Timeout);
-                    } else {
+                    // With the client gone already, there is nobody to tell.
+                    if !self.client_eof {
                         self.say_to_client(IDLE);
-                        self.ending = Some(Ending::Timeout);
                     }
+                    self.ending = Some(if Instant::now() >= session_end {
+                        Ending::SessionTooLong
+                    } else {
+                        Ending::Timeout(turn)
+                    });
                 }
             }
         }
@@ -522,7 +544,9 @@ impl<'a> Proxy<'a> {
             None if self.client_eof => "client closed the connection before QUIT".into(),
             None => "upstream closed the connection".into(),
             Some(Ending::UpstreamLost) => "upstream closed the connection mid-session".into(),
-            Some(Ending::Timeout) => "timeout".into(),
+            Some(Ending::Timeout(Turn::Client)) => "timeout waiting for the client".into(),
+            Some(Ending::Timeout(Turn::Upstream)) => "timeout waiting for the upstream".into(),
+            Some(Ending::SessionTooLong) => "session time limit reached".into(),
             Some(Ending::Protocol(e)) => format!("protocol violation: {e}"),
             Some(Ending::XcryptRequired) => match self.fallback {
                 Some(f) => format!(
