@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduction (not part of the suite): a client that, like Postfix's smtp client
+# Reproduction of a fixed bug (not part of the suite): a client that, like Postfix's smtp client
 # (smtp_skip_quit_response = yes), pipelines QUIT behind the final "." and closes without
 # reading the 221. The kernel then answers the gateway's 221 with a reset. The mail is
 # delivered and the session was fine, yet the gateway logs
