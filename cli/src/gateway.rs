@@ -175,10 +175,11 @@ async fn save_periodically(keys: Arc<SharedKeys>, format: config::LogFormat) {
 
 async fn save_now(keys: &Arc<SharedKeys>, format: config::LogFormat) {
     let k = Arc::clone(keys);
-    match tokio::task::spawn_blocking(move || k.save_if_dirty()).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) => log::notice(format, &format!("saving the key cache failed: {e}")),
-        Err(e) => log::notice(format, &format!("saving the key cache failed: {e}")),
+    let saved = tokio::task::spawn_blocking(move || k.save_if_dirty().map_err(|e| e.to_string()))
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()));
+    if let Err(e) = saved {
+        log::notice(format, &format!("saving the key cache failed: {e}"));
     }
 }
 

@@ -147,7 +147,6 @@ impl Settings {
     }
 
     fn merge(args: &GatewayArgs, file: FileSettings) -> Result<Self, Failure> {
-        let usage = |m: String| Failure::Usage(m);
         let mode = match args.mode.as_str() {
             "inbound" => Mode::Inbound,
             _ => Mode::Outbound,
@@ -158,13 +157,15 @@ impl Settings {
         };
         let key_lifetime = file.key_lifetime_secs.unwrap_or(DEFAULT_LIFETIME_SECS);
         if key_lifetime == 0 {
-            return Err(usage("key_lifetime_secs: must be at least 1".into()));
+            return Err(Failure::Usage(
+                "key_lifetime_secs: must be at least 1".into(),
+            ));
         }
         let log_format = match args.log_format.as_deref().or(file.log_format.as_deref()) {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
             Some(other) => {
-                return Err(usage(format!(
+                return Err(Failure::Usage(format!(
                     "log_format: {other:?} is neither \"text\" nor \"json\""
                 )));
             }
@@ -186,7 +187,9 @@ impl Settings {
         };
         let max_sessions = file.limits.max_sessions.unwrap_or(1000);
         if max_sessions == 0 {
-            return Err(usage("limits.max_sessions: must be at least 1".into()));
+            return Err(Failure::Usage(
+                "limits.max_sessions: must be at least 1".into(),
+            ));
         }
         let grace = seconds("limits.grace_secs", file.limits.grace_secs, 10.0)?;
         let require_default = args.require_xcrypt || file.require_xcrypt.unwrap_or(false);
@@ -199,7 +202,7 @@ impl Settings {
                 require_xcrypt: require_default,
             }),
             (None, None) => {}
-            _ => return Err(usage("--listen and --upstream go together".into())),
+            _ => return Err(Failure::Usage("--listen and --upstream go together".into())),
         }
         for r in file.route {
             routes.push(Route {
@@ -209,7 +212,7 @@ impl Settings {
             });
         }
         if routes.is_empty() {
-            return Err(usage(
+            return Err(Failure::Usage(
                 "nothing to do: give --listen and --upstream, or [[route]] entries in --config"
                     .into(),
             ));
@@ -218,14 +221,14 @@ impl Settings {
             check_address("listen", &r.listen)?;
             check_address("upstream", &r.upstream)?;
             if r.require_xcrypt && mode == Mode::Inbound {
-                return Err(usage(
+                return Err(Failure::Usage(
                     "require_xcrypt is for outbound routes (an inbound gateway cannot make \
                      its clients encrypt)"
                         .into(),
                 ));
             }
             if r.require_xcrypt && versions.is_empty() {
-                return Err(usage(
+                return Err(Failure::Usage(
                     "require_xcrypt with no versions can never be met".into(),
                 ));
             }

@@ -26,18 +26,25 @@ pub struct SessionRecord {
     pub cache: Option<Lookup>,
     /// Why the session stayed in plaintext, if XCRYPT was tried or looked for.
     pub fallback: Option<Fallback>,
-    /// Bytes read from the client.
-    pub from_client: u64,
-    /// Bytes written to the client.
-    pub to_client: u64,
-    /// Bytes read from the upstream.
-    pub from_upstream: u64,
-    /// Bytes written to the upstream.
-    pub to_upstream: u64,
+    /// Bytes each way.
+    pub traffic: Traffic,
     /// How long the session lasted, in milliseconds.
     pub ms: u64,
     /// `ok`, or what went wrong.
     pub result: String,
+}
+
+/// Bytes a session moved, per connection and direction.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Traffic {
+    /// Read from the client.
+    pub from_client: u64,
+    /// Written to the client.
+    pub to_client: u64,
+    /// Read from the upstream.
+    pub from_upstream: u64,
+    /// Written to the upstream.
+    pub to_upstream: u64,
 }
 
 impl SessionRecord {
@@ -48,6 +55,7 @@ impl SessionRecord {
             Lookup::Miss => "miss",
         });
         let fallback = self.fallback.map(fallback_name);
+        let t = self.traffic;
         match format {
             LogFormat::Json => json!({
                 "event": "session",
@@ -58,10 +66,10 @@ impl SessionRecord {
                 "suite": self.suite,
                 "cache": cache,
                 "fallback": fallback,
-                "from_client": self.from_client,
-                "to_client": self.to_client,
-                "from_upstream": self.from_upstream,
-                "to_upstream": self.to_upstream,
+                "from_client": t.from_client,
+                "to_client": t.to_client,
+                "from_upstream": t.from_upstream,
+                "to_upstream": t.to_upstream,
                 "ms": self.ms,
                 "result": self.result,
             })
@@ -76,10 +84,10 @@ impl SessionRecord {
                 self.suite.unwrap_or("-"),
                 cache.unwrap_or("-"),
                 fallback.as_deref().unwrap_or("-"),
-                self.from_client,
-                self.to_client,
-                self.from_upstream,
-                self.to_upstream,
+                t.from_client,
+                t.to_client,
+                t.from_upstream,
+                t.to_upstream,
                 self.ms,
                 quote(&self.result),
             ),
@@ -171,10 +179,12 @@ mod tests {
             suite: Some("t32_1.0"),
             cache: Some(Lookup::Hit),
             fallback: None,
-            from_client: 1,
-            to_client: 2,
-            from_upstream: 3,
-            to_upstream: 4,
+            traffic: Traffic {
+                from_client: 1,
+                to_client: 2,
+                from_upstream: 3,
+                to_upstream: 4,
+            },
             ms: 5,
             result: "ok".into(),
         }

@@ -17,7 +17,7 @@ use tokio::time::{Instant, sleep_until, timeout};
 
 use crate::gateway::config::{Mode, Route, Settings};
 use crate::gateway::keys::{SessionKeys, SharedKeys};
-use crate::gateway::log::SessionRecord;
+use crate::gateway::log::{SessionRecord, Traffic};
 use crate::gateway::outbox::{LineWatch, Outbox, QuitWatch};
 
 /// What the inbound gateway takes out of its MTA's EHLO replies: STARTTLS (the client
@@ -61,10 +61,7 @@ pub async fn run(
         suite: None,
         cache: None,
         fallback: None,
-        from_client: 0,
-        to_client: 0,
-        from_upstream: 0,
-        to_upstream: 0,
+        traffic: Traffic::default(),
         ms: 0,
         result: String::new(),
     };
@@ -77,13 +74,13 @@ pub async fn run(
     let upstream = match connect {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
-            record.to_client = refuse(client, UPSTREAM_DOWN).await;
+            record.traffic.to_client = refuse(client, UPSTREAM_DOWN).await;
             record.result = format!("upstream unavailable: {e}");
             record.ms = elapsed_ms(started);
             return record;
         }
         Err(_) => {
-            record.to_client = refuse(client, UPSTREAM_DOWN).await;
+            record.traffic.to_client = refuse(client, UPSTREAM_DOWN).await;
             record.result = "upstream unavailable: connect timed out".into();
             record.ms = elapsed_ms(started);
             return record;
@@ -95,10 +92,7 @@ pub async fn run(
     record.suite = proxy.suite;
     record.cache = proxy.keys.lookup;
     record.fallback = proxy.fallback;
-    record.from_client = proxy.counts[0];
-    record.to_client = proxy.counts[1];
-    record.from_upstream = proxy.counts[2];
-    record.to_upstream = proxy.counts[3];
+    record.traffic = proxy.traffic;
     record.result = proxy.result();
     record.ms = elapsed_ms(started);
     record
@@ -217,8 +211,7 @@ struct Proxy<'a> {
     commands: QuitWatch,
     suite: Option<&'static str>,
     fallback: Option<Fallback>,
-    /// Bytes from client, to client, from upstream, to upstream.
-    counts: [u64; 4],
+    traffic: Traffic,
     ending: Option<Ending>,
     client_eof: bool,
     upstream_eof: bool,
@@ -249,7 +242,7 @@ impl<'a> Proxy<'a> {
             commands: QuitWatch::default(),
             suite: None,
             fallback: None,
-            counts: [0; 4],
+            traffic: Traffic::default(),
             ending: None,
             client_eof: false,
             upstream_eof: false,
@@ -334,7 +327,7 @@ impl<'a> Proxy<'a> {
                 r = cw.write(self.to_client.pending()), if write_client => match r {
                     Ok(n) => {
                         self.to_client.consume(n);
-                        self.counts[1] += n as u64;
+                        self.traffic.to_client += n as u64;
                         idle_end = Instant::now() + limit(turn);
                     }
                     Err(e) => {
@@ -346,7 +339,7 @@ impl<'a> Proxy<'a> {
                 r = uw.write(self.to_upstream.pending()), if write_upstream => match r {
                     Ok(n) => {
                         self.to_upstream.consume(n);
-                        self.counts[3] += n as u64;
+                        self.traffic.to_upstream += n as u64;
                         idle_end = Instant::now() + limit(turn);
                     }
                     Err(e) => {
@@ -358,7 +351,7 @@ impl<'a> Proxy<'a> {
                 r = cr.read_buf(&mut cbuf), if read_client => match r {
                     Ok(0) => self.client_eof = true,
                     Ok(n) => {
-                        self.counts[0] += n as u64;
+                        self.traffic.from_client += n as u64;
                         turn = Turn::Upstream;
                         idle_end = Instant::now() + limit(turn);
                         if !ending {
@@ -377,7 +370,7 @@ impl<'a> Proxy<'a> {
                 r = ur.read_buf(&mut ubuf), if read_upstream => match r {
                     Ok(0) => self.upstream_eof = true,
                     Ok(n) => {
-                        self.counts[2] += n as u64;
+                        self.traffic.from_upstream += n as u64;
                         turn = Turn::Client;
                         idle_end = Instant::now() + limit(turn);
                         self.upstream_bytes(&ubuf[..n]);
