@@ -33,12 +33,12 @@ use ssmail_bigint_x86::{LANES, MultiBackend, SecretExponent, U768, oakley};
 /// Random input sets, cycled through by the random class.
 const POOL: usize = 64;
 
-/// `struct timespec` on 64-bit Linux.
+/// `struct timespec` on Linux (`long` fields: 32-bit on i686, where benches build too).
 #[cfg(target_os = "linux")]
 #[repr(C)]
 struct Timespec {
-    sec: i64,
-    nsec: i64,
+    sec: core::ffi::c_long,
+    nsec: core::ffi::c_long,
 }
 
 #[cfg(target_os = "linux")]
@@ -163,11 +163,12 @@ fn measure(
 }
 
 fn main() -> ExitCode {
-    let samples = std::env::args()
+    let args: Vec<String> = std::env::args().collect();
+    let samples = args
+        .iter()
         .skip(1)
         .find_map(|a| a.parse::<usize>().ok())
         .unwrap_or(10_000);
-    let args: Vec<String> = std::env::args().collect();
     let backend = args
         .iter()
         .position(|a| a == "--backend")
@@ -177,7 +178,7 @@ fn main() -> ExitCode {
         });
     let fixed_random = args.iter().any(|a| a == "--fixed-random");
     let mut leaky = false;
-    if std::env::args().any(|a| a == "--leak") {
+    if args.iter().any(|a| a == "--leak") {
         let (fixed, random) = measure(samples, fixed_random, |x: &Inputs| {
             let e = U768::from_be_bytes(&x.bases[0].to_be_bytes());
             black_box(oakley::PARAMS.pow_vartime(black_box(&x.bases[1]), black_box(&e)));

@@ -44,11 +44,7 @@ fn main() {
     gmp.run(&mut out);
     assert_eq!(out, want, "GMP and ours must agree");
 
-    let backends: Vec<Backend> = Backend::ALL
-        .iter()
-        .copied()
-        .filter(|b| b.is_runnable())
-        .collect();
+    let backends: Vec<Backend> = Backend::runnable().collect();
     let mut shared = vec![Best(f64::MAX); backends.len()];
     let mut public = vec![Best(f64::MAX); backends.len()];
     let (mut t_ossl, mut t_gmp) = (Best(f64::MAX), Best(f64::MAX));

@@ -140,7 +140,7 @@ fn main() {
     }
 
     // Every backend this CPU runs, each checked the same way.
-    for backend in Backend::ALL.iter().copied().filter(|b| b.is_runnable()) {
+    for backend in Backend::runnable() {
         // Exponent secret: the public-key computation 2^r.
         secret(&exp);
         let pk = oakley::public_key_with(backend, &exp);

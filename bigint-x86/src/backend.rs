@@ -22,7 +22,8 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// Every backend compiled into this build.
+    /// Every backend compiled into this build, slowest first ([`best`](Self::best)
+    /// takes the last runnable one).
     pub const ALL: &'static [Backend] = &[
         Backend::Portable,
         #[cfg(target_arch = "x86")]
@@ -75,23 +76,14 @@ impl Backend {
         crate::backends::x86_64_adx::assume_bmi2_adx();
     }
 
-    /// The backend chosen when none is forced: the fastest runnable one.
+    /// Every compiled-in backend this CPU can run, slowest first.
+    pub fn runnable() -> impl Iterator<Item = Backend> {
+        Self::ALL.iter().copied().filter(|b| b.is_runnable())
+    }
+
+    /// The backend chosen when none is forced: the fastest runnable one. (On 32-bit
+    /// x86 the Pentium assembly runs everywhere and beats portable code.)
     pub fn best() -> Self {
-        // Fastest first; the portable backend runs everywhere, so the scan always ends.
-        const PREFERENCE: &[Backend] = &[
-            #[cfg(target_arch = "x86_64")]
-            Backend::X86_64Adx,
-            #[cfg(target_arch = "x86_64")]
-            Backend::X86_64Adc,
-            // On 32-bit x86 the Pentium assembly runs everywhere and beats portable code.
-            #[cfg(target_arch = "x86")]
-            Backend::X86P5,
-            Backend::Portable,
-        ];
-        PREFERENCE
-            .iter()
-            .copied()
-            .find(|b| b.is_runnable())
-            .unwrap_or(Backend::Portable)
+        Self::runnable().last().unwrap_or(Backend::Portable)
     }
 }

@@ -52,7 +52,7 @@ impl fmt::Debug for SecretExponent {
 
 /// `2x mod n` for `x < n`, in constant time (`const` so that parameters of a fixed
 /// modulus can be worked out at compile time).
-const fn double_mod(x: &[Word; LIMBS], n: &[Word; LIMBS]) -> [Word; LIMBS] {
+pub(crate) const fn double_mod(x: &[Word; LIMBS], n: &[Word; LIMBS]) -> [Word; LIMBS] {
     let mut d = [0 as Word; LIMBS];
     let mut carry = 0;
     let mut i = 0;
@@ -148,6 +148,12 @@ impl MontyParams {
     /// One in Montgomery form.
     pub(crate) const fn monty_one(&self) -> [Word; LIMBS] {
         self.one
+    }
+
+    /// `-n⁻¹ mod 2^w`, for the multi-buffer code's own `-n⁻¹ mod 2^52`.
+    #[cfg(ssmail_bigint_ifma)]
+    pub(crate) const fn neg_inv(&self) -> Word {
+        self.n0
     }
 
     /// `R² mod n`, from which the multi-buffer code derives its own `R'² mod n`.

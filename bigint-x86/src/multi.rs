@@ -159,8 +159,8 @@ pub(crate) fn public_key_many_with(
     }
 }
 
-/// Runs `f` over `exps` (and `peers`) in groups of [`LANES`], the last group padded
-/// with zeros, writing `out`.
+/// Runs `backend` over `exps` (and `peers`) in groups of [`LANES`], the last group
+/// padded with zeros, writing `out`.
 ///
 /// # Panics
 /// If the lengths differ.

@@ -32,7 +32,7 @@ pub const PARAMS: MontyParams = match MontyParams::new_vartime(&P) {
 };
 
 /// `2^r mod p`: an XCRYPT public key, by a fixed-base comb over a precomputed table
-/// (127 squarings and 128 multiplications instead of 768 squarings). Constant time in
+/// (127 squarings and 127 multiplications instead of 768 squarings). Constant time in
 /// `r`: every bit position is visited and every table entry read. Runs on
 /// [`Backend::best`].
 pub fn public_key(r: &SecretExponent) -> U768 {
@@ -68,22 +68,26 @@ const COMB_TABLE: [[Word; LIMBS]; 1 << COMB_ROWS] = {
 /// `2^r mod p` by a fixed-base comb (Lim and Lee, 1994): with `r = Σ r_j·2^(128 j)`,
 /// `2^r = Π g_j^(r_j)` for the public `g_j = 2^(2^(128 j))`, and one pass over the 128
 /// bit positions squares once and multiplies by the table entry that the six bits at
-/// that position of the six rows pick. 127 squarings and 128 multiplications instead of
+/// that position of the six rows pick. 127 squarings and 127 multiplications instead of
 /// 768 squarings. Constant time: every position is visited, the entry is read with
 /// [`ct::lookup`] (all 64 entries), and the arithmetic is the backend's.
 fn public_key_in<A: MontArith>(r: &SecretExponent) -> U768 {
-    let mut acc = PARAMS.monty_one();
-    for i in (0..COMB_COLS).rev() {
-        if i != COMB_COLS - 1 {
-            acc = PARAMS.sqr::<A>(&acc);
-        }
-        let mut m: Word = 0;
-        for j in 0..COMB_ROWS {
-            m |= r.0.bit(COMB_COLS * j + i) << j;
-        }
-        acc = PARAMS.mul::<A>(&acc, &ct::lookup(&COMB_TABLE, m));
+    // The top position's entry starts the product (one times it would be it).
+    let mut acc = ct::lookup(&COMB_TABLE, comb_index(r, COMB_COLS - 1));
+    for i in (0..COMB_COLS - 1).rev() {
+        acc = PARAMS.sqr::<A>(&acc);
+        acc = PARAMS.mul::<A>(&acc, &ct::lookup(&COMB_TABLE, comb_index(r, i)));
     }
     PARAMS.leave_monty::<A>(&acc)
+}
+
+/// The table index at comb position `i`: bit `i` of each of the six 128-bit rows of `r`.
+fn comb_index(r: &SecretExponent, i: usize) -> Word {
+    let mut m: Word = 0;
+    for j in 0..COMB_ROWS {
+        m |= r.0.bit(COMB_COLS * j + i) << j;
+    }
+    m
 }
 
 /// `peer^r mod p`: an XCRYPT shared secret, in constant time in both `peer` and `r`.

@@ -6,7 +6,11 @@
 use crypto_bigint::modular::{MontyForm, MontyParams as CbParams};
 use crypto_bigint::{Odd, U768 as CbU768};
 use proptest::prelude::*;
-use ssmail_bigint_x86::{Backend, MontyParams, SecretExponent, U768, oakley};
+use ssmail_bigint_x86::{Backend, MontyParams, U768, oakley};
+
+#[path = "support/oracle.rs"]
+mod oracle;
+use oracle::{any_u768, secret};
 
 fn cb(x: &U768) -> CbU768 {
     CbU768::from_be_slice(&x.to_be_bytes())
@@ -21,14 +25,6 @@ fn cb_pow(base: &U768, exp: &U768, n: &U768) -> U768 {
     U768::from_be_slice(&r.to_be_bytes()).unwrap()
 }
 
-fn any_u768() -> impl Strategy<Value = U768> {
-    proptest::collection::vec(any::<u8>(), 96).prop_map(|b| U768::from_be_slice(&b).unwrap())
-}
-
-fn secret(x: &U768) -> SecretExponent {
-    SecretExponent::from_be_bytes(&x.to_be_bytes())
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(32))]
 
@@ -36,7 +32,7 @@ proptest! {
     fn oakley_against_crypto_bigint(base in any_u768(), exp in any_u768()) {
         let want = cb_pow(&base, &exp, &oakley::P);
         let two = cb_pow(&U768::from_be_slice(&[2]).unwrap(), &exp, &oakley::P);
-        for b in Backend::ALL.iter().copied().filter(|b| b.is_runnable()) {
+        for b in Backend::runnable() {
             prop_assert_eq!(oakley::shared_secret_with(b, &base, &secret(&exp)), want, "{}", b.name());
             prop_assert_eq!(oakley::public_key_with(b, &secret(&exp)), two, "{}", b.name());
         }
@@ -50,7 +46,7 @@ proptest! {
         prop_assume!(n != U768::ONE);
         let params = MontyParams::new_vartime(&n).unwrap();
         let want = cb_pow(&base, &exp, &n);
-        for b in Backend::ALL.iter().copied().filter(|b| b.is_runnable()) {
+        for b in Backend::runnable() {
             prop_assert_eq!(params.pow_with(b, &base, &secret(&exp)), want, "{}", b.name());
         }
     }

@@ -5,26 +5,9 @@ use num_bigint::BigUint;
 use proptest::prelude::*;
 use ssmail_bigint_x86::{Backend, MontyParams, SecretExponent, U768, oakley};
 
-/// Every backend this CPU can run: each one is held to every check below.
-fn backends() -> impl Iterator<Item = Backend> {
-    Backend::ALL.iter().copied().filter(|b| b.is_runnable())
-}
-
-fn big(x: &U768) -> BigUint {
-    BigUint::from_bytes_be(&x.to_be_bytes())
-}
-
-fn u768(x: &BigUint) -> U768 {
-    U768::from_be_slice(&x.to_bytes_be()).unwrap()
-}
-
-fn oracle(base: &U768, exp: &U768, n: &U768) -> U768 {
-    u768(&big(base).modpow(&big(exp), &big(n)))
-}
-
-fn secret(x: &U768) -> SecretExponent {
-    SecretExponent::from_be_bytes(&x.to_be_bytes())
-}
+#[path = "support/oracle.rs"]
+mod oracle;
+use oracle::{any_u768, big, oracle, secret, u768};
 
 #[test]
 fn oakley_prime_is_the_rfc_2409_one() {
@@ -46,7 +29,7 @@ fn published_modexp_vectors() {
         let base = U768::from_be_slice(&v.base).unwrap();
         let exp = U768::from_be_slice(&v.exp).unwrap();
         let want = U768::from_be_slice(&v.result).unwrap();
-        for b in backends() {
+        for b in Backend::runnable() {
             let got = oakley::PARAMS.pow_with(b, &base, &secret(&exp));
             assert_eq!(got, want, "line {} on {}", v.line, b.name());
             let got = oakley::shared_secret_with(b, &base, &secret(&exp));
@@ -98,7 +81,7 @@ fn edge_cases_against_the_oracle() {
         for e in &exps {
             let (bu, eu) = (u768(b), u768(e));
             let want = u768(&b.modpow(e, &p));
-            for be in backends() {
+            for be in Backend::runnable() {
                 let got = oakley::PARAMS.pow_with(be, &bu, &secret(&eu));
                 assert_eq!(got, want, "{b:x}^{e:x} on {}", be.name());
             }
@@ -107,7 +90,7 @@ fn edge_cases_against_the_oracle() {
     }
     for e in &exps {
         let want = u768(&BigUint::from(2u8).modpow(e, &p));
-        for be in backends() {
+        for be in Backend::runnable() {
             let got = oakley::public_key_with(be, &secret(&u768(e)));
             assert_eq!(got, want, "2^{e:x} on {}", be.name());
         }
@@ -129,10 +112,6 @@ fn secrets_do_not_print() {
     assert!(SecretExponent::from_be_slice(&[0; 97]).is_none());
 }
 
-fn any_u768() -> impl Strategy<Value = U768> {
-    proptest::collection::vec(any::<u8>(), 96).prop_map(|b| U768::from_be_slice(&b).unwrap())
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -140,7 +119,7 @@ proptest! {
     fn oakley_pow_matches_the_oracle(base in any_u768(), exp in any_u768()) {
         let want = oracle(&base, &exp, &oakley::P);
         prop_assert_eq!(oakley::shared_secret(&base, &secret(&exp)), want);
-        for b in backends() {
+        for b in Backend::runnable() {
             prop_assert_eq!(oakley::PARAMS.pow_with(b, &base, &secret(&exp)), want, "{}", b.name());
         }
     }
@@ -148,7 +127,7 @@ proptest! {
     #[test]
     fn base_two_path_matches_the_oracle(exp in any_u768()) {
         let want = oracle(&U768::from_be_slice(&[2]).unwrap(), &exp, &oakley::P);
-        for b in backends() {
+        for b in Backend::runnable() {
             prop_assert_eq!(oakley::public_key_with(b, &secret(&exp)), want, "{}", b.name());
         }
     }
@@ -165,7 +144,7 @@ proptest! {
         prop_assume!(n != U768::ONE);
         let params = MontyParams::new_vartime(&n).unwrap();
         let want = oracle(&base, &exp, &n);
-        for b in backends() {
+        for b in Backend::runnable() {
             prop_assert_eq!(params.pow_with(b, &base, &secret(&exp)), want, "{}", b.name());
         }
         prop_assert_eq!(params.pow_vartime(&base, &exp), want);

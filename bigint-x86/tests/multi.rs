@@ -6,21 +6,13 @@ use num_bigint::BigUint;
 use proptest::prelude::*;
 use ssmail_bigint_x86::{Backend, LANES, MontyParams, MultiBackend, SecretExponent, U768, oakley};
 
+#[path = "support/oracle.rs"]
+mod oracle;
+use oracle::{any_u768, big, secret, u768};
+
 /// Every multi-buffer backend this CPU can run.
 fn backends() -> impl Iterator<Item = MultiBackend> {
     MultiBackend::all().filter(|b| b.is_runnable())
-}
-
-fn big(x: &U768) -> BigUint {
-    BigUint::from_bytes_be(&x.to_be_bytes())
-}
-
-fn u768(x: &BigUint) -> U768 {
-    U768::from_be_slice(&x.to_bytes_be()).unwrap()
-}
-
-fn secret(x: &U768) -> SecretExponent {
-    SecretExponent::from_be_bytes(&x.to_be_bytes())
 }
 
 fn secrets(x: &[U768; LANES]) -> [SecretExponent; LANES] {
@@ -186,10 +178,6 @@ fn mismatched_lengths_are_refused() {
     let exps = [secret(&U768::ONE)];
     let mut out = [U768::ZERO; 2];
     oakley::public_key_each(&exps, &mut out);
-}
-
-fn any_u768() -> impl Strategy<Value = U768> {
-    proptest::collection::vec(any::<u8>(), 96).prop_map(|b| U768::from_be_slice(&b).unwrap())
 }
 
 fn any_lanes() -> impl Strategy<Value = [U768; LANES]> {

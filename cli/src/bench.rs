@@ -37,11 +37,7 @@ pub fn bench(quick: bool, all_backends: bool, json: bool) -> Result<String, Fail
     let plan = if quick { Plan::QUICK } else { Plan::FULL };
     let table3 = table3::run(plan);
     let backends: Vec<Backend> = if all_backends {
-        Backend::ALL
-            .iter()
-            .copied()
-            .filter(|b| b.is_runnable())
-            .collect()
+        Backend::runnable().collect()
     } else {
         vec![Backend::best()]
     };
@@ -104,7 +100,7 @@ pub fn cache_sim(trace: &std::path::Path, lifetime: u64, json: bool) -> Result<S
          amortized Diffie-Hellman per message: {amortized:.1} µs (shared secret {:.1} µs on {})",
         outcome.messages,
         trace.names.len(),
-        outcome.dh,
+        outcome.dh(),
         100.0 * outcome.saved(),
         dh.shared_secret.median,
         dh.backend.name()
@@ -112,14 +108,14 @@ pub fn cache_sim(trace: &std::path::Path, lifetime: u64, json: bool) -> Result<S
 }
 
 fn amortized_us(o: &cache_sim::Outcome, dh: &dh::Row) -> f64 {
-    o.dh as f64 * dh.shared_secret.median / o.messages as f64
+    o.dh() as f64 * dh.shared_secret.median / o.messages as f64
 }
 
 fn cache_json(o: &cache_sim::Outcome, amortized: f64) -> String {
     format!(
         r#"{{"messages": {}, "dh_computations": {}, "saved_fraction": {:.4}, "amortized_dh_us": {amortized:.3}}}"#,
         o.messages,
-        o.dh,
+        o.dh(),
         o.saved()
     )
 }
@@ -230,7 +226,7 @@ impl Report {
             c.messages,
             cache_sim::PAPER_HUB,
             cache_sim::PAPER_OTHERS,
-            c.dh,
+            c.dh(),
             cache_sim::PAPER_DH,
             100.0 * c.saved(),
             amortized,

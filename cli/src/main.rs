@@ -65,11 +65,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Backends(args) => print_line(&modexp::backends(args.json)),
         Command::Keygen(args) if args.symmetric => {
-            let text = stream_cmd::keygen_symmetric(args.out.as_deref(), args.force)?;
-            if text.is_empty() {
-                Ok(())
-            } else {
-                print_line(&text)
+            // The key is printed only when it was not written to a file.
+            match stream_cmd::keygen_symmetric(args.out.as_deref(), args.force)? {
+                Some(text) => print_line(&text),
+                None => Ok(()),
             }
         }
         Command::Keygen(args) => print_line(&keypair::keygen(args.out.as_deref(), args.force)?),

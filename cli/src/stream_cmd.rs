@@ -458,17 +458,22 @@ pub fn decrypt(args: &CryptArgs) -> Result<(), Failure> {
     out.finish()
 }
 
-/// `ssmail keygen --symmetric`: 32 random bytes as 64 hex digits.
-pub fn keygen_symmetric(out: Option<&Path>, force: bool) -> Result<String, Failure> {
+/// `ssmail keygen --symmetric`: 32 random bytes as 64 hex digits, written to `out`
+/// (then `None`) or returned for printing.
+pub fn keygen_symmetric(
+    out: Option<&Path>,
+    force: bool,
+) -> Result<Option<Zeroizing<String>>, Failure> {
     let mut key = Zeroizing::new([0u8; SYMMETRIC_KEY]);
     getrandom::fill(&mut key[..])
         .map_err(|e| Failure::Io(format!("no randomness from the system: {e}")))?;
-    let text = Zeroizing::new(format!("{}\n", crate::hexkey::encode(&key[..])));
+    let text = Zeroizing::new(crate::hexkey::encode(&key[..]));
     match out {
         Some(path) => {
-            crate::keypair::write_private(path, &text, force)?;
-            Ok(String::new())
+            let line = Zeroizing::new(format!("{}\n", *text));
+            crate::keypair::write_private(path, &line, force)?;
+            Ok(None)
         }
-        None => Ok(text.trim_end().to_owned()),
+        None => Ok(Some(text)),
     }
 }

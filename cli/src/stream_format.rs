@@ -338,16 +338,6 @@ fn word(len: usize, last: bool) -> [u8; 4] {
 }
 
 impl MacHalf {
-    /// The chunk size.
-    pub fn chunk_size(&self) -> usize {
-        self.chunk
-    }
-
-    /// Whether the final chunk has been tagged or checked.
-    pub fn is_done(&self) -> bool {
-        self.done
-    }
-
     /// The MAC of the next chunk, fed but not finished.
     fn chunk_mac(&self, w: &[u8; 4], data: &[u8]) -> Hmac<Sha256> {
         let mut h = self.mac.clone();

@@ -28,6 +28,12 @@ pub const DEFAULT_LIFETIME_SECS: u64 = 2 * 60 * 60;
 /// pair in between). Ten minutes: RFC 5321's longest reply timeout.
 pub const PREVIOUS_PAIR_GRACE_SECS: u64 = 600;
 
+/// Whether `span` seconds have passed since `since` as of `now`; a clock that went
+/// backwards counts as passed (safer than trusting it).
+pub(crate) fn aged(since: u64, now: u64, span: u64) -> bool {
+    now.checked_sub(since).is_none_or(|age| age >= span)
+}
+
 /// One peer's entry.
 struct Entry {
     peer: PublicKey,
@@ -85,8 +91,7 @@ impl<const N: usize> KeyCache<N> {
     ) -> Result<PublicKey, R::Error> {
         let expired = match &self.own {
             None => true,
-            // A clock that went backwards also counts as expired: safer than trusting it.
-            Some((_, made)) => now < *made || now - *made >= self.lifetime,
+            Some((_, made)) => aged(*made, now, self.lifetime),
         };
         if expired {
             let new = KeyPair::generate(rng)?;
@@ -94,9 +99,8 @@ impl<const N: usize> KeyCache<N> {
             self.entries.iter_mut().for_each(|e| *e = None);
             self.rotations += 1;
         }
-        let grace_over = |&(_, retired): &(KeyPair, u64)| {
-            now < retired || now - retired >= PREVIOUS_PAIR_GRACE_SECS
-        };
+        let grace_over =
+            |&(_, retired): &(KeyPair, u64)| aged(retired, now, PREVIOUS_PAIR_GRACE_SECS);
         if self.previous.as_ref().is_some_and(grace_over) {
             self.previous = None;
         }
@@ -199,16 +203,18 @@ impl<const N: usize> KeyCache<N> {
     #[cfg(all(feature = "std", unix))]
     pub(crate) fn adopt(
         &mut self,
-        private: PrivateKey,
+        pair: KeyPair,
         made: u64,
         peers: impl Iterator<Item = (PublicKey, SharedSecret)>,
     ) {
+        // Same pair when the public halves agree (public keys are public: comparing
+        // them may take variable time; the private halves are never compared).
         let same = self
             .own
             .as_ref()
-            .is_some_and(|(k, _)| k.private().to_be_bytes() == private.to_be_bytes());
+            .is_some_and(|(k, _)| k.public() == pair.public());
         if !same {
-            self.own = Some((KeyPair::new(private), made));
+            self.own = Some((pair, made));
             self.entries.iter_mut().for_each(|e| *e = None);
         }
         for (peer, secret) in peers {

@@ -56,44 +56,12 @@ type V = __m512i;
 /// Eight numbers, limb-major: `num[j]` holds limb `j` of every lane.
 type Num = [V; K];
 
-/// `2x mod n` for `x < n`, in constant time, over 64-bit limbs.
-const fn double_mod(x: &[u64; L64], n: &[u64; L64]) -> [u64; L64] {
-    let mut d = [0u64; L64];
-    let mut carry = 0u64;
-    let mut i = 0;
-    while i < L64 {
-        let t = ((x[i] as u128) << 1) + carry as u128;
-        d[i] = t as u64;
-        carry = (t >> 64) as u64;
-        i += 1;
-    }
-    let mut r = [0u64; L64];
-    let mut borrow = 0u64;
-    i = 0;
-    while i < L64 {
-        let t = (d[i] as u128)
-            .wrapping_sub(n[i] as u128)
-            .wrapping_sub(borrow as u128);
-        r[i] = t as u64;
-        borrow = ((t >> 64) as u64) & 1;
-        i += 1;
-    }
-    // Keep d when the subtraction borrowed past the carry (2x < n).
-    let keep = (borrow & !carry).wrapping_neg();
-    i = 0;
-    while i < L64 {
-        r[i] ^= keep & (r[i] ^ d[i]);
-        i += 1;
-    }
-    r
-}
-
 /// `x · 2^k mod n` by `k` doublings.
 const fn shift_mod(x: &[u64; L64], k: usize, n: &[u64; L64]) -> [u64; L64] {
     let mut x = *x;
     let mut i = 0;
     while i < k {
-        x = double_mod(&x, n);
+        x = crate::monty::double_mod(&x, n);
         i += 1;
     }
     x
@@ -148,16 +116,10 @@ impl Params52 {
     /// From the 64-bit Montgomery parameters: `R' = 2^12·R` and `R'² = 2^24·R²`.
     pub(crate) const fn new(p: &MontyParams) -> Self {
         let n64 = p.modulus().0;
-        // n⁻¹ mod 2^64 by Newton's iteration (each round doubles the correct bits).
-        let mut inv = n64[0];
-        let mut round = 0;
-        while round < 6 {
-            inv = inv.wrapping_mul(2u64.wrapping_sub(n64[0].wrapping_mul(inv)));
-            round += 1;
-        }
         Self {
             n: to52(&n64),
-            n0: inv.wrapping_neg() & M52,
+            // -n⁻¹ mod 2^52 is the low 52 bits of -n⁻¹ mod 2^64.
+            n0: p.neg_inv() & M52,
             one: to52(&shift_mod(&p.monty_one(), 12, &n64)),
             rr: to52(&shift_mod(&p.monty_r2(), 24, &n64)),
             n64,
@@ -172,22 +134,9 @@ impl Params52 {
 }
 
 /// `2^768 - p` for the Oakley prime, as 52-bit limbs: `2^768 ≡ C` when reducing the
-/// bits of a shifted value above `2^768`. It is below `2^704`, so limb 14 is zero.
-const OAKLEY_C: [u64; K] = {
-    let p = crate::oakley::P.0;
-    let mut c = [0u64; L64];
-    let mut borrow = 0u64;
-    let mut i = 0;
-    while i < L64 {
-        let t = 0u128
-            .wrapping_sub(p[i] as u128)
-            .wrapping_sub(borrow as u128);
-        c[i] = t as u64;
-        borrow = ((t >> 64) as u64) & 1;
-        i += 1;
-    }
-    to52(&c)
-};
+/// bits of a shifted value above `2^768`. As `2^767 < p`, it is `R mod p`, one in
+/// Montgomery form. It is below `2^704`, so limb 14 is zero.
+const OAKLEY_C: [u64; K] = to52(&crate::oakley::PARAMS.monty_one());
 const _: () = assert!(OAKLEY_C[K - 1] == 0);
 
 /// The Oakley prime's parameters, at compile time.

@@ -124,18 +124,21 @@ impl Trace {
 pub struct Outcome {
     /// Messages replayed.
     pub messages: usize,
-    /// Shared secrets computed (cache misses).
-    pub dh: usize,
-    /// Misses for each peer.
+    /// Misses for each peer (their sum is the shared secrets computed).
     pub misses: Vec<usize>,
     /// Times our key pair was made.
     pub own_rotations: u64,
 }
 
 impl Outcome {
+    /// Shared secrets computed (cache misses).
+    pub fn dh(&self) -> usize {
+        self.misses.iter().sum()
+    }
+
     /// The share of messages that needed no computation.
     pub fn saved(&self) -> f64 {
-        1.0 - self.dh as f64 / self.messages as f64
+        1.0 - self.dh() as f64 / self.messages as f64
     }
 }
 
@@ -164,7 +167,6 @@ pub fn replay(trace: &Trace, lifetime: u64, peers_renew: bool) -> Result<Outcome
     }
     Ok(Outcome {
         messages: trace.arrivals.len(),
-        dh: misses.iter().sum(),
         misses,
         own_rotations: ours.rotations(),
     })
@@ -174,15 +176,15 @@ pub fn replay(trace: &Trace, lifetime: u64, peers_renew: bool) -> Result<Outcome
 /// `renewing`: the same trace with peers that renew their keys too.
 pub fn explain_paper(o: &Outcome, renewing: &Outcome) -> String {
     let hub = o.misses[0];
-    let others = o.dh - hub;
+    let others = o.dh() - hub;
     let span_min = PAPER_SPAN_SECS as f64 / 60.0;
     let mut s = format!(
         "  the paper's 515 = {PAPER_HUB_DH} for the hub (its worst case: one per started 2-hour \
          period of 372.6 h) + {PAPER_OTHERS} (each other machine misses once).\n  \
          here: {hub} for the hub + {others} for the others = {}.",
-        o.dh
+        o.dh()
     );
-    if o.dh != PAPER_DH {
+    if o.dh() != PAPER_DH {
         s.push_str(&format!(
             "\n  the difference is the hub's: our key pair is renewed at the first exchange at \
              least 2 h after it was\n  made, not on a fixed 2-hour clock, so each pair served \
@@ -196,7 +198,8 @@ pub fn explain_paper(o: &Outcome, renewing: &Outcome) -> String {
         "\n  if the hub also renewed its own key every 2 h (on its own schedule), the count \
          would be {}:\n  {} for the hub, whose messages then miss whenever either side's key \
          is new.",
-        renewing.dh, renewing.misses[0]
+        renewing.dh(),
+        renewing.misses[0]
     ));
     s
 }

@@ -4,8 +4,8 @@
 
 use std::hint::black_box;
 
-use ssmail_core::KeyCache;
 use ssmail_core::xcrypt::{CachedKeys, Client, Event, Server, Sink, Version};
+use ssmail_core::{DEFAULT_LIFETIME_SECS, KeyCache};
 
 use crate::failure::Failure;
 
@@ -81,8 +81,8 @@ impl Caches {
     /// Empty caches.
     pub fn new() -> Self {
         Self {
-            client: Box::new(KeyCache::new(7200)),
-            server: Box::new(KeyCache::new(7200)),
+            client: Box::new(KeyCache::new(DEFAULT_LIFETIME_SECS)),
+            server: Box::new(KeyCache::new(DEFAULT_LIFETIME_SECS)),
         }
     }
 }

@@ -71,17 +71,16 @@ pub async fn run(
         TcpStream::connect(route.upstream.as_str()),
     )
     .await;
-    let upstream = match connect {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => {
+    let upstream = match connect.unwrap_or_else(|_| {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "connect timed out",
+        ))
+    }) {
+        Ok(s) => s,
+        Err(e) => {
             record.traffic.to_client = refuse(client, UPSTREAM_DOWN).await;
             record.result = format!("upstream unavailable: {e}");
-            record.ms = elapsed_ms(started);
-            return record;
-        }
-        Err(_) => {
-            record.traffic.to_client = refuse(client, UPSTREAM_DOWN).await;
-            record.result = "upstream unavailable: connect timed out".into();
             record.ms = elapsed_ms(started);
             return record;
         }
@@ -167,9 +166,11 @@ impl Sink for Outputs {
 /// Outbound with `require_xcrypt`: what reaches the local MTA until the exchange is
 /// decided.
 enum Gate {
-    /// Everything passes (no requirement, encryption is on, or the client has not
-    /// spoken yet: the greeting passes).
+    /// Everything passes (no requirement, or encryption is on).
     Open,
+    /// XCRYPT is required and the client has not spoken yet: the greeting passes, and
+    /// the client's first bytes must be an EHLO.
+    AwaitEhlo,
     /// Replies are held: the local MTA hears nothing until encryption is on.
     Holding(Vec<u8>),
     /// Plaintext it would be: the local MTA got a 4xx, the session is ending.
@@ -203,8 +204,6 @@ struct Proxy<'a> {
     to_client: Outbox,
     to_upstream: Outbox,
     gate: Gate,
-    require: bool,
-    client_spoke: bool,
     /// The plaintext reply stream (what the upstream MTA says, as the client gets it).
     replies: LineWatch,
     /// The plaintext command stream (what the client says, as the upstream MTA gets it).
@@ -235,9 +234,11 @@ impl<'a> Proxy<'a> {
             },
             to_client: Outbox::default(),
             to_upstream: Outbox::default(),
-            gate: Gate::Open,
-            require: route.require_xcrypt && settings.mode == Mode::Outbound,
-            client_spoke: false,
+            gate: if route.require_xcrypt && settings.mode == Mode::Outbound {
+                Gate::AwaitEhlo
+            } else {
+                Gate::Open
+            },
             replies: LineWatch::default(),
             commands: QuitWatch::default(),
             suite: None,
@@ -307,11 +308,6 @@ impl<'a> Proxy<'a> {
                 // the upstream's replies until it closes.
                 let _ = uw.shutdown().await;
                 upstream_shut = true;
-            }
-            if !upstream_writable && !ending {
-                self.ending
-                    .get_or_insert(Ending::UpstreamError("write failed".into()));
-                continue;
             }
             let wake = match drain_end {
                 Some(d) => d,
@@ -386,15 +382,15 @@ impl<'a> Proxy<'a> {
                     if drain_end.is_some() {
                         break;
                     }
-                    // With the client gone already, there is nobody to tell.
-                    if !self.client_eof {
-                        self.say_to_client(IDLE);
-                    }
                     self.ending = Some(if Instant::now() >= session_end {
                         Ending::SessionTooLong
                     } else {
                         Ending::Timeout(turn)
                     });
+                    // With the client gone already, there is nobody to tell.
+                    if !self.client_eof {
+                        self.say_to_client(IDLE);
+                    }
                 }
             }
         }
@@ -402,8 +398,7 @@ impl<'a> Proxy<'a> {
 
     /// Bytes from the client.
     fn client_bytes(&mut self, bytes: &[u8]) {
-        if self.require && !self.client_spoke {
-            self.client_spoke = true;
+        if matches!(self.gate, Gate::AwaitEhlo) {
             // Only EHLO can lead to XCRYPT: anything else is answered at once.
             let n = bytes.len().min(5);
             if !bytes[..n].eq_ignore_ascii_case(&b"EHLO "[..n]) {
@@ -438,8 +433,8 @@ impl<'a> Proxy<'a> {
         self.route_outputs();
         if let Err(e) = r {
             if self.ending.is_none() {
-                self.say_to_client(PROTOCOL);
                 self.ending = Some(Ending::Protocol(e));
+                self.say_to_client(PROTOCOL);
             }
         }
     }
@@ -479,7 +474,7 @@ impl<'a> Proxy<'a> {
             self.replies.feed(&down);
         }
         match &mut self.gate {
-            Gate::Open => self.to_client.push(&down),
+            Gate::Open | Gate::AwaitEhlo => self.to_client.push(&down),
             Gate::Holding(held) => {
                 held.extend_from_slice(&down);
                 if held.len() > HOLD_MAX {
@@ -506,31 +501,22 @@ impl<'a> Proxy<'a> {
     fn upstream_gone(&mut self) {
         let closed_by_reply = matches!(self.replies.last_code(), Some(221 | 421));
         if !closed_by_reply && !self.client_eof {
-            self.say_to_client(UPSTREAM_LOST);
             self.ending.get_or_insert(Ending::UpstreamLost);
+            self.say_to_client(UPSTREAM_LOST);
         }
     }
 
     /// A reply of the gateway's own for the client, between the upstream's replies.
+    /// Callers set `ending` first: nothing more goes upstream.
     fn say_to_client(&mut self, reply: &[u8]) {
         if !self.replies.at_line_start() {
             // Halfway through an upstream reply line: anything added would garble it.
             return;
         }
         match self.mode {
-            // Through the server machine: encrypted if encryption is on.
-            Mode::Inbound => {
-                self.replies.feed(reply);
-                let keys = &mut self.keys;
-                let out = &mut self.out;
-                if let Machine::In(s) = &mut self.machine {
-                    let _ = s.from_local(reply, keys, out);
-                }
-                self.out.upstream.clear();
-                self.out.events.clear();
-                let down = std::mem::take(&mut self.out.client);
-                self.to_client.push(&down);
-            }
+            // As if the MTA had said it: through the server machine, encrypted if
+            // encryption is on.
+            Mode::Inbound => self.upstream_bytes(reply),
             // The local MTA always gets plaintext.
             Mode::Outbound => {
                 self.replies.feed(reply);

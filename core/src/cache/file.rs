@@ -23,8 +23,9 @@ use zeroize::Zeroizing;
 
 use crate::agreement::SharedSecret;
 use crate::cache::KeyCache;
+use crate::cache::aged;
 use crate::group::ELEMENT_BYTES;
-use crate::keys::{PrivateKey, PublicKey};
+use crate::keys::{KeyPair, PrivateKey, PublicKey};
 
 const MAGIC: &[u8; 8] = b"SSMAILKC";
 const VERSION: u32 = 1;
@@ -190,7 +191,7 @@ impl CacheFile {
             Some(Err(why)) => return Ok(Loaded::Corrupt(why)),
             Some(Ok(s)) => s,
         };
-        let expired = now < snapshot.made || now - snapshot.made >= cache.lifetime();
+        let expired = aged(snapshot.made, now, cache.lifetime());
         let older = cache.own().is_some_and(|(_, _, made)| made > snapshot.made);
         if expired || older {
             return Ok(Loaded::Stale);
@@ -198,7 +199,9 @@ impl CacheFile {
         let Some(private) = PrivateKey::from_be_bytes(&snapshot.private) else {
             return Ok(Loaded::Corrupt("private key out of range"));
         };
-        if private.public_key().to_be_bytes() != snapshot.public {
+        // The pair's one exponentiation: its public key is checked and then kept.
+        let pair = KeyPair::new(private);
+        if pair.public().to_be_bytes() != snapshot.public {
             return Ok(Loaded::Corrupt("public key does not match the private key"));
         }
         let mut peers = Vec::with_capacity(snapshot.peers.len());
@@ -209,7 +212,7 @@ impl CacheFile {
             peers.push((peer, SharedSecret(**z)));
         }
         let count = peers.len().min(N);
-        cache.adopt(private, snapshot.made, peers.into_iter());
+        cache.adopt(pair, snapshot.made, peers.into_iter());
         Ok(Loaded::Adopted { peers: count })
     }
 

@@ -50,13 +50,11 @@ pub(crate) fn send(
     match cipher {
         None => out(bytes),
         Some(c) => {
-            let mut buf = [0u8; PIECE];
-            for piece in bytes.chunks(buf.len()) {
-                let b = &mut buf[..piece.len()];
-                b.copy_from_slice(piece);
-                c.apply(b);
+            let all: Result<(), core::convert::Infallible> = receive(c, bytes, |b| {
                 out(b);
-            }
+                Ok(())
+            });
+            let Ok(()) = all;
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::xcrypt::cipher::{DirectionCipher, receive, send};
 use crate::xcrypt::command::Command;
 use crate::xcrypt::ehlo::EhloRewrite;
 use crate::xcrypt::events::{Event, Fallback, SessionError, Sink};
-use crate::xcrypt::framing::{BodyScan, Framer, Mode, Piece, bdat};
+use crate::xcrypt::framing::{BodyScan, Framer, Mode, Piece};
 use crate::xcrypt::key_source::KeySource;
 use crate::xcrypt::line::Line;
 use crate::xcrypt::pending::{Kind, Pending};
@@ -126,26 +126,19 @@ impl Client {
                     .try_push(rest)
                     .map_err(|_| SessionError::SentTooEarly);
             }
-            let was_data = matches!(self.local_in.mode(), Mode::Data(_));
             let Some(piece) = self.local_in.next(&mut rest) else {
                 return Ok(());
             };
             match piece {
-                Piece::Raw(b, ended) => {
+                Piece::Raw(b, body_end) => {
                     self.send_peer(b, out);
-                    if ended && was_data {
-                        self.push(Kind::BodyEnd)?;
+                    if body_end {
+                        self.pending.push(Kind::BodyEnd)?;
                     }
                 }
                 Piece::Line(line) => {
-                    let mut kind = Kind::of_command(line.as_bytes());
-                    if let Some((size, last)) = bdat(line.as_bytes()) {
-                        self.local_in.set_mode(Mode::Chunk(size));
-                        if last {
-                            kind = Kind::BodyEnd;
-                        }
-                    }
-                    self.push(kind)?;
+                    let kind = self.local_in.command(line.as_bytes());
+                    self.pending.push(kind)?;
                     self.await_reply = matches!(kind, Kind::Data | Kind::StartTls);
                     self.send_peer(line.as_bytes(), out);
                 }
@@ -153,7 +146,7 @@ impl Client {
                 Piece::LongTail(tail, ends) => {
                     self.send_peer(tail, out);
                     if ends {
-                        self.push(Kind::Other)?;
+                        self.pending.push(Kind::Other)?;
                     }
                 }
             }
@@ -181,12 +174,6 @@ impl Client {
 
     fn send_peer(&mut self, bytes: &[u8], out: &mut impl Sink) {
         send(&mut self.encrypt, bytes, &mut |b| out.to_peer(b));
-    }
-
-    fn push(&mut self, kind: Kind) -> Result<(), SessionError> {
-        self.pending
-            .push(kind)
-            .map_err(|_| SessionError::TooManyPending)
     }
 
     fn peer_plain(
@@ -339,8 +326,7 @@ impl Client {
             out.event(Event::Plaintext(Fallback::NotOffered));
             return self.release(out);
         };
-        let supported = self.supported;
-        let Some(version) = offer.iter().find(|v| supported.iter().any(|s| s == *v)) else {
+        let Some(version) = offer.iter().find(|&v| self.supported.contains(v)) else {
             out.event(Event::Plaintext(Fallback::NoCommonVersion));
             return self.release(out);
         };

@@ -1,11 +1,9 @@
 //! The client's XCRYPT commands (spec section 4).
 
+use crate::kdf::NONCE_BYTES;
 use crate::keys::PublicKey;
 use crate::xcrypt::line::{Line, after_keyword, nonce, public_key, strip_eol};
 use crate::xcrypt::version::Version;
-
-/// Bytes in a nonce.
-const NONCE: usize = 10;
 
 /// A client command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +15,7 @@ pub enum Command {
         /// The client's public key `Ka`.
         key: PublicKey,
         /// The client's nonce `Na`.
-        nonce: [u8; NONCE],
+        nonce: [u8; NONCE_BYTES],
     },
     /// `XCRYPT OK`: the client accepts the server's key and nonce.
     Ok,

@@ -11,8 +11,8 @@ pub(crate) struct EhloRewrite {
     /// The latest line kept, not yet sent: whether it is the last depends on what follows.
     held: Option<Line>,
     first: bool,
-    offer: Offer,
-    offered: bool,
+    /// The versions of the XCRYPT lines seen, if there were any.
+    offer: Option<Offer>,
     /// Keywords whose lines are dropped (matched without regard to case).
     hide: &'static [&'static str],
 }
@@ -23,15 +23,14 @@ impl EhloRewrite {
         Self {
             held: None,
             first: true,
-            offer: Offer::default(),
-            offered: false,
+            offer: None,
             hide,
         }
     }
 
     /// The versions of the XCRYPT lines seen, if there were any.
     pub(crate) fn offer(&self) -> Option<Offer> {
-        self.offered.then_some(self.offer)
+        self.offer
     }
 
     /// One line of a 250 EHLO reply (at most 512 octets); lines that are settled go to
@@ -40,10 +39,10 @@ impl EhloRewrite {
         // The first line is the server's name, never a keyword.
         let first = core::mem::replace(&mut self.first, false);
         if let Some(o) = offer_in_ehlo_line(line.as_bytes()).filter(|_| !first) {
+            let seen = self.offer.get_or_insert_with(Offer::default);
             for v in o.iter() {
-                self.offer.push(v);
+                seen.push(v);
             }
-            self.offered = true;
             return;
         }
         if !first {

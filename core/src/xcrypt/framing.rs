@@ -3,6 +3,7 @@
 //! chunks of a counted size, and everything after STARTTLS as opaque bytes.
 
 use crate::xcrypt::line::{LINE_MAX, Line};
+use crate::xcrypt::pending::Kind;
 
 /// Where the end of a DATA body may be: the states of a scan for `CRLF . CRLF`, where
 /// the first CRLF may be the end of the DATA command itself.
@@ -44,7 +45,8 @@ pub(crate) enum Piece<'a> {
     LongHead(Line),
     /// More of a long line; `true` when this piece ends it.
     LongTail(&'a [u8], bool),
-    /// Body or opaque bytes; `true` when they end a DATA body or a BDAT chunk.
+    /// Body or opaque bytes; `true` when they end a DATA body (a BDAT chunk's end needs
+    /// no mark: its BDAT command already counted as the body's end or not).
     Raw(&'a [u8], bool),
 }
 
@@ -62,10 +64,6 @@ impl Framer {
             long: false,
             mode: Mode::Lines,
         }
-    }
-
-    pub(crate) fn mode(&self) -> Mode {
-        self.mode
     }
 
     /// Sets what comes next; only between lines.
@@ -146,7 +144,7 @@ impl Framer {
                 } else {
                     Mode::Chunk(left)
                 };
-                Some(Piece::Raw(part, left == 0))
+                Some(Piece::Raw(part, false))
             }
             Mode::Opaque => {
                 let part = *input;
@@ -157,9 +155,27 @@ impl Framer {
     }
 }
 
+impl Framer {
+    /// What kind of command `line` is, for the queue of replies due; a `BDAT` line also
+    /// switches this stream to counting its chunk (and `BDAT ... LAST` ends the body).
+    pub(crate) fn command(&mut self, line: &[u8]) -> Kind {
+        match bdat(line) {
+            Some((size, last)) => {
+                self.set_mode(Mode::Chunk(size));
+                if last {
+                    Kind::BodyEnd
+                } else {
+                    Kind::of_command(line)
+                }
+            }
+            None => Kind::of_command(line),
+        }
+    }
+}
+
 /// The size and LAST flag of a `BDAT <size> [LAST]` command line, or `None` if it is
 /// not one (then the server will refuse it and no chunk follows).
-pub(crate) fn bdat(line: &[u8]) -> Option<(u64, bool)> {
+fn bdat(line: &[u8]) -> Option<(u64, bool)> {
     let text = line.strip_suffix(b"\n").unwrap_or(line);
     let text = text.strip_suffix(b"\r").unwrap_or(text);
     let mut t = text.split(|&b| b == b' ').filter(|t| !t.is_empty());

@@ -4,6 +4,8 @@
 //! command and stands first. Runs of the same kind are kept as one entry with a count,
 //! so a long pipelined group (a hundred RCPTs) takes one slot.
 
+use crate::xcrypt::events::SessionError;
+
 /// What a reply answers, as far as XCRYPT cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -56,10 +58,6 @@ pub(crate) struct Pending {
     len: usize,
 }
 
-/// The queue is full: the peer pipelined too many different commands.
-#[derive(Debug)]
-pub(crate) struct Full;
-
 impl Pending {
     /// A queue holding the greeting a session starts with.
     pub(crate) fn new() -> Self {
@@ -77,7 +75,11 @@ impl Pending {
         self.len == 0
     }
 
-    pub(crate) fn push(&mut self, kind: Kind) -> Result<(), Full> {
+    /// Queues a command of `kind`.
+    ///
+    /// # Errors
+    /// The queue is full: the peer pipelined too many different commands.
+    pub(crate) fn push(&mut self, kind: Kind) -> Result<(), SessionError> {
         if self.len > 0 {
             let last = &mut self.runs[(self.head + self.len - 1) & (RUNS - 1)];
             if last.0 == kind && last.1 < u32::MAX {
@@ -86,7 +88,7 @@ impl Pending {
             }
         }
         if self.len == RUNS {
-            return Err(Full);
+            return Err(SessionError::TooManyPending);
         }
         self.runs[(self.head + self.len) & (RUNS - 1)] = (kind, 1);
         self.len += 1;

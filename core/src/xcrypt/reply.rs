@@ -1,12 +1,10 @@
 //! The server's XCRYPT replies (spec section 4), and the XCRYPT line of an EHLO reply.
 
+use crate::kdf::NONCE_BYTES;
 use crate::keys::PublicKey;
 use crate::xcrypt::command::CommandError;
 use crate::xcrypt::line::{Line, after_keyword, nonce, public_key, strip_eol};
 use crate::xcrypt::version::Offer;
-
-/// Bytes in a nonce.
-const NONCE: usize = 10;
 
 /// A server reply to an `XCRYPT` command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,7 +14,7 @@ pub enum Reply {
         /// The server's public key `Kb`.
         key: PublicKey,
         /// The server's nonce `Nb`.
-        nonce: [u8; NONCE],
+        nonce: [u8; NONCE_BYTES],
     },
     /// `250 XCRYPT OK`: encryption starts after this line.
     Ok,
@@ -54,15 +52,17 @@ pub enum ReplyError {
 }
 
 /// Splits a reply line into its code, whether it is the last line, and its text.
+/// Three digits as a reply code.
+fn reply_code(digits: &[u8]) -> Option<u16> {
+    digits.iter().try_fold(0u16, |acc, &d| {
+        d.is_ascii_digit().then(|| acc * 10 + u16::from(d - b'0'))
+    })
+}
+
 fn split_reply(line: &[u8]) -> Option<(u16, bool, &[u8])> {
     let text = strip_eol(line)?;
     let (code, rest) = text.split_at_checked(3)?;
-    if !code.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let code = code
-        .iter()
-        .fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0'));
+    let code = reply_code(code)?;
     match rest.split_first() {
         None => Some((code, true, rest)),
         Some((b' ', t)) => Some((code, true, t)),
@@ -84,13 +84,7 @@ pub(crate) fn ehlo_keyword(line: &[u8]) -> Option<&[u8]> {
 /// first four octets (so that lines too long to hold can be classified too); `None` if
 /// it does not start like a reply.
 pub(crate) fn reply_head(line: &[u8]) -> Option<(u16, bool)> {
-    let code = line.get(..3)?;
-    if !code.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let code = code
-        .iter()
-        .fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0'));
+    let code = reply_code(line.get(..3)?)?;
     match line.get(3) {
         Some(b'-') => Some((code, false)),
         Some(b' ' | b'\r' | b'\n') | None => Some((code, true)),

@@ -6,12 +6,12 @@
 //! `XCRYPT` commands are answered here and never passed on, and after the switch points
 //! both directions are encrypted on the network side.
 
-use crate::kdf::{DirectionKeys, derive};
+use crate::kdf::{DirectionKeys, NONCE_BYTES, derive};
 use crate::xcrypt::cipher::{DirectionCipher, receive, send};
 use crate::xcrypt::command::{Command, CommandError};
 use crate::xcrypt::ehlo::{EhloRewrite, offer_line};
 use crate::xcrypt::events::{Event, Fallback, SessionError, Sink};
-use crate::xcrypt::framing::{BodyScan, Framer, Mode, Piece, bdat};
+use crate::xcrypt::framing::{BodyScan, Framer, Mode, Piece};
 use crate::xcrypt::key_source::KeySource;
 use crate::xcrypt::line::{Line, after_keyword};
 use crate::xcrypt::pending::{Kind, Pending};
@@ -211,15 +211,14 @@ impl Server {
                 Some(Pause::Reply) => return self.hold(rest),
                 None => {}
             }
-            let was_data = matches!(self.peer_in.mode(), Mode::Data(_));
             let Some(piece) = self.peer_in.next(&mut rest) else {
                 return Ok(());
             };
             match piece {
-                Piece::Raw(b, ended) => {
+                Piece::Raw(b, body_end) => {
                     out.to_local(b);
-                    if ended && was_data {
-                        self.push(Kind::BodyEnd)?;
+                    if body_end {
+                        self.pending.push(Kind::BodyEnd)?;
                     }
                 }
                 Piece::Line(line) => self.command(line, &mut rest, keys, out)?,
@@ -243,7 +242,7 @@ impl Server {
                             };
                             self.xcrypt_line(x, &mut rest, keys, out);
                         } else {
-                            self.push(Kind::Other)?;
+                            self.pending.push(Kind::Other)?;
                         }
                     }
                 }
@@ -255,12 +254,6 @@ impl Server {
         self.held
             .try_push(rest)
             .map_err(|_| SessionError::SentTooEarly)
-    }
-
-    fn push(&mut self, kind: Kind) -> Result<(), SessionError> {
-        self.pending
-            .push(kind)
-            .map_err(|_| SessionError::TooManyPending)
     }
 
     /// A whole command line from the peer.
@@ -284,14 +277,8 @@ impl Server {
             self.state = State::Plain;
             out.event(Event::Plaintext(Fallback::ClientAbandoned));
         }
-        let mut kind = Kind::of_command(line.as_bytes());
-        if let Some((size, last)) = bdat(line.as_bytes()) {
-            self.peer_in.set_mode(Mode::Chunk(size));
-            if last {
-                kind = Kind::BodyEnd;
-            }
-        }
-        self.push(kind)?;
+        let kind = self.peer_in.command(line.as_bytes());
+        self.pending.push(kind)?;
         if matches!(kind, Kind::Data | Kind::StartTls) {
             self.pause = Some(Pause::Reply);
         }
@@ -344,7 +331,7 @@ impl Server {
             ) => {
                 if behind || !self.ehlo_seen || self.in_transaction {
                     Reply::BadSequence
-                } else if !self.offer.iter().any(|v| v == version) {
+                } else if !self.offer.contains(version) {
                     Reply::refusal(CommandError::NoCommonVersion)
                 } else {
                     self.start(version, &key, &nonce, keys, out)
@@ -382,7 +369,7 @@ impl Server {
         &mut self,
         version: Version,
         peer: &crate::keys::PublicKey,
-        na: &[u8; 10],
+        na: &[u8; NONCE_BYTES],
         keys: &mut impl KeySource,
         out: &mut impl Sink,
     ) -> Reply {

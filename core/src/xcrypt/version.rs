@@ -48,7 +48,7 @@ impl Offer {
     }
 
     pub(crate) fn push(&mut self, v: Version) {
-        if self.versions.contains(&Some(v)) {
+        if self.contains(v) {
             return;
         }
         if let Some(slot) = self.versions.iter_mut().find(|s| s.is_none()) {
@@ -59,6 +59,11 @@ impl Offer {
     /// The offered versions, most preferred first.
     pub fn iter(&self) -> impl Iterator<Item = Version> + '_ {
         self.versions.iter().flatten().copied()
+    }
+
+    /// Whether `v` is offered.
+    pub fn contains(&self, v: Version) -> bool {
+        self.versions.contains(&Some(v))
     }
 
     /// Whether nothing we know is offered.

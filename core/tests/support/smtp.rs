@@ -3,10 +3,12 @@
 //! hop delivered in chunks of chosen sizes.
 #![allow(dead_code, reason = "each test file uses part of the harness")]
 
+use ssmail_core::kdf::NONCE_BYTES;
 use ssmail_core::xcrypt::{
-    CachedKeys, Client, Event, Server, SessionError, Sink, StaticKeys, Version,
+    CachedKeys, Client, Event, KeySource, KeyUnavailable, Server, SessionError, Sink, StaticKeys,
+    Version,
 };
-use ssmail_core::{KeyCache, KeyPair};
+use ssmail_core::{KeyCache, KeyPair, PublicKey, SharedSecret};
 
 pub use crate::test_rng::TestRng;
 
@@ -321,17 +323,9 @@ impl Session {
                 moved = true;
                 self.wire_c2s.extend_from_slice(&c2s);
                 for c in self.chunks.cut(&c2s) {
-                    let r = if let Some((_, cache)) = &mut self.caches {
-                        let mut keys = CachedKeys {
-                            cache,
-                            now: self.now,
-                            rng: &mut self.server_rng,
-                        };
-                        self.server.from_peer(c, &mut keys, &mut self.server_out)
-                    } else {
-                        let mut keys = StaticKeys::new(&self.server_key, &mut self.server_rng);
-                        self.server.from_peer(c, &mut keys, &mut self.server_out)
-                    };
+                    let cache = self.caches.as_mut().map(|(_, s)| s);
+                    let mut keys = keys(cache, &self.server_key, &mut self.server_rng, self.now);
+                    let r = self.server.from_peer(c, &mut keys, &mut self.server_out);
                     self.note(r);
                 }
             }
@@ -349,17 +343,9 @@ impl Session {
                 }
                 self.wire_s2c.extend_from_slice(&s2c);
                 for c in self.chunks.cut(&s2c) {
-                    let r = if let Some((cache, _)) = &mut self.caches {
-                        let mut keys = CachedKeys {
-                            cache,
-                            now: self.now,
-                            rng: &mut self.client_rng,
-                        };
-                        self.client.from_peer(c, &mut keys, &mut self.client_out)
-                    } else {
-                        let mut keys = StaticKeys::new(&self.client_key, &mut self.client_rng);
-                        self.client.from_peer(c, &mut keys, &mut self.client_out)
-                    };
+                    let cache = self.caches.as_mut().map(|(c, _)| c);
+                    let mut keys = keys(cache, &self.client_key, &mut self.client_rng, self.now);
+                    let r = self.client.from_peer(c, &mut keys, &mut self.client_out);
                     self.note(r);
                 }
             }
@@ -381,7 +367,8 @@ impl Session {
 
     fn server_from_local(&mut self, bytes: &[u8]) {
         for c in self.chunks.cut(bytes) {
-            let mut keys = StaticKeys::new(&self.server_key, &mut self.server_rng);
+            let cache = self.caches.as_mut().map(|(_, s)| s);
+            let mut keys = keys(cache, &self.server_key, &mut self.server_rng, self.now);
             let r = self.server.from_local(c, &mut keys, &mut self.server_out);
             self.note(r);
         }
@@ -390,6 +377,51 @@ impl Session {
     fn note(&mut self, r: Result<(), SessionError>) {
         if let Err(e) = r {
             self.error.get_or_insert(e);
+        }
+    }
+}
+
+/// One side's keys: from its cache when the session has caches, else its fixed pair.
+enum Keys<'a> {
+    Cached(CachedKeys<'a, 4, TestRng>),
+    Static(StaticKeys<'a, TestRng>),
+}
+
+fn keys<'a>(
+    cache: Option<&'a mut KeyCache<4>>,
+    pair: &'a KeyPair,
+    rng: &'a mut TestRng,
+    now: u64,
+) -> Keys<'a> {
+    match cache {
+        Some(cache) => Keys::Cached(CachedKeys { cache, now, rng }),
+        None => Keys::Static(StaticKeys::new(pair, rng)),
+    }
+}
+
+impl KeySource for Keys<'_> {
+    fn own_public_key(&mut self) -> Result<PublicKey, KeyUnavailable> {
+        match self {
+            Self::Cached(k) => k.own_public_key(),
+            Self::Static(k) => k.own_public_key(),
+        }
+    }
+
+    fn shared_secret(
+        &mut self,
+        own: &PublicKey,
+        peer: &PublicKey,
+    ) -> Result<SharedSecret, KeyUnavailable> {
+        match self {
+            Self::Cached(k) => k.shared_secret(own, peer),
+            Self::Static(k) => k.shared_secret(own, peer),
+        }
+    }
+
+    fn nonce(&mut self) -> Result<[u8; NONCE_BYTES], KeyUnavailable> {
+        match self {
+            Self::Cached(k) => k.nonce(),
+            Self::Static(k) => k.nonce(),
         }
     }
 }
