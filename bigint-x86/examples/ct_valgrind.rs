@@ -139,7 +139,16 @@ fn main() {
         Backend::assume_bmi2_adx();
     }
 
-    // Every backend this CPU runs, each checked the same way.
+    // Every backend this CPU runs, each checked the same way. The IFMA one is never
+    // runnable under valgrind (its CPUID hides AVX-512): say so.
+    if under_valgrind != 0 {
+        for backend in Backend::ALL.iter().filter(|b| b.name() == "x86_64-ifma") {
+            println!(
+                "ct_valgrind: {}: NOT checked: valgrind cannot run AVX-512 (see benches/benches/ct_dudect.rs)",
+                backend.name()
+            );
+        }
+    }
     for backend in Backend::runnable() {
         // Exponent secret: the public-key computation 2^r.
         secret(&exp);

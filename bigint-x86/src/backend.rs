@@ -19,6 +19,11 @@ pub enum Backend {
     /// x86_64 assembly with `mulx`/`adcx`/`adox`; needs BMI2 and ADX.
     #[cfg(target_arch = "x86_64")]
     X86_64Adx,
+    /// x86_64 AVX-512 IFMA over 52-bit limbs, one number across the lanes of two zmm
+    /// registers; needs AVX-512F, AVX-512 IFMA and BMI2 (and rustc 1.89 or later to
+    /// build it).
+    #[cfg(ssmail_bigint_ifma)]
+    X86_64Ifma,
 }
 
 impl Backend {
@@ -32,6 +37,8 @@ impl Backend {
         Backend::X86_64Adc,
         #[cfg(target_arch = "x86_64")]
         Backend::X86_64Adx,
+        #[cfg(ssmail_bigint_ifma)]
+        Backend::X86_64Ifma,
     ];
 
     /// The backend's name, as the command line spells it.
@@ -44,6 +51,8 @@ impl Backend {
             Self::X86_64Adc => "x86_64-adc",
             #[cfg(target_arch = "x86_64")]
             Self::X86_64Adx => "x86_64-adx",
+            #[cfg(ssmail_bigint_ifma)]
+            Self::X86_64Ifma => "x86_64-ifma",
         }
     }
 
@@ -62,6 +71,8 @@ impl Backend {
             Self::X86_64Adc => true,
             #[cfg(target_arch = "x86_64")]
             Self::X86_64Adx => crate::backends::x86_64_adx::is_runnable(),
+            #[cfg(ssmail_bigint_ifma)]
+            Self::X86_64Ifma => crate::backends::x86_64_ifma::is_runnable(),
         }
     }
 

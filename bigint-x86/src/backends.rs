@@ -2,6 +2,8 @@
 //! [`MontArith`]. The exponentiations in `monty` and `oakley` are generic over it, and
 //! [`with_arith!`] turns a runtime [`Backend`](crate::Backend) into the type.
 
+use crate::monty::{MontyParams, SecretExponent};
+use crate::uint::U768;
 use crate::word::{LIMBS, Word};
 
 pub(crate) mod portable;
@@ -9,6 +11,12 @@ pub(crate) mod portable;
 pub(crate) mod x86_64_adc;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86_64_adx;
+#[cfg(ssmail_bigint_ifma)]
+#[allow(
+    clippy::incompatible_msrv,
+    reason = "compiled only when rustc has the AVX-512 intrinsics (1.89 and later), see build.rs"
+)]
+pub(crate) mod x86_64_ifma;
 #[cfg(all(test, target_arch = "x86_64"))]
 mod x86_64_tests;
 #[cfg(target_arch = "x86")]
@@ -30,6 +38,25 @@ pub(crate) trait MontArith {
     fn mul(a: &[Word; LIMBS], b: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS];
     /// `a²·R⁻¹ mod n`.
     fn sqr(a: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS];
+
+    /// `base^exp mod n` for the modulus of `params`, in constant time: the fixed-window
+    /// exponentiation over [`mul`](Self::mul) and [`sqr`](Self::sqr), unless the
+    /// backend has one of its own (one that keeps its own number form throughout).
+    fn pow(params: &MontyParams, base: &U768, exp: &SecretExponent) -> U768
+    where
+        Self: Sized,
+    {
+        params.pow_in::<Self>(base, exp)
+    }
+
+    /// `2^r mod p` for the Oakley prime: the fixed-base comb over [`mul`](Self::mul)
+    /// and [`sqr`](Self::sqr), unless the backend has one of its own.
+    fn oakley_public_key(r: &SecretExponent) -> U768
+    where
+        Self: Sized,
+    {
+        crate::oakley::public_key_in::<Self>(r)
+    }
 }
 
 /// `with_arith!(backend, A => expr)`: evaluates `expr` with the type alias `A` naming
@@ -65,6 +92,11 @@ macro_rules! with_arith {
             #[cfg(target_arch = "x86_64")]
             $crate::Backend::X86_64Adx => {
                 type $A = $crate::backends::x86_64_adx::X86_64Adx;
+                $body
+            }
+            #[cfg(ssmail_bigint_ifma)]
+            $crate::Backend::X86_64Ifma => {
+                type $A = $crate::backends::x86_64_ifma::X86_64Ifma;
                 $body
             }
         }

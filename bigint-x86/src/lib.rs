@@ -3,15 +3,17 @@
 //!
 //! Backends ([`Backend`]), one file each behind one trait, chosen at run time (the
 //! fastest this CPU runs) or forced by name: portable Rust over `u64`/`u32` words;
-//! x86_64 `mul`/`adc` and `mulx`/`adcx`/`adox` assembly; 32-bit x86 assembly for the
-//! Pentium (P5 instructions only). [`oakley`] has the XCRYPT exponentiations, with a
+//! x86_64 `mul`/`adc` and `mulx`/`adcx`/`adox` assembly; x86_64 AVX-512 IFMA over
+//! 52-bit limbs (built by rustc 1.89 and later); 32-bit x86 assembly for the Pentium
+//! (P5 instructions only). [`oakley`] has the XCRYPT exponentiations, with a
 //! fixed-base comb for public keys, and a multi-buffer API that runs eight at once
 //! ([`MultiBackend`]: AVX-512 IFMA where the CPU has it, else one by one).
 //!
 //! Checked: every backend against num-bigint and crypto-bigint and the published
 //! vectors (`tests/`); constant time under valgrind memcheck with the secrets marked
 //! undefined (`examples/ct_valgrind.rs`, every backend valgrind can run; the IFMA
-//! kernels by a statistical timing bench instead, `benches/benches/ct_dudect.rs`).
+//! backend and kernels by a statistical timing bench instead,
+//! `benches/benches/ct_dudect.rs`).
 //!
 //! # Security
 //! 768-bit Diffie-Hellman is within reach of a well-funded attacker. Constant time here
@@ -25,6 +27,12 @@
 mod backend;
 mod backends;
 mod ct;
+#[cfg(ssmail_bigint_ifma)]
+#[allow(
+    clippy::incompatible_msrv,
+    reason = "compiled only when rustc has the AVX-512 intrinsics (1.89 and later), see build.rs"
+)]
+mod limbs52;
 mod monty;
 mod multi;
 pub mod oakley;

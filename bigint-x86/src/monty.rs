@@ -145,7 +145,8 @@ impl MontyParams {
         U768(self.n)
     }
 
-    /// One in Montgomery form.
+    /// One in Montgomery form, from which the IFMA code derives its own.
+    #[cfg(ssmail_bigint_ifma)]
     pub(crate) const fn monty_one(&self) -> [Word; LIMBS] {
         self.one
     }
@@ -197,7 +198,7 @@ impl MontyParams {
     /// # Panics
     /// If `backend` cannot run on this CPU ([`Backend::is_runnable`]).
     pub fn pow_with(&self, backend: Backend, base: &U768, exp: &SecretExponent) -> U768 {
-        with_arith!(backend, A => self.pow_in::<A>(base, exp))
+        with_arith!(backend, A => A::pow(self, base, exp))
     }
 
     /// [`pow`](Self::pow) with the arithmetic `A`.

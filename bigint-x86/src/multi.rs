@@ -120,7 +120,7 @@ impl MontyParams {
             MultiBackend::Ifma => {
                 // The 52-bit constants: 36 modular doublings, cheap beside eight
                 // exponentiations (the Oakley prime's are worked out at compile time).
-                let p = ifma::Params52::new(self);
+                let p = crate::limbs52::Params52::new(self);
                 ifma::pow(&p, bases, &values(exps))
             }
             MultiBackend::Each(b) => {
@@ -139,7 +139,7 @@ pub(crate) fn shared_secret_many_with(
     backend.check();
     match backend {
         #[cfg(ssmail_bigint_ifma)]
-        MultiBackend::Ifma => ifma::pow(&ifma::OAKLEY, peers, &values(exps)),
+        MultiBackend::Ifma => ifma::pow(&crate::limbs52::OAKLEY, peers, &values(exps)),
         MultiBackend::Each(b) => {
             core::array::from_fn(|l| oakley::shared_secret_with(b, &peers[l], &exps[l]))
         }

@@ -1,4 +1,4 @@
-//! The two x86_64 assembly backends against the portable one, operation by operation:
+//! The x86_64 backends (the two assembly ones, and IFMA's 64-bit-limb entry) against the portable one, operation by operation:
 //! Montgomery multiplication and squaring on edge values (0, 1, n-1, all-ones limbs
 //! below n) and on proptest inputs, for the Oakley prime (the `n0 = 1` path) and for
 //! random odd moduli (the general path).
@@ -14,6 +14,8 @@ use crate::backends::MontArith;
 use crate::backends::portable::Portable;
 use crate::backends::x86_64_adc::X86_64Adc;
 use crate::backends::x86_64_adx::{self, X86_64Adx};
+#[cfg(ssmail_bigint_ifma)]
+use crate::backends::x86_64_ifma::{self, X86_64Ifma};
 use crate::monty::MontyParams;
 use crate::oakley;
 use crate::uint::U768;
@@ -86,6 +88,11 @@ fn check(a: &Limbs, b: &Limbs, n: &Limbs, n0: Word) {
     if x86_64_adx::is_runnable() {
         assert_eq!(X86_64Adx::mul(a, b, n, n0), want_mul, "adx mul");
         assert_eq!(X86_64Adx::sqr(a, n, n0), want_sqr, "adx sqr");
+    }
+    #[cfg(ssmail_bigint_ifma)]
+    if x86_64_ifma::is_runnable() {
+        assert_eq!(X86_64Ifma::mul(a, b, n, n0), want_mul, "ifma mul");
+        assert_eq!(X86_64Ifma::sqr(a, n, n0), want_sqr, "ifma sqr");
     }
 }
 
@@ -208,6 +215,10 @@ proptest! {
         prop_assert_eq!(X86_64Adc::mul(&a, &b, &n, n0), want);
         if x86_64_adx::is_runnable() {
             prop_assert_eq!(X86_64Adx::mul(&a, &b, &n, n0), want);
+        }
+        #[cfg(ssmail_bigint_ifma)]
+        if x86_64_ifma::is_runnable() {
+            prop_assert_eq!(X86_64Ifma::mul(&a, &b, &n, n0), want);
         }
     }
 }

@@ -20,13 +20,9 @@
 //! for eight lanes. On the Xeon this was written on (two 512-bit IFMA ports, measured
 //! 0.5 cycle per `vpmadd52` in a throughput loop and 4.4 cycles of latency) that is
 //! port-bound: with the adds, shifts and masks of the carries, about 390 cycles per
-//! squaring, within a few per cent of the measured time. Hence also no single-
-//! exponentiation IFMA backend: one number spread over the lanes of two registers is
-//! bound by the latency chain of each limb of `b` (a dependent `vpmadd52`, the
-//! extraction of `m`, a lane shift: 38 cycles per limb measured for a plain version,
-//! perhaps 12 with the low limb kept in a general register), 15 such steps per
-//! multiplication: 60 µs or more per exponentiation, no better than the scalar
-//! `mulx`/`adx` code, before converting 64-bit limbs to 52-bit ones on every call.
+//! squaring, within a few per cent of the measured time. A single exponentiation has
+//! its own IFMA backend (`backends/x86_64_ifma.rs`), one number across the lanes, with
+//! the reduction's serial chain in general registers.
 #![allow(
     unsafe_code,
     reason = "SIMD intrinsics; every block says why it is sound"
@@ -42,125 +38,13 @@ use zeroize::Zeroize;
 
 use super::LANES;
 use crate::backends::portable::reduce_below_2n;
-use crate::monty::{MontyParams, WINDOWS};
+use crate::limbs52::{K, L64, M52, OAKLEY, OAKLEY_C, Params52, to52, to64, unroll, unroll_k};
+use crate::monty::WINDOWS;
 use crate::uint::U768;
-
-/// 52-bit limbs in a number: `R' = 2^(52·15) = 2^780`.
-pub(crate) const K: usize = 15;
-/// The low 52 bits.
-const M52: u64 = (1 << 52) - 1;
-/// 64-bit limbs of a 768-bit number (x86_64 only, so `Word` is `u64`).
-const L64: usize = 12;
 
 type V = __m512i;
 /// Eight numbers, limb-major: `num[j]` holds limb `j` of every lane.
 type Num = [V; K];
-
-/// `x · 2^k mod n` by `k` doublings.
-const fn shift_mod(x: &[u64; L64], k: usize, n: &[u64; L64]) -> [u64; L64] {
-    let mut x = *x;
-    let mut i = 0;
-    while i < k {
-        x = crate::monty::double_mod(&x, n);
-        i += 1;
-    }
-    x
-}
-
-/// 64-bit limbs to 52-bit ones (bits above 780 are dropped; there are none here).
-const fn to52(x: &[u64; L64]) -> [u64; K] {
-    let mut out = [0u64; K];
-    let mut j = 0;
-    while j < K {
-        let bit = 52 * j;
-        let (w, s) = (bit >> 6, bit & 63);
-        let mut v = x[w] >> s;
-        if s > 12 && w + 1 < L64 {
-            v |= x[w + 1] << (64 - s);
-        }
-        out[j] = v & M52;
-        j += 1;
-    }
-    out
-}
-
-/// 52-bit limbs (normalised, value below `2^768`) to 64-bit ones.
-fn to64(x: &[u64; K]) -> [u64; L64] {
-    let mut out = [0u64; L64];
-    for (j, &l) in x.iter().enumerate() {
-        let bit = 52 * j;
-        let (w, s) = (bit >> 6, bit & 63);
-        out[w] |= l << s;
-        if s > 12 && w + 1 < L64 {
-            out[w + 1] |= l >> (64 - s);
-        }
-    }
-    out
-}
-
-/// A modulus and its Montgomery constants for `R' = 2^780`, as 52-bit limbs.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Params52 {
-    n: [u64; K],
-    /// `-n⁻¹ mod 2^52`.
-    n0: u64,
-    /// `R' mod n`: one in this Montgomery form.
-    one: [u64; K],
-    /// `R'² mod n`.
-    rr: [u64; K],
-    /// The modulus as 64-bit limbs, for the final subtraction.
-    n64: [u64; L64],
-}
-
-impl Params52 {
-    /// From the 64-bit Montgomery parameters: `R' = 2^12·R` and `R'² = 2^24·R²`.
-    pub(crate) const fn new(p: &MontyParams) -> Self {
-        let n64 = p.modulus().0;
-        Self {
-            n: to52(&n64),
-            // -n⁻¹ mod 2^52 is the low 52 bits of -n⁻¹ mod 2^64.
-            n0: p.neg_inv() & M52,
-            one: to52(&shift_mod(&p.monty_one(), 12, &n64)),
-            rr: to52(&shift_mod(&p.monty_r2(), 24, &n64)),
-            n64,
-        }
-    }
-
-    /// Whether the Oakley shortcut applies: `n0 = 1` and a low limb of all ones, so
-    /// the reduction's multiple of `n[0]` is an addition (see `reduce`).
-    fn low_all_ones(&self) -> bool {
-        self.n0 == 1 && self.n[0] == M52
-    }
-}
-
-/// `2^768 - p` for the Oakley prime, as 52-bit limbs: `2^768 ≡ C` when reducing the
-/// bits of a shifted value above `2^768`. As `2^767 < p`, it is `R mod p`, one in
-/// Montgomery form. It is below `2^704`, so limb 14 is zero.
-const OAKLEY_C: [u64; K] = to52(&crate::oakley::PARAMS.monty_one());
-const _: () = assert!(OAKLEY_C[K - 1] == 0);
-
-/// The Oakley prime's parameters, at compile time.
-pub(crate) const OAKLEY: Params52 = Params52::new(&crate::oakley::PARAMS);
-const _: () = assert!(OAKLEY.n0 == 1 && OAKLEY.n[0] == M52);
-
-/// `unroll!(i in [0 1 ..] { body })`: the body once per listed index, with `i` a
-/// constant, so that every limb index is known at compile time and the accumulator
-/// arrays live in registers (LLVM does not fully unroll these nests by itself).
-macro_rules! unroll {
-    ($i:ident in [$($n:literal)*] $body:block) => {
-        $({
-            let $i: usize = $n;
-            $body
-        })*
-    };
-}
-
-/// `unroll_k!(i { body })`: [`unroll!`] over the 15 limb indices.
-macro_rules! unroll_k {
-    ($i:ident $body:block) => {
-        unroll!($i in [0 1 2 3 4 5 6 7 8 9 10 11 12 13 14] $body)
-    };
-}
 
 /// The same value in every lane.
 #[inline]
@@ -467,6 +351,7 @@ fn public_key_in(exps: &[&U768; LANES]) -> [U768; LANES] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::monty::MontyParams;
     use num_bigint::BigUint;
 
     fn big(x: &[u64; K]) -> BigUint {

@@ -1,0 +1,813 @@
+//! x86_64 AVX-512 IFMA, one exponentiation at a time: a number's fifteen 52-bit limbs
+//! lie across the lanes of two zmm registers, and `vpmadd52luq`/`vpmadd52huq` add eight
+//! limb products at once. Montgomery arithmetic runs with `R' = 2^780`; values stay
+//! below `2^779` between multiplications (`a·b/R' + n < 2^778 + 2^768` for `a, b <
+//! 2^779`), so nothing is subtracted until the end, as in the multi-buffer kernels.
+//!
+//! One multiplication, in two phases:
+//! - The product: for each limb `a_i`, broadcast from memory, times `b` moved up `i`
+//!   lanes (a `valignq` of `b`'s two registers and zeros; a load of a padded copy would
+//!   wait for the stores that wrote it), low halves in place and high halves one lane
+//!   up, into four accumulators per 8-limb block so that no chain of dependent
+//!   `vpmadd52` is longer than eight. The squaring computes each cross product once,
+//!   under lane masks, doubles, and adds the diagonal apart from that chain.
+//! - The reduction: its chain, where each digit `y_k = t_k·n0 mod 2^52` needs the one
+//!   before, runs in general registers. A digit's value is its vector sum, read from
+//!   memory (each step stores one block into its own slot), plus the near terms: the
+//!   low and high halves of `y·n_1` and `y·n_2` and the low half of `y·n_3` for the
+//!   three digits before, which the scalar side computes itself (two `mulx` and one
+//!   `imul` a digit; `n_j·2^12` as the factor gives both halves without a `shld`).
+//!   The vector side adds all farther terms from copies of `n` with the near limbs
+//!   zeroed while the chain goes on: a digit's vector part is complete four digits
+//!   before it is read. For the Oakley prime (`n0 = 1`, low limb all ones) `y_k = t_k
+//!   mod 2^52` and `y·n_0` is a carry (`t + y·(2^52 - 1) = (t >> 52)·2^52 + y·2^52`).
+//!   The upper half then has its carries propagated: one shift-and-add pass, then the
+//!   single-bit carries by carry lookahead on the lanes' compare masks.
+//!
+//! Why this split: measured on the Sapphire Rapids this was written on, the code is
+//! bound by ports 0, 1 and 5 (the 512-bit IFMA units share 0 and 5 with the scalar
+//! ALUs, and `mulx` takes 1 and 5) as much as by the chain. Three near digits was the
+//! fastest: with two, the vector side's four-step lag became the chain; with four, the
+//! scalar products crowd port 1.
+//!
+//! Constant time by construction: straight-line code (every loop runs a fixed count
+//! over public indices), every address a fixed offset from a pointer, table lookups
+//! read every entry and select with a compare-to-mask and a masked move, and the
+//! carry lookahead is arithmetic on mask values, not a branch. Which path runs
+//! (Oakley-shaped or general) depends on the public modulus only. valgrind cannot run
+//! AVX-512, so the statistical timing bench (`benches/benches/ct_dudect.rs`) checks it.
+#![allow(
+    unsafe_code,
+    reason = "SIMD intrinsics and loads; every block says why it is sound"
+)]
+
+use core::arch::x86_64::{
+    __m512i, _mm512_add_epi64, _mm512_alignr_epi64, _mm512_and_si512, _mm512_cmpeq_epi64_mask,
+    _mm512_cmpgt_epu64_mask, _mm512_load_si512, _mm512_loadu_si512, _mm512_madd52hi_epu64,
+    _mm512_madd52lo_epu64, _mm512_mask_add_epi64, _mm512_mask_madd52hi_epu64,
+    _mm512_mask_madd52lo_epu64, _mm512_mask_mov_epi64, _mm512_or_si512, _mm512_permutexvar_epi64,
+    _mm512_set_epi64, _mm512_set1_epi64, _mm512_setzero_si512, _mm512_srli_epi64,
+    _mm512_store_si512,
+};
+use zeroize::Zeroize;
+
+use crate::backends::MontArith;
+use crate::backends::portable::reduce_below_2n;
+use crate::limbs52::{K, L64, M52, OAKLEY, Params52, shift_mod, to52, to64, unroll, unroll_k};
+use crate::monty::{MontyParams, SecretExponent, WINDOWS};
+use crate::oakley;
+use crate::uint::U768;
+use crate::word::{LIMBS, Word};
+
+type V = __m512i;
+
+cpufeatures::new!(ifma_cpuid, "avx512f", "avx512ifma", "bmi2");
+
+/// Whether this CPU (and OS) runs the backend: AVX-512F, AVX-512 IFMA and BMI2.
+pub(crate) fn is_runnable() -> bool {
+    ifma_cpuid::get()
+}
+
+/// A number as 52-bit limbs, limb 15 zero: two zmm registers' worth, aligned.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+pub(crate) struct Num52([u64; 16]);
+
+impl Num52 {
+    const ZERO: Self = Self([0; 16]);
+
+    /// From normalised limbs.
+    const fn from_limbs(x: &[u64; K]) -> Self {
+        let mut out = [0; 16];
+        let mut j = 0;
+        while j < K {
+            out[j] = x[j];
+            j += 1;
+        }
+        Self(out)
+    }
+
+    /// The limbs (the value must be normalised and below `2^780`).
+    fn limbs(&self) -> [u64; K] {
+        core::array::from_fn(|j| self.0[j])
+    }
+}
+
+/// A number in lanes 16..32 of 48, zeros either side, so that any 8-lane window of it
+/// moved up or down by up to 16 lanes is one unaligned load.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Padded([u64; 48]);
+
+impl Padded {
+    /// `x` with its limbs below `from` zeroed.
+    const fn of(x: &[u64; K], from: usize) -> Self {
+        let mut out = [0; 48];
+        let mut j = from;
+        while j < K {
+            out[16 + j] = x[j];
+            j += 1;
+        }
+        Self(out)
+    }
+}
+
+/// Digits after the current one whose terms the reduction's scalar side adds itself.
+const NEAR: usize = 3;
+const _: () = assert!(NEAR == 3, "the scalar side is written out for three limbs");
+
+/// Where the padded number's limbs are: lanes 16 to 30.
+const FIRST: usize = 16;
+const LAST: usize = FIRST + K - 1;
+
+/// A modulus in the kernel's form.
+#[derive(Clone, Copy)]
+pub(crate) struct Modulus52 {
+    /// The limbs.
+    n: [u64; K],
+    /// `-n⁻¹ mod 2^52`.
+    n0: u64,
+    /// Whether `n0 = 1` and limb 0 is all ones (the Oakley prime's shape).
+    low_ones: bool,
+    /// Limbs 0..NEAR times `2^12`, for [`mul52_up`].
+    n_up: [u64; NEAR],
+    /// `n` without limbs 0..3, for the vector side's low halves (`j >= 3`).
+    far_lo: Padded,
+    /// `n` without limbs 0..2, for the vector side's high halves (`j >= 2`).
+    far_hi: Padded,
+}
+
+impl Modulus52 {
+    /// From the 64-bit limbs of an odd `n` and `-n⁻¹ mod 2^64`.
+    const fn new(n64: &[u64; L64], n0: u64) -> Self {
+        let n = to52(n64);
+        let n0 = n0 & M52;
+        Self {
+            n,
+            n0,
+            low_ones: n0 == 1 && n[0] == M52,
+            n_up: [n[0] << 12, n[1] << 12, n[2] << 12],
+            far_lo: Padded::of(&n, NEAR + 1),
+            far_hi: Padded::of(&n, NEAR),
+        }
+    }
+}
+
+/// The Oakley prime's, at compile time.
+const OAKLEY52: Modulus52 = Modulus52::new(&oakley::P.0, 1);
+const _: () = assert!(OAKLEY52.low_ones);
+
+/// The kernel's form of `n`: worked out at compile time for the Oakley prime, else
+/// now. `n` is public; comparing it is no leak.
+fn modulus52(n: &[u64; L64], n0: u64) -> Modulus52 {
+    if *n == oakley::P.0 {
+        OAKLEY52
+    } else {
+        Modulus52::new(n, n0)
+    }
+}
+
+/// `a + lo52(b·c)`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn lo(a: V, b: V, c: V) -> V {
+    _mm512_madd52lo_epu64(a, b, c)
+}
+
+/// `a + hi52(b·c)`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn hi(a: V, b: V, c: V) -> V {
+    _mm512_madd52hi_epu64(a, b, c)
+}
+
+/// `a + b`, lane by lane.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn add(a: V, b: V) -> V {
+    _mm512_add_epi64(a, b)
+}
+
+/// The eight lanes of `p` starting at lane `at`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn window(p: &Padded, at: usize) -> V {
+    assert!(at + 8 <= 48);
+    // SAFETY: `at + 8 <= 48` (a constant after unrolling), so the 64 bytes read are
+    // inside `p`; unaligned loads are allowed; AVX-512F is enabled.
+    unsafe { _mm512_loadu_si512(p.0.as_ptr().add(at).cast()) }
+}
+
+/// Lanes `at..at + 8` of the six registers `x`, by one lane shift (`valignq`).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn lanes(x: &[V; 6], at: usize) -> V {
+    let (lo, hi) = (x[at >> 3], x[(at >> 3) + 1]);
+    match at & 7 {
+        0 => lo,
+        1 => _mm512_alignr_epi64::<1>(hi, lo),
+        2 => _mm512_alignr_epi64::<2>(hi, lo),
+        3 => _mm512_alignr_epi64::<3>(hi, lo),
+        4 => _mm512_alignr_epi64::<4>(hi, lo),
+        5 => _mm512_alignr_epi64::<5>(hi, lo),
+        6 => _mm512_alignr_epi64::<6>(hi, lo),
+        _ => _mm512_alignr_epi64::<7>(hi, lo),
+    }
+}
+
+/// `x[i]` in every lane, broadcast straight from memory by the load port (the compiler
+/// would otherwise take it out of a register it holds, with port-5 shuffles).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn splat_at<const N: usize>(x: &[u64; N], i: usize) -> V {
+    assert!(i < N);
+    let v: V;
+    // SAFETY: `i < N` (checked), so the 8 bytes read are inside `x`; the instruction
+    // needs AVX-512F, which is enabled; it touches no other memory, no flags, no stack.
+    unsafe {
+        core::arch::asm!(
+            "vpbroadcastq {v}, qword ptr [{p}]",
+            v = out(zmm_reg) v,
+            p = in(reg) x.as_ptr().add(i),
+            options(nostack, preserves_flags, readonly),
+        );
+    }
+    v
+}
+
+/// Whether lanes `at..at + 8` of a padded number reach a limb from `from` up.
+const fn reaches(at: usize, from: usize) -> bool {
+    at <= LAST && at + 7 >= FIRST + from
+}
+
+/// The two halves of a [`Num52`].
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn load(x: &Num52) -> [V; 2] {
+    // SAFETY: `x` is 128 bytes aligned to 64; AVX-512F is enabled.
+    unsafe {
+        [
+            _mm512_load_si512(x.0.as_ptr().cast()),
+            _mm512_load_si512(x.0.as_ptr().add(8).cast()),
+        ]
+    }
+}
+
+/// `x[0]` and `x[1]` into `out[at..at + 8]` and `out[at + 8..at + 16]`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn store<const N: usize>(out: &mut [u64; N], at: usize, x: V) {
+    assert!(at & 7 == 0 && at + 8 <= N);
+    // SAFETY: `at + 8 <= N`, so the 64 bytes written are inside `out`; `out` is the
+    // field of an `align(64)` struct and `at` a multiple of 8 (checked), so the store
+    // is aligned; AVX-512F is enabled.
+    unsafe { _mm512_store_si512(out.as_mut_ptr().add(at).cast(), x) }
+}
+
+/// The reduction's slots, through which the scalar side reads the vector side's sums
+/// (see [`mont_mul`]). They hold secret intermediates: whoever owns them wipes them.
+#[repr(C, align(64))]
+struct Slots([u64; 8 * (K - NEAR)]);
+
+impl Slots {
+    const fn new() -> Self {
+        Self([0; 8 * (K - NEAR)])
+    }
+}
+
+/// `x[at]`, as a load: the compiler would otherwise take the lane out of the register
+/// it stored (two more vector-port instructions where the load port is idle).
+#[inline(always)]
+fn read<const N: usize>(x: &[u64; N], at: usize) -> u64 {
+    assert!(at < N);
+    // SAFETY: `at < N` (checked), so the pointer is to an initialised u64 of `x`.
+    unsafe { core::ptr::read_volatile(x.as_ptr().add(at)) }
+}
+
+/// `y·n` for `y < 2^52` and `n_up = n·2^12`, `n < 2^52`: the low and high 52 bits,
+/// as the low 64 bits shifted down and the high 64 bits of `y·n_up` (no `shld`).
+#[inline(always)]
+fn mul52_up(y: u64, n_up: u64) -> (u64, u64) {
+    let p = u128::from(y) * u128::from(n_up);
+    ((p as u64) >> 12, (p >> 64) as u64)
+}
+
+/// `y·n` for `y, n < 2^52`: the low and high 52 bits.
+#[inline(always)]
+fn mul52(y: u64, n: u64) -> (u64, u64) {
+    let p = u128::from(y) * u128::from(n);
+    ((p as u64) & M52, (p >> 52) as u64)
+}
+
+/// `reduce!(LOW_ONES, t, m, tm)`: Montgomery reduction of a product in four blocks of eight limbs (each below
+/// `2^60`, the value below `2^779·2^780`): `t/R' mod n`, below `2^779`, normalised.
+/// A macro so that it is compiled into each multiplication, with no call between (a
+/// `#[target_feature]` function cannot be `#[inline(always)]`).
+macro_rules! reduce {
+    ($t:expr, $m:expr, $tm:expr) => {{
+        let t: [V; 4] = $t;
+        let m: &Modulus52 = $m;
+        let tm: &mut Slots = $tm;
+    let zero = _mm512_setzero_si512();
+    // The reduction. The scalar chain reads digit k from memory: for k <= NEAR from
+    // the product's first block, else from the copy of k's block stored at step
+    // k - NEAR - 1, each step into its own slot, so that a read waits on that store.
+    store(&mut tm.0, 0, t[0]);
+    // The vector side's terms, low and high halves apart and alternate digits apart,
+    // so that no chain of dependent `vpmadd52` grows by more than one a digit.
+    let mut ul = t;
+    let mut uh = [zero; 4];
+    let n = &m.n;
+    let mut carry = 0u64;
+    // The scalar side's terms: `first`, the low half of y_(k-1)·n_1, for digit k (on
+    // the chain, so added last), and `near[d]`, the rest for digit k + d.
+    let mut first = 0u64;
+    let mut near = [0u64; NEAR];
+    let mut ys = [0u64; K];
+    unroll_k!(k {
+        let at = if k <= NEAR { k } else { 8 * (k - NEAR) + (k & 7) };
+        let d = read(&tm.0, at) + near[0] + carry + first;
+        let y;
+        if LOW_ONES {
+            y = d & M52;
+            carry = (d >> 52) + y;
+        } else {
+            y = d.wrapping_mul(m.n0) & M52;
+            let (l0, h0) = mul52(y, n[0]);
+            carry = ((d + l0) >> 52) + h0;
+        }
+        let (l1, h1) = mul52_up(y, m.n_up[1]);
+        let (l2, h2) = mul52_up(y, m.n_up[2]);
+        first = l1;
+        near = [near[1], near[2] + h1 + l2, h2 + (y.wrapping_mul(n[3]) & M52)];
+        // Through memory: a load-port broadcast, not the port-5 one from a register.
+        ys[k] = y;
+        let yv = splat_at(&ys, k);
+        unroll!(v in [0 1 2 3] {
+            let at = FIRST + 8 * v - k;
+            if reaches(at, NEAR + 1) {
+                ul[v] = lo(ul[v], yv, window(&m.far_lo, at));
+            }
+            if reaches(at - 1, NEAR) {
+                uh[v] = hi(uh[v], yv, window(&m.far_hi, at - 1));
+            }
+        });
+        // Digit k + NEAR + 1 has all its vector terms now.
+        if k + NEAR + 1 < K {
+            let v = (k + NEAR + 1) >> 3;
+            store(&mut tm.0, 8 * (k + 1), add(ul[v], uh[v]));
+        }
+    });
+    let s: [V; 4] = core::array::from_fn(|v| add(ul[v], uh[v]));
+    // Digits 15..31 are the result's 0..16.
+    let r0 = _mm512_alignr_epi64::<7>(s[2], s[1]);
+    let r1 = _mm512_alignr_epi64::<7>(s[3], s[2]);
+    // The scalar side's last terms go into lanes 0..3, each broadcast and added under
+    // a one-lane mask (in parallel, where building one vector of them is a chain).
+    let r0 = _mm512_mask_add_epi64(
+        r0,
+        0b001,
+        r0,
+        _mm512_set1_epi64((near[0] + carry + first) as i64),
+    );
+    let r0 = _mm512_mask_add_epi64(r0, 0b010, r0, _mm512_set1_epi64(near[1] as i64));
+    let r0 = _mm512_mask_add_epi64(r0, 0b100, r0, _mm512_set1_epi64(near[2] as i64));
+    let [r0, r1] = normalize([r0, r1]);
+    let mut out = Num52::ZERO;
+    store(&mut out.0, 0, r0);
+    store(&mut out.0, 8, r1);
+    out
+    }};
+}
+
+/// `a·b/R' mod n`, below `2^779`, for `a·b < 2^779·2^780` (both below `2^779`, or `a`
+/// below `2^780` and `b` below `2^768`), limbs normalised.
+#[inline(never)]
+#[target_feature(enable = "avx512f,avx512ifma,bmi2")]
+fn mont_mul<const LOW_ONES: bool>(a: &Num52, b: &Num52, m: &Modulus52, tm: &mut Slots) -> Num52 {
+    let zero = _mm512_setzero_si512();
+    let [b0, b1] = load(b);
+    // b padded as in `Padded`, in registers: its windows are lane shifts, not loads
+    // (a load spanning two fresh stores would wait for them to reach the cache).
+    let bz = [zero, zero, b0, b1, zero, zero];
+    // Accumulator [v][i & 3] gathers limbs 8v..8v+8 of a_i·b.
+    let mut acc = [[zero; 4]; 4];
+    unroll_k!(i {
+        let ai = splat_at(&a.0, i);
+        unroll!(v in [0 1 2 3] {
+            // Lane l of block v gets a_i·b_(8v + l - i): low halves; the high halves
+            // of a_i·b_(8v + l - i - 1) belong there too.
+            let at = FIRST + 8 * v - i;
+            if reaches(at, 0) {
+                acc[v][i & 3] = lo(acc[v][i & 3], ai, lanes(&bz, at));
+            }
+            if reaches(at - 1, 0) {
+                acc[v][i & 3] = hi(acc[v][i & 3], ai, lanes(&bz, at - 1));
+            }
+        });
+    });
+    let t = core::array::from_fn(|v| add(add(acc[v][0], acc[v][1]), add(acc[v][2], acc[v][3])));
+    reduce!(t, m, tm)
+}
+
+/// The lanes `l` of block `v` whose limb `8v + l` is above `at_least - 1`.
+const fn lanes_from(v: usize, at_least: usize) -> u8 {
+    if at_least <= 8 * v {
+        0xff
+    } else if at_least >= 8 * v + 8 {
+        0
+    } else {
+        0xff << (at_least - 8 * v)
+    }
+}
+
+/// `a²/R' mod n`, below `2^779`, for `a < 2^779`, limbs normalised: each cross
+/// product once (masked multiply-adds over the same windows as [`mont_mul`]),
+/// doubled, then the squares on the diagonal.
+#[inline(never)]
+#[target_feature(enable = "avx512f,avx512ifma,bmi2")]
+fn mont_sqr<const LOW_ONES: bool>(a: &Num52, m: &Modulus52, tm: &mut Slots) -> Num52 {
+    let zero = _mm512_setzero_si512();
+    let [a0, a1] = load(a);
+    let az = [zero, zero, a0, a1, zero, zero];
+    let mut acc = [[zero; 4]; 4];
+    unroll_k!(i {
+        let ai = splat_at(&a.0, i);
+        unroll!(v in [0 1 2 3] {
+            // As in mont_mul, for a_i·a_j with j > i only: the low half at limb i + j
+            // (above 2i), the high half at limb i + j + 1 (above 2i + 1).
+            let at = FIRST + 8 * v - i;
+            let low = lanes_from(v, 2 * i + 1);
+            if reaches(at, 0) && low != 0 {
+                acc[v][i & 3] = _mm512_mask_madd52lo_epu64(acc[v][i & 3], low, ai, lanes(&az, at));
+            }
+            let high = lanes_from(v, 2 * i + 2);
+            if reaches(at - 1, 0) && high != 0 {
+                acc[v][i & 3] =
+                    _mm512_mask_madd52hi_epu64(acc[v][i & 3], high, ai, lanes(&az, at - 1));
+            }
+        });
+    });
+    let t = core::array::from_fn(|v| {
+        let cross = add(add(acc[v][0], acc[v][1]), add(acc[v][2], acc[v][3]));
+        // Block v's limbs 8v..8v+8 take a_i² for i = 4v..4v+4: each a_i twice, in
+        // lanes 2(i - 4v) (low half) and 2(i - 4v) + 1 (high half).
+        let o = 4 * (v & 1) as i64;
+        let pick = _mm512_set_epi64(o + 3, o + 3, o + 2, o + 2, o + 1, o + 1, o, o);
+        let x = _mm512_permutexvar_epi64(pick, if v < 2 { a0 } else { a1 });
+        // Apart from the cross products, so as not to lengthen their chain.
+        let diagonal =
+            _mm512_mask_madd52hi_epu64(_mm512_mask_madd52lo_epu64(zero, 0x55, x, x), 0xaa, x, x);
+        add(add(cross, cross), diagonal)
+    });
+    reduce!(t, m, tm)
+}
+
+/// Sixteen limbs (each below `2^63`) with the carries propagated: every limb below
+/// `2^52`. The value must be below `2^832`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn normalize(x: [V; 2]) -> [V; 2] {
+    let mask = _mm512_set1_epi64(M52 as i64);
+    let zero = _mm512_setzero_si512();
+    // One pass: each limb's bits above 52 move up a lane. Limbs are then at most
+    // 2^52 + 2^11, so every carry left is a single bit.
+    let c0 = _mm512_srli_epi64::<52>(x[0]);
+    let c1 = _mm512_srli_epi64::<52>(x[1]);
+    let x0 = add(
+        _mm512_and_si512(x[0], mask),
+        _mm512_alignr_epi64::<7>(c0, zero),
+    );
+    let x1 = add(
+        _mm512_and_si512(x[1], mask),
+        _mm512_alignr_epi64::<7>(c1, c0),
+    );
+    // Carry lookahead over the 16 lanes as bits: a limb above 2^52 - 1 generates a
+    // carry, a limb of exactly 2^52 - 1 passes one on; adding the generated carries
+    // (moved up one) to the passing runs ripples them through, and the xor leaves
+    // the carry into each lane.
+    let generate = u32::from(_mm512_cmpgt_epu64_mask(x0, mask))
+        | (u32::from(_mm512_cmpgt_epu64_mask(x1, mask)) << 8);
+    let pass = u32::from(_mm512_cmpeq_epi64_mask(x0, mask))
+        | (u32::from(_mm512_cmpeq_epi64_mask(x1, mask)) << 8);
+    let into = ((generate << 1) + pass) ^ pass;
+    let one = _mm512_set1_epi64(1);
+    let x0 = _mm512_mask_add_epi64(x0, into as u8, x0, one);
+    let x1 = _mm512_mask_add_epi64(x1, (into >> 8) as u8, x1, one);
+    [_mm512_and_si512(x0, mask), _mm512_and_si512(x1, mask)]
+}
+
+/// One, as 52-bit limbs.
+const ONE: Num52 = {
+    let mut x = [0; 16];
+    x[0] = 1;
+    Num52(x)
+};
+
+/// `table[index]`, reading all 16 entries and keeping one by a compare-to-mask and a
+/// masked move.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn lookup<const T: usize>(table: &[Num52; T], index: Word) -> Num52 {
+    let want = _mm512_set1_epi64(index as i64);
+    // Four chains of masked moves (only one entry matches, so the others stay zero
+    // and an `or` joins them), not one chain as long as the table.
+    let mut out = [[_mm512_setzero_si512(); 2]; 4];
+    for (e, entry) in table.iter().enumerate() {
+        let hit = _mm512_cmpeq_epi64_mask(want, _mm512_set1_epi64(e as i64));
+        let x = load(entry);
+        let o = &mut out[e & 3];
+        o[0] = _mm512_mask_mov_epi64(o[0], hit, x[0]);
+        o[1] = _mm512_mask_mov_epi64(o[1], hit, x[1]);
+    }
+    let join = |h: usize| {
+        _mm512_or_si512(
+            _mm512_or_si512(out[0][h], out[1][h]),
+            _mm512_or_si512(out[2][h], out[3][h]),
+        )
+    };
+    let mut r = Num52::ZERO;
+    store(&mut r.0, 0, join(0));
+    store(&mut r.0, 8, join(1));
+    r
+}
+
+/// `base^exp mod n`, the 4-bit fixed window of [`MontyParams::pow`], all in 52-bit
+/// limbs.
+#[target_feature(enable = "avx512f,avx512ifma,bmi2")]
+fn pow_in<const LOW_ONES: bool>(
+    m: &Modulus52,
+    p: &Params52,
+    base: &U768,
+    exp: &SecretExponent,
+) -> U768 {
+    let mut tm = Slots::new();
+    let one = Num52::from_limbs(&p.one);
+    // base < 2^768 and R'² mod n < 2^768: the product bound holds for any base.
+    let mut b = mont_mul::<LOW_ONES>(
+        &Num52::from_limbs(&to52(&base.0)),
+        &Num52::from_limbs(&p.rr),
+        m,
+        &mut tm,
+    );
+    let mut table = [one; 16];
+    table[1] = b;
+    for i in 2..16 {
+        table[i] = mont_mul::<LOW_ONES>(&table[i - 1], &b, m, &mut tm);
+    }
+    // The top window's entry starts the product (one times it would be it).
+    let mut acc = lookup(&table, exp.0.nibble((WINDOWS - 1) << 2));
+    for w in (0..WINDOWS - 1).rev() {
+        for _ in 0..4 {
+            acc = mont_sqr::<LOW_ONES>(&acc, m, &mut tm);
+        }
+        let e = lookup(&table, exp.0.nibble(w << 2));
+        acc = mont_mul::<LOW_ONES>(&acc, &e, m, &mut tm);
+    }
+    for x in table.iter_mut() {
+        x.0.zeroize();
+    }
+    b.0.zeroize();
+    // acc/R' with acc < 2^779 is at most n (n exactly when acc ≡ 0): one subtraction.
+    let y = mont_mul::<LOW_ONES>(&acc, &ONE, m, &mut tm);
+    tm.0.zeroize();
+    acc.0.zeroize();
+    U768(reduce_below_2n(&to64(&y.limbs()), 0, &p.n64))
+}
+
+/// The Oakley comb table ([`oakley::COMB_TABLE`]) in this backend's Montgomery form:
+/// each entry times `2^12` (`R' = 2^12·R`), as 52-bit limbs. Worked out at compile time.
+static COMB52: [Num52; oakley::COMB_ENTRIES] = {
+    let mut t = [Num52::ZERO; oakley::COMB_ENTRIES];
+    let mut m = 0;
+    while m < t.len() {
+        t[m] = Num52::from_limbs(&to52(&shift_mod(&oakley::COMB_TABLE[m], 12, &oakley::P.0)));
+        m += 1;
+    }
+    t
+};
+
+/// `2^r mod p` by the fixed-base comb of [`oakley::public_key`], in 52-bit limbs.
+#[target_feature(enable = "avx512f,avx512ifma,bmi2")]
+fn public_key_in(r: &SecretExponent) -> U768 {
+    let m = &OAKLEY52;
+    let mut tm = Slots::new();
+    let mut acc = lookup(&COMB52, oakley::comb_index(r, oakley::COMB_COLS - 1));
+    for i in (0..oakley::COMB_COLS - 1).rev() {
+        acc = mont_sqr::<true>(&acc, m, &mut tm);
+        let e = lookup(&COMB52, oakley::comb_index(r, i));
+        acc = mont_mul::<true>(&acc, &e, m, &mut tm);
+    }
+    let y = mont_mul::<true>(&acc, &ONE, m, &mut tm);
+    tm.0.zeroize();
+    acc.0.zeroize();
+    U768(reduce_below_2n(&to64(&y.limbs()), 0, &oakley::P.0))
+}
+
+/// `a·b/R mod n` (`R = 2^768`), fully reduced, through the 52-bit kernel: `a·2^12`
+/// times `b` over `R' = 2^780`. `a·b < n·R` keeps the result below `2n`.
+#[target_feature(enable = "avx512f,avx512ifma,bmi2")]
+fn mul64<const LOW_ONES: bool>(
+    a: &[u64; L64],
+    b: &[u64; L64],
+    m: &Modulus52,
+    n: &[u64; L64],
+) -> [u64; L64] {
+    let x = to52(a);
+    let mut shifted = [0; K];
+    for j in 0..K {
+        let below = if j == 0 { 0 } else { x[j - 1] >> 40 };
+        shifted[j] = ((x[j] << 12) & M52) | below;
+    }
+    let mut tm = Slots::new();
+    let y = mont_mul::<LOW_ONES>(
+        &Num52::from_limbs(&shifted),
+        &Num52::from_limbs(&to52(b)),
+        m,
+        &mut tm,
+    );
+    tm.0.zeroize();
+    let limbs = y.limbs();
+    // Bit 768 is bit 40 of limb 14, which to64 leaves out.
+    reduce_below_2n(&to64(&limbs), limbs[K - 1] >> 40, n)
+}
+
+/// The IFMA backend. Its Montgomery multiplication over 64-bit limbs converts to and
+/// from 52-bit limbs on every call; its exponentiation stays in 52-bit limbs.
+pub(crate) struct X86_64Ifma;
+
+impl MontArith for X86_64Ifma {
+    fn mul(a: &[Word; LIMBS], b: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
+        let m = modulus52(n, n0);
+        // SAFETY: `with_arith!` checked that the CPU has AVX-512F, IFMA and BMI2.
+        unsafe {
+            if m.low_ones {
+                mul64::<true>(a, b, &m, n)
+            } else {
+                mul64::<false>(a, b, &m, n)
+            }
+        }
+    }
+
+    fn sqr(a: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
+        Self::mul(a, a, n, n0)
+    }
+
+    fn oakley_public_key(r: &SecretExponent) -> U768 {
+        // SAFETY: `with_arith!` checked that the CPU has AVX-512F, IFMA and BMI2.
+        unsafe { public_key_in(r) }
+    }
+
+    fn pow(params: &MontyParams, base: &U768, exp: &SecretExponent) -> U768 {
+        let modulus = params.modulus();
+        let p = if modulus == oakley::P {
+            OAKLEY
+        } else {
+            Params52::new(params)
+        };
+        let m = modulus52(&modulus.0, params.neg_inv());
+        // SAFETY: `with_arith!` checked that the CPU has AVX-512F, IFMA and BMI2.
+        unsafe {
+            if m.low_ones {
+                pow_in::<true>(&m, &p, base, exp)
+            } else {
+                pow_in::<false>(&m, &p, base, exp)
+            }
+        }
+    }
+}
+
+/// The kernels at the edges of their bounds (inputs up to `2^779 - 1`, not only the
+/// reduced values the exponentiation reaches), against num-bigint.
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+
+    extern crate std;
+
+    use super::*;
+    use num_bigint::BigUint;
+
+    fn big(x: &Num52) -> BigUint {
+        x.0.iter()
+            .enumerate()
+            .fold(BigUint::from(0u8), |acc, (j, &l)| {
+                acc + (BigUint::from(l) << (52 * j))
+            })
+    }
+
+    /// Edge values below `2^779` and a few pseudo-random ones.
+    fn values(n: &[u64; K]) -> std::vec::Vec<Num52> {
+        let mut max = [M52; K];
+        max[K - 1] = (1 << 51) - 1; // 2^779 - 1
+        let mut below_r = [M52; K];
+        below_r[K - 1] = (1 << 40) - 1; // 2^768 - 1
+        let mut n_minus_1 = *n;
+        n_minus_1[0] -= 1;
+        let mut one = [0; K];
+        one[0] = 1;
+        let mut ones_then_zeros = [0; K];
+        ones_then_zeros[..7].copy_from_slice(&[M52; 7]);
+        let mut v = std::vec![max, below_r, n_minus_1, [0; K], one, ones_then_zeros];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..6 {
+            v.push(core::array::from_fn(|j| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                let l = state >> 12;
+                if j == K - 1 { l >> 1 } else { l }
+            }));
+        }
+        v.iter().map(Num52::from_limbs).collect()
+    }
+
+    /// Normalised, below `2^779`, and `≡ want·2^-780 (mod n)`.
+    fn check(got: &Num52, want_times_r: &BigUint, n: &BigUint, what: &str) {
+        assert!(got.0.iter().all(|&l| l <= M52), "{what}: not normalised");
+        assert_eq!(got.0[15], 0, "{what}: limb 15");
+        let g = big(got);
+        assert!(g < BigUint::from(1u8) << 779, "{what}: above the bound");
+        assert_eq!(
+            (&g << 780u32) % n,
+            want_times_r % n,
+            "{what}: wrong residue"
+        );
+    }
+
+    #[target_feature(enable = "avx512f,avx512ifma,bmi2")]
+    fn mul_and_sqr<const LOW_ONES: bool>(m: &Modulus52) {
+        let nb = big(&Num52::from_limbs(&m.n));
+        let vals = values(&m.n);
+        let mut tm = Slots::new();
+        for a in &vals {
+            for b in &vals {
+                let got = mont_mul::<LOW_ONES>(a, b, m, &mut tm);
+                check(&got, &(big(a) * big(b)), &nb, "mul");
+            }
+            let got = mont_sqr::<LOW_ONES>(a, m, &mut tm);
+            check(&got, &(big(a) * big(a)), &nb, "sqr");
+        }
+    }
+
+    #[test]
+    fn kernels_at_their_bounds() {
+        if !is_runnable() {
+            return;
+        }
+        // A modulus with n0 != 1 for the general reduction: p - 2.
+        let mut q = oakley::P;
+        q.0[0] -= 2;
+        let general = modulus52(&q.0, MontyParams::new_vartime(&q).unwrap().neg_inv());
+        assert!(!general.low_ones);
+        // SAFETY: the CPU has AVX-512F, IFMA and BMI2, checked above.
+        unsafe {
+            mul_and_sqr::<true>(&OAKLEY52);
+            mul_and_sqr::<false>(&OAKLEY52);
+            mul_and_sqr::<false>(&general);
+        }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    fn normalized(x: [u64; 16]) -> Num52 {
+        let mut src = Num52(x);
+        let v = normalize(load(&src));
+        store(&mut src.0, 0, v[0]);
+        store(&mut src.0, 8, v[1]);
+        src
+    }
+
+    #[test]
+    fn carries_ripple_through_every_lane() {
+        if !is_runnable() {
+            return;
+        }
+        // Limbs of all ones with a carry into the bottom: it must ripple to the top.
+        let mut x = [M52; 16];
+        x[15] = 0;
+        x[0] = M52 + 1;
+        // SAFETY: the CPU has AVX-512F, checked above.
+        let got = unsafe { normalized(x) };
+        let mut want = [0; 16];
+        want[15] = 1;
+        assert_eq!(got.0, want);
+        // Large limbs (the first pass's multi-bit carries) beside passing runs.
+        let x: [u64; 16] = core::array::from_fn(|j| match j & 3 {
+            0 => (1 << 62) + 12345,
+            1 | 2 => M52,
+            _ => 7,
+        });
+        let value = |x: &[u64; 16]| {
+            x.iter()
+                .enumerate()
+                .fold(BigUint::from(0u8), |acc, (j, &l)| {
+                    acc + (BigUint::from(l) << (52 * j))
+                })
+        };
+        // SAFETY: as above.
+        let got = unsafe { normalized(x) };
+        assert!(got.0.iter().all(|&l| l <= M52));
+        let mask = (BigUint::from(1u8) << (52 * 16)) - 1u8;
+        assert_eq!(value(&got.0), value(&x) & mask);
+    }
+}
