@@ -29,6 +29,19 @@ Register use: eax, edx for `mul`; the accumulator rotates through ebx, ecx, ebp 
 generator renames instead of moving words at the end of a column). mul: esi = a,
 edi = b, esp = frame with m[] and a copy of n[]. sqr: esi = a, edi = n, esp = frame
 with m[]. The result words u[i] overwrite m[i] once m[i] is no longer needed.
+
+Measured and not taken (i686 build on a Sapphire Rapids-class Xeon, where the x86-p5
+vs portable ratio is benchmarked; each change timed against this code in one process):
+a column costs about 1.7 cycles per plain product and 2 per doubled one, and neither
+instruction count nor code size moves it (an extra nop or mov per product: +1%).
+Squaring with a pre-doubled copy of a (2a in the frame, so that every cross product is
+a plain one, plus 23 masked adds for the top bit of a): no gain, its set-up costs what
+the doubling saved (dropping the doubling outright, which is wrong, saves only 4%).
+Reduction products first or interleaved with the square's: no change. A second carry
+register to split the c2 chain: 3% slower. Carrying into edx before adding it to c1:
+1-2% slower. Not built, by estimate from those costs: one-level Karatsuba (12 x 12
+halves) saves 144 products of a multiply, about as much as the subtractions, the
+recombination and the separate reduction pass it needs would cost.
 """
 
 import sys
