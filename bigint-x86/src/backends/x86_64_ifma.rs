@@ -10,7 +10,9 @@
 //!   wait for the stores that wrote it), low halves in place and high halves one lane
 //!   up, into four accumulators per 8-limb block so that no chain of dependent
 //!   `vpmadd52` is longer than eight. The squaring computes each cross product once,
-//!   under lane masks, doubles, and adds the diagonal apart from that chain.
+//!   under lane masks (written as masked instructions: the intrinsics come out as an
+//!   unmasked one and a port-5 blend), doubles, and adds the diagonal apart from that
+//!   chain.
 //! - The reduction: its chain, where each digit `y_k = t_k·n0 mod 2^52` needs the one
 //!   before, runs in general registers. A digit's value is its vector sum, read from
 //!   memory (each step stores one block into its own slot), plus the near terms: the
@@ -44,10 +46,9 @@
 use core::arch::x86_64::{
     __m512i, _mm512_add_epi64, _mm512_alignr_epi64, _mm512_and_si512, _mm512_cmpeq_epi64_mask,
     _mm512_cmpgt_epu64_mask, _mm512_load_si512, _mm512_loadu_si512, _mm512_madd52hi_epu64,
-    _mm512_madd52lo_epu64, _mm512_mask_add_epi64, _mm512_mask_madd52hi_epu64,
-    _mm512_mask_madd52lo_epu64, _mm512_mask_mov_epi64, _mm512_or_si512, _mm512_permutexvar_epi64,
-    _mm512_set_epi64, _mm512_set1_epi64, _mm512_setzero_si512, _mm512_srli_epi64,
-    _mm512_store_si512,
+    _mm512_madd52lo_epu64, _mm512_mask_add_epi64, _mm512_mask_mov_epi64, _mm512_or_si512,
+    _mm512_permutexvar_epi64, _mm512_set_epi64, _mm512_set1_epi64, _mm512_setzero_si512,
+    _mm512_srli_epi64, _mm512_store_si512,
 };
 use zeroize::Zeroize;
 
@@ -179,6 +180,45 @@ fn lo(a: V, b: V, c: V) -> V {
 #[target_feature(enable = "avx512f,avx512ifma")]
 fn hi(a: V, b: V, c: V) -> V {
     _mm512_madd52hi_epu64(a, b, c)
+}
+
+/// `a + lo52(b·c)` in the lanes of `k`, `a` in the others: one masked `vpmadd52luq`
+/// (the intrinsic comes out as an unmasked one and a blend, a port-5 shuffle).
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn masked_lo(a: V, k: u8, b: V, c: V) -> V {
+    let mut a = a;
+    // SAFETY: register operands only; the instruction needs AVX-512 IFMA, enabled.
+    unsafe {
+        core::arch::asm!(
+            "vpmadd52luq {a}{{{k}}}, {b}, {c}",
+            a = inout(zmm_reg) a,
+            k = in(kreg) k,
+            b = in(zmm_reg) b,
+            c = in(zmm_reg) c,
+            options(pure, nomem, nostack, preserves_flags),
+        );
+    }
+    a
+}
+
+/// `a + hi52(b·c)` in the lanes of `k`, `a` in the others (see [`masked_lo`]).
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn masked_hi(a: V, k: u8, b: V, c: V) -> V {
+    let mut a = a;
+    // SAFETY: register operands only; the instruction needs AVX-512 IFMA, enabled.
+    unsafe {
+        core::arch::asm!(
+            "vpmadd52huq {a}{{{k}}}, {b}, {c}",
+            a = inout(zmm_reg) a,
+            k = in(kreg) k,
+            b = in(zmm_reg) b,
+            c = in(zmm_reg) c,
+            options(pure, nomem, nostack, preserves_flags),
+        );
+    }
+    a
 }
 
 /// `a + b`, lane by lane.
@@ -438,13 +478,16 @@ fn mont_sqr<const LOW_ONES: bool>(a: &Num52, m: &Modulus52, tm: &mut Slots) -> N
             // (above 2i), the high half at limb i + j + 1 (above 2i + 1).
             let at = FIRST + 8 * v - i;
             let low = lanes_from(v, 2 * i + 1);
-            if reaches(at, 0) && low != 0 {
-                acc[v][i & 3] = _mm512_mask_madd52lo_epu64(acc[v][i & 3], low, ai, lanes(&az, at));
+            if reaches(at, 0) && low == 0xff {
+                acc[v][i & 3] = lo(acc[v][i & 3], ai, lanes(&az, at));
+            } else if reaches(at, 0) && low != 0 {
+                acc[v][i & 3] = masked_lo(acc[v][i & 3], low, ai, lanes(&az, at));
             }
             let high = lanes_from(v, 2 * i + 2);
-            if reaches(at - 1, 0) && high != 0 {
-                acc[v][i & 3] =
-                    _mm512_mask_madd52hi_epu64(acc[v][i & 3], high, ai, lanes(&az, at - 1));
+            if reaches(at - 1, 0) && high == 0xff {
+                acc[v][i & 3] = hi(acc[v][i & 3], ai, lanes(&az, at - 1));
+            } else if reaches(at - 1, 0) && high != 0 {
+                acc[v][i & 3] = masked_hi(acc[v][i & 3], high, ai, lanes(&az, at - 1));
             }
         });
     });
@@ -456,8 +499,7 @@ fn mont_sqr<const LOW_ONES: bool>(a: &Num52, m: &Modulus52, tm: &mut Slots) -> N
         let pick = _mm512_set_epi64(o + 3, o + 3, o + 2, o + 2, o + 1, o + 1, o, o);
         let x = _mm512_permutexvar_epi64(pick, if v < 2 { a0 } else { a1 });
         // Apart from the cross products, so as not to lengthen their chain.
-        let diagonal =
-            _mm512_mask_madd52hi_epu64(_mm512_mask_madd52lo_epu64(zero, 0x55, x, x), 0xaa, x, x);
+        let diagonal = masked_hi(masked_lo(zero, 0x55, x, x), 0xaa, x, x);
         add(add(cross, cross), diagonal)
     });
     reduce!(t, m, tm)
