@@ -2,6 +2,8 @@
 //! compute in: conversions from and to 64-bit limbs, a modulus's constants, and the
 //! unrolling macros the kernels share.
 
+use core::arch::x86_64::{__m512i, _mm512_madd52hi_epu64, _mm512_madd52lo_epu64};
+
 use crate::monty::MontyParams;
 
 /// 52-bit limbs in a number: `R' = 2^(52·15) = 2^780`.
@@ -118,3 +120,17 @@ macro_rules! unroll_k {
 }
 
 pub(crate) use {unroll, unroll_k};
+
+/// `a + lo52(b·c)`, lane by lane.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub(crate) fn lo(a: __m512i, b: __m512i, c: __m512i) -> __m512i {
+    _mm512_madd52lo_epu64(a, b, c)
+}
+
+/// `a + hi52(b·c)`, lane by lane.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub(crate) fn hi(a: __m512i, b: __m512i, c: __m512i) -> __m512i {
+    _mm512_madd52hi_epu64(a, b, c)
+}

@@ -45,16 +45,17 @@
 
 use core::arch::x86_64::{
     __m512i, _mm512_add_epi64, _mm512_alignr_epi64, _mm512_and_si512, _mm512_cmpeq_epi64_mask,
-    _mm512_cmpgt_epu64_mask, _mm512_load_si512, _mm512_loadu_si512, _mm512_madd52hi_epu64,
-    _mm512_madd52lo_epu64, _mm512_mask_add_epi64, _mm512_mask_mov_epi64, _mm512_or_si512,
-    _mm512_permutexvar_epi64, _mm512_set_epi64, _mm512_set1_epi64, _mm512_setzero_si512,
-    _mm512_srli_epi64, _mm512_store_si512,
+    _mm512_cmpgt_epu64_mask, _mm512_load_si512, _mm512_loadu_si512, _mm512_mask_add_epi64,
+    _mm512_mask_mov_epi64, _mm512_or_si512, _mm512_permutexvar_epi64, _mm512_set_epi64,
+    _mm512_set1_epi64, _mm512_setzero_si512, _mm512_srli_epi64, _mm512_storeu_si512,
 };
 use zeroize::Zeroize;
 
 use crate::backends::MontArith;
 use crate::backends::portable::reduce_below_2n;
-use crate::limbs52::{K, L64, M52, OAKLEY, Params52, shift_mod, to52, to64, unroll, unroll_k};
+use crate::limbs52::{
+    K, L64, M52, OAKLEY, Params52, hi, lo, shift_mod, to52, to64, unroll, unroll_k,
+};
 use crate::monty::{MontyParams, SecretExponent, WINDOWS};
 use crate::oakley;
 use crate::uint::U768;
@@ -130,11 +131,11 @@ pub(crate) struct Modulus52 {
     n0: u64,
     /// Whether `n0 = 1` and limb 0 is all ones (the Oakley prime's shape).
     low_ones: bool,
-    /// Limbs 0..NEAR times `2^12`, for [`mul52_up`].
-    n_up: [u64; NEAR],
-    /// `n` without limbs 0..3, for the vector side's low halves (`j >= 3`).
+    /// Limbs 1 and 2 times `2^12`, for [`mul52_up`].
+    up: [u64; 2],
+    /// `n` without limbs 0 to NEAR, for the vector side's low halves (`j > NEAR`).
     far_lo: Padded,
-    /// `n` without limbs 0..2, for the vector side's high halves (`j >= 2`).
+    /// `n` without limbs 0 to NEAR - 1, for its high halves (`j >= NEAR`).
     far_hi: Padded,
 }
 
@@ -147,7 +148,7 @@ impl Modulus52 {
             n,
             n0,
             low_ones: n0 == 1 && n[0] == M52,
-            n_up: [n[0] << 12, n[1] << 12, n[2] << 12],
+            up: [n[1] << 12, n[2] << 12],
             far_lo: Padded::of(&n, NEAR + 1),
             far_hi: Padded::of(&n, NEAR),
         }
@@ -168,58 +169,43 @@ fn modulus52(n: &[u64; L64], n0: u64) -> Modulus52 {
     }
 }
 
-/// `a + lo52(b·c)`.
-#[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
-fn lo(a: V, b: V, c: V) -> V {
-    _mm512_madd52lo_epu64(a, b, c)
+/// `masked!(name, "instruction", doc)`: `a + lo52/hi52(b·c)` in the lanes of `k`, `a`
+/// in the others, as one masked instruction (the intrinsics come out as an unmasked
+/// one and a blend, a port-5 shuffle).
+macro_rules! masked {
+    ($name:ident, $insn:literal, $doc:literal) => {
+        #[doc = $doc]
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512ifma")]
+        fn $name(a: V, k: u8, b: V, c: V) -> V {
+            let mut a = a;
+            // SAFETY: register operands only; the instruction needs AVX-512 IFMA,
+            // which is enabled.
+            unsafe {
+                core::arch::asm!(
+                    concat!($insn, " {a}{{{k}}}, {b}, {c}"),
+                    a = inout(zmm_reg) a,
+                    k = in(kreg) k,
+                    b = in(zmm_reg) b,
+                    c = in(zmm_reg) c,
+                    options(pure, nomem, nostack, preserves_flags),
+                );
+            }
+            a
+        }
+    };
 }
 
-/// `a + hi52(b·c)`.
-#[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
-fn hi(a: V, b: V, c: V) -> V {
-    _mm512_madd52hi_epu64(a, b, c)
-}
-
-/// `a + lo52(b·c)` in the lanes of `k`, `a` in the others: one masked `vpmadd52luq`
-/// (the intrinsic comes out as an unmasked one and a blend, a port-5 shuffle).
-#[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
-fn masked_lo(a: V, k: u8, b: V, c: V) -> V {
-    let mut a = a;
-    // SAFETY: register operands only; the instruction needs AVX-512 IFMA, enabled.
-    unsafe {
-        core::arch::asm!(
-            "vpmadd52luq {a}{{{k}}}, {b}, {c}",
-            a = inout(zmm_reg) a,
-            k = in(kreg) k,
-            b = in(zmm_reg) b,
-            c = in(zmm_reg) c,
-            options(pure, nomem, nostack, preserves_flags),
-        );
-    }
-    a
-}
-
-/// `a + hi52(b·c)` in the lanes of `k`, `a` in the others (see [`masked_lo`]).
-#[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
-fn masked_hi(a: V, k: u8, b: V, c: V) -> V {
-    let mut a = a;
-    // SAFETY: register operands only; the instruction needs AVX-512 IFMA, enabled.
-    unsafe {
-        core::arch::asm!(
-            "vpmadd52huq {a}{{{k}}}, {b}, {c}",
-            a = inout(zmm_reg) a,
-            k = in(kreg) k,
-            b = in(zmm_reg) b,
-            c = in(zmm_reg) c,
-            options(pure, nomem, nostack, preserves_flags),
-        );
-    }
-    a
-}
+masked!(
+    masked_lo,
+    "vpmadd52luq",
+    "`a + lo52(b·c)` in the lanes of `k`, `a` in the others."
+);
+masked!(
+    masked_hi,
+    "vpmadd52huq",
+    "`a + hi52(b·c)` in the lanes of `k`, `a` in the others."
+);
 
 /// `a + b`, lane by lane.
 #[inline]
@@ -293,25 +279,37 @@ fn load(x: &Num52) -> [V; 2] {
     }
 }
 
-/// `x[0]` and `x[1]` into `out[at..at + 8]` and `out[at + 8..at + 16]`.
+/// `x` into `out[at..at + 8]`.
 #[inline]
 #[target_feature(enable = "avx512f")]
 fn store<const N: usize>(out: &mut [u64; N], at: usize, x: V) {
-    assert!(at & 7 == 0 && at + 8 <= N);
-    // SAFETY: `at + 8 <= N`, so the 64 bytes written are inside `out`; `out` is the
-    // field of an `align(64)` struct and `at` a multiple of 8 (checked), so the store
-    // is aligned; AVX-512F is enabled.
-    unsafe { _mm512_store_si512(out.as_mut_ptr().add(at).cast(), x) }
+    assert!(at + 8 <= N);
+    // SAFETY: `at + 8 <= N` (checked), so the 64 bytes written are inside `out`; the
+    // store is unaligned (every caller's is aligned in fact, at no cost); AVX-512F is
+    // enabled.
+    unsafe { _mm512_storeu_si512(out.as_mut_ptr().add(at).cast(), x) }
 }
 
-/// The reduction's slots, through which the scalar side reads the vector side's sums
-/// (see [`mont_mul`]). They hold secret intermediates: whoever owns them wipes them.
+/// The reduction's scratch: the slots through which the scalar side reads the vector
+/// side's sums (see [`reduce!`]), and the digits `y` on their way to a broadcast. They
+/// hold secret intermediates: whoever owns them wipes them ([`Slots::wipe`]).
 #[repr(C, align(64))]
-struct Slots([u64; 8 * (K - NEAR)]);
+struct Slots {
+    sums: [u64; 8 * (K - NEAR)],
+    ys: [u64; K],
+}
 
 impl Slots {
     const fn new() -> Self {
-        Self([0; 8 * (K - NEAR)])
+        Self {
+            sums: [0; 8 * (K - NEAR)],
+            ys: [0; K],
+        }
+    }
+
+    fn wipe(&mut self) {
+        self.sums.zeroize();
+        self.ys.zeroize();
     }
 }
 
@@ -339,8 +337,9 @@ fn mul52(y: u64, n: u64) -> (u64, u64) {
     ((p as u64) & M52, (p >> 52) as u64)
 }
 
-/// `reduce!(LOW_ONES, t, m, tm)`: Montgomery reduction of a product in four blocks of eight limbs (each below
-/// `2^60`, the value below `2^779·2^780`): `t/R' mod n`, below `2^779`, normalised.
+/// `reduce!(t, m, tm)`: Montgomery reduction of a product in four blocks of eight limbs
+/// (each below `2^58`, the value below `2^779·2^780`): `t/R' mod n`, below `2^779`,
+/// normalised, for the caller's `LOW_ONES`.
 /// A macro so that it is compiled into each multiplication, with no call between (a
 /// `#[target_feature]` function cannot be `#[inline(always)]`).
 macro_rules! reduce {
@@ -348,75 +347,74 @@ macro_rules! reduce {
         let t: [V; 4] = $t;
         let m: &Modulus52 = $m;
         let tm: &mut Slots = $tm;
-    let zero = _mm512_setzero_si512();
-    // The reduction. The scalar chain reads digit k from memory: for k <= NEAR from
-    // the product's first block, else from the copy of k's block stored at step
-    // k - NEAR - 1, each step into its own slot, so that a read waits on that store.
-    store(&mut tm.0, 0, t[0]);
-    // The vector side's terms, low and high halves apart and alternate digits apart,
-    // so that no chain of dependent `vpmadd52` grows by more than one a digit.
-    let mut ul = t;
-    let mut uh = [zero; 4];
-    let n = &m.n;
-    let mut carry = 0u64;
-    // The scalar side's terms: `first`, the low half of y_(k-1)·n_1, for digit k (on
-    // the chain, so added last), and `near[d]`, the rest for digit k + d.
-    let mut first = 0u64;
-    let mut near = [0u64; NEAR];
-    let mut ys = [0u64; K];
-    unroll_k!(k {
-        let at = if k <= NEAR { k } else { 8 * (k - NEAR) + (k & 7) };
-        let d = read(&tm.0, at) + near[0] + carry + first;
-        let y;
-        if LOW_ONES {
-            y = d & M52;
-            carry = (d >> 52) + y;
-        } else {
-            y = d.wrapping_mul(m.n0) & M52;
-            let (l0, h0) = mul52(y, n[0]);
-            carry = ((d + l0) >> 52) + h0;
-        }
-        let (l1, h1) = mul52_up(y, m.n_up[1]);
-        let (l2, h2) = mul52_up(y, m.n_up[2]);
-        first = l1;
-        near = [near[1], near[2] + h1 + l2, h2 + (y.wrapping_mul(n[3]) & M52)];
-        // Through memory: a load-port broadcast, not the port-5 one from a register.
-        ys[k] = y;
-        let yv = splat_at(&ys, k);
-        unroll!(v in [0 1 2 3] {
-            let at = FIRST + 8 * v - k;
-            if reaches(at, NEAR + 1) {
-                ul[v] = lo(ul[v], yv, window(&m.far_lo, at));
+        let zero = _mm512_setzero_si512();
+        // The scalar chain reads digit k from memory: for k <= NEAR from the product's
+        // first block, else from the copy of k's block stored at step k - NEAR - 1,
+        // each step into its own slot, so that a read waits on that store only.
+        store(&mut tm.sums, 0, t[0]);
+        // The vector side's terms: low halves onto the product, high halves apart, so
+        // that a step lengthens each chain of dependent `vpmadd52` by one.
+        let mut ul = t;
+        let mut uh = [zero; 4];
+        let n = &m.n;
+        let mut carry = 0u64;
+        // The scalar side's terms: `first`, the low half of y_(k-1)·n_1, for digit k (on
+        // the chain, so added last), and `near[d]`, the rest for digit k + d.
+        let mut first = 0u64;
+        let mut near = [0u64; NEAR];
+        unroll_k!(k {
+            let at = if k <= NEAR { k } else { 8 * (k - NEAR) + (k & 7) };
+            let d = read(&tm.sums, at) + near[0] + carry + first;
+            let y;
+            if LOW_ONES {
+                y = d & M52;
+                carry = (d >> 52) + y;
+            } else {
+                y = d.wrapping_mul(m.n0) & M52;
+                let (l0, h0) = mul52(y, n[0]);
+                carry = ((d + l0) >> 52) + h0;
             }
-            if reaches(at - 1, NEAR) {
-                uh[v] = hi(uh[v], yv, window(&m.far_hi, at - 1));
+            let (l1, h1) = mul52_up(y, m.up[0]);
+            let (l2, h2) = mul52_up(y, m.up[1]);
+            first = l1;
+            near = [near[1], near[2] + h1 + l2, h2 + (y.wrapping_mul(n[3]) & M52)];
+            // Through memory: a load-port broadcast, not the port-5 one from a register.
+            tm.ys[k] = y;
+            let yv = splat_at(&tm.ys, k);
+            unroll!(v in [0 1 2 3] {
+                let at = FIRST + 8 * v - k;
+                if reaches(at, NEAR + 1) {
+                    ul[v] = lo(ul[v], yv, window(&m.far_lo, at));
+                }
+                if reaches(at - 1, NEAR) {
+                    uh[v] = hi(uh[v], yv, window(&m.far_hi, at - 1));
+                }
+            });
+            // Digit k + NEAR + 1 has all its vector terms now.
+            if k + NEAR + 1 < K {
+                let v = (k + NEAR + 1) >> 3;
+                store(&mut tm.sums, 8 * (k + 1), add(ul[v], uh[v]));
             }
         });
-        // Digit k + NEAR + 1 has all its vector terms now.
-        if k + NEAR + 1 < K {
-            let v = (k + NEAR + 1) >> 3;
-            store(&mut tm.0, 8 * (k + 1), add(ul[v], uh[v]));
-        }
-    });
-    let s: [V; 4] = core::array::from_fn(|v| add(ul[v], uh[v]));
-    // Digits 15..31 are the result's 0..16.
-    let r0 = _mm512_alignr_epi64::<7>(s[2], s[1]);
-    let r1 = _mm512_alignr_epi64::<7>(s[3], s[2]);
-    // The scalar side's last terms go into lanes 0..3, each broadcast and added under
-    // a one-lane mask (in parallel, where building one vector of them is a chain).
-    let r0 = _mm512_mask_add_epi64(
-        r0,
-        0b001,
-        r0,
-        _mm512_set1_epi64((near[0] + carry + first) as i64),
-    );
-    let r0 = _mm512_mask_add_epi64(r0, 0b010, r0, _mm512_set1_epi64(near[1] as i64));
-    let r0 = _mm512_mask_add_epi64(r0, 0b100, r0, _mm512_set1_epi64(near[2] as i64));
-    let [r0, r1] = normalize([r0, r1]);
-    let mut out = Num52::ZERO;
-    store(&mut out.0, 0, r0);
-    store(&mut out.0, 8, r1);
-    out
+        let s: [V; 4] = core::array::from_fn(|v| add(ul[v], uh[v]));
+        // Digits 15..31 are the result's 0..16.
+        let r0 = _mm512_alignr_epi64::<7>(s[2], s[1]);
+        let r1 = _mm512_alignr_epi64::<7>(s[3], s[2]);
+        // The scalar side's last terms go into lanes 0..3, each broadcast and added under
+        // a one-lane mask (in parallel, where building one vector of them is a chain).
+        let r0 = _mm512_mask_add_epi64(
+            r0,
+            0b001,
+            r0,
+            _mm512_set1_epi64((near[0] + carry + first) as i64),
+        );
+        let r0 = _mm512_mask_add_epi64(r0, 0b010, r0, _mm512_set1_epi64(near[1] as i64));
+        let r0 = _mm512_mask_add_epi64(r0, 0b100, r0, _mm512_set1_epi64(near[2] as i64));
+        let [r0, r1] = normalize([r0, r1]);
+        let mut out = Num52::ZERO;
+        store(&mut out.0, 0, r0);
+        store(&mut out.0, 8, r1);
+        out
     }};
 }
 
@@ -612,7 +610,7 @@ fn pow_in<const LOW_ONES: bool>(
     b.0.zeroize();
     // acc/R' with acc < 2^779 is at most n (n exactly when acc ≡ 0): one subtraction.
     let y = mont_mul::<LOW_ONES>(&acc, &ONE, m, &mut tm);
-    tm.0.zeroize();
+    tm.wipe();
     acc.0.zeroize();
     U768(reduce_below_2n(&to64(&y.limbs()), 0, &p.n64))
 }
@@ -641,7 +639,7 @@ fn public_key_in(r: &SecretExponent) -> U768 {
         acc = mont_mul::<true>(&acc, &e, m, &mut tm);
     }
     let y = mont_mul::<true>(&acc, &ONE, m, &mut tm);
-    tm.0.zeroize();
+    tm.wipe();
     acc.0.zeroize();
     U768(reduce_below_2n(&to64(&y.limbs()), 0, &oakley::P.0))
 }
@@ -668,7 +666,7 @@ fn mul64<const LOW_ONES: bool>(
         m,
         &mut tm,
     );
-    tm.0.zeroize();
+    tm.wipe();
     let limbs = y.limbs();
     // Bit 768 is bit 40 of limb 14, which to64 leaves out.
     reduce_below_2n(&to64(&limbs), limbs[K - 1] >> 40, n)

@@ -30,15 +30,17 @@
 
 use core::arch::x86_64::{
     __m512i, _mm512_add_epi64, _mm512_and_si512, _mm512_cmpeq_epi64_mask, _mm512_loadu_si512,
-    _mm512_madd52hi_epu64, _mm512_madd52lo_epu64, _mm512_mask_mov_epi64, _mm512_or_si512,
-    _mm512_set1_epi64, _mm512_setzero_si512, _mm512_slli_epi64, _mm512_sllv_epi64,
-    _mm512_srli_epi64, _mm512_srlv_epi64, _mm512_storeu_si512, _mm512_sub_epi64,
+    _mm512_mask_mov_epi64, _mm512_or_si512, _mm512_set1_epi64, _mm512_setzero_si512,
+    _mm512_slli_epi64, _mm512_sllv_epi64, _mm512_srli_epi64, _mm512_srlv_epi64,
+    _mm512_storeu_si512, _mm512_sub_epi64,
 };
 use zeroize::Zeroize;
 
 use super::LANES;
 use crate::backends::portable::reduce_below_2n;
-use crate::limbs52::{K, L64, M52, OAKLEY, OAKLEY_C, Params52, to52, to64, unroll, unroll_k};
+use crate::limbs52::{
+    K, L64, M52, OAKLEY, OAKLEY_C, Params52, hi, lo, to52, to64, unroll, unroll_k,
+};
 use crate::monty::WINDOWS;
 use crate::uint::U768;
 
@@ -66,20 +68,6 @@ fn splat_num(x: &[u64; K]) -> Num {
 fn load_rows<const R: usize>(rows: &[[u64; LANES]; R]) -> [V; R] {
     // SAFETY: each row is 8 u64 = 64 bytes, read unaligned; AVX-512F is enabled.
     core::array::from_fn(|j| unsafe { _mm512_loadu_si512(rows[j].as_ptr().cast()) })
-}
-
-/// `a + lo52(b·c)`.
-#[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
-fn lo(a: V, b: V, c: V) -> V {
-    _mm512_madd52lo_epu64(a, b, c)
-}
-
-/// `a + hi52(b·c)`.
-#[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
-fn hi(a: V, b: V, c: V) -> V {
-    _mm512_madd52hi_epu64(a, b, c)
 }
 
 /// `normalize!(t, from)`: `t[from..from + 15]` with the carries propagated up so that
