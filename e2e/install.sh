@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the gateway e2e suite needs on Debian bookworm, when it is missing:
 # swaks, tcpdump, Postfix (without a system configuration; its service is not started),
-# openssl, and aiosmtpd (PyPI). Run as root.
+# openssl, jq (for e2e/load.sh), and aiosmtpd (PyPI). Run as root.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
@@ -9,6 +9,7 @@ need=()
 command -v swaks >/dev/null || need+=(swaks)
 command -v tcpdump >/dev/null || need+=(tcpdump)
 command -v openssl >/dev/null || need+=(openssl)
+command -v jq >/dev/null || need+=(jq)
 [ -x /usr/sbin/postfix ] || need+=(postfix)
 
 if [ "${#need[@]}" -gt 0 ]; then

@@ -183,19 +183,26 @@ if [ "$STANDIN" = 1 ]; then
   cp /dev/null "$WORK/inbound.log"; cp /dev/null "$WORK/outbound.log"
 else
   MODE=gateway
+  # start_pair SUFFIX IN OUT UPSTREAM: an inbound gateway on IN in front of UPSTREAM and
+  # an outbound one on OUT in front of it, logging JSON to inbound/outbound$SUFFIX.log;
+  # their pids in PAIR_IN and PAIR_OUT. Both pairs (sink, Postfix) are started alike.
+  start_pair() {
+    "$SSMAIL" gateway inbound --listen "127.0.0.1:$2" --upstream "127.0.0.1:$4" \
+      --log-format json "${GW_CONFIG[@]}" 2>"$WORK/inbound$1.log" &
+    PAIR_IN=$!; PIDS+=("$PAIR_IN")
+    "$SSMAIL" gateway outbound --listen "127.0.0.1:$3" --upstream "127.0.0.1:$2" \
+      --log-format json "${GW_CONFIG[@]}" 2>"$WORK/outbound$1.log" &
+    PAIR_OUT=$!; PIDS+=("$PAIR_OUT")
+    wait_for "$WORK/inbound$1.log" listening
+    wait_for "$WORK/outbound$1.log" listening
+  }
   GW_CONFIG=()
   if [ -n "$KEY_LIFETIME" ]; then
     printf 'key_lifetime_secs = %s\n' "$KEY_LIFETIME" >"$WORK/gateway.toml"
     GW_CONFIG=(--config "$WORK/gateway.toml")
   fi
-  "$SSMAIL" gateway inbound --listen "127.0.0.1:$P_IN" --upstream "127.0.0.1:$P_SINK" \
-    --log-format json "${GW_CONFIG[@]}" 2>"$WORK/inbound.log" &
-  PID_IN=$!; PIDS+=("$PID_IN")
-  "$SSMAIL" gateway outbound --listen "127.0.0.1:$P_OUT" --upstream "127.0.0.1:$P_IN" \
-    --log-format json "${GW_CONFIG[@]}" 2>"$WORK/outbound.log" &
-  PID_OUT=$!; PIDS+=("$PID_OUT")
-  wait_for "$WORK/inbound.log" listening
-  wait_for "$WORK/outbound.log" listening
+  start_pair "" "$P_IN" "$P_OUT" "$P_SINK"
+  PID_IN=$PAIR_IN; PID_OUT=$PAIR_OUT
   echo "load.sh: $MODE pair up: outbound :$P_OUT (pid $PID_OUT) -> inbound :$P_IN (pid $PID_IN) -> sink :$P_SINK" >&2
 fi
 
@@ -248,14 +255,8 @@ MAINCF
     sleep 0.1
   done
   PF_MASTER=$(tr -d ' \n' <"$PF/queue/pid/master.pid") || die "no Postfix master.pid"
-  "$SSMAIL" gateway inbound --listen "127.0.0.1:$PF_IN" --upstream "127.0.0.1:$P_PF" \
-    --log-format json "${GW_CONFIG[@]}" 2>"$WORK/inbound-pf.log" &
-  PF_PID_IN=$!; PIDS+=("$PF_PID_IN")
-  "$SSMAIL" gateway outbound --listen "127.0.0.1:$PF_OUT" --upstream "127.0.0.1:$PF_IN" \
-    --log-format json "${GW_CONFIG[@]}" 2>"$WORK/outbound-pf.log" &
-  PF_PID_OUT=$!; PIDS+=("$PF_PID_OUT")
-  wait_for "$WORK/inbound-pf.log" listening
-  wait_for "$WORK/outbound-pf.log" listening
+  start_pair -pf "$PF_IN" "$PF_OUT" "$P_PF"
+  PF_PID_IN=$PAIR_IN; PF_PID_OUT=$PAIR_OUT
   echo "load.sh: Postfix (master $PF_MASTER) on :$P_PF; second pair: outbound :$PF_OUT -> inbound :$PF_IN -> Postfix" >&2
 fi
 
@@ -466,12 +467,13 @@ REPORT_JSON=$(jq -s --arg mode "$MODE" --argjson messages "$MESSAGES" \
         inbound_gateway_vs_postfix_pct: (if $pf_d > 0 then $gin / $pf_d * 100 else null end),
         outbound_gateway_vs_postfix_pct: (if $pf_d > 0 then $gout / $pf_d * 100 else null end)
       };
+  # The per-key sums of the objects f picks out of each element.
+  def merge(f): map(f | to_entries[]) | group_by(.key) | map({key: .[0].key, value: (map(.value) | add)}) | from_entries;
   def logsum(side): map(.gateway_logs | select(. != null) | .[side]) as $l | {
       sessions: ($l | map(.sessions) | add), xcrypt: ($l | map(.xcrypt) | add),
       cache_hit: ($l | map(.cache_hit) | add), cache_miss: ($l | map(.cache_miss) | add),
       ok: ($l | map(.ok) | add),
-      suites: ($l | map(.suites | to_entries[]) | group_by(.key) | map({key: .[0].key, value: (map(.value) | add)}) | from_entries),
-      fallbacks: ($l | map(.fallbacks | to_entries[]) | group_by(.key) | map({key: .[0].key, value: (map(.value) | add)}) | from_entries)
+      suites: ($l | merge(.suites)), fallbacks: ($l | merge(.fallbacks))
     };
   . as $all
   | {

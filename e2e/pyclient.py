@@ -8,7 +8,6 @@
         chunks that do not end on line boundaries, the last one "BDAT n LAST")
   pyclient.py dropdata  PORT FROM TO FILE   raw socket: DATA, half of FILE, then close the
         connection without the final "." (the message must not be delivered)
-  pyclient.py ehlo      PORT                print the EHLO reply, one line each
 
 Exit 0 on success; otherwise print why and exit 1.
 """
@@ -50,11 +49,15 @@ class Raw:
             if len(line) < 4 or line[3:4] != b"-":
                 return int(lines[-1][:3]), lines
 
-    def cmd(self, text):
-        self.sock.sendall(text.encode("ascii") + b"\r\n")
+    def send(self, data, label):
+        """Sends DATA, prints LABEL and the reply, returns (code, lines)."""
+        self.sock.sendall(data)
         code, lines = self.reply()
-        print(f"  > {text[:70]}\n  < {' | '.join(lines)}")
+        print(f"  > {label}\n  < {' | '.join(lines)}")
         return code, lines
+
+    def cmd(self, text):
+        return self.send(text.encode("ascii") + b"\r\n", text[:70])
 
 
 def stuff(msg):
@@ -62,26 +65,40 @@ def stuff(msg):
     return b"".join((b"." + ln if ln.startswith(b".") else ln) for ln in msg.splitlines(keepends=True))
 
 
-def ehlo(port):
-    c = Raw(port)
-    c.reply()
-    _, lines = c.cmd(f"EHLO {HELO}")
-    c.cmd("QUIT")
-    for line in lines:
-        print(line)
-    return 0
+def hello(c, want_chunking=False):
+    """Greeting and EHLO; the EHLO reply's lines, or None (said why)."""
+    code, lines = c.reply()
+    if code != 220:
+        print(f"greeting {lines}")
+        return None
+    code, lines = c.cmd(f"EHLO {HELO}")
+    if code != 250:
+        return None
+    if want_chunking and not any(ln[4:].upper() == "CHUNKING" for ln in lines[1:]):
+        print("CHUNKING is not offered")
+        return None
+    return lines
+
+
+def mail_rcpt(c, mail_from, rcpt):
+    for text in (f"MAIL FROM:<{mail_from}>", f"RCPT TO:<{rcpt}>"):
+        code, lines = c.cmd(text)
+        if code != 250:
+            print(f"{text}: expected 250, got {lines}")
+            return False
+    return True
+
+
+def envelope(c, mail_from, rcpt, want_chunking=False):
+    return hello(c, want_chunking) is not None and mail_rcpt(c, mail_from, rcpt)
 
 
 def badxcrypt(port, mail_from, rcpt, path):
     with open(path, "rb") as f:
         msg = f.read()
     c = Raw(port)
-    code, lines = c.reply()
-    if code != 220:
-        print(f"greeting {lines}")
-        return 1
-    code, lines = c.cmd(f"EHLO {HELO}")
-    if code != 250:
+    lines = hello(c)
+    if lines is None:
         return 1
     offered = [ln[4:] for ln in lines[1:] if ln[4:].upper().startswith("XCRYPT")]
     print(f"  XCRYPT offered: {offered}")
@@ -89,37 +106,17 @@ def badxcrypt(port, mail_from, rcpt, path):
     if code != 501 or not lines[-1][4:].upper().startswith("XCRYPT FAIL"):
         print(f"malformed XCRYPT: expected 501 XCRYPT FAIL, got {lines}")
         return 1
-    for text, want in ((f"MAIL FROM:<{mail_from}>", 250), (f"RCPT TO:<{rcpt}>", 250), ("DATA", 354)):
-        code, lines = c.cmd(text)
-        if code != want:
-            print(f"{text}: expected {want}, got {lines}")
-            return 1
-    c.sock.sendall(stuff(msg) + b".\r\n")
-    code, lines = c.reply()
-    print(f"  > <{len(msg)} bytes>.\n  < {' | '.join(lines)}")
+    if not mail_rcpt(c, mail_from, rcpt):
+        return 1
+    code, lines = c.cmd("DATA")
+    if code != 354:
+        print(f"DATA: expected 354, got {lines}")
+        return 1
+    code, _ = c.send(stuff(msg) + b".\r\n", f"<{len(msg)} bytes>.")
     if code != 250:
         return 1
     c.cmd("QUIT")
     return 0
-
-
-def envelope(c, mail_from, rcpt, want_chunking=False):
-    code, lines = c.reply()
-    if code != 220:
-        print(f"greeting {lines}")
-        return False
-    code, lines = c.cmd(f"EHLO {HELO}")
-    if code != 250:
-        return False
-    if want_chunking and not any(ln[4:].upper() == "CHUNKING" for ln in lines[1:]):
-        print("CHUNKING is not offered")
-        return False
-    for text in (f"MAIL FROM:<{mail_from}>", f"RCPT TO:<{rcpt}>"):
-        code, lines = c.cmd(text)
-        if code != 250:
-            print(f"{text}: expected 250, got {lines}")
-            return False
-    return True
 
 
 def bdat(port, mail_from, rcpt, path):
@@ -132,9 +129,8 @@ def bdat(port, mail_from, rcpt, path):
     for i in range(3):
         chunk = msg[cuts[i]:cuts[i + 1]]
         last = " LAST" if i == 2 else ""
-        c.sock.sendall(f"BDAT {len(chunk)}{last}\r\n".encode() + chunk)
-        code, lines = c.reply()
-        print(f"  > BDAT {len(chunk)}{last} <{len(chunk)} bytes>\n  < {' | '.join(lines)}")
+        head = f"BDAT {len(chunk)}{last}"
+        code, _ = c.send(f"{head}\r\n".encode() + chunk, f"{head} <{len(chunk)} bytes>")
         if code != 250:
             return 1
     c.cmd("QUIT")
@@ -169,8 +165,6 @@ def main(argv):
             return bdat(int(argv[2]), argv[3], argv[4], argv[5])
         if argv[1:2] == ["dropdata"] and len(argv) == 6:
             return dropdata(int(argv[2]), argv[3], argv[4], argv[5])
-        if argv[1:2] == ["ehlo"] and len(argv) == 3:
-            return ehlo(int(argv[2]))
     except (OSError, smtplib.SMTPException, ValueError) as err:
         print(f"error: {type(err).__name__}: {err}")
         return 1

@@ -134,3 +134,60 @@ pub(crate) fn lo(a: __m512i, b: __m512i, c: __m512i) -> __m512i {
 pub(crate) fn hi(a: __m512i, b: __m512i, c: __m512i) -> __m512i {
     _mm512_madd52hi_epu64(a, b, c)
 }
+
+/// Test helpers shared by the two IFMA kernels' bound tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{K, M52};
+    use num_bigint::BigUint;
+
+    /// The value of 52-bit limbs.
+    pub(crate) fn big(x: &[u64]) -> BigUint {
+        x.iter()
+            .enumerate()
+            .fold(BigUint::from(0u8), |acc, (j, &l)| {
+                acc + (BigUint::from(l) << (52 * j))
+            })
+    }
+
+    /// Edge values below `2^779`, as normalised limbs: `2^779 - 1`, `2^768 - 1`,
+    /// `n - 1`, 0 and 1.
+    pub(crate) fn edge_values(n: &[u64; K]) -> [[u64; K]; 5] {
+        let mut max = [M52; K];
+        max[K - 1] = (1 << 51) - 1;
+        let mut below_r = [M52; K];
+        below_r[K - 1] = (1 << 40) - 1;
+        let mut n_minus_1 = *n;
+        n_minus_1[0] -= 1;
+        let mut one = [0; K];
+        one[0] = 1;
+        [max, below_r, n_minus_1, [0; K], one]
+    }
+
+    /// Pseudo-random limbs below `2^779`, from the generator state `state` (a 64-bit
+    /// LCG; the tests start it at `SEED`).
+    pub(crate) fn random(state: &mut u64) -> [u64; K] {
+        core::array::from_fn(|j| {
+            *state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            let l = *state >> 12;
+            if j == K - 1 { l >> 1 } else { l }
+        })
+    }
+
+    /// The random inputs' starting state.
+    pub(crate) const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+
+    /// Normalised, below `2^779`, and `≡ want · 2^-780 (mod n)`.
+    pub(crate) fn check(got: &[u64], want_times_r: &BigUint, n: &BigUint, what: &str) {
+        assert!(got.iter().all(|&l| l <= M52), "{what}: not normalised");
+        let g = big(got);
+        assert!(g < BigUint::from(1u8) << 779, "{what}: above the bound");
+        assert_eq!(
+            (&g << 780u32) % n,
+            want_times_r % n,
+            "{what}: wrong residue"
+        );
+    }
+}

@@ -81,6 +81,11 @@ impl MultiBackend {
             .chain(Backend::ALL.iter().copied().map(Self::Each))
     }
 
+    /// Every way compiled into this build that this CPU can run.
+    pub fn runnable() -> impl Iterator<Item = Self> {
+        Self::all().filter(|b| b.is_runnable())
+    }
+
     /// Panics unless runnable: running IFMA code on a CPU without it would fault.
     fn check(self) {
         assert!(

@@ -10,11 +10,6 @@ use ssmail_bigint_x86::{Backend, LANES, MontyParams, MultiBackend, SecretExponen
 mod oracle;
 use oracle::{any_u768, big, secret, u768};
 
-/// Every multi-buffer backend this CPU can run.
-fn backends() -> impl Iterator<Item = MultiBackend> {
-    MultiBackend::all().filter(|b| b.is_runnable())
-}
-
 fn secrets(x: &[U768; LANES]) -> [SecretExponent; LANES] {
     core::array::from_fn(|l| secret(&x[l]))
 }
@@ -40,7 +35,7 @@ fn check_lanes(bases: &[U768; LANES], exps: &[U768; LANES]) {
         );
         assert_eq!(oakley::public_key(&e[l]), want_pk[l], "single pk, lane {l}");
     }
-    for b in backends() {
+    for b in MultiBackend::runnable() {
         let name = b.name();
         assert_eq!(
             oakley::shared_secret_many_with(b, bases, &e),
@@ -57,7 +52,7 @@ fn check_lanes(bases: &[U768; LANES], exps: &[U768; LANES]) {
 #[test]
 fn both_paths_are_here() {
     // On an IFMA machine the lanes are tested, and the fallback is tested everywhere.
-    assert!(backends().any(|b| b == MultiBackend::Each(Backend::Portable)));
+    assert!(MultiBackend::runnable().any(|b| b == MultiBackend::Each(Backend::Portable)));
     let names: Vec<_> = MultiBackend::all().map(|b| b.name()).collect();
     assert!(names.contains(&"portable"), "{names:?}");
     for b in MultiBackend::all() {
@@ -127,7 +122,7 @@ fn published_modexp_vectors() {
             core::array::from_fn(|l| U768::from_be_slice(&group[l].exp).unwrap());
         let want: [U768; LANES] =
             core::array::from_fn(|l| U768::from_be_slice(&group[l].result).unwrap());
-        for b in backends() {
+        for b in MultiBackend::runnable() {
             let got = oakley::shared_secret_many_with(b, &bases, &secrets(&exps));
             assert_eq!(got, want, "lines {}.. on {}", group[0].line, b.name());
         }
@@ -137,7 +132,7 @@ fn published_modexp_vectors() {
         let base = U768::from_be_slice(&v.base).unwrap();
         let exp = U768::from_be_slice(&v.exp).unwrap();
         let want = U768::from_be_slice(&v.result).unwrap();
-        for b in backends() {
+        for b in MultiBackend::runnable() {
             let got = oakley::shared_secret_many_with(b, &[base; LANES], &secrets(&[exp; LANES]));
             assert_eq!(got, [want; LANES], "line {} on {}", v.line, b.name());
             if base == two() {
@@ -209,7 +204,7 @@ proptest! {
         let want: [U768; LANES] = core::array::from_fn(|l| {
             u768(&big(&bases[l]).modpow(&big(&exps[l]), &big(&n)))
         });
-        for b in backends() {
+        for b in MultiBackend::runnable() {
             prop_assert_eq!(params.pow_many_with(b, &bases, &secrets(&exps)), want, "{}", b.name());
         }
         prop_assert_eq!(params.pow_many(&bases, &secrets(&exps)), want);

@@ -393,6 +393,15 @@ mod reply {
     }
 
     impl Reply {
+        /// This reply, unless its code is not `want`; `what` names the command.
+        pub fn want(self, want: u16, what: &str) -> Result<Self, String> {
+            if self.code == want {
+                Ok(self)
+            } else {
+                Err(format!("{what}: {}", self.brief()))
+            }
+        }
+
         /// The reply as a short string for error messages.
         pub fn brief(&self) -> String {
             let first = self.lines.first().map_or("", String::as_str);
@@ -451,12 +460,7 @@ mod reply {
         want: u16,
         what: &str,
     ) -> Result<Reply, String> {
-        let reply = read(r, timeout).await?;
-        if reply.code == want {
-            Ok(reply)
-        } else {
-            Err(format!("{what}: {}", reply.brief()))
-        }
+        read(r, timeout).await?.want(want, what)
     }
 }
 
@@ -959,16 +963,16 @@ mod sender {
                 put(&mut w, shared, &group).await.map_err(failed)?;
                 if let Some(p) = prev {
                     let dot = reply::read(&mut r, t).await.map_err(failed)?;
-                    check(&dot, 250, "end of data").map_err(failed)?;
+                    dot.want(250, "end of data").map_err(failed)?;
                     accept(shared, &p);
                 }
                 // Read all three replies before judging, so the stream stays in step.
                 let m = reply::read(&mut r, t).await.map_err(failed)?;
                 let c = reply::read(&mut r, t).await.map_err(failed)?;
                 let d = reply::read(&mut r, t).await.map_err(failed)?;
-                check(&m, 250, "MAIL").map_err(failed)?;
-                check(&c, 250, "RCPT").map_err(failed)?;
-                check(&d, 354, "DATA").map_err(failed)?;
+                m.want(250, "MAIL").map_err(failed)?;
+                c.want(250, "RCPT").map_err(failed)?;
+                d.want(354, "DATA").map_err(failed)?;
             } else {
                 for (cmd, code, what) in [
                     (mail.as_bytes(), 250, "MAIL"),
@@ -1051,15 +1055,6 @@ mod sender {
             Ok(Ok(_)) => Err("data after the QUIT reply".into()),
             Ok(Err(e)) => Err(format!("read after QUIT: {e}")),
             Err(_) => Err("the server did not close after QUIT".into()),
-        }
-    }
-
-    /// Fails unless the reply's code is `want`.
-    fn check(reply: &reply::Reply, want: u16, what: &str) -> Result<(), String> {
-        if reply.code == want {
-            Ok(())
-        } else {
-            Err(format!("{what}: {}", reply.brief()))
         }
     }
 }

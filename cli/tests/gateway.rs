@@ -225,9 +225,8 @@ fn a_client_that_drops_in_the_middle_of_data_delivers_nothing() {
 #[test]
 fn sessions_succeed_again_after_the_far_gateway_restarts() {
     let sink = Sink::start();
-    let inbound = Gateway::start("inbound", "127.0.0.1:0", sink.addr, "", &[]);
+    let (inbound, mut outbound) = pair(&sink, "");
     let port = inbound.addr.to_string();
-    let mut outbound = Gateway::start("outbound", "127.0.0.1:0", inbound.addr, "", &[]);
     send_mail(outbound.addr, "r1@a.test", "s@b.test", b"before\r\n");
     assert!(inbound.stop());
     // Meanwhile the sender hears 421 and keeps its mail.

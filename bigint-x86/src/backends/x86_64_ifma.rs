@@ -700,12 +700,15 @@ impl MontArith for X86_64Ifma {
 
     fn pow(params: &MontyParams, base: &U768, exp: &SecretExponent) -> U768 {
         let modulus = params.modulus();
-        let p = if modulus == oakley::P {
-            OAKLEY
+        // Both forms of the Oakley prime's constants are worked out at compile time.
+        let (m, p) = if modulus == oakley::P {
+            (OAKLEY52, OAKLEY)
         } else {
-            Params52::new(params)
+            (
+                Modulus52::new(&modulus.0, params.neg_inv()),
+                Params52::new(params),
+            )
         };
-        let m = modulus52(&modulus.0, params.neg_inv());
         // SAFETY: `with_arith!` checked that the CPU has AVX-512F, IFMA and BMI2.
         unsafe {
             if m.low_ones {
@@ -726,53 +729,30 @@ mod tests {
     extern crate std;
 
     use super::*;
+    use crate::limbs52::testing::{self, SEED, edge_values, random};
     use num_bigint::BigUint;
 
     fn big(x: &Num52) -> BigUint {
-        x.0.iter()
-            .enumerate()
-            .fold(BigUint::from(0u8), |acc, (j, &l)| {
-                acc + (BigUint::from(l) << (52 * j))
-            })
+        testing::big(&x.0)
     }
 
-    /// Edge values below `2^779` and a few pseudo-random ones.
+    /// The shared edge values, limbs of ones under zeros, and six pseudo-random ones.
     fn values(n: &[u64; K]) -> std::vec::Vec<Num52> {
-        let mut max = [M52; K];
-        max[K - 1] = (1 << 51) - 1; // 2^779 - 1
-        let mut below_r = [M52; K];
-        below_r[K - 1] = (1 << 40) - 1; // 2^768 - 1
-        let mut n_minus_1 = *n;
-        n_minus_1[0] -= 1;
-        let mut one = [0; K];
-        one[0] = 1;
         let mut ones_then_zeros = [0; K];
         ones_then_zeros[..7].copy_from_slice(&[M52; 7]);
-        let mut v = std::vec![max, below_r, n_minus_1, [0; K], one, ones_then_zeros];
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut v = std::vec::Vec::from(edge_values(n));
+        v.push(ones_then_zeros);
+        let mut state = SEED;
         for _ in 0..6 {
-            v.push(core::array::from_fn(|j| {
-                state = state
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1);
-                let l = state >> 12;
-                if j == K - 1 { l >> 1 } else { l }
-            }));
+            v.push(random(&mut state));
         }
         v.iter().map(Num52::from_limbs).collect()
     }
 
-    /// Normalised, below `2^779`, and `≡ want·2^-780 (mod n)`.
+    /// Limb 15 zero, and the shared check.
     fn check(got: &Num52, want_times_r: &BigUint, n: &BigUint, what: &str) {
-        assert!(got.0.iter().all(|&l| l <= M52), "{what}: not normalised");
         assert_eq!(got.0[15], 0, "{what}: limb 15");
-        let g = big(got);
-        assert!(g < BigUint::from(1u8) << 779, "{what}: above the bound");
-        assert_eq!(
-            (&g << 780u32) % n,
-            want_times_r % n,
-            "{what}: wrong residue"
-        );
+        testing::check(&got.0, want_times_r, n, what);
     }
 
     #[target_feature(enable = "avx512f,avx512ifma,bmi2")]
@@ -837,17 +817,10 @@ mod tests {
             1 | 2 => M52,
             _ => 7,
         });
-        let value = |x: &[u64; 16]| {
-            x.iter()
-                .enumerate()
-                .fold(BigUint::from(0u8), |acc, (j, &l)| {
-                    acc + (BigUint::from(l) << (52 * j))
-                })
-        };
         // SAFETY: as above.
         let got = unsafe { normalized(x) };
         assert!(got.0.iter().all(|&l| l <= M52));
         let mask = (BigUint::from(1u8) << (52 * 16)) - 1u8;
-        assert_eq!(value(&got.0), value(&x) & mask);
+        assert_eq!(testing::big(&got.0), testing::big(&x) & mask);
     }
 }

@@ -339,46 +339,23 @@ fn public_key_in(exps: &[&U768; LANES]) -> [U768; LANES] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limbs52::testing::{SEED, big, check, edge_values, random};
     use crate::monty::MontyParams;
     use num_bigint::BigUint;
 
-    fn big(x: &[u64; K]) -> BigUint {
-        x.iter()
-            .enumerate()
-            .fold(BigUint::from(0u8), |acc, (j, &l)| {
-                acc + (BigUint::from(l) << (52 * j))
-            })
-    }
-
-    /// Edge values below `2^779`, as normalised limbs, and a few pseudo-random ones.
+    /// The shared edge values and three pseudo-random ones: one per lane.
     fn values(n: &[u64; K]) -> [[u64; K]; LANES] {
-        let mut max = [M52; K];
-        max[K - 1] = (1 << 51) - 1; // 2^779 - 1
-        let mut below_r = [M52; K];
-        below_r[K - 1] = (1 << 40) - 1; // 2^768 - 1
-        let mut n_minus_1 = *n;
-        n_minus_1[0] -= 1;
-        let mut one = [0; K];
-        one[0] = 1;
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut random = || {
-            core::array::from_fn(|j| {
-                state = state
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1);
-                let l = state >> 12;
-                if j == K - 1 { l >> 1 } else { l }
-            })
-        };
+        let [max, below_r, n_minus_1, zero, one] = edge_values(n);
+        let mut state = SEED;
         [
             max,
             below_r,
             n_minus_1,
-            [0; K],
+            zero,
             one,
-            random(),
-            random(),
-            random(),
+            random(&mut state),
+            random(&mut state),
+            random(&mut state),
         ]
     }
 
@@ -396,18 +373,6 @@ mod tests {
             unsafe { _mm512_storeu_si512(row.as_mut_ptr().cast(), *v) };
         }
         core::array::from_fn(|l| core::array::from_fn(|j| rows[j][l]))
-    }
-
-    /// Normalised, below `2^779`, and `≡ want · 2^-780 (mod n)`.
-    fn check(got: &[u64; K], want_times_r: &BigUint, n: &BigUint, what: &str) {
-        assert!(got.iter().all(|&l| l <= M52), "{what}: not normalised");
-        let g = big(got);
-        assert!(g < BigUint::from(1u8) << 779, "{what}: above the bound");
-        assert_eq!(
-            (&g << 780u32) % n,
-            want_times_r % n,
-            "{what}: wrong residue"
-        );
     }
 
     #[target_feature(enable = "avx512f,avx512ifma")]

@@ -265,8 +265,10 @@ fn parse_versions(names: &[String]) -> Result<Vec<Version>, Failure> {
     let mut out = Vec::new();
     for name in names {
         let v = Version::parse(name.as_bytes()).ok_or_else(|| {
+            let known: Vec<&str> = Version::ALL.iter().map(|v| v.as_str()).collect();
             Failure::Usage(format!(
-                "versions: unknown version {name:?} (known: t32_1.0, arrsyfor_1.0)"
+                "versions: unknown version {name:?} (known: {})",
+                known.join(", ")
             ))
         })?;
         if out.contains(&v) {

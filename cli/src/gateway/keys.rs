@@ -49,19 +49,18 @@ impl SharedKeys {
 
     /// Writes the cache file if there is one and something changed since the last
     /// write. Blocking (file I/O): call it off the async workers.
-    pub fn save_if_dirty(&self) -> io::Result<bool> {
+    pub fn save_if_dirty(&self) -> io::Result<()> {
         let Some(file) = &self.file else {
-            return Ok(false);
+            return Ok(());
         };
         if !self.dirty.swap(false, Ordering::AcqRel) {
-            return Ok(false);
+            return Ok(());
         }
         let cache = self.lock();
         file.save(&cache).inspect_err(|_| {
             // Try again next time.
             self.dirty.store(true, Ordering::Release);
-        })?;
-        Ok(true)
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, Box<KeyCache<CACHE_PEERS>>> {

@@ -197,7 +197,6 @@ enum Ending {
 }
 
 struct Proxy<'a> {
-    mode: Mode,
     machine: Machine,
     keys: SessionKeys<'a>,
     out: Outputs,
@@ -223,7 +222,6 @@ impl<'a> Proxy<'a> {
             Mode::Outbound => Machine::Out(Box::new(Client::new(&settings.versions))),
         };
         Self {
-            mode: settings.mode,
             machine,
             keys,
             out: Outputs {
@@ -283,7 +281,7 @@ impl<'a> Proxy<'a> {
         loop {
             let ending = self.ending.is_some() || self.upstream_eof;
             if ending && drain_end.is_none() {
-                if self.upstream_eof && self.ending.is_none() {
+                if self.upstream_eof {
                     self.upstream_gone();
                 }
                 drain_end = Some(Instant::now() + DRAIN);
@@ -375,7 +373,6 @@ impl<'a> Proxy<'a> {
                     Err(e) => {
                         self.upstream_eof = true;
                         self.ending.get_or_insert(Ending::UpstreamError(e.to_string()));
-                        self.upstream_gone();
                     }
                 },
                 () = sleep_until(wake) => {
@@ -412,14 +409,14 @@ impl<'a> Proxy<'a> {
 
     /// Bytes from the upstream.
     fn upstream_bytes(&mut self, bytes: &[u8]) {
-        if self.mode == Mode::Inbound {
+        if self.out.mode == Mode::Inbound {
             self.replies.feed(bytes);
         }
         self.feed(From::Upstream, bytes);
     }
 
     fn feed(&mut self, from: From, bytes: &[u8]) {
-        if let (Mode::Outbound, From::Client) = (self.mode, from) {
+        if let (Mode::Outbound, From::Client) = (self.out.mode, from) {
             self.commands.feed(bytes);
         }
         let keys = &mut self.keys;
@@ -462,7 +459,7 @@ impl<'a> Proxy<'a> {
                 _ => {}
             }
         }
-        if self.mode == Mode::Inbound {
+        if self.out.mode == Mode::Inbound {
             self.commands.feed(&self.out.upstream);
         }
         if self.ending.is_none() {
@@ -470,7 +467,7 @@ impl<'a> Proxy<'a> {
         }
         self.out.upstream.clear();
         let down = std::mem::take(&mut self.out.client);
-        if self.mode == Mode::Outbound {
+        if self.out.mode == Mode::Outbound {
             self.replies.feed(&down);
         }
         match &mut self.gate {
@@ -513,7 +510,7 @@ impl<'a> Proxy<'a> {
             // Halfway through an upstream reply line: anything added would garble it.
             return;
         }
-        match self.mode {
+        match self.out.mode {
             // As if the MTA had said it: through the server machine, encrypted if
             // encryption is on.
             Mode::Inbound => self.upstream_bytes(reply),

@@ -2,8 +2,8 @@
 //! reads them; the server puts its own in), and the separators fixed so that the
 //! reply still ends with exactly one last line.
 
-use crate::xcrypt::line::Line;
-use crate::xcrypt::reply::{ehlo_keyword, offer_in_ehlo_line};
+use crate::xcrypt::line::{Line, after_keyword};
+use crate::xcrypt::reply::ehlo_text;
 use crate::xcrypt::version::Offer;
 
 /// One EHLO reply being rewritten, a line at a time.
@@ -38,23 +38,25 @@ impl EhloRewrite {
     pub(crate) fn line(&mut self, line: Line, emit: &mut impl FnMut(&[u8])) {
         // The first line is the server's name, never a keyword.
         let first = core::mem::replace(&mut self.first, false);
-        if let Some(o) = offer_in_ehlo_line(line.as_bytes()).filter(|_| !first) {
+        let text = if first {
+            None
+        } else {
+            ehlo_text(line.as_bytes())
+        };
+        if let Some(o) = text.and_then(after_keyword).map(Offer::parse_tokens) {
             let seen = self.offer.get_or_insert_with(Offer::default);
             for v in o.iter() {
                 seen.push(v);
             }
             return;
         }
-        if !first {
-            if let Some(k) = ehlo_keyword(line.as_bytes()) {
-                if self
-                    .hide
-                    .iter()
-                    .any(|h| h.as_bytes().eq_ignore_ascii_case(k))
-                {
-                    return;
-                }
-            }
+        let keyword = text.and_then(|t| t.split(|&b| b == b' ').next());
+        if keyword.is_some_and(|k| {
+            self.hide
+                .iter()
+                .any(|h| h.as_bytes().eq_ignore_ascii_case(k))
+        }) {
+            return;
         }
         self.flush(emit);
         self.held = Some(line);

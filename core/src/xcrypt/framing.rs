@@ -153,9 +153,7 @@ impl Framer {
             }
         }
     }
-}
 
-impl Framer {
     /// What kind of command `line` is, for the queue of replies due; a `BDAT` line also
     /// switches this stream to counting its chunk (and `BDAT ... LAST` ends the body).
     pub(crate) fn command(&mut self, line: &[u8]) -> Kind {

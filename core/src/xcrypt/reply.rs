@@ -51,7 +51,6 @@ pub enum ReplyError {
     },
 }
 
-/// Splits a reply line into its code, whether it is the last line, and its text.
 /// Three digits as a reply code.
 fn reply_code(digits: &[u8]) -> Option<u16> {
     digits.iter().try_fold(0u16, |acc, &d| {
@@ -59,6 +58,7 @@ fn reply_code(digits: &[u8]) -> Option<u16> {
     })
 }
 
+/// Splits a reply line into its code, whether it is the last line, and its text.
 fn split_reply(line: &[u8]) -> Option<(u16, bool, &[u8])> {
     let text = strip_eol(line)?;
     let (code, rest) = text.split_at_checked(3)?;
@@ -71,13 +71,10 @@ fn split_reply(line: &[u8]) -> Option<(u16, bool, &[u8])> {
     }
 }
 
-/// The keyword of a 250 EHLO reply line (its text up to the first space), if it is one.
-pub(crate) fn ehlo_keyword(line: &[u8]) -> Option<&[u8]> {
+/// The text of a 250 EHLO reply line (after the code and separator), if it is one.
+pub(crate) fn ehlo_text(line: &[u8]) -> Option<&[u8]> {
     let (code, _, text) = split_reply(line)?;
-    if code != 250 {
-        return None;
-    }
-    text.split(|&b| b == b' ').next().filter(|k| !k.is_empty())
+    (code == 250).then_some(text)
 }
 
 /// The code of a reply line and whether it is the last line of its reply, from its
@@ -95,11 +92,9 @@ pub(crate) fn reply_head(line: &[u8]) -> Option<(u16, bool)> {
 /// The versions offered by one line of an EHLO reply (`250-XCRYPT t32_1.0 ...` or the
 /// last line `250 XCRYPT ...`), or `None` if the line is not the XCRYPT keyword line.
 pub fn offer_in_ehlo_line(line: &[u8]) -> Option<Offer> {
-    let (code, _, text) = split_reply(line)?;
-    if code != 250 {
-        return None;
-    }
-    after_keyword(text).map(Offer::parse_tokens)
+    ehlo_text(line)
+        .and_then(after_keyword)
+        .map(Offer::parse_tokens)
 }
 
 impl Reply {

@@ -207,8 +207,7 @@ impl Server {
                     }
                     return Ok(());
                 }
-                Some(Pause::Xcrypt(_)) => return self.hold(rest),
-                Some(Pause::Reply) => return self.hold(rest),
+                Some(Pause::Xcrypt(_) | Pause::Reply) => return self.hold(rest),
                 None => {}
             }
             let Some(piece) = self.peer_in.next(&mut rest) else {
