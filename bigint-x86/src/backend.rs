@@ -3,6 +3,8 @@
 //! Each backend but the portable one needs an architecture (chosen at compile time) and
 //! may need CPU features (checked at run time).
 
+use core::sync::atomic::{AtomicU8, Ordering};
+
 /// A Montgomery multiplication backend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -96,5 +98,40 @@ impl Backend {
     /// x86 the Pentium assembly runs everywhere and beats portable code.)
     pub fn best() -> Self {
         Self::runnable().last().unwrap_or(Backend::Portable)
+    }
+}
+/// The backend forced by [`Backend::set_default`]: 0 for none, else its index in
+/// [`Backend::ALL`] plus one. A global, because the callers that pick no backend (core's
+/// key exchange, the gateway) are many and far from the command line that forces one.
+static FORCED: AtomicU8 = AtomicU8::new(0);
+
+impl Backend {
+    /// The backend used when none is named: the one [`set_default`](Self::set_default)
+    /// forced, else [`best`](Self::best).
+    pub fn default_backend() -> Self {
+        match FORCED.load(Ordering::Relaxed) {
+            0 => Self::best(),
+            i => Self::ALL
+                .get(usize::from(i) - 1)
+                .copied()
+                .unwrap_or_else(Self::best),
+        }
+    }
+
+    /// Forces the backend that [`default_backend`](Self::default_backend) returns, for
+    /// this whole process (`None` goes back to [`best`](Self::best)). Returns `false`, and
+    /// changes nothing, if `backend` cannot run on this CPU.
+    pub fn set_default(backend: Option<Self>) -> bool {
+        let code = match backend {
+            None => 0,
+            Some(b) if b.is_runnable() => match Self::ALL.iter().position(|&a| a == b) {
+                Some(i) => i + 1,
+                None => return false,
+            },
+            Some(_) => return false,
+        };
+        // ALL has a handful of entries.
+        FORCED.store(code as u8, Ordering::Relaxed);
+        true
     }
 }

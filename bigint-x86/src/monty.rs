@@ -188,9 +188,9 @@ impl MontyParams {
     /// `base^exp mod n`, in constant time: a fixed 4-bit window over all 768 exponent
     /// bits, every table entry read at every window, the final subtraction masked. No
     /// branch or memory address depends on `base`, `exp` or any intermediate value.
-    /// A `base >= n` is reduced first. Runs on [`Backend::best`].
+    /// A `base >= n` is reduced first. Runs on [`Backend::default_backend`].
     pub fn pow(&self, base: &U768, exp: &SecretExponent) -> U768 {
-        self.pow_with(Backend::best(), base, exp)
+        self.pow_with(Backend::default_backend(), base, exp)
     }
 
     /// [`pow`](Self::pow) on the given backend.

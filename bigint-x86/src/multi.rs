@@ -39,13 +39,13 @@ pub enum MultiBackend {
 
 impl MultiBackend {
     /// The fastest runnable way: IFMA where the CPU has it, else one after another on
-    /// [`Backend::best`].
+    /// [`Backend::default_backend`].
     pub fn best() -> Self {
         #[cfg(ssmail_bigint_ifma)]
         if ifma::runnable() {
             return Self::Ifma;
         }
-        Self::Each(Backend::best())
+        Self::Each(Backend::default_backend())
     }
 
     /// Whether this CPU can run it.

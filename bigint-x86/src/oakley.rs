@@ -34,9 +34,9 @@ pub const PARAMS: MontyParams = match MontyParams::new_vartime(&P) {
 /// `2^r mod p`: an XCRYPT public key, by a fixed-base comb over a precomputed table
 /// (127 squarings and 127 multiplications instead of 768 squarings). Constant time in
 /// `r`: every bit position is visited and every table entry read. Runs on
-/// [`Backend::best`].
+/// [`Backend::default_backend`].
 pub fn public_key(r: &SecretExponent) -> U768 {
-    public_key_with(Backend::best(), r)
+    public_key_with(Backend::default_backend(), r)
 }
 
 /// [`public_key`] on the given backend.
@@ -93,7 +93,7 @@ pub(crate) fn comb_index(r: &SecretExponent, i: usize) -> Word {
 }
 
 /// `peer^r mod p`: an XCRYPT shared secret, in constant time in both `peer` and `r`.
-/// Runs on [`Backend::best`].
+/// Runs on [`Backend::default_backend`].
 pub fn shared_secret(peer: &U768, r: &SecretExponent) -> U768 {
     PARAMS.pow(peer, r)
 }

@@ -16,6 +16,28 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+
+    /// Which implementations run: by default the fastest this CPU runs (`ssmail backends`
+    /// lists them); these force one by name, for tests and benchmarks.
+    #[command(flatten)]
+    pub paths: PathArgs,
+}
+
+/// Forcing an implementation path by name, on the command line or in the environment.
+#[derive(Debug, Args)]
+pub struct PathArgs {
+    /// Force the arrsyfor (RC4) keystream implementation.
+    #[arg(long, global = true, value_name = "NAME", env = "SSMAIL_ARRSYFOR_PATH")]
+    pub arrsyfor_path: Option<String>,
+
+    /// Force the t32 (SOBER-t32) keystream implementation.
+    #[arg(long, global = true, value_name = "NAME", env = "SSMAIL_T32_PATH")]
+    pub t32_path: Option<String>,
+
+    /// Force the Diffie-Hellman exponentiation backend (a command's own `--backend`
+    /// still wins for that command).
+    #[arg(long, global = true, value_name = "NAME", env = "SSMAIL_DH_BACKEND")]
+    pub dh_backend: Option<String>,
 }
 
 /// The subcommands.
@@ -27,7 +49,8 @@ pub enum Command {
     Decrypt(CryptArgs),
     /// Compute base^exp mod p over XCRYPT's 768-bit Oakley prime (RFC 2409, 6.1).
     Modexp(ModexpArgs),
-    /// List the exponentiation backends compiled in, and which one is the default.
+    /// Name the CPU and list each primitive's implementations (cipher paths, exponentiation
+    /// backends): compiled in, runnable here, and the default.
     Backends(BackendsArgs),
     /// Make a new XCRYPT key pair: the private key goes to a file (or stdout), the
     /// public key to stdout as 192 hex digits.
@@ -82,7 +105,9 @@ pub struct BenchArgs {
     #[arg(long)]
     pub quick: bool,
 
-    /// Measure every exponentiation backend this CPU runs, not only the default.
+    /// Measure every implementation path this CPU runs (the exponentiation backends and
+    /// the ciphers' keystream paths), not only the defaults, and say whether each default
+    /// is the fastest.
     #[arg(long)]
     pub all_backends: bool,
 
@@ -168,7 +193,7 @@ pub struct ModexpArgs {
 /// Options of `backends`.
 #[derive(Debug, Args)]
 pub struct BackendsArgs {
-    /// Print a JSON array instead of lines.
+    /// Print one JSON object (`cpu`, `paths`, and each primitive's list) instead of lines.
     #[arg(long)]
     pub json: bool,
 }

@@ -14,12 +14,20 @@ use ssmail_bigint_x86::Backend;
 use ssmail_core::DEFAULT_LIFETIME_SECS;
 use ssmail_core::xcrypt::Version;
 
+use crate::cpu::Cpu;
 use crate::failure::Failure;
+use crate::paths::Chosen;
 use timing::{Plan, Sample};
 
 /// What `ssmail bench` measured.
 struct Report {
     plan: Plan,
+    /// The CPU it ran on.
+    cpu: Cpu,
+    /// The implementation of each primitive that the rows below used.
+    chosen: Chosen,
+    /// With `--all-backends`: every runnable keystream path of arrsyfor, then of t32.
+    paths: Option<[Vec<table3::PathRow>; 2]>,
     table3: [table3::Column; 2],
     dh: Vec<dh::Row>,
     cache: cache_sim::Outcome,
@@ -35,11 +43,13 @@ struct Report {
 /// When the system RNG fails or an in-memory session goes wrong.
 pub fn bench(quick: bool, all_backends: bool, json: bool) -> Result<String, Failure> {
     let plan = if quick { Plan::QUICK } else { Plan::FULL };
+    let chosen = Chosen::now();
     let table3 = table3::run(plan);
+    let paths = all_backends.then(|| table3::paths(plan));
     let backends: Vec<Backend> = if all_backends {
         Backend::runnable().collect()
     } else {
-        vec![Backend::best()]
+        vec![chosen.dh]
     };
     let dh = backends.into_iter().map(|b| dh::run(plan, b)).collect();
     let trace = cache_sim::Trace::paper();
@@ -65,6 +75,9 @@ pub fn bench(quick: bool, all_backends: bool, json: bool) -> Result<String, Fail
     ];
     let r = Report {
         plan,
+        cpu: Cpu::this(),
+        chosen,
+        paths,
         table3,
         dh,
         cache,
@@ -83,7 +96,7 @@ pub fn cache_sim(trace: &std::path::Path, lifetime: u64, json: bool) -> Result<S
         .map_err(|e| Failure::Io(format!("reading {}: {e}", trace.display())))?;
     let trace = cache_sim::Trace::parse(&text)?;
     let outcome = cache_sim::replay(&trace, lifetime, false)?;
-    let dh = dh::run(Plan::QUICK, Backend::best());
+    let dh = dh::run(Plan::QUICK, Backend::default_backend());
     let amortized = amortized_us(&outcome, &dh);
     if json {
         return Ok(format!(
@@ -127,7 +140,72 @@ fn range(s: &Sample) -> String {
     format!("[{:.2}–{:.2}]", s.min, s.max)
 }
 
+/// One implementation's figure among its primitive's, for the "fastest" verdict.
+struct Figure {
+    name: &'static str,
+    default: bool,
+    /// The fastest round of the row compared (µs per operation). The fastest round, not
+    /// the median: on a shared machine the slow rounds measure the neighbours, and the
+    /// paths are measured one after another, so medians can rank them by when they ran.
+    us: f64,
+}
+
+/// How much slower than the fastest path the default may measure and still count as the
+/// fastest: the rounds of one run spread by a few percent on a quiet machine.
+const FASTEST_TOLERANCE: f64 = 0.03;
+
+/// Whether the default figure is the fastest, within [`FASTEST_TOLERANCE`], and the
+/// fastest one's name.
+fn verdict(figures: &[Figure]) -> (bool, &'static str) {
+    let fastest = figures.iter().min_by(|a, b| a.us.total_cmp(&b.us));
+    let default = figures.iter().find(|f| f.default);
+    match (fastest, default) {
+        (Some(f), Some(d)) => (d.us <= f.us * (1.0 + FASTEST_TOLERANCE), f.name),
+        // The default was not measured (it was forced to a path that is not runnable,
+        // which `paths::force` refuses): nothing to compare.
+        (Some(f), None) => (false, f.name),
+        (None, _) => (true, ""),
+    }
+}
+
 impl Report {
+    /// The Diffie-Hellman row of the backend in use (the first row if it was not measured).
+    fn dh_default(&self) -> &dh::Row {
+        self.dh
+            .iter()
+            .find(|d| d.backend == self.chosen.dh)
+            .unwrap_or(&self.dh[0])
+    }
+
+    /// Each primitive's figures with `--all-backends`: the encryption of 14,671 bytes for
+    /// the cipher paths, the shared secret for the exponentiation backends.
+    fn figures(&self) -> Option<[(&'static str, Vec<Figure>); 3]> {
+        let [arrsyfor, t32] = self.paths.as_ref()?;
+        let cipher = |rows: &[table3::PathRow]| {
+            rows.iter()
+                .map(|r| Figure {
+                    name: r.name,
+                    default: r.default,
+                    us: r.encrypt.min,
+                })
+                .collect()
+        };
+        let dh = self
+            .dh
+            .iter()
+            .map(|d| Figure {
+                name: d.backend.name(),
+                default: d.backend == self.chosen.dh,
+                us: d.shared_secret.min,
+            })
+            .collect();
+        Some([
+            ("arrsyfor", cipher(arrsyfor)),
+            ("t32", cipher(t32)),
+            ("dh", dh),
+        ])
+    }
+
     fn noisy(&self) -> Vec<String> {
         let mut names = Vec::new();
         for c in &self.table3 {
@@ -138,6 +216,13 @@ impl Report {
             ] {
                 if s.noisy() {
                     names.push(format!("{} {row}", c.cipher));
+                }
+            }
+        }
+        if let Some(paths) = &self.paths {
+            for (cipher, rows) in ["arrsyfor", "t32"].iter().zip(paths) {
+                for r in rows.iter().filter(|r| r.encrypt.noisy()) {
+                    names.push(format!("{cipher} path {}", r.name));
                 }
             }
         }
@@ -161,6 +246,12 @@ impl Report {
             "ssmail bench: CPU time per message (the paper's Table 3), median of {} rounds \
              [fastest–slowest], against the paper's Pentium Pro 233",
             self.plan.rounds
+        );
+        let _ = writeln!(
+            o,
+            "CPU: {}\nimplementations: {}",
+            self.cpu.line(),
+            self.chosen.line()
         );
         let _ = writeln!(
             o,
@@ -213,8 +304,32 @@ impl Report {
                 dh::PAPER_P100_S * 1e6 / ss,
             );
         }
+        if let Some(figures) = self.figures() {
+            let _ = writeln!(
+                o,
+                "\nEvery implementation this CPU runs (fastest round, µs: encrypt 14,671 B; \
+                 DH shared secret):"
+            );
+            for (primitive, rows) in &figures {
+                let (fastest, name) = verdict(rows);
+                let _ = write!(o, "  {primitive:<9}");
+                for f in rows {
+                    let mark = if f.default { " (default)" } else { "" };
+                    let _ = write!(o, "  {} {:.1}{mark}", f.name, f.us);
+                }
+                let _ = writeln!(
+                    o,
+                    "  -> {}",
+                    if fastest {
+                        "the default is the fastest".to_owned()
+                    } else {
+                        format!("the default is NOT the fastest: {name} is")
+                    }
+                );
+            }
+        }
         let c = &self.cache;
-        let amortized = amortized_us(c, &self.dh[0]);
+        let amortized = amortized_us(c, &self.dh_default());
         let _ = writeln!(
             o,
             "\nCaching analysis: a synthetic trace shaped like the paper's (372.6 h, {} messages: \
@@ -284,13 +399,37 @@ impl Report {
         };
         let all: Vec<String> = self.dh.iter().map(dh_row).collect();
         let [plain, t32, arrsyfor] = &self.session;
+        let mut figures = String::new();
+        if let Some(f) = self.figures() {
+            let mut per = serde_json::Map::new();
+            let mut fastest = serde_json::Map::new();
+            for (primitive, rows) in &f {
+                let rows_json: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|r| serde_json::json!({"name": r.name, "us": r.us, "default": r.default}))
+                    .collect();
+                per.insert((*primitive).to_owned(), rows_json.into());
+                let (ok, name) = verdict(rows);
+                fastest.insert(
+                    (*primitive).to_owned(),
+                    serde_json::json!({"fastest": name, "default_is_fastest": ok}),
+                );
+            }
+            figures = format!(
+                r#", "path_figures": {}, "fastest": {}"#,
+                serde_json::Value::Object(per),
+                serde_json::Value::Object(fastest)
+            );
+        }
         format!(
-            r#"{{"table3": {{"arrsyfor": {}, "t32": {}}}, "dh": {}, "dh_backends": [{}], "cache": {}, "session_64k": {{"plaintext_us": {:.3}, "t32_us": {:.3}, "arrsyfor_us": {:.3}}}, "noisy": [{}]}}"#,
+            r#"{{"cpu": {}, "paths": {}{figures}, "table3": {{"arrsyfor": {}, "t32": {}}}, "dh": {}, "dh_backends": [{}], "cache": {}, "session_64k": {{"plaintext_us": {:.3}, "t32_us": {:.3}, "arrsyfor_us": {:.3}}}, "noisy": [{}]}}"#,
+            self.cpu.json(),
+            self.chosen.json(),
             col(&self.table3[0]),
             col(&self.table3[1]),
-            dh_row(&self.dh[0]),
+            dh_row(&self.dh_default()),
             all.join(", "),
-            cache_json(&self.cache, amortized_us(&self.cache, &self.dh[0])),
+            cache_json(&self.cache, amortized_us(&self.cache, &self.dh_default())),
             plain.median,
             t32.median,
             arrsyfor.median,

@@ -6,12 +6,14 @@
 
 mod args;
 mod bench;
+mod cpu;
 mod failure;
 mod gateway;
 mod hexkey;
 mod keypair;
 mod keystream;
 mod modexp;
+mod paths;
 mod raw;
 mod stream_cmd;
 
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
+    paths::force(&cli.paths)?;
     match cli.command {
         // In raw mode the two are the same XOR.
         Command::Encrypt(args) | Command::Decrypt(args) if args.raw => crypt(&args),
@@ -63,7 +66,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let hex = modexp::modexp(&args.base, &args.exp, args.backend.as_deref())?;
             print_line(&hex)
         }
-        Command::Backends(args) => print_line(&modexp::backends(args.json)),
+        Command::Backends(args) => print_line(&paths::backends(args.json)),
         Command::Keygen(args) if args.symmetric => {
             // The key is printed only when it was not written to a file.
             match stream_cmd::keygen_symmetric(args.out.as_deref(), args.force)? {

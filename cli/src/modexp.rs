@@ -37,7 +37,7 @@ fn number(text: &str, what: &str) -> Result<[u8; BYTES], Failure> {
 /// are usage errors.
 pub fn backend(name: Option<&str>) -> Result<Backend, Failure> {
     let Some(name) = name else {
-        return Ok(Backend::best());
+        return Ok(Backend::default_backend());
     };
     let b = Backend::from_name(name).ok_or_else(|| {
         let names: Vec<&str> = Backend::ALL.iter().map(|b| b.name()).collect();
@@ -61,36 +61,6 @@ pub fn modexp(base: &str, exp: &str, backend_name: Option<&str>) -> Result<Strin
     let backend = backend(backend_name)?;
     let r = oakley::PARAMS.pow_with(backend, &base, &exp);
     Ok(crate::hexkey::encode(&r.to_be_bytes()))
-}
-
-/// The backend list, as lines of text or as a JSON array.
-pub fn backends(json: bool) -> String {
-    let best = Backend::best();
-    let rows = Backend::ALL
-        .iter()
-        .map(|&b| (b.name(), b.is_runnable(), b == best));
-    if json {
-        let items: Vec<String> = rows
-            .map(|(name, runnable, default)| {
-                format!(r#"{{"name": "{name}", "runnable": {runnable}, "default": {default}}}"#)
-            })
-            .collect();
-        format!("[{}]", items.join(", "))
-    } else {
-        rows.map(|(name, runnable, default)| {
-            format!(
-                "{name}\t{}{}",
-                if runnable {
-                    "runnable"
-                } else {
-                    "not runnable on this CPU"
-                },
-                if default { "\tdefault" } else { "" }
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-    }
 }
 
 #[cfg(test)]

@@ -80,7 +80,7 @@ fn bench_text_prints_ours_beside_the_papers() {
     }
     // --all-backends: a Diffie-Hellman block for every runnable backend.
     let backends = json(&ssmail(&["backends", "--json"]));
-    let runnable = backends
+    let runnable = backends["dh"]
         .as_array()
         .unwrap()
         .iter()

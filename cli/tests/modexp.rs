@@ -76,28 +76,38 @@ fn bad_inputs_exit_2_with_one_line() {
 fn backends_lists_a_default_that_runs() {
     let out = ssmail(&["backends", "--json"]);
     assert!(out.status.success());
-    let json = String::from_utf8_lossy(&out.stdout);
-    assert!(json.trim_start().starts_with('[') && json.trim_end().ends_with(']'));
-    // The portable backend runs everywhere; the default is whichever runnable backend is
-    // fastest on this CPU, so only its shape is pinned here: exactly one, and runnable.
-    assert!(json.contains(r#"{"name": "portable", "runnable": true, "default": "#));
-    assert_eq!(json.matches(r#""default": true"#).count(), 1, "{json}");
-    assert_eq!(
-        json.matches(r#""runnable": true, "default": true"#).count(),
-        1,
-        "{json}"
-    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    // The portable path runs everywhere; the default is whichever runnable path is
+    // fastest on this CPU, so only its shape is pinned here: exactly one per primitive,
+    // runnable, and the one `paths` names.
+    for primitive in ["arrsyfor", "t32", "dh"] {
+        let rows = v[primitive].as_array().expect(primitive);
+        assert!(
+            rows.iter()
+                .any(|r| r["name"] == "portable" && r["runnable"] == true),
+            "{v}"
+        );
+        let defaults: Vec<_> = rows.iter().filter(|r| r["default"] == true).collect();
+        assert_eq!(defaults.len(), 1, "{primitive}: {v}");
+        assert_eq!(defaults[0]["runnable"], true, "{v}");
+        assert_eq!(defaults[0]["name"], v["paths"][primitive], "{v}");
+    }
     let out = ssmail(&["backends"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.lines().any(|l| l.starts_with("portable\trunnable")),
-        "{text}"
-    );
-    assert_eq!(
-        text.lines()
-            .filter(|l| l.ends_with("\trunnable\tdefault"))
-            .count(),
-        1,
-        "{text}"
-    );
+    assert!(text.starts_with("cpu\t"), "{text}");
+    for primitive in ["arrsyfor", "t32", "dh"] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&format!("{primitive}\tportable\trunnable"))),
+            "{text}"
+        );
+        assert_eq!(
+            text.lines()
+                .filter(|l| l.starts_with(&format!("{primitive}\t"))
+                    && l.ends_with("\trunnable\tdefault"))
+                .count(),
+            1,
+            "{text}"
+        );
+    }
 }

@@ -5,7 +5,7 @@
 
 use std::hint::black_box;
 
-use ssmail_ciphers::{Arrsyfor, KeyInit, StreamCipher, T32};
+use ssmail_ciphers::{Arrsyfor, ArrsyforPath, KeyInit, StreamCipher, T32, T32Path};
 use ssmail_core::derive;
 
 use super::timing::{Plan, Sample, measure};
@@ -77,5 +77,45 @@ pub fn run(plan: Plan) -> [Column; 2] {
         }),
         encrypt: measure(plan, || t.apply_keystream(black_box(&mut msg))),
     };
+    [arrsyfor, t32]
+}
+
+/// One keystream path's encryption of a [`MESSAGE`]-byte message.
+#[derive(Debug, Clone, Copy)]
+pub struct PathRow {
+    /// The path's name (`ssmail backends`).
+    pub name: &'static str,
+    /// Whether new ciphers use it (the default here, or forced).
+    pub default: bool,
+    /// Encrypting `MESSAGE` bytes.
+    pub encrypt: Sample,
+}
+
+/// Every runnable keystream path of each cipher: arrsyfor's, then t32's.
+pub fn paths(plan: Plan) -> [Vec<PathRow>; 2] {
+    let key = [0x5au8; 10];
+    let mut msg = vec![0x42u8; MESSAGE];
+    let chosen = ArrsyforPath::default_path();
+    let arrsyfor = ArrsyforPath::runnable()
+        .map(|p| {
+            let mut c = Arrsyfor::with_path(&key, p).expect("a 10-byte key is valid");
+            PathRow {
+                name: p.name(),
+                default: p == chosen,
+                encrypt: measure(plan, || c.apply_keystream(black_box(&mut msg))),
+            }
+        })
+        .collect();
+    let chosen = T32Path::default_path();
+    let t32 = T32Path::runnable()
+        .map(|p| {
+            let mut c = T32::with_path(&key, None, p).expect("a 10-byte key is valid");
+            PathRow {
+                name: p.name(),
+                default: p == chosen,
+                encrypt: measure(plan, || c.apply_keystream(black_box(&mut msg))),
+            }
+        })
+        .collect();
     [arrsyfor, t32]
 }
