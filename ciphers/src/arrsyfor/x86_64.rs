@@ -1,89 +1,177 @@
-//! The x86_64 assembly kernel of arrsyfor: eight RC4 steps per loop, written for this
+//! The x86_64 assembly kernel of arrsyfor: sixteen RC4 steps per loop, written for this
 //! crate after reading how OpenSSL's `rc4-x86_64` perlasm is shaped (no code taken).
 //!
-//! What makes it faster than the portable loop:
-//! * Each step loads the *next* `S[i + 1]` as soon as the store `S[j] = S[i]` is issued,
-//!   not after the whole swap, so the next step's `j += S[i + 1]` does not wait for the
-//!   output byte. Issuing that load after the `S[j]` store (in program order) is what keeps
-//!   it right when `j == i + 1`: the CPU forwards the stored value. The `S[i]` store cannot
-//!   alias `S[i + 1]`.
-//! * `i` runs through an aligned group of eight entries, so the eight `S[i]` addresses
-//!   are one base register plus constant displacements, and only `j` moves by data.
-//! * The eight output bytes are gathered in a 64-bit register and XORed into the data
-//!   with one load and one store.
-//!
-//! Every table load is a zero-extending byte load (`movzx`), so every index stays below
-//! 256 whatever the table holds: memory safety does not rest on the table being a
-//! permutation.
+//! What makes it faster than the portable loop (figures from an AMD EPYC Zen 3, family 25
+//! model 1, against OpenSSL 3's RC4 in the same run; see `benches/examples/arrsyfor_min.rs`):
+//! * Each step loads the *next* `S[i + 1]` right after it issues the store
+//!   `S[j] = S[i]`, not after the whole swap and the output byte, so the next step's
+//!   `j += S[i + 1]` never waits for them. Loading it after the `S[j]` store (in program
+//!   order) is what keeps it right when `j == i + 1`: the CPU forwards the stored value.
+//!   The step's other store, `S[i] = S[j]`, cannot alias `S[i + 1]`.
+//! * `i` runs through aligned groups of eight entries, so the `S[i]` addresses are one
+//!   base register plus constant displacements, and only `j` moves with the data.
+//! * The table is read with 32-bit loads, the width it is stored with: zero-extending
+//!   byte loads of the same entries were 8% slower on Zen 3 (the `S[i + 1]` loads that
+//!   follow an `S[j]` store to the same entry read through store forwarding).
+//! * Each octet's output bytes are rotated into a 64-bit register and XORed into the data
+//!   with one load and one store. Two such registers take turns by octet, so one octet's
+//!   rotate-and-merge chain does not wait for the previous octet's: with one register and
+//!   eight steps per loop (OpenSSL's shape) this kernel was 0.99-1.03x OpenSSL; with the
+//!   sixteen-step loop and two registers it is 1.12-1.18x. Thirty-two steps per loop gained
+//!   nothing more, and gathering by shift and OR, or into four registers, was slower.
 
-/// XORs `data.len() / 8 * 8` keystream bytes into the front of `data`, eight at a time.
-/// Returns how many bytes it processed.
-///
-/// # Panics
-/// If `data` holds an octet and `i + 1` is not a multiple of 8 (the kernel's groups of eight `S[i]` must not wrap).
-/// One RC4 step of the unrolled loop, as assembly text: `x` holds `S[i]`, the step loads
-/// `S[i + 1]` into `n`; `ci` and `ni` are the byte displacements of `S[i]` and `S[i + 1]`
-/// from the octet's base `ip`.
+/// One RC4 step, as assembly text. `x` holds `S[i]` (as a 32-bit entry); the step loads
+/// `S[i + 1]` into `n`, whose displacement from the octet's base `ip` is `ni` bytes (`ci`
+/// is `S[i]`'s), and rotates the output byte into `acc`.
 macro_rules! step {
-    ($x:ident, $n:ident, $ci:literal, $ni:literal) => {
+    ($x:ident, $n:ident, $acc:ident, $ci:literal, $ni:literal) => {
         concat!(
-            // j += S[i]; y = S[j]
-            "add {j:l}, {", stringify!($x), ":l}\n",
-            "movzx {y:e}, byte ptr [{s} + {j}*4]\n",
-            // S[j] = S[i], then (only now, so that j == i + 1 is seen) the next S[i + 1].
-            "mov dword ptr [{s} + {j}*4], {", stringify!($x), ":e}\n",
-            "movzx {", stringify!($n), ":e}, byte ptr [{s} + {ip}*4 + ", $ni, "]\n",
-            "mov dword ptr [{s} + {ip}*4 + ", $ci, "], {y:e}\n",
-            // The output byte S[S[i] + S[j]], rotated into the gathering register.
-            "add {y:l}, {", stringify!($x), ":l}\n",
-            "ror {acc}, 8\n",
-            "mov {acc:l}, byte ptr [{s} + {y}*4]\n",
+            swap_head!($x),
+            // Only now, after the S[j] store, so that j == i + 1 is seen.
+            "mov {",
+            stringify!($n),
+            ":e}, dword ptr [{s} + {ip}*4 + ",
+            $ni,
+            "]\n",
+            "mov dword ptr [{s} + {ip}*4 + ",
+            $ci,
+            "], {y:e}\n",
+            output!($x, $acc),
         )
     };
 }
 
-pub(super) fn apply_octets(s: &mut [u32; 256], i: &mut u8, j: &mut u8, data: &mut [u8]) -> usize {
-    let len = data.len() & !7;
+/// The last step of an octet: as [`step!`], but `S[i + 1]` opens the next octet, so `ip`
+/// advances (modulo 256, as a byte register) before it is loaded.
+macro_rules! last_step {
+    ($x:ident, $n:ident, $acc:ident) => {
+        concat!(
+            swap_head!($x),
+            "mov dword ptr [{s} + {ip}*4 + 28], {y:e}\n",
+            "add {ip:l}, 8\n",
+            "mov {",
+            stringify!($n),
+            ":e}, dword ptr [{s} + {ip}*4]\n",
+            output!($x, $acc),
+        )
+    };
+}
+
+/// `j += S[i]; y = S[j]; S[j] = S[i]`. `j` only ever changes in its low byte.
+macro_rules! swap_head {
+    ($x:ident) => {
+        concat!(
+            "add {j:l}, {",
+            stringify!($x),
+            ":l}\n",
+            "mov {y:e}, dword ptr [{s} + {j}*4]\n",
+            "mov dword ptr [{s} + {j}*4], {",
+            stringify!($x),
+            ":e}\n",
+        )
+    };
+}
+
+/// The output byte `S[(S[i] + S[j]) mod 256]`, rotated into `acc` from the top: after the
+/// octet's eight bytes and one more rotation, byte `k` of the octet is byte `k` of `acc`.
+macro_rules! output {
+    ($x:ident, $acc:ident) => {
+        concat!(
+            "add {y:l}, {",
+            stringify!($x),
+            ":l}\n",
+            "ror {",
+            stringify!($acc),
+            "}, 8\n",
+            "mov {",
+            stringify!($acc),
+            ":l}, byte ptr [{s} + {y}*4]\n",
+        )
+    };
+}
+
+/// The eight steps of one octet (`i + 1` through `i + 8`), then its XOR into the data at
+/// byte offset `off` from `p`. `S[i + 1]` is in register `a` before and after.
+macro_rules! octet {
+    ($acc:ident, $off:literal) => {
+        concat!(
+            step!(a, b, $acc, "0", "4"),
+            step!(b, a, $acc, "4", "8"),
+            step!(a, b, $acc, "8", "12"),
+            step!(b, a, $acc, "12", "16"),
+            step!(a, b, $acc, "16", "20"),
+            step!(b, a, $acc, "20", "24"),
+            step!(a, b, $acc, "24", "28"),
+            last_step!(b, a, $acc),
+            "ror {",
+            stringify!($acc),
+            "}, 8\n",
+            "xor {",
+            stringify!($acc),
+            "}, qword ptr [{p} + ",
+            $off,
+            "]\n",
+            "mov qword ptr [{p} + ",
+            $off,
+            "], {",
+            stringify!($acc),
+            "}\n",
+        )
+    };
+}
+
+/// Bytes per loop of the kernel.
+pub(super) const CHUNK: usize = 16;
+
+/// XORs `data.len() / 16 * 16` keystream bytes into the front of `data`, sixteen at a
+/// time, and returns how many bytes that is. `i` and `j` are the cipher's indices.
+///
+/// # Panics
+/// If that count is not zero and `i + 1` is not a multiple of 8 (the groups of eight
+/// `S[i]` addressed from one base must not wrap around the table).
+///
+/// # Safety
+/// Every entry of `s` is below 256. (The output index is the low byte of `S[i] + S[j]`
+/// added in a register that holds the whole 32-bit `S[j]`; the two other indices are
+/// bytes whatever the table holds.)
+#[allow(unsafe_code, reason = "the hand-scheduled RC4 loop")]
+// Out of line: inlined into `Arrsyfor::apply`, the same loop got other registers from
+// the allocator (`j` in `rcx` rather than `r10`, among others) and ran 10-12% slower on
+// Zen 3, whatever its alignment. One call per `apply_keystream` costs nothing measurable.
+#[inline(never)]
+pub(super) unsafe fn apply_chunks(
+    s: &mut [u32; 256],
+    i: &mut u8,
+    j: &mut u8,
+    data: &mut [u8],
+) -> usize {
+    let len = data.len() & !(CHUNK - 1);
     if len == 0 {
         return 0;
     }
     assert!(i.wrapping_add(1) & 7 == 0, "i + 1 must start an octet");
     let base = s.as_mut_ptr();
-    let mut jr = usize::from(*j);
     let p = data.as_mut_ptr();
-    // SAFETY: `end = p + len` with `len <= data.len()`, so the loop's 8-byte loads and
-    // stores `[p, end)` stay inside `data`, which we borrow mutably. Every table access is
-    // `base + 4 * idx` with `idx` a byte (zero-extended byte loads and 8-bit adds keep the
-    // index registers below 256) or `ip + k` with `ip` a multiple of 8 below 256 and
-    // `k <= 7` (asserted above; `ip` only ever advances by 8 modulo 256), so all stay
-    // inside the 1,024-byte table, which we borrow mutably. No stack, flags clobbered only.
-    #[allow(unsafe_code, reason = "the hand-scheduled RC4 loop")]
+    let mut jr = usize::from(*j);
+    // SAFETY: the data: `end = p + len` with `len` a nonzero multiple of 16 and at most
+    // `data.len()`, so the loop's 8-byte loads and stores at `p` and `p + 8`, `p` stepping
+    // by 16 up to `end`, stay inside `data`, which we borrow mutably. The table (which we
+    // borrow mutably too): `j` starts below 256 and changes only in its low byte; `ip`
+    // starts as a multiple of 8 below 256 (asserted above) and changes only by adding 8 to
+    // its low byte, so `ip + 7` never passes 255; `y` is `S[j]` with its low byte replaced,
+    // below 256 by the caller's promise. So every access `base + 4 * index (+ 4k)` is
+    // inside the 1,024 bytes of `s`. The asm uses no stack and clobbers only the flags and
+    // the registers declared here.
     unsafe {
         core::arch::asm!(
-            // tx = S[i + 1], the first step's entry.
-            "movzx {a:e}, byte ptr [{s} + {ip}*4]",
+            "mov {a:e}, dword ptr [{s} + {ip}*4]",
+            // The loop's start on a 64-byte boundary: its speed varied by 10% with where
+            // the linker happened to place it.
+            ".p2align 6",
             "2:",
-            step!(a, b, "0", "4"),
-            step!(b, a, "4", "8"),
-            step!(a, b, "8", "12"),
-            step!(b, a, "12", "16"),
-            step!(a, b, "16", "20"),
-            step!(b, a, "20", "24"),
-            step!(a, b, "24", "28"),
-            // The last step's next entry is the next octet's first: advance ip first.
-            "add {j:l}, {b:l}",
-            "movzx {y:e}, byte ptr [{s} + {j}*4]",
-            "mov dword ptr [{s} + {j}*4], {b:e}",
-            "mov dword ptr [{s} + {ip}*4 + 28], {y:e}",
-            "add {ip:l}, 8",
-            "movzx {a:e}, byte ptr [{s} + {ip}*4]",
-            "add {y:l}, {b:l}",
-            "ror {acc}, 8",
-            "mov {acc:l}, byte ptr [{s} + {y}*4]",
-            "ror {acc}, 8",
-            "xor {acc}, qword ptr [{p}]",
-            "mov qword ptr [{p}], {acc}",
-            "add {p}, 8",
+            octet!(acc0, "0"),
+            octet!(acc1, "8"),
+            "add {p}, 16",
             "cmp {p}, {end}",
             "jne 2b",
             s = in(reg) base,
@@ -92,7 +180,8 @@ pub(super) fn apply_octets(s: &mut [u32; 256], i: &mut u8, j: &mut u8, data: &mu
             a = out(reg) _,
             b = out(reg) _,
             y = out(reg) _,
-            acc = out(reg) _,
+            acc0 = out(reg) _,
+            acc1 = out(reg) _,
             p = inout(reg) p => _,
             end = in(reg) p.add(len),
             options(nostack),
