@@ -33,6 +33,9 @@ pub enum ArrsyforPath {
     /// Hand-scheduled x86_64 assembly, sixteen bytes per loop (baseline x86_64 only).
     #[cfg(target_arch = "x86_64")]
     X86_64Asm,
+    /// As [`X86_64Asm`](Self::X86_64Asm), gathering the output bytes in SSE2 registers.
+    #[cfg(target_arch = "x86_64")]
+    X86_64Sse2,
 }
 
 /// The path forced by [`ArrsyforPath::set_default`]: its position in
@@ -45,6 +48,8 @@ impl ArrsyforPath {
         Self::Portable,
         #[cfg(target_arch = "x86_64")]
         Self::X86_64Asm,
+        #[cfg(target_arch = "x86_64")]
+        Self::X86_64Sse2,
     ];
 
     /// The path's name, as [`from_name`](Self::from_name) takes it.
@@ -53,6 +58,8 @@ impl ArrsyforPath {
             Self::Portable => "portable",
             #[cfg(target_arch = "x86_64")]
             Self::X86_64Asm => "x86_64-asm",
+            #[cfg(target_arch = "x86_64")]
+            Self::X86_64Sse2 => "x86_64-sse2",
         }
     }
 
@@ -67,7 +74,7 @@ impl ArrsyforPath {
             Self::Portable => true,
             // Baseline x86_64 instructions only: every x86_64 CPU runs it.
             #[cfg(target_arch = "x86_64")]
-            Self::X86_64Asm => true,
+            Self::X86_64Asm | Self::X86_64Sse2 => true,
         }
     }
 
@@ -76,17 +83,28 @@ impl ArrsyforPath {
         Self::ALL.iter().copied().filter(|p| p.is_runnable())
     }
 
-    /// The fastest path this CPU runs.
+    /// The fastest path this CPU runs, by vendor, as OpenSSL's capability vector chooses
+    /// between its own RC4 loops.
     ///
-    /// On x86_64 that is [`X86_64Asm`](Self::X86_64Asm): measured on AMD Zen 3 (EPYC,
-    /// family 25 model 1) at about twice the portable loop. Its shape (32-bit table
-    /// entries, the next `S[i + 1]` loaded ahead, eight steps per loop) is the one OpenSSL
-    /// also runs on AMD and on Intel cores since Core 2; only Pentium 4-era cores, which
-    /// this crate does not tune for, preferred byte-wide tables.
+    /// * AMD and every other non-Intel x86_64: [`X86_64Asm`](Self::X86_64Asm). Measured
+    ///   on AMD Zen 3 (EPYC, family 25 model 1): 1.11-1.18x OpenSSL 3's RC4, 2.2x
+    ///   [`Portable`](Self::Portable), and 1.10x [`X86_64Sse2`](Self::X86_64Sse2) (which
+    ///   is about level with OpenSSL there). OpenSSL runs its general-register loop on AMD.
+    /// * Intel: [`X86_64Sse2`](Self::X86_64Sse2), not measured here: on Intel CPUs OpenSSL
+    ///   switches to gathering its output bytes with SSE2 word inserts instead of byte
+    ///   writes into a general register (whose partial-register merges cost more on
+    ///   Intel's cores), and that path does the same around the same sixteen-step loop.
+    ///   OpenSSL's byte-wide tables were only for Pentium 4-era cores, which are not tuned
+    ///   for here.
+    /// * Elsewhere: [`Portable`](Self::Portable).
     pub fn best() -> Self {
         #[cfg(target_arch = "x86_64")]
         {
-            Self::X86_64Asm
+            if x86_64::is_intel() {
+                Self::X86_64Sse2
+            } else {
+                Self::X86_64Asm
+            }
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
@@ -192,21 +210,30 @@ impl Arrsyfor {
         match self.path {
             ArrsyforPath::Portable => self.apply_portable(data),
             #[cfg(target_arch = "x86_64")]
-            ArrsyforPath::X86_64Asm => {
-                // Single steps up to the next octet of the table, the kernel's sixteen
-                // bytes at a time, then single steps for the tail.
-                let head = usize::from(self.i.wrapping_add(1).wrapping_neg() & 7).min(data.len());
-                let (first, rest) = data.split_at_mut(head);
-                self.apply_portable(first);
-                // SAFETY: every entry of `self.s` is below 256: `schedule` fills it with
-                // 0..=255 and then only swaps entries, `apply_portable` and the kernel only
-                // swap entries, and `Drop` writes zeros.
-                #[allow(unsafe_code, reason = "the x86_64 assembly kernel")]
-                let done =
-                    unsafe { x86_64::apply_chunks(&mut self.s, &mut self.i, &mut self.j, rest) };
-                self.apply_portable(&mut rest[done..]);
-            }
+            ArrsyforPath::X86_64Asm => self.apply_x86_64(data, x86_64::apply_chunks),
+            #[cfg(target_arch = "x86_64")]
+            ArrsyforPath::X86_64Sse2 => self.apply_x86_64(data, x86_64::apply_chunks_sse2),
         }
+    }
+
+    /// Runs an x86_64 kernel over `data`: single steps up to the next octet of the table,
+    /// the kernel's sixteen bytes at a time, then single steps for the tail.
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    #[allow(unsafe_code, reason = "calls the x86_64 assembly kernels")]
+    fn apply_x86_64(
+        &mut self,
+        data: &mut [u8],
+        kernel: unsafe fn(&mut [u32; 256], &mut u8, &mut u8, &mut [u8]) -> usize,
+    ) {
+        let head = usize::from(self.i.wrapping_add(1).wrapping_neg() & 7).min(data.len());
+        let (first, rest) = data.split_at_mut(head);
+        self.apply_portable(first);
+        // SAFETY: the kernels' one promise, every entry of `self.s` below 256, holds:
+        // `schedule` fills the table with 0..=255 and then only swaps entries,
+        // `apply_portable` and the kernels only swap entries, and `Drop` writes zeros.
+        let done = unsafe { kernel(&mut self.s, &mut self.i, &mut self.j, rest) };
+        self.apply_portable(&mut rest[done..]);
     }
 
     /// The portable loop: one byte per step.

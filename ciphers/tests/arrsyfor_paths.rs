@@ -95,7 +95,9 @@ fn names_round_trip_and_the_default_can_be_forced() {
     assert!(ArrsyforPath::best().is_runnable());
     assert!(ArrsyforPath::Portable.is_runnable());
     #[cfg(target_arch = "x86_64")]
-    assert_eq!(ArrsyforPath::best(), ArrsyforPath::X86_64Asm);
+    assert_ne!(ArrsyforPath::best(), ArrsyforPath::Portable);
+    #[cfg(not(target_arch = "x86_64"))]
+    assert_eq!(ArrsyforPath::best(), ArrsyforPath::Portable);
     // The global is shared with the other tests of this binary, which only read it
     // through KeyInit; every path gives the same bytes, so their results do not change.
     assert!(ArrsyforPath::set_default(Some(ArrsyforPath::Portable)));

@@ -1,5 +1,7 @@
-//! The x86_64 assembly kernel of arrsyfor: sixteen RC4 steps per loop, written for this
+//! The x86_64 assembly kernels of arrsyfor: sixteen RC4 steps per loop, written for this
 //! crate after reading how OpenSSL's `rc4-x86_64` perlasm is shaped (no code taken).
+//! [`apply_chunks`] gathers the output bytes in general registers (the `x86_64-asm`
+//! path), [`apply_chunks_sse2`] in SSE2 registers (`x86_64-sse2`); both share the steps.
 //!
 //! What makes it faster than the portable loop (figures from an AMD EPYC Zen 3, family 25
 //! model 1, against OpenSSL 3's RC4 in the same run; see `benches/examples/arrsyfor_min.rs`):
@@ -19,6 +21,8 @@
 //!   eight steps per loop (OpenSSL's shape) this kernel was 0.99-1.03x OpenSSL; with the
 //!   sixteen-step loop and two registers it is 1.12-1.18x. Thirty-two steps per loop gained
 //!   nothing more, and gathering by shift and OR, or into four registers, was slower.
+
+use core::sync::atomic::{AtomicU8, Ordering};
 
 /// One RC4 step, as assembly text. `x` holds `S[i]` (as a 32-bit entry); the step loads
 /// `S[i + 1]` into `n`, whose displacement from the octet's base `ip` is `ni` bytes (`ci`
@@ -190,4 +194,158 @@ pub(super) unsafe fn apply_chunks(
     *j = jr as u8;
     *i = i.wrapping_add(len as u8);
     len
+}
+
+/// As [`step!`], but the output byte goes into word `w` of the vector register `v`: a
+/// 16-bit load of the 32-bit entry is the byte, zero-extended, so no merge is needed.
+macro_rules! vstep {
+    ($x:ident, $n:ident, $v:ident, $w:literal, $ci:literal, $ni:literal) => {
+        concat!(
+            swap_head!($x),
+            "mov {",
+            stringify!($n),
+            ":e}, dword ptr [{s} + {ip}*4 + ",
+            $ni,
+            "]\n",
+            "mov dword ptr [{s} + {ip}*4 + ",
+            $ci,
+            "], {y:e}\n",
+            voutput!($x, $v, $w),
+        )
+    };
+}
+
+/// As [`last_step!`], with the output byte into word `w` of `v`.
+macro_rules! vlast_step {
+    ($x:ident, $n:ident, $v:ident, $w:literal) => {
+        concat!(
+            swap_head!($x),
+            "mov dword ptr [{s} + {ip}*4 + 28], {y:e}\n",
+            "add {ip:l}, 8\n",
+            "mov {",
+            stringify!($n),
+            ":e}, dword ptr [{s} + {ip}*4]\n",
+            voutput!($x, $v, $w),
+        )
+    };
+}
+
+/// The output byte `S[(S[i] + S[j]) mod 256]` into word `w` of `v`.
+macro_rules! voutput {
+    ($x:ident, $v:ident, $w:literal) => {
+        concat!(
+            "add {y:l}, {",
+            stringify!($x),
+            ":l}\n",
+            "pinsrw {",
+            stringify!($v),
+            "}, word ptr [{s} + {y}*4], ",
+            $w,
+            "\n",
+        )
+    };
+}
+
+/// Eight steps of the vector-gathering loop: even bytes of the 16 into `ve`, odd into
+/// `vo`, word `w0 .. w0 + 3`.
+macro_rules! voctet {
+    ($w0:literal, $w1:literal, $w2:literal, $w3:literal) => {
+        concat!(
+            vstep!(a, b, ve, $w0, "0", "4"),
+            vstep!(b, a, vo, $w0, "4", "8"),
+            vstep!(a, b, ve, $w1, "8", "12"),
+            vstep!(b, a, vo, $w1, "12", "16"),
+            vstep!(a, b, ve, $w2, "16", "20"),
+            vstep!(b, a, vo, $w2, "20", "24"),
+            vstep!(a, b, ve, $w3, "24", "28"),
+            vlast_step!(b, a, vo, $w3),
+        )
+    };
+}
+
+/// As [`apply_chunks`], gathering each sixteen output bytes in two SSE2 registers (even
+/// and odd bytes, one per 16-bit word), which are then merged, XORed into the data and
+/// stored as one 16-byte vector. No partial-register merges; SSE2 is part of x86_64.
+///
+/// # Panics
+/// As [`apply_chunks`].
+///
+/// # Safety
+/// As [`apply_chunks`].
+#[allow(unsafe_code, reason = "the hand-scheduled RC4 loop")]
+#[inline(never)]
+pub(super) unsafe fn apply_chunks_sse2(
+    s: &mut [u32; 256],
+    i: &mut u8,
+    j: &mut u8,
+    data: &mut [u8],
+) -> usize {
+    let len = data.len() & !(CHUNK - 1);
+    if len == 0 {
+        return 0;
+    }
+    assert!(i.wrapping_add(1) & 7 == 0, "i + 1 must start an octet");
+    let base = s.as_mut_ptr();
+    let p = data.as_mut_ptr();
+    let mut jr = usize::from(*j);
+    // SAFETY: as in `apply_chunks`; the 16-byte vector load and store at `p`, `p`
+    // stepping by 16 up to `end`, stay inside `data`. The 16-bit table loads read the low
+    // half of an entry whose index is bounded as in `apply_chunks`.
+    unsafe {
+        core::arch::asm!(
+            "mov {a:e}, dword ptr [{s} + {ip}*4]",
+            ".p2align 6",
+            "2:",
+            "pxor {ve}, {ve}",
+            "pxor {vo}, {vo}",
+            voctet!("0", "1", "2", "3"),
+            voctet!("4", "5", "6", "7"),
+            "psllw {vo}, 8",
+            "por {ve}, {vo}",
+            "movdqu {vo}, xmmword ptr [{p}]",
+            "pxor {ve}, {vo}",
+            "movdqu xmmword ptr [{p}], {ve}",
+            "add {p}, 16",
+            "cmp {p}, {end}",
+            "jne 2b",
+            s = in(reg) base,
+            ip = inout(reg) usize::from(i.wrapping_add(1)) => _,
+            j = inout(reg) jr,
+            a = out(reg) _,
+            b = out(reg) _,
+            y = out(reg) _,
+            ve = out(xmm_reg) _,
+            vo = out(xmm_reg) _,
+            p = inout(reg) p => _,
+            end = in(reg) p.add(len),
+            options(nostack),
+        );
+    }
+    *j = jr as u8;
+    *i = i.wrapping_add(len as u8);
+    len
+}
+
+/// Whether the CPU says it is Intel's: 0 not asked yet, 1 no, 2 yes. Cached because
+/// `cpuid` traps to the hypervisor in virtual machines (microseconds, about a key setup).
+static INTEL: AtomicU8 = AtomicU8::new(0);
+
+/// Whether the CPU's vendor string is `GenuineIntel`.
+// `__cpuid` is an `unsafe fn` on rustc 1.85 and safe on later ones.
+#[allow(
+    unsafe_code,
+    unused_unsafe,
+    reason = "`__cpuid` is unsafe on rustc 1.85"
+)]
+pub(super) fn is_intel() -> bool {
+    match INTEL.load(Ordering::Relaxed) {
+        0 => {
+            // SAFETY: leaf 0 of `cpuid` exists on every x86_64 CPU.
+            let r = unsafe { core::arch::x86_64::__cpuid(0) };
+            let intel = [r.ebx, r.edx, r.ecx] == [0x756e_6547, 0x4965_6e69, 0x6c65_746e];
+            INTEL.store(if intel { 2 } else { 1 }, Ordering::Relaxed);
+            intel
+        }
+        v => v == 2,
+    }
 }
