@@ -94,8 +94,8 @@ impl ArrsyforPath {
     ///   is about level with OpenSSL there). OpenSSL runs its general-register loop on AMD.
     /// * Intel: [`X86_64Sse2`](Self::X86_64Sse2), not measured here: on Intel CPUs OpenSSL
     ///   switches to gathering its output bytes with SSE2 word inserts instead of byte
-    ///   writes into a general register (whose partial-register merges cost more on
-    ///   Intel's cores), and that path does the same around the same sixteen-step loop.
+    ///   writes into a general register, and that path does the same around the same
+    ///   sixteen-step loop. (Whether `X86_64Asm` would win on Intel too is unmeasured.)
     ///   OpenSSL's byte-wide tables were only for Pentium 4-era cores, which are not tuned
     ///   for here.
     /// * Elsewhere: [`Portable`](Self::Portable).
