@@ -6,6 +6,7 @@ pub mod arrsyfor;
 pub mod t32;
 
 pub use arrsyfor::Arrsyfor;
+pub use arrsyfor::ArrsyforPath;
 pub use cipher;
 pub use cipher::{KeyInit, KeyIvInit, StreamCipher};
 pub use t32::T32;
