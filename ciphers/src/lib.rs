@@ -9,3 +9,4 @@ pub use arrsyfor::Arrsyfor;
 pub use cipher;
 pub use cipher::{KeyInit, KeyIvInit, StreamCipher};
 pub use t32::T32;
+pub use t32::T32Path;
