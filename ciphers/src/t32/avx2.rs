@@ -30,8 +30,8 @@ use super::tables::{ALPHA, SBOX, gf_mul};
 const LOOKAHEAD: usize = 128;
 /// Window length in steps.
 const SPAN: usize = 1024;
-/// Room after the window for the last 8-wide loads and stores.
-const PAD: usize = 32;
+/// Room after the window for the walk's last 8-wide loads.
+const PAD: usize = 16;
 /// How far back the recurrence reaches.
 const HISTORY: usize = 68;
 
@@ -117,14 +117,20 @@ static FOURS: [Four; 256] = {
 
 struct Avx2 {
     /// LFSR words: the register after `k` steps is `win[k..k + 17]`.
-    win: [u32; SPAN + N + PAD],
+    win: [u32; WIN],
     /// `nlfs[p]` is the NLF after `p` steps, bytes swapped (big-endian in memory), for
     /// `k < p <= ready`.
-    nlfs: [u32; SPAN + PAD],
+    nlfs: [u32; WIN],
     k: usize,
     ready: usize,
+    /// LFSR words are made up to `win[made]` (always `ready + HISTORY`: the vector
+    /// recurrence needs that many words behind the next one).
+    made: usize,
     konst: u32,
 }
+
+/// Length of the window arrays.
+const WIN: usize = SPAN + PAD;
 
 /// Eight words from `s[at..at + 8]`.
 #[inline(always)]
@@ -176,69 +182,21 @@ fn alpha4(x: __m256i) -> __m256i {
 }
 
 impl Avx2 {
+    /// The window over `s`'s register, with the LFSR run one word at a time up to where
+    /// the vector recurrence can take over.
     fn new(s: &Stream) -> Self {
-        let mut win = [0; SPAN + N + PAD];
+        let mut win = [0; WIN];
         win[..N].copy_from_slice(&s.r);
+        for i in N..HISTORY {
+            win[i] = feedback(win[i - 17], win[i - 13], win[i - 2]);
+        }
         Self {
             win,
-            nlfs: [0; SPAN + PAD],
+            nlfs: [0; WIN],
             k: 0,
             ready: 0,
+            made: HISTORY,
             konst: s.konst,
-        }
-    }
-
-    /// LFSR words `win[from..to]`.
-    #[inline(always)]
-    fn lfsr(&mut self, from: usize, to: usize) {
-        let w = &mut self.win;
-        let mut i = from;
-        // The eight-at-a-time recurrence reaches 68 words back.
-        while i < to && i < HISTORY {
-            w[i] = feedback(w[i - 17], w[i - 13], w[i - 2]);
-            i += 1;
-        }
-        if i + 8 <= to {
-            let mut prev = load8(w, i - 8);
-            while i + 8 <= to {
-                // SAFETY: register-only intrinsics; AVX2 as for `load8`.
-                let new = unsafe {
-                    _mm256_xor_si256(
-                        _mm256_xor_si256(prev, load8(w, i - 52)),
-                        alpha4(load8(w, i - 68)),
-                    )
-                };
-                store8(w, i, new);
-                prev = new;
-                i += 8;
-            }
-        }
-        while i < to {
-            w[i] = feedback(w[i - 17], w[i - 13], w[i - 2]);
-            i += 1;
-        }
-    }
-
-    /// NLFs `nlfs[from..from + 8 * blocks]`.
-    #[inline(always)]
-    fn nlfs(&mut self, from: usize, blocks: usize) {
-        let w = &self.win;
-        // SAFETY: register-only intrinsics and 8-word loads, except the gather, whose 8
-        // indices are `x >> 24 < 256` into the 256-entry S-box; AVX2 as for `load8`.
-        unsafe {
-            let konst = _mm256_set1_epi32(self.konst as i32);
-            let low24 = _mm256_set1_epi32(0x00FF_FFFF);
-            let bswap = load8(&BSWAP8, 0);
-            for b in 0..blocks {
-                let p = from + 8 * b;
-                let x = _mm256_add_epi32(load8(w, p), load8(w, p + 16));
-                let top = _mm256_srli_epi32::<24>(x);
-                let sb = _mm256_i32gather_epi32::<4>(SBOX.as_ptr().cast(), top);
-                let f = _mm256_xor_si256(sb, _mm256_and_si256(x, low24));
-                let t = _mm256_add_epi32(_mm256_add_epi32(f, load8(w, p + 1)), load8(w, p + 6));
-                let t = _mm256_add_epi32(_mm256_xor_si256(t, konst), load8(w, p + 13));
-                store8(&mut self.nlfs, p, _mm256_shuffle_epi8(t, bswap));
-            }
         }
     }
 }
@@ -256,24 +214,55 @@ impl Window for Avx2 {
     fn ready(&self) -> usize {
         self.ready
     }
+
+    /// LOOKAHEAD more LFSR words and as many NLFs, in one loop: each pass makes eight
+    /// words and the eight NLFs that end 51 words behind them (long stored, so their
+    /// unaligned loads do not wait on the stores), so that the permutes of the one and
+    /// the gather of the other share the vector units.
     #[inline(always)]
     fn run_ahead(&mut self) {
-        if self.ready + LOOKAHEAD > SPAN {
-            // Keep what the recurrence reaches back to; the register at `k` lies inside
-            // it, as the walk runs ahead once fewer than a control word's span of steps
-            // are left (`ready - k < 33 <= HISTORY - N`).
-            let h = self.ready + N - HISTORY;
-            debug_assert!(h <= self.k);
-            self.win.copy_within(h..self.ready + N, 0);
-            self.nlfs.copy_within(h..=self.ready, 0);
-            self.k -= h;
-            self.ready -= h;
+        if self.made + LOOKAHEAD > SPAN {
+            // Keep the register at `k` and what follows.
+            let k = self.k;
+            self.win.copy_within(k..self.made, 0);
+            self.nlfs.copy_within(k..=self.ready, 0);
+            self.k = 0;
+            self.ready -= k;
+            self.made -= k;
         }
-        let base = self.ready;
-        let to = base + N + LOOKAHEAD;
-        self.lfsr(base + N, to);
-        self.nlfs(base + 1, LOOKAHEAD >> 3);
-        self.ready = base + LOOKAHEAD;
+        let (made, ready) = (self.made, self.ready);
+        let w = &mut self.win;
+        // SAFETY: register-only intrinsics and 8-word loads and stores, except the
+        // gather, whose 8 indices are `x >> 24 < 256` into the 256-entry S-box; AVX2 as
+        // for `load8`.
+        unsafe {
+            let konst = _mm256_set1_epi32(self.konst as i32);
+            let low24 = _mm256_set1_epi32(0x00FF_FFFF);
+            let bswap = load8(&BSWAP8, 0);
+            let mut prev = load8(w, made - 8);
+            for b in 0..LOOKAHEAD >> 3 {
+                // s[i] = s[i-8] ^ s[i-52] ^ α^4·s[i-68], eight at a time.
+                let i = made + 8 * b;
+                let new = _mm256_xor_si256(
+                    _mm256_xor_si256(prev, load8(w, i - 52)),
+                    alpha4(load8(w, i - 68)),
+                );
+                store8(w, i, new);
+                prev = new;
+                // The NLF after p steps, for eight p; its last word is win[p + 16 + 7],
+                // at most i - 44.
+                let p = ready + 1 + 8 * b;
+                let x = _mm256_add_epi32(load8(w, p), load8(w, p + 16));
+                let top = _mm256_srli_epi32::<24>(x);
+                let sb = _mm256_i32gather_epi32::<4>(SBOX.as_ptr().cast(), top);
+                let f = _mm256_xor_si256(sb, _mm256_and_si256(x, low24));
+                let t = _mm256_add_epi32(_mm256_add_epi32(f, load8(w, p + 1)), load8(w, p + 6));
+                let t = _mm256_add_epi32(_mm256_xor_si256(t, konst), load8(w, p + 13));
+                store8(&mut self.nlfs, p, _mm256_shuffle_epi8(t, bswap));
+            }
+        }
+        self.made = made + LOOKAHEAD;
+        self.ready = ready + LOOKAHEAD;
     }
     #[inline(always)]
     fn nlf_at(&self, p: usize) -> u32 {
