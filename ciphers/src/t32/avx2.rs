@@ -29,7 +29,7 @@ use super::tables::{ALPHA, SBOX, gf_mul};
 /// Steps computed per run-ahead (a multiple of 8, at least one control word's span).
 const LOOKAHEAD: usize = 128;
 /// Window length in steps.
-const SPAN: usize = 1024;
+const SPAN: usize = 512;
 /// Room after the window for the walk's last 8-wide loads.
 const PAD: usize = 16;
 /// How far back the recurrence reaches.
