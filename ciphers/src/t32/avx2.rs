@@ -22,7 +22,7 @@ use core::arch::x86_64::{
 };
 
 use super::Stream;
-use super::bulk::{Window, walk};
+use super::bulk::{DIBITS_SPAN, Window, walk};
 use super::nlf::{N, WHITEN, feedback};
 use super::tables::{ALPHA, SBOX, gf_mul};
 
@@ -276,25 +276,34 @@ impl Window for Avx2 {
     /// the next eight NLFs go out, with what whitening, and how far the register moves.
     #[inline(always)]
     fn control_word(&mut self, ctrl: u32, dst: &mut [u8; 64]) -> usize {
-        let (mut k, mut m) = (self.k, 0usize);
+        // The NLFs the 16 dibits can reach, and eight more for the last 8-wide load; a
+        // fixed-size view, so that (with the `min`s) no access needs a bounds check.
+        let near: &[u32; DIBITS_SPAN + 8] = (&self.nlfs[self.k + 1..self.k + 1 + DIBITS_SPAN + 8])
+            .try_into()
+            .expect("the window holds a control word's span and PAD more");
+        let (mut k, mut m) = (0usize, 0usize);
         for byte in 0..4 {
             let e = &FOURS[((ctrl >> (8 * byte)) & 0xff) as usize];
-            let near = load8(&self.nlfs, k + 1);
-            // At most 12 words precede the last four.
+            // Three bytes of dibits take at most 24 steps and output at most 12 words.
+            let at = k.min(DIBITS_SPAN - 8);
             let o = 4 * m.min(12);
             let dst = &mut dst[o..o + 16];
-            // SAFETY: register-only intrinsics, a 16-byte load of `e.whiten` and a
-            // 16-byte store to `dst`, which holds 16 bytes; AVX2 as for `load8`.
+            // SAFETY: register-only intrinsics, an 8-word load of `near`, a 16-byte load of
+            // `e.whiten` and a 16-byte store to `dst`, which holds 16 bytes; AVX2 as for
+            // `load8`.
             unsafe {
                 let idx = _mm256_cvtepu8_epi32(_mm_cvtsi32_si128(e.idx as i32));
-                let v = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(near, idx));
-                let v = _mm_xor_si128(v, _mm_loadu_si128(e.whiten.as_ptr().cast()));
+                let v = _mm256_permutevar8x32_epi32(load8(near, at), idx);
+                let v = _mm_xor_si128(
+                    _mm256_castsi256_si128(v),
+                    _mm_loadu_si128(e.whiten.as_ptr().cast()),
+                );
                 _mm_storeu_si128(dst.as_mut_ptr().cast(), v);
             }
             m += e.count as usize;
             k += e.steps as usize;
         }
-        self.k = k;
+        self.k += k;
         m
     }
 }
