@@ -151,6 +151,46 @@ impl T32Path {
     }
 }
 
+impl T32Path {
+    /// The shortest run of words this path is used for; shorter runs go portable.
+    fn min_words(self) -> usize {
+        match self {
+            Self::Portable => 0,
+            #[cfg(ssmail_t32_avx2)]
+            Self::Avx2 => AVX2_MIN_WORDS,
+            #[cfg(ssmail_t32_avx512)]
+            Self::Avx512 => VECTOR_MIN_WORDS,
+        }
+    }
+}
+
+/// Fills `out` (whole words) with the next keystream bytes of `s`, on `path`, which must
+/// be runnable.
+fn fill_on(path: T32Path, s: &mut Stream, out: &mut [u8]) {
+    debug_assert!(path.is_runnable());
+    match path {
+        #[cfg(ssmail_t32_avx512)]
+        T32Path::Avx512 => {
+            // SAFETY: `path` is runnable (checked when it was chosen): the CPU has the
+            // features `avx512::fill` enables.
+            #[allow(unsafe_code, reason = "runtime-detected SIMD path")]
+            unsafe {
+                avx512::fill(s, out)
+            };
+        }
+        #[cfg(ssmail_t32_avx2)]
+        T32Path::Avx2 => {
+            // SAFETY: `path` is runnable (checked when it was chosen): the CPU has AVX2,
+            // which `avx2::fill` enables.
+            #[allow(unsafe_code, reason = "runtime-detected SIMD path")]
+            unsafe {
+                avx2::fill(s, out)
+            };
+        }
+        T32Path::Portable => bulk::fill(s, out),
+    }
+}
+
 impl fmt::Display for T32Path {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -252,27 +292,12 @@ impl T32 {
     /// Fills `out`, whose length is a multiple of 4, with the next keystream bytes.
     fn words(&mut self, out: &mut [u8]) {
         // The vector paths run a whole look-ahead at a time, which only pays on longer runs.
-        match self.path {
-            #[cfg(ssmail_t32_avx512)]
-            T32Path::Avx512 if out.len() >= 4 * VECTOR_MIN_WORDS => {
-                // SAFETY: `path` is runnable (checked when it was chosen): the CPU has the
-                // features `avx512::fill` enables.
-                #[allow(unsafe_code, reason = "runtime-detected SIMD path")]
-                unsafe {
-                    avx512::fill(&mut self.stream, out)
-                };
-            }
-            #[cfg(ssmail_t32_avx2)]
-            T32Path::Avx2 if out.len() >= 4 * AVX2_MIN_WORDS => {
-                // SAFETY: `path` is runnable (checked when it was chosen): the CPU has
-                // AVX2, which `avx2::fill` enables.
-                #[allow(unsafe_code, reason = "runtime-detected SIMD path")]
-                unsafe {
-                    avx2::fill(&mut self.stream, out)
-                };
-            }
-            _ => bulk::fill(&mut self.stream, out),
-        }
+        let path = if out.len() >= 4 * self.path.min_words() {
+            self.path
+        } else {
+            T32Path::Portable
+        };
+        fill_on(path, &mut self.stream, out);
     }
 
     /// XORs whole keystream words into `data`, whose length is a multiple of 4.

@@ -81,43 +81,75 @@ fn konst_vectors() {
     assert!(seen >= 1);
 }
 
-#[cfg(ssmail_t32_avx512)]
 proptest! {
+    /// Every path's raw generator, below its length threshold too, in runs of random
+    /// sizes (each a fresh window over the saved state).
     #[test]
-    fn avx512_generator_agrees_with_plain(
+    fn every_generator_agrees_with_plain(
         key in proptest::collection::vec(any::<u8>(), 1..=32),
+        iv in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..=32)),
         sizes in proptest::collection::vec(0usize..700, 1..6),
     ) {
-        if !avx512_cpuid::get() {
-            return Ok(()); // nothing to compare on this CPU
-        }
-        let mut p = Plain::new(&key, None);
-        let mut s = Stream::new(&key, None);
-        let mut buf = [0u8; 4 * 700];
-        for n in sizes {
-            // SAFETY: the CPU was checked above.
-            #[allow(unsafe_code, reason = "test of the SIMD path")]
-            unsafe { avx512::fill(&mut s, &mut buf[..4 * n]) };
-            for w in buf[..4 * n].chunks_exact(4) {
-                prop_assert_eq!(w, p.next_word().to_be_bytes());
+        for path in T32Path::runnable() {
+            let mut p = Plain::new(&key, iv.as_deref());
+            let mut s = Stream::new(&key, iv.as_deref());
+            let mut buf = [0u8; 4 * 700];
+            for &n in &sizes {
+                fill_on(path, &mut s, &mut buf[..4 * n]);
+                for w in buf[..4 * n].chunks_exact(4) {
+                    prop_assert_eq!(w, p.next_word().to_be_bytes(), "{}", path);
+                }
             }
         }
     }
+}
+
+/// The published keystreams (shorter than the vector paths' thresholds) through every
+/// path's raw generator.
+#[test]
+fn every_generator_gives_the_published_streams() {
+    let mut seen = 0;
+    for v in ssmail_vectors::t32_vectors() {
+        let ssmail_vectors::T32Vector::Stream {
+            line,
+            key,
+            iv,
+            keystream,
+        } = v
+        else {
+            continue;
+        };
+        for path in T32Path::runnable() {
+            let mut s = Stream::new(&key, iv.as_deref());
+            let mut buf = vec![0u8; keystream.len().next_multiple_of(4)];
+            fill_on(path, &mut s, &mut buf);
+            assert_eq!(
+                buf[..keystream.len()],
+                keystream[..],
+                "line {line} path {path}"
+            );
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, 2);
 }
 
 /// Applies `c`'s keystream to `len` zero bytes in pieces of the given sizes (cycled; if
 /// they are all empty, the rest goes in one piece after them).
 fn pieces_of(mut c: T32, len: usize, pieces: &[usize]) -> Vec<u8> {
     let mut out = vec![0u8; len];
-    let (mut at, mut i) = (0, 0);
-    while at < len {
-        let mut n = pieces[i % pieces.len()].min(len - at);
-        if i >= pieces.len() && pieces.iter().all(|&p| p == 0) {
-            n = len - at;
+    let mut at = 0;
+    for (i, &p) in pieces.iter().cycle().enumerate() {
+        if at == len {
+            break;
         }
+        let n = if i >= pieces.len() && pieces.iter().all(|&p| p == 0) {
+            len - at
+        } else {
+            p.min(len - at)
+        };
         c.apply_keystream(&mut out[at..at + n]);
         at += n;
-        i += 1;
     }
     out
 }
