@@ -306,9 +306,19 @@ impl T32 {
         // a few bytes would cost more than making them.
         if data.len() <= SHORT_RUN {
             self.apply_words_through::<SHORT_RUN>(data);
-        } else {
-            self.apply_words_through::<{ 4 * BATCH_WORDS }>(data);
+            return;
         }
+        #[cfg(ssmail_t32_avx2)]
+        if self.path == T32Path::Avx2 {
+            // SAFETY: `path` is runnable (checked when it was chosen): the CPU has AVX2,
+            // which `avx2::apply` enables.
+            #[allow(unsafe_code, reason = "runtime-detected SIMD path")]
+            unsafe {
+                avx2::apply::<{ 4 * BATCH_WORDS }>(&mut self.stream, data)
+            };
+            return;
+        }
+        self.apply_words_through::<{ 4 * BATCH_WORDS }>(data);
     }
 
     /// [`apply_words`](Self::apply_words) through a keystream buffer of `B` bytes.
