@@ -7,6 +7,13 @@
 //! and α-table lookups are indexed by secret state, so it is **not cache-timing safe**.
 //! It exists here to speak XCRYPT with other ssmail hosts, which defends against passive
 //! listeners only. For anything new, use a modern AEAD.
+//!
+//! # Paths
+//! The keystream has several implementations, [`T32Path`]s, all giving the same bytes:
+//! portable Rust everywhere, AVX2 on x86_64, and AVX-512 on x86_64 when the compiler has
+//! its intrinsics. New ciphers take [`T32Path::default_path`], the fastest one this CPU
+//! runs unless [`T32Path::set_default`] forced another; [`T32::with_path`] picks one for a
+//! single cipher. `--cfg ssmail_t32_backend="portable"` builds the portable path alone.
 
 #[cfg(ssmail_t32_avx2)]
 mod avx2;
