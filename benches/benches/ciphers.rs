@@ -16,7 +16,7 @@ use aes::Aes128;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_main};
 use ctr::Ctr128BE;
 use ssmail_benches::{OpensslRc4, T32RefC, seeded_bytes};
-use ssmail_ciphers::{Arrsyfor, KeyInit, KeyIvInit, StreamCipher, T32};
+use ssmail_ciphers::{Arrsyfor, KeyInit, KeyIvInit, StreamCipher, T32, T32Path};
 
 /// AES-128 in counter mode, big-endian 128-bit counter.
 type Aes128Ctr = Ctr128BE<Aes128>;
@@ -68,6 +68,15 @@ fn keystream(c: &mut Criterion) {
             T32::new_from_slice(&key).expect("10-byte key"),
             &mut buf,
         );
+        // Every other t32 path this CPU runs (`t32` is the default, the fastest).
+        for path in T32Path::runnable().filter(|&p| p != T32Path::default_path()) {
+            stream(
+                &mut g,
+                &format!("t32-{}", path.name()),
+                T32::with_path(&key, None, path).expect("10-byte key"),
+                &mut buf,
+            );
+        }
         stream(
             &mut g,
             "rc4-crate",

@@ -10,3 +10,4 @@ pub use arrsyfor::ArrsyforPath;
 pub use cipher;
 pub use cipher::{KeyInit, KeyIvInit, StreamCipher};
 pub use t32::T32;
+pub use t32::T32Path;

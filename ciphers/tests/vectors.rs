@@ -1,7 +1,7 @@
 //! Every published vector, applied in one call and in pieces of every length 1..=255.
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
-use ssmail_ciphers::{Arrsyfor, KeyInit, KeyIvInit, StreamCipher, T32};
+use ssmail_ciphers::{Arrsyfor, KeyInit, KeyIvInit, StreamCipher, T32, T32Path};
 use ssmail_vectors::{T32Vector, arrsyfor_vectors, t32_vectors};
 
 /// Keystream of `len` bytes, applied to zeros in pieces of `piece` bytes.
@@ -44,6 +44,13 @@ fn t32(key: &[u8], iv: Option<&[u8]>) -> T32 {
     }
 }
 
+/// Every t32 path this CPU runs: each must give every vector.
+fn t32_paths() -> Vec<T32Path> {
+    let paths: Vec<T32Path> = T32Path::runnable().collect();
+    assert!(paths.contains(&T32Path::Portable));
+    paths
+}
+
 #[test]
 fn t32_streams_whole_and_in_every_piece_length() {
     let mut seen = 0;
@@ -60,6 +67,13 @@ fn t32_streams_whole_and_in_every_piece_length() {
         for piece in 1..=255 {
             let ks = keystream_in_pieces(t32(&key, iv.as_deref()), keystream.len(), piece);
             assert_eq!(ks, keystream, "line {line} piece {piece}");
+        }
+        for path in t32_paths() {
+            for piece in [1, 3, 4, 5, 63, 64, 65, keystream.len()] {
+                let c = T32::with_path(&key, iv.as_deref(), path).unwrap();
+                let ks = keystream_in_pieces(c, keystream.len(), piece);
+                assert_eq!(ks, keystream, "line {line} path {path} piece {piece}");
+            }
         }
         seen += 1;
     }
@@ -80,12 +94,15 @@ fn t32_qualcomm_iterated_vector() {
         else {
             continue;
         };
-        let mut buf = keystream_in_pieces(t32(&key, iv.as_deref()), 40, 40);
-        for _ in 0..count {
-            let mut c = T32::new_from_slice(&buf[..16]).unwrap();
-            c.apply_keystream(&mut buf);
+        for path in t32_paths() {
+            let c = T32::with_path(&key, iv.as_deref(), path).unwrap();
+            let mut buf = keystream_in_pieces(c, 40, 40);
+            for _ in 0..count {
+                let mut c = T32::with_path(&buf[..16], None, path).unwrap();
+                c.apply_keystream(&mut buf);
+            }
+            assert_eq!(buf, result, "line {line} path {path}");
         }
-        assert_eq!(buf, result, "line {line}");
         seen += 1;
     }
     assert_eq!(seen, 1);
@@ -100,9 +117,18 @@ fn t32_worked_example_first_mebibyte_digest() {
         <[u8; 32]>::from(Sha256::digest(&ks)),
         hex_literal::hex!("5b1b518951749367a3ee7c227781f34a66d5fec8e202b2521759431aef78af62")
     );
-    // The same stream in odd pieces.
+    // The same stream in odd pieces, and from every path.
     let odd = keystream_in_pieces(<T32 as KeyInit>::new(&key.into()), 1 << 20, 4093);
     assert_eq!(odd, ks);
+    for path in t32_paths() {
+        for piece in [1 << 20, 4097, 65] {
+            let c = T32::with_path(&key, None, path).unwrap();
+            assert!(
+                keystream_in_pieces(c, 1 << 20, piece) == ks,
+                "path {path} piece {piece}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -1,9 +1,13 @@
 //! Unit tests that need the crate's private paths: the fast generator against the literal one.
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
+extern crate std;
+
 use super::plain::Plain;
 use super::*;
 use proptest::prelude::*;
+use std::vec;
+use std::vec::Vec;
 
 fn plain_bytes(key: &[u8], iv: Option<&[u8]>, len: usize) -> ([u8; 1024], u32) {
     let mut p = Plain::new(key, iv);
@@ -77,26 +81,133 @@ fn konst_vectors() {
     assert!(seen >= 1);
 }
 
-#[cfg(ssmail_t32_avx512)]
 proptest! {
+    /// Every path's raw generator, below its length threshold too, in runs of random
+    /// sizes (each a fresh window over the saved state).
     #[test]
-    fn avx512_generator_agrees_with_plain(
+    fn every_generator_agrees_with_plain(
         key in proptest::collection::vec(any::<u8>(), 1..=32),
+        iv in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..=32)),
         sizes in proptest::collection::vec(0usize..700, 1..6),
     ) {
-        if !avx512_cpuid::get() {
-            return Ok(()); // nothing to compare on this CPU
-        }
-        let mut p = Plain::new(&key, None);
-        let mut s = Stream::new(&key, None);
-        let mut buf = [0u8; 4 * 700];
-        for n in sizes {
-            // SAFETY: the CPU was checked above.
-            #[allow(unsafe_code, reason = "test of the SIMD path")]
-            unsafe { avx512::fill(&mut s, &mut buf[..4 * n]) };
-            for w in buf[..4 * n].chunks_exact(4) {
-                prop_assert_eq!(w, p.next_word().to_be_bytes());
+        for path in T32Path::runnable() {
+            let mut p = Plain::new(&key, iv.as_deref());
+            let mut s = Stream::new(&key, iv.as_deref());
+            let mut buf = [0u8; 4 * 700];
+            for &n in &sizes {
+                fill_on(path, &mut s, &mut buf[..4 * n]);
+                for w in buf[..4 * n].chunks_exact(4) {
+                    prop_assert_eq!(w, p.next_word().to_be_bytes(), "{}", path);
+                }
             }
         }
     }
+}
+
+/// The published keystreams (shorter than the vector paths' thresholds) through every
+/// path's raw generator.
+#[test]
+fn every_generator_gives_the_published_streams() {
+    let mut seen = 0;
+    for v in ssmail_vectors::t32_vectors() {
+        let ssmail_vectors::T32Vector::Stream {
+            line,
+            key,
+            iv,
+            keystream,
+        } = v
+        else {
+            continue;
+        };
+        for path in T32Path::runnable() {
+            let mut s = Stream::new(&key, iv.as_deref());
+            let mut buf = vec![0u8; keystream.len().next_multiple_of(4)];
+            fill_on(path, &mut s, &mut buf);
+            assert_eq!(
+                buf[..keystream.len()],
+                keystream[..],
+                "line {line} path {path}"
+            );
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, 2);
+}
+
+/// Applies `c`'s keystream to `len` zero bytes in pieces of the given sizes (cycled; if
+/// they are all empty, the rest goes in one piece after them).
+fn pieces_of(mut c: T32, len: usize, pieces: &[usize]) -> Vec<u8> {
+    let mut out = vec![0u8; len];
+    let mut at = 0;
+    for (i, &p) in pieces.iter().cycle().enumerate() {
+        if at == len {
+            break;
+        }
+        let n = if i >= pieces.len() && pieces.iter().all(|&p| p == 0) {
+            len - at
+        } else {
+            p.min(len - at)
+        };
+        c.apply_keystream(&mut out[at..at + n]);
+        at += n;
+    }
+    out
+}
+
+fn plain_vec(key: &[u8], iv: Option<&[u8]>, len: usize) -> Vec<u8> {
+    let mut p = Plain::new(key, iv);
+    let mut out = Vec::with_capacity(len + 4);
+    while out.len() < len {
+        out.extend_from_slice(&p.next_word().to_be_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Piece sizes that cross word, control-word and batch boundaries awkwardly.
+const AWKWARD: [usize; 10] = [0, 1, 3, 4, 5, 63, 64, 65, 4095, 4097];
+
+proptest! {
+    #[test]
+    fn every_path_agrees_with_portable_and_plain(
+        key in proptest::collection::vec(any::<u8>(), 1..=32),
+        iv in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..=32)),
+        len in 0usize..20_000,
+        pieces in proptest::collection::vec(proptest::sample::select(&AWKWARD[..]), 1..12),
+    ) {
+        let want = plain_vec(&key, iv.as_deref(), len);
+        let portable = T32::with_path(&key, iv.as_deref(), T32Path::Portable).unwrap();
+        prop_assert_eq!(&pieces_of(portable, len, &pieces), &want);
+        for path in T32Path::runnable() {
+            let c = T32::with_path(&key, iv.as_deref(), path).unwrap();
+            prop_assert_eq!(c.path(), path);
+            prop_assert_eq!(&pieces_of(c.clone(), len, &[len.max(1)]), &want, "{} whole", path);
+            prop_assert_eq!(&pieces_of(c, len, &pieces), &want, "{} in {:?}", path, &pieces);
+        }
+    }
+}
+
+#[test]
+fn path_names_and_defaults() {
+    assert_eq!(T32Path::ALL[0], T32Path::Portable);
+    for &p in T32Path::ALL {
+        assert_eq!(T32Path::from_name(p.name()), Some(p));
+    }
+    assert_eq!(T32Path::from_name("nonesuch"), None);
+    assert!(T32Path::Portable.is_runnable());
+    assert!(T32Path::best().is_runnable());
+    assert_eq!(T32Path::runnable().last(), Some(T32Path::best()));
+}
+
+#[test]
+fn set_default_forces_and_releases() {
+    // Other tests may run meanwhile; every path gives the same keystream, so forcing
+    // one changes no result.
+    for path in T32Path::runnable() {
+        assert!(T32Path::set_default(Some(path)));
+        assert_eq!(T32Path::default_path(), path);
+        assert_eq!(T32::new_from_slice(&[1; 10]).unwrap().path(), path);
+    }
+    assert!(T32Path::set_default(None));
+    assert_eq!(T32Path::default_path(), T32Path::best());
 }
