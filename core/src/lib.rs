@@ -9,7 +9,8 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
-#[cfg(feature = "std")]
+// (Tests use std too: proptest, and `Vec` for what they collect.)
+#[cfg(any(test, feature = "std"))]
 extern crate std;
 
 pub mod agreement;

@@ -2,6 +2,8 @@
 //! octets, longer ones passed on in pieces), DATA bodies up to their `CRLF.CRLF`, BDAT
 //! chunks of a counted size, and everything after STARTTLS as opaque bytes.
 
+use memchr::{memchr, memmem};
+
 use crate::xcrypt::line::{LINE_MAX, Line};
 use crate::xcrypt::pending::Kind;
 
@@ -25,6 +27,42 @@ impl BodyScan {
             (Self::Dot, b'\r') => (Self::DotCr, false),
             _ => (Self::Mid, false),
         }
+    }
+
+    /// Scans `input` from this state for the end of the body: the state after the scan,
+    /// and the length of the prefix of `input` that ends the body, if it does.
+    ///
+    /// The same as [`step`](Self::step) over every byte, but only the first bytes of
+    /// `input` (which may finish a `CRLF . CRLF` begun in an earlier call) are stepped
+    /// through. After them, whether an LF ends the body follows from the three bytes
+    /// before it alone, so the rest is a substring search for `LF . CR LF`: `memchr`'s
+    /// vector search, which skips through mail text several times faster than a search
+    /// for each line end (and does not slow down on inputs dense with line ends).
+    fn scan(mut self, input: &[u8]) -> (Self, Option<usize>) {
+        // The longest run of bytes a state stands for (`LF . CR` for DotCr).
+        const MEMORY: usize = 3;
+        let head = input.len().min(MEMORY);
+        for (i, &b) in input[..head].iter().enumerate() {
+            let (next, ended) = self.step(b);
+            self = next;
+            if ended {
+                return (self, Some(i + 1));
+            }
+        }
+        // A match ends at index 3 or later: past the head, which was checked above.
+        if let Some(at) = memmem::find(input, b"\n.\r\n") {
+            return (Self::LineStart, Some(at + MEMORY + 1));
+        }
+        if input.len() > head {
+            // Past the head, the state too follows from the last three bytes alone (it
+            // is LineStart after an LF, and Dot or DotCr only after `LF .` or `LF . CR`),
+            // so stepping them from any state gives it; none of them ends the body, or
+            // the search above would have stopped there.
+            self = input[input.len() - MEMORY..]
+                .iter()
+                .fold(Self::Mid, |s, &b| s.step(b).0);
+        }
+        (self, None)
     }
 }
 
@@ -87,7 +125,7 @@ impl Framer {
         }
         match self.mode {
             Mode::Lines if self.long => {
-                let (part, ends) = match input.iter().position(|&b| b == b'\n') {
+                let (part, ends) = match memchr(b'\n', input) {
                     Some(i) => (&input[..=i], true),
                     None => (*input, false),
                 };
@@ -98,7 +136,7 @@ impl Framer {
             Mode::Lines => {
                 let room = LINE_MAX - self.buf.as_bytes().len();
                 let window = &input[..room.min(input.len())];
-                if let Some(i) = window.iter().position(|&b| b == b'\n') {
+                if let Some(i) = memchr(b'\n', window) {
                     self.buf.push(&input[..=i]);
                     *input = &input[i + 1..];
                     return Some(Piece::Line(core::mem::replace(&mut self.buf, Line::new())));
@@ -114,16 +152,8 @@ impl Framer {
                 }
                 None
             }
-            Mode::Data(mut dot) => {
-                let mut end = None;
-                for (i, &b) in input.iter().enumerate() {
-                    let (next, ended) = dot.step(b);
-                    dot = next;
-                    if ended {
-                        end = Some(i + 1);
-                        break;
-                    }
-                }
+            Mode::Data(dot) => {
+                let (dot, end) = dot.scan(input);
                 let n = end.unwrap_or(input.len());
                 let part = &input[..n];
                 *input = &input[n..];
@@ -193,3 +223,6 @@ fn bdat(line: &[u8]) -> Option<(u64, bool)> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests;
