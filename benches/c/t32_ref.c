@@ -1,7 +1,7 @@
 /*
  * t32_ref.c -- a plain C implementation of SOBER-t32 in key-only mode (XCRYPT's t32_1.0).
  *
- * WRITTEN HERE, in the ssmail project, from the specification spec/t32.md.
+ * WRITTEN HERE, in the ssmail project, from the specification docs/t32.md.
  * It is NOT QUALCOMM's reference code (t32ref.c), which we could not fetch, and no one's
  * code was copied into it. It imitates the reference's straightforward style: a 17-word
  * register shifted one word per step, the multiply by alpha through four 256-entry

@@ -1,7 +1,7 @@
 /*
  * t32_ref.h -- interface of the plain C SOBER-t32 benchmark peer (see t32_ref.c).
  *
- * Written in the ssmail project from spec/t32.md. Not QUALCOMM's code.
+ * Written in the ssmail project from docs/t32.md. Not QUALCOMM's code.
  */
 #ifndef T32_REF_H
 #define T32_REF_H

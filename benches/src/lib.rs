@@ -3,7 +3,7 @@
 //! The benchmarks themselves live in `benches/ciphers.rs`. This library holds what the
 //! benchmarks and the `peers_agree` test share: safe wrappers around the two C peers
 //! ([`OpensslRc4`], OpenSSL's RC4 assembly from libcrypto, and [`T32RefC`], a plain C
-//! SOBER-t32 written here from the spec) and [`seeded_bytes`] for reproducible inputs.
+//! SOBER-t32 written here from docs/t32.md §2) and [`seeded_bytes`] for reproducible inputs.
 
 pub mod gmp_powm;
 pub mod openssl_bn;

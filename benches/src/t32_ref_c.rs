@@ -1,5 +1,5 @@
 //! The `t32-ref-c` peer: `c/t32_ref.c`, a plain C SOBER-t32 written in this project from
-//! `spec/t32.md` in the style of QUALCOMM's reference C (a shifting 17-word register,
+//! `docs/t32.md` in the style of QUALCOMM's reference C (a shifting 17-word register,
 //! four α tables, a switch on the stutter dibit). It is not QUALCOMM's code; it stands
 //! in for it as a benchmark peer only. `build.rs` compiles it at `-O3`.
 

@@ -1,4 +1,4 @@
-//! The shared secret `Z = K_peer^r mod p` (spec section 1).
+//! The shared secret `Z = K_peer^r mod p` (docs/xcrypt.md §1).
 
 use core::fmt;
 

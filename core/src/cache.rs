@@ -1,4 +1,4 @@
-//! The key cache of spec section 5: our own key pair with the time it was made, and for
+//! The key cache of docs/xcrypt.md §5: our own key pair with the time it was made, and for
 //! each peer public key seen, the shared secret computed with it. `no_std`, no
 //! allocation: the capacity `N` is fixed by the caller, and a full cache forgets the
 //! peer used least recently. The clock is the caller's (seconds, any epoch), since
@@ -19,7 +19,7 @@ use crate::agreement::{SharedSecret, shared_secret};
 use crate::keys::PrivateKey;
 use crate::keys::{KeyPair, PublicKey};
 
-/// The default key lifetime: two hours (spec section 1).
+/// The default key lifetime: two hours (docs/xcrypt.md §1).
 pub const DEFAULT_LIFETIME_SECS: u64 = 2 * 60 * 60;
 
 /// How long after a rotation the previous key pair still finishes the exchanges that

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-/// Why a peer's public key was refused (spec section 1: `2 <= K <= p-2`, exact length,
+/// Why a peer's public key was refused (docs/xcrypt.md §1: `2 <= K <= p-2`, exact length,
 /// hex).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PublicKeyError {

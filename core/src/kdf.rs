@@ -1,4 +1,4 @@
-//! Spec section 3: the two direction keys from the shared secret and both nonces.
+//! docs/xcrypt.md §3: the two direction keys from the shared secret and both nonces.
 
 use sha1::{Digest, Sha1};
 use zeroize::{Zeroize, ZeroizeOnDrop};

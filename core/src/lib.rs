@@ -1,11 +1,11 @@
-//! XCRYPT key agreement for ssmail (`../shared/spec/xcrypt.md`): the Oakley group, keys,
+//! XCRYPT key agreement for ssmail (`docs/xcrypt.md`): the Oakley group, keys,
 //! the shared secret and the SHA-1 derivation of the two direction keys, the key cache
 //! (in memory, and with the `std` feature in a file that several processes share), and
 //! the dialogue as client and server state machines without I/O ([`xcrypt`]).
 //!
 //! # Security
 //! 768-bit Diffie-Hellman is within reach of a well-funded attacker, and XCRYPT defends
-//! against passive listeners only (spec section 4, rule 8).
+//! against passive listeners only (docs/xcrypt.md §4.8).
 #![no_std]
 #![forbid(unsafe_code)]
 

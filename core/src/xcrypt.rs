@@ -1,4 +1,4 @@
-//! The XCRYPT dialogue (spec section 4): its lines as values, and the client and server
+//! The XCRYPT dialogue (docs/xcrypt.md §4): its lines as values, and the client and server
 //! state machines that run it inside an SMTP session, sans I/O and without allocation.
 //!
 //! A [`Server`] sits between the network and a local SMTP server that knows nothing of

@@ -45,7 +45,7 @@ fn assert_encrypted_delivery(s: &Session, version: Version) {
         assert!(find(&s.wire_c2s, secret).is_none());
         assert!(find(&s.wire_s2c, secret).is_none());
     }
-    // The switch points are where the spec puts them: the wire up to them is plaintext.
+    // The switch points are where docs/xcrypt.md §4.1 puts them: the wire up to them is plaintext.
     let ok = find(&s.wire_c2s, b"\r\nXCRYPT OK\r\n").unwrap() + 13;
     assert!(s.wire_c2s[..ok].starts_with(b"EHLO client.test\r\nXCRYPT "));
     let ack = find(&s.wire_s2c, b"\r\n250 XCRYPT OK\r\n").unwrap() + 17;

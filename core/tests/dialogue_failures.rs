@@ -1,5 +1,5 @@
 //! Transcripts of every way an XCRYPT exchange can fail or be refused, on each side, and
-//! the rules of spec section 4 that go with them: each ends in a session that still
+//! the rules of docs/xcrypt.md §4 that go with them: each ends in a session that still
 //! carries the mail, in plaintext.
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 

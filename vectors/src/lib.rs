@@ -4,7 +4,7 @@
 /// RFC 6229 RC4 keystream vectors (`key offset keystream`), for arrsyfor.
 pub const ARRSYFOR_RFC6229: &str = include_str!("../data/arrsyfor-rfc6229.txt");
 
-/// QUALCOMM's published SOBER-t32 vectors and the spec's worked example.
+/// QUALCOMM's published SOBER-t32 vectors and the worked example of docs/t32.md §2.9.
 pub const T32_PUBLISHED: &str = include_str!("../data/t32-published.txt");
 
 /// XCRYPT known answers: key agreements and raw modular exponentiations mod p.

@@ -1,4 +1,4 @@
-//! Key and IV loading (spec 2.5 and 2.6).
+//! Key and IV loading (docs/t32.md §2.5 and §2.6).
 //!
 //! Loading is one long chain: each step's feedback takes `r[4]`, into which the step
 //! before folded its NLF. The register lives in a straight window (`win[k..k + 17]`
@@ -62,7 +62,7 @@ impl Ahead {
     }
 }
 
-/// The step at position `*p`, then the NLF (spec 2.4, with r[16] the new word) folded
+/// The step at position `*p`, then the NLF (docs/t32.md §2.4, with r[16] the new word) folded
 /// into `r[4]`; moves `*p` on. `fold` is the last fold, which `win` already holds in
 /// `r[4]` but `a.early` lacks. Returns the next step's `Ahead` and fold. On the chain from
 /// one NLF to the next are only: XOR, add, shift, S-box load, XOR, add (with konst zero).
@@ -91,7 +91,7 @@ fn step_and_fold<const KONST_ZERO: bool, const W: usize>(
     (next, v)
 }
 
-/// Spec 2.5: absorbs key material of at most 32 bytes into the register at position
+/// docs/t32.md §2.5: absorbs key material of at most 32 bytes into the register at position
 /// `*k`; moves it on. `KONST_ZERO` says that `konst` is zero (the key, not an IV).
 #[inline(always)]
 fn absorb<const KONST_ZERO: bool>(win: &mut [u32; WINDOW], k: &mut usize, konst: u32, m: &[u8]) {

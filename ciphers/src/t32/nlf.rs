@@ -5,7 +5,7 @@ use super::tables::{SBOX, mul_alpha};
 /// Number of words in the LFSR.
 pub(crate) const N: usize = 17;
 
-/// The stutter whitening constant C (spec 2.7).
+/// The stutter whitening constant C (docs/t32.md §2.7).
 pub(crate) const C: u32 = 0x6996_C53A;
 
 /// What each dibit XORs into the NLF word it outputs: nothing for 0 (no output), C for 1,
@@ -47,7 +47,7 @@ pub(crate) fn nlf(w: &[u32], konst: u32) -> u32 {
         .wrapping_add(w[13])
 }
 
-/// Splits key material into words as the spec's `absorb` does: a short head of
+/// Splits key material into words as `absorb` does (docs/t32.md §2.5): a short head of
 /// `len % 4` bytes first, then big-endian groups of four.
 pub(crate) fn words_of(m: &[u8]) -> impl Iterator<Item = u32> + '_ {
     let head = m.len() & 3;

@@ -1,4 +1,4 @@
-//! SOBER-t32 written as literally as the spec reads: a shifting 17-word register and one
+//! SOBER-t32 written as literally as docs/t32.md §2 reads: a shifting 17-word register and one
 //! output word at a time. Slow; kept as the yardstick the fast paths are tested against.
 
 use super::nlf::{FIBONACCI, N, WHITEN, feedback, nlf, words_of};
@@ -12,7 +12,7 @@ pub(crate) struct Plain {
 }
 
 impl Plain {
-    /// Spec 2.6: load the key, compute konst, optionally load an IV.
+    /// docs/t32.md §2.6: load the key, compute konst, optionally load an IV.
     pub(crate) fn new(key: &[u8], iv: Option<&[u8]>) -> Self {
         let mut s = Self {
             r: FIBONACCI,
@@ -57,7 +57,7 @@ impl Plain {
         }
     }
 
-    /// Spec 2.7: the next output word.
+    /// docs/t32.md §2.7: the next output word.
     pub(crate) fn next_word(&mut self) -> u32 {
         loop {
             if self.dibits == 0 {

@@ -6,7 +6,7 @@
 /// `Q` is the 24-bit Q-box of Dawson, Millan, Burnett and Carter (QUT, 1999, "On the design
 /// of 8×32 S-boxes"), also used by SOBER-128. Taken from `vectors/data/t32-sbox.txt`
 /// (a copy of the project's shared vector file); a test checks the two agree and that the
-/// table's SHA-256 is the one in the t32 spec.
+/// table's SHA-256 is the one in docs/t32.md §2.3.
 pub(crate) const SBOX: [u32; 256] = [
     0xa3aa1887, 0xd75e435c, 0x0965c042, 0x830e6ef4, 0xf857ee20, 0x4884fed3, 0xf666c502, 0xf454e8ae,
     0xb32ee9d9, 0x211f38d4, 0x15829b5d, 0x785cdf3c, 0x99864249, 0xb12e3963, 0xaff4429f, 0xf9432c35,
@@ -42,7 +42,7 @@ pub(crate) const SBOX: [u32; 256] = [
     0xbdf0b24f, 0xa8fda998, 0x3ad52d71, 0x010896a8, 0x05e6053f, 0x59b0d300, 0x2a99cbcc, 0x465e3d40,
 ];
 
-/// The low 32 bits of the field polynomial: P(x) = x^32 + 0x65656565 (the t32 spec, 2.2).
+/// The low 32 bits of the field polynomial: P(x) = x^32 + 0x65656565 (docs/t32.md §2.2).
 pub(crate) const POLY_LOW: u32 = 0x6565_6565;
 
 /// α, the LFSR feedback multiplier, as an element of GF(2)[x]/P(x).
@@ -85,7 +85,7 @@ const fn build_alpha_tables() -> [[u32; 256]; 4] {
     t
 }
 
-/// α·w through the four tables (the spec's linear-map form).
+/// α·w through the four tables (the linear-map form of docs/t32.md §2.2).
 #[inline(always)]
 pub(crate) fn mul_alpha(w: u32) -> u32 {
     ALPHA_TABLES[0][(w & 0xff) as usize]

@@ -1,4 +1,4 @@
-//! One key cache for all the sessions of a gateway process (spec section 5), so that a
+//! One key cache for all the sessions of a gateway process (docs/xcrypt.md §5), so that a
 //! peer costs one Diffie-Hellman computation per key lifetime, not one per session;
 //! optionally kept on disk.
 

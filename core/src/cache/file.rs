@@ -1,6 +1,7 @@
-//! The key cache on disk, for mail servers that run one process per session (spec
-//! section 5): created owner-only, replaced atomically, versioned, checksummed, and
-//! shared under a lock so that concurrent processes do not lose each other's entries.
+//! The key cache on disk, for mail servers that run one process per session
+//! (docs/xcrypt.md §5.3-§5.6): created owner-only, replaced atomically, versioned,
+//! checksummed, and shared under a lock so that concurrent processes do not lose each
+//! other's entries.
 //!
 //! The file holds secrets (our private key and the shared secrets). Not using this type
 //! switches the disk cache off; the in-memory [`KeyCache`] works alone.

@@ -1,4 +1,4 @@
-//! One direction's stream cipher after the switch point (spec section 3).
+//! One direction's stream cipher after the switch point (docs/xcrypt.md §3).
 
 use ssmail_ciphers::{Arrsyfor, KeyInit, StreamCipher, T32};
 

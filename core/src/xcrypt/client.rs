@@ -1,4 +1,4 @@
-//! The client side of the dialogue (spec section 4), between a local SMTP client that
+//! The client side of the dialogue (docs/xcrypt.md §4), between a local SMTP client that
 //! knows nothing of XCRYPT and the network (a server that may speak it).
 //!
 //! Commands pass from the local client to the peer, replies back. When the server's

@@ -1,4 +1,4 @@
-//! The client's XCRYPT commands (spec section 4).
+//! The client's XCRYPT commands (docs/xcrypt.md §4).
 
 use crate::kdf::NONCE_BYTES;
 use crate::keys::PublicKey;
@@ -24,7 +24,7 @@ pub enum Command {
 }
 
 /// Why an `XCRYPT` command was refused, with the reply code the server sends
-/// (spec section 4, rule 4).
+/// (docs/xcrypt.md §4.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommandError {
     /// Wrong number or shape of parameters: 501.

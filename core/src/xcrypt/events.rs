@@ -20,7 +20,7 @@ pub enum Event {
         code: u16,
     },
     /// Bytes that sat behind a switch-point line or an `XCRYPT <Va> ...` command were
-    /// thrown away unread (spec section 4, rule 2).
+    /// thrown away unread (docs/xcrypt.md §4.2).
     Discarded {
         /// How many.
         bytes: usize,
@@ -31,16 +31,16 @@ pub enum Event {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Fallback {
-    /// The server's EHLO reply has no `XCRYPT` line (rule 5).
+    /// The server's EHLO reply has no `XCRYPT` line (docs/xcrypt.md §4.5).
     NotOffered,
-    /// Nothing the server offers is supported here (rule 5).
+    /// Nothing the server offers is supported here (docs/xcrypt.md §4.5).
     NoCommonVersion,
     /// The server refused the command with this code (501, 503, 504, 454).
     Refused {
         /// The reply code.
         code: u16,
     },
-    /// The server does not know the command (500 or 502, rule 5).
+    /// The server does not know the command (500 or 502, docs/xcrypt.md §4.5).
     NotSupported {
         /// The reply code.
         code: u16,

@@ -1,4 +1,4 @@
-//! The server's XCRYPT replies (spec section 4), and the XCRYPT line of an EHLO reply.
+//! The server's XCRYPT replies (docs/xcrypt.md §4), and the XCRYPT line of an EHLO reply.
 
 use crate::kdf::NONCE_BYTES;
 use crate::keys::PublicKey;
@@ -27,7 +27,7 @@ pub enum Reply {
     },
     /// `503`: XCRYPT in the wrong state (or after activation).
     BadSequence,
-    /// `500` or `502`: the server does not know the command (spec rule 5).
+    /// `500` or `502`: the server does not know the command (docs/xcrypt.md §4.5).
     Unknown {
         /// The reply code.
         code: u16,

@@ -1,4 +1,4 @@
-//! The server side of the dialogue (spec section 4), between the network (a client that
+//! The server side of the dialogue (docs/xcrypt.md §4), between the network (a client that
 //! may speak XCRYPT) and a local SMTP server that knows nothing of it.
 //!
 //! Commands pass from the peer to the local server, replies back, unchanged but for
@@ -32,7 +32,7 @@ enum State {
 /// An `XCRYPT` line from the peer, parsed once.
 struct XcryptLine {
     parsed: Result<Command, CommandError>,
-    /// `XCRYPT <Va> ...` or `XCRYPT OK`: bytes behind it are dropped unread (rule 2).
+    /// `XCRYPT <Va> ...` or `XCRYPT OK`: bytes behind it are dropped unread (docs/xcrypt.md §4.2).
     ends_input: bool,
     /// Bytes came behind it.
     behind: bool,

@@ -1,4 +1,4 @@
-//! Version strings (`<algorithm>_<major>.<minor>`, spec section 2) and offers.
+//! Version strings (`<algorithm>_<major>.<minor>`, docs/xcrypt.md §2) and offers.
 
 /// An XCRYPT version this implementation knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +22,7 @@ impl Version {
     }
 
     /// The version named by `token`, ignoring case; `None` for one we do not know
-    /// (which the spec says to ignore, not to treat as an error).
+    /// (which docs/xcrypt.md §2 says to ignore, not to treat as an error).
     pub fn parse(token: &[u8]) -> Option<Self> {
         Self::ALL
             .into_iter()
@@ -72,7 +72,7 @@ impl Offer {
     }
 
     /// The client's choice: the server's most preferred version that the client also
-    /// supports, or `None` (then the client goes on in plain SMTP, spec rule 5).
+    /// supports, or `None` (then the client goes on in plain SMTP, docs/xcrypt.md §4.5).
     pub fn choose(&self, supported: &[Version]) -> Option<Version> {
         self.iter().find(|v| supported.contains(v))
     }
