@@ -4,20 +4,14 @@
 //! multi-buffer API then loops over the single-exponentiation backends.
 
 use std::env;
-use std::process::Command;
 
 fn main() {
     println!("cargo:rustc-check-cfg=cfg(ssmail_bigint_ifma)");
-    println!("cargo:rerun-if-env-changed=RUSTC");
     let x86_64 = env::var("CARGO_CFG_TARGET_ARCH").is_ok_and(|a| a == "x86_64");
-    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let minor = Command::new(rustc)
-        .arg("--version")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|v| v.split('.').nth(1).and_then(|m| m.parse::<u32>().ok()));
+    let minor = rustc_minor();
     if x86_64 && minor.is_some_and(|m| m >= 89) {
         println!("cargo:rustc-cfg=ssmail_bigint_ifma");
     }
 }
+
+include!("../build-support/rustc_minor.rs");

@@ -8,13 +8,11 @@
 //! portable path on a machine that has the vector units).
 
 use std::env;
-use std::process::Command;
 
 fn main() {
     println!("cargo:rustc-check-cfg=cfg(ssmail_t32_avx512)");
     println!("cargo:rustc-check-cfg=cfg(ssmail_t32_avx2)");
     println!("cargo:rustc-check-cfg=cfg(ssmail_t32_backend, values(\"portable\"))");
-    println!("cargo:rerun-if-env-changed=RUSTC");
     let x86_64 = env::var("CARGO_CFG_TARGET_ARCH").is_ok_and(|a| a == "x86_64");
     // Cargo hands the build script every cfg of the build, RUSTFLAGS' `--cfg` included.
     let forced_portable = env::var("CARGO_CFG_SSMAIL_T32_BACKEND").is_ok_and(|b| b == "portable");
@@ -22,14 +20,10 @@ fn main() {
         return;
     }
     println!("cargo:rustc-cfg=ssmail_t32_avx2");
-    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let minor = Command::new(rustc)
-        .arg("--version")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|v| v.split('.').nth(1).and_then(|m| m.parse::<u32>().ok()));
+    let minor = rustc_minor();
     if minor.is_some_and(|m| m >= 89) {
         println!("cargo:rustc-cfg=ssmail_t32_avx512");
     }
 }
+
+include!("../build-support/rustc_minor.rs");

@@ -1,7 +1,7 @@
 //! 32-bit x86 assembly for the original Pentium (P5) and every x86 CPU since: Montgomery
 //! multiplication and squaring over 24 × 32-bit limbs in straight-line `mul`/`adc` code.
 //!
-//! The routines are in `x86_p5.s`, written by `scripts/gen_x86_p5.py` (finely integrated
+//! The routines are in `x86_p5.s`, written by `bigint-x86/asmgen/x86_p5.py` (finely integrated
 //! product scanning: each column of `a·b + m·n` summed in three registers, the Montgomery
 //! digit chosen as the column completes, squaring with each cross product computed once
 //! and doubled). They use only P5 instructions — no `cmov`, MMX, SSE or anything later;
