@@ -5,9 +5,10 @@
 
 /// `89` for rustc 1.89.0: the second field of `$RUSTC --version`.
 fn rustc_minor() -> Option<u32> {
+    use std::env::var_os;
     use std::process::Command;
     println!("cargo:rerun-if-env-changed=RUSTC");
-    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let rustc = var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     Command::new(rustc)
         .arg("--version")
         .output()
