@@ -329,7 +329,7 @@ impl Report {
             }
         }
         let c = &self.cache;
-        let amortized = amortized_us(c, &self.dh_default());
+        let amortized = amortized_us(c, self.dh_default());
         let _ = writeln!(
             o,
             "\nCaching analysis: a synthetic trace shaped like the paper's (372.6 h, {} messages: \
@@ -427,9 +427,9 @@ impl Report {
             self.chosen.json(),
             col(&self.table3[0]),
             col(&self.table3[1]),
-            dh_row(&self.dh_default()),
+            dh_row(self.dh_default()),
             all.join(", "),
-            cache_json(&self.cache, amortized_us(&self.cache, &self.dh_default())),
+            cache_json(&self.cache, amortized_us(&self.cache, self.dh_default())),
             plain.median,
             t32.median,
             arrsyfor.median,
