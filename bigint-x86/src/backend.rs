@@ -19,6 +19,11 @@ pub enum Backend {
     /// x86_64 assembly with `mulx`/`adcx`/`adox`; needs BMI2 and ADX.
     #[cfg(target_arch = "x86_64")]
     X86_64Adx,
+    /// x86_64 with `mulx`/`adcx`/`adox` like [`Backend::X86_64Adx`], its reduction
+    /// kept in registers (scheduled for AMD Zen, where the other one waits on store
+    /// forwarding); needs BMI2 and ADX.
+    #[cfg(target_arch = "x86_64")]
+    X86_64AdxZen,
     /// x86_64 AVX-512 IFMA over 52-bit limbs, one number across the lanes of two zmm
     /// registers; needs AVX-512F, AVX-512 IFMA and BMI2 (and rustc 1.89 or later to
     /// build it).
@@ -37,6 +42,8 @@ impl Backend {
         Backend::X86_64Adc,
         #[cfg(target_arch = "x86_64")]
         Backend::X86_64Adx,
+        #[cfg(target_arch = "x86_64")]
+        Backend::X86_64AdxZen,
         #[cfg(ssmail_bigint_ifma)]
         Backend::X86_64Ifma,
     ];
@@ -51,6 +58,8 @@ impl Backend {
             Self::X86_64Adc => "x86_64-adc",
             #[cfg(target_arch = "x86_64")]
             Self::X86_64Adx => "x86_64-adx",
+            #[cfg(target_arch = "x86_64")]
+            Self::X86_64AdxZen => "x86_64-adx-zen",
             #[cfg(ssmail_bigint_ifma)]
             Self::X86_64Ifma => "x86_64-ifma",
         }
@@ -70,7 +79,7 @@ impl Backend {
             #[cfg(target_arch = "x86_64")]
             Self::X86_64Adc => true,
             #[cfg(target_arch = "x86_64")]
-            Self::X86_64Adx => crate::backends::x86_64_adx::is_runnable(),
+            Self::X86_64Adx | Self::X86_64AdxZen => crate::backends::x86_64_adx::is_runnable(),
             #[cfg(ssmail_bigint_ifma)]
             Self::X86_64Ifma => crate::backends::x86_64_ifma::is_runnable(),
         }

@@ -14,6 +14,7 @@ use crate::backends::MontArith;
 use crate::backends::portable::Portable;
 use crate::backends::x86_64_adc::X86_64Adc;
 use crate::backends::x86_64_adx::{self, X86_64Adx};
+use crate::backends::x86_64_adx_zen::{Lazy, X86_64AdxZen};
 #[cfg(ssmail_bigint_ifma)]
 use crate::backends::x86_64_ifma::{self, X86_64Ifma};
 use crate::monty::MontyParams;
@@ -88,6 +89,8 @@ fn check(a: &Limbs, b: &Limbs, n: &Limbs, n0: Word) {
     if x86_64_adx::is_runnable() {
         assert_eq!(X86_64Adx::mul(a, b, n, n0), want_mul, "adx mul");
         assert_eq!(X86_64Adx::sqr(a, n, n0), want_sqr, "adx sqr");
+        assert_eq!(X86_64AdxZen::mul(a, b, n, n0), want_mul, "adx-zen mul");
+        assert_eq!(X86_64AdxZen::sqr(a, n, n0), want_sqr, "adx-zen sqr");
     }
     #[cfg(ssmail_bigint_ifma)]
     if x86_64_ifma::is_runnable() {
@@ -215,10 +218,76 @@ proptest! {
         prop_assert_eq!(X86_64Adc::mul(&a, &b, &n, n0), want);
         if x86_64_adx::is_runnable() {
             prop_assert_eq!(X86_64Adx::mul(&a, &b, &n, n0), want);
+            prop_assert_eq!(X86_64AdxZen::mul(&a, &b, &n, n0), want);
         }
         #[cfg(ssmail_bigint_ifma)]
         if x86_64_ifma::is_runnable() {
             prop_assert_eq!(X86_64Ifma::mul(&a, &b, &n, n0), want);
         }
+    }
+}
+
+/// `x - n` when `x >= n`, else `x` (public test values; `x < 2n`).
+fn sub_if_ge(x: &Limbs, n: &Limbs) -> Limbs {
+    if lt(x, n) {
+        return *x;
+    }
+    let mut r = [0; LIMBS];
+    let mut borrow = 0;
+    for j in 0..LIMBS {
+        (r[j], borrow) = sbb(x[j], n[j], borrow);
+    }
+    r
+}
+
+/// The lazy (almost-Montgomery) arithmetic of x86_64-adx-zen on inputs anywhere below
+/// `R` (also `n` and above, up to all ones), for the Oakley prime: results below `R`
+/// (they are arrays of 12 words, so that holds by type) and equal to the portable
+/// result once brought below `n`.
+fn check_lazy(a: &Limbs, b: &Limbs) {
+    if !x86_64_adx::is_runnable() {
+        return;
+    }
+    let (n, n0) = params_of(oakley::P.as_limbs());
+    let (ar, br) = (sub_if_ge(a, &n), sub_if_ge(b, &n));
+    assert_eq!(
+        sub_if_ge(&Lazy::mul(a, b, &n, n0), &n),
+        Portable::mul(&ar, &br, &n, n0),
+        "lazy mul"
+    );
+    assert_eq!(
+        sub_if_ge(&Lazy::sqr(a, &n, n0), &n),
+        Portable::sqr(&ar, &n, n0),
+        "lazy sqr"
+    );
+}
+
+#[test]
+fn lazy_edge_values() {
+    let (n, _) = params_of(oakley::P.as_limbs());
+    let mut e = edge_values(&n);
+    // At and above n: n, n+1, all ones, all ones but the low limb.
+    e.push(n);
+    let mut n1 = n;
+    n1[0] = 0;
+    n1[1] += 1;
+    e.push(n1);
+    e.push([Word::MAX; LIMBS]);
+    let mut m = [Word::MAX; LIMBS];
+    m[0] = 0;
+    e.push(m);
+    for a in &e {
+        for b in &e {
+            check_lazy(a, b);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn lazy_random_inputs(a in limbs(), b in limbs()) {
+        check_lazy(&a, &b);
     }
 }
