@@ -19,9 +19,9 @@ pub enum Backend {
     /// x86_64 assembly with `mulx`/`adcx`/`adox`; needs BMI2 and ADX.
     #[cfg(target_arch = "x86_64")]
     X86_64Adx,
-    /// x86_64 with `mulx`/`adcx`/`adox` like [`Backend::X86_64Adx`], its reduction
-    /// kept in registers (scheduled for AMD Zen, where the other one waits on store
-    /// forwarding); needs BMI2 and ADX.
+    /// x86_64 with `mulx`/`adcx`/`adox` like [`Backend::X86_64Adx`], its
+    /// exponentiations over almost-Montgomery results (no comparison with the modulus
+    /// between multiplications); measured on AMD Zen 3. Needs BMI2 and ADX.
     #[cfg(target_arch = "x86_64")]
     X86_64AdxZen,
     /// x86_64 AVX-512 IFMA over 52-bit limbs, one number across the lanes of two zmm
@@ -32,8 +32,8 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// Every backend compiled into this build, slowest first ([`best`](Self::best)
-    /// takes the last runnable one).
+    /// Every backend compiled into this build, roughly slowest first (but which of the
+    /// two ADX ones is faster depends on the CPU: see [`best`](Self::best)).
     pub const ALL: &'static [Backend] = &[
         Backend::Portable,
         #[cfg(target_arch = "x86")]
@@ -101,9 +101,34 @@ impl Backend {
         Self::ALL.iter().copied().filter(|b| b.is_runnable())
     }
 
-    /// The backend chosen when none is forced: the fastest runnable one. (On 32-bit
-    /// x86 the Pentium assembly runs everywhere and beats portable code.)
+    /// The backend chosen when none is forced: the fastest runnable one on this CPU, by
+    /// a table of what was measured where (`benches/examples/modexp_min.rs`, shared
+    /// secrets), as a fat binary picks by CPU:
+    ///
+    /// * AVX-512 IFMA where it runs ([`Backend::X86_64Ifma`]): measured fastest on a
+    ///   Sapphire Rapids-class Xeon (ifma < adx < adc ≈ portable there).
+    /// * Else BMI2 and ADX: on AMD CPUs [`Backend::X86_64AdxZen`] (measured on Zen 3,
+    ///   EPYC family 25 model 1: adx-zen 132 µs, adx 137, adc 183, portable 190; it
+    ///   differs from adx only by fewer instructions on the path from one
+    ///   multiplication to the next, so other Zen cores are given it unmeasured), on
+    ///   all others [`Backend::X86_64Adx`] (the Sapphire Rapids measurement).
+    /// * Else the last runnable one in [`ALL`](Self::ALL): the `mul`/`adc` assembly on
+    ///   x86_64, the Pentium assembly on 32-bit x86 (which beats portable code), else
+    ///   portable.
     pub fn best() -> Self {
+        #[cfg(ssmail_bigint_ifma)]
+        if Self::X86_64Ifma.is_runnable() {
+            return Self::X86_64Ifma;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if Self::X86_64Adx.is_runnable() {
+            return if crate::backends::x86_64_adx_zen::is_amd() {
+                Self::X86_64AdxZen
+            } else {
+                Self::X86_64Adx
+            };
+        }
+        // Here neither ADX backend runs.
         Self::runnable().last().unwrap_or(Backend::Portable)
     }
 }

@@ -10,11 +10,12 @@ use proptest::prelude::*;
 use std::vec;
 use std::vec::Vec;
 
+use crate::Backend;
 use crate::backends::MontArith;
 use crate::backends::portable::Portable;
 use crate::backends::x86_64_adc::X86_64Adc;
 use crate::backends::x86_64_adx::{self, X86_64Adx};
-use crate::backends::x86_64_adx_zen::{Lazy, X86_64AdxZen};
+use crate::backends::x86_64_adx_zen::{self, Lazy, X86_64AdxZen};
 #[cfg(ssmail_bigint_ifma)]
 use crate::backends::x86_64_ifma::{self, X86_64Ifma};
 use crate::monty::MontyParams;
@@ -290,4 +291,37 @@ proptest! {
     fn lazy_random_inputs(a in limbs(), b in limbs()) {
         check_lazy(&a, &b);
     }
+}
+
+/// The vendor check against the kernel's `/proc/cpuinfo`, and the default on this CPU
+/// against the table in `Backend::best`.
+#[test]
+fn vendor_and_default_backend() {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap();
+    let vendor = info
+        .lines()
+        .find(|l| l.starts_with("vendor_id"))
+        .and_then(|l| l.split(':').nth(1))
+        .unwrap()
+        .trim();
+    assert_eq!(
+        x86_64_adx_zen::is_amd(),
+        vendor == "AuthenticAMD",
+        "{vendor}"
+    );
+    // Twice: the second answer comes from the cache.
+    assert_eq!(x86_64_adx_zen::is_amd(), vendor == "AuthenticAMD");
+    let best = Backend::best();
+    assert!(best.is_runnable());
+    #[cfg(ssmail_bigint_ifma)]
+    if x86_64_ifma::is_runnable() {
+        assert_eq!(best, Backend::X86_64Ifma);
+        return;
+    }
+    let want = match (x86_64_adx::is_runnable(), vendor == "AuthenticAMD") {
+        (true, true) => Backend::X86_64AdxZen,
+        (true, false) => Backend::X86_64Adx,
+        (false, _) => Backend::X86_64Adc,
+    };
+    assert_eq!(best, want);
 }
