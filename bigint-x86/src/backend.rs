@@ -19,7 +19,7 @@ pub enum Backend {
     /// x86_64 assembly with `mulx`/`adcx`/`adox`; needs BMI2 and ADX.
     #[cfg(target_arch = "x86_64")]
     X86_64Adx,
-    /// x86_64 with `mulx`/`adcx`/`adox` like [`Backend::X86_64Adx`], its
+    /// x86_64 with `mulx`/`adcx`/`adox` like `x86_64-adx`, its
     /// exponentiations over almost-Montgomery results (no comparison with the modulus
     /// between multiplications); measured on AMD Zen 3. Needs BMI2 and ADX.
     #[cfg(target_arch = "x86_64")]
@@ -105,13 +105,13 @@ impl Backend {
     /// a table of what was measured where (`benches/examples/modexp_min.rs`, shared
     /// secrets), as a fat binary picks by CPU:
     ///
-    /// * AVX-512 IFMA where it runs ([`Backend::X86_64Ifma`]): measured fastest on a
+    /// * AVX-512 IFMA where it runs (`x86_64-ifma`): measured fastest on a
     ///   Sapphire Rapids-class Xeon (ifma < adx < adc ≈ portable there).
-    /// * Else BMI2 and ADX: on AMD CPUs [`Backend::X86_64AdxZen`] (measured on Zen 3,
+    /// * Else BMI2 and ADX: on AMD CPUs `x86_64-adx-zen` (measured on Zen 3,
     ///   EPYC family 25 model 1: adx-zen 132 µs, adx 137, adc 183, portable 190; it
     ///   differs from adx only by fewer instructions on the path from one
     ///   multiplication to the next, so other Zen cores are given it unmeasured), on
-    ///   all others [`Backend::X86_64Adx`] (the Sapphire Rapids measurement).
+    ///   all others `x86_64-adx` (the Sapphire Rapids measurement).
     /// * Else the last runnable one in [`ALL`](Self::ALL): the `mul`/`adc` assembly on
     ///   x86_64, the Pentium assembly on 32-bit x86 (which beats portable code), else
     ///   portable.
