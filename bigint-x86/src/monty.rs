@@ -12,6 +12,7 @@ use crate::word::{LIMBS, Word, adc, sbb};
 
 /// Windows in a 768-bit exponent cut into 4-bit nibbles (the IFMA exponentiations'
 /// window).
+#[cfg(ssmail_bigint_ifma)]
 pub(crate) const WINDOWS: usize = 768 >> 2;
 
 /// Bits per exponent window in [`MontyParams::pow_in`]. Five rather than four: 153
