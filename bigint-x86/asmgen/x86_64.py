@@ -189,13 +189,12 @@ def adx_reduce(n0_is_one, lazy=False):
 
 def lazy_sub_regs(tmp, top):
     """The almost-Montgomery ending of the x86_64-adx-zen backend's reduction, in place
-    of `final_sub_regs`: u - (n if top else 0), u = t[12..24] + top·R, into OUT_REGS:
-    n times top (0 or 1), then one subtract-with-borrow chain. The
-    result is below R, not always below n (u < R + n when the inputs are below R: so
-    when top is 1 the difference is below R, and when it is 0, u is). It needs no
-    comparison of u with n (a borrow chain over all twelve words before any word can
-    be chosen), so the next multiplication, which waits for this one's result, can
-    start sooner. Measured on AMD Zen 3 (EPYC, family 25 model 1) with modexp_min:
+    of `final_sub_regs`: u - top·n, u = t[12..24] + top·R, into LAZY_OUT_REGS, by
+    one subtract-with-borrow chain. The result is below R, not always below n (u < R + n
+    when the inputs are below R: so when top is 1 the difference is below R, and when
+    it is 0, u is). It needs no comparison of u with n (a borrow chain over all twelve
+    words before any word can be chosen), so the next multiplication, which waits for
+    this one's result, can start sooner. Measured on AMD Zen 3 (EPYC, family 25 model 1) with modexp_min:
     137.0 -> 132.2 µs per shared secret with n masked by -top through the dead
     t[0..12]; 132.0 with it multiplied by top in registers (as here), which also took
     the public key from 48.3 to 47.7 µs.
