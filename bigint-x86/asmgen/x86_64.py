@@ -207,7 +207,8 @@ def lazy_sub_regs(tmp, top):
     is read back by the next row. With the lazy ending it took 133.8 µs against the
     rows' 132.2, without it 137.7 against 137.0: Zen 3 hides the store-forwarding
     latency of the rows, and the blocks' extra carry bookkeeping costs ALU slots.
-    Per-instruction measurements there: mulx 1/cycle alone; mulx with adcx and adox
+    Per-instruction estimates there (ad-hoc rdtsc loops, not kept in the repo, so
+    indications rather than benchmarks): mulx 1/cycle alone; mulx with adcx and adox
     into registers (a row's inner step) about 1.4 cycles, so the 210 products of a
     squaring and its reduction cost about 300 cycles however they are arranged, and
     the whole squaring measured about 400."""
