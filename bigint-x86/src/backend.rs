@@ -21,6 +21,11 @@ pub enum Backend {
     /// x86_64 assembly with `mulx`/`adcx`/`adox`; needs BMI2 and ADX.
     #[cfg(target_arch = "x86_64")]
     X86_64Adx,
+    /// x86_64 with `mulx`/`adcx`/`adox` like `x86_64-adx`, its
+    /// exponentiations over almost-Montgomery results (no comparison with the modulus
+    /// between multiplications); measured on AMD Zen 3. Needs BMI2 and ADX.
+    #[cfg(target_arch = "x86_64")]
+    X86_64AdxZen,
     /// x86_64 AVX-512 IFMA over 52-bit limbs, one number across the lanes of two zmm
     /// registers; needs AVX-512F, AVX-512 IFMA and BMI2 (and rustc 1.89 or later to
     /// build it).
@@ -29,8 +34,8 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// Every backend compiled into this build, slowest first ([`best`](Self::best)
-    /// takes the last runnable one).
+    /// Every backend compiled into this build, roughly slowest first (but which of the
+    /// two ADX ones is faster depends on the CPU: see [`best`](Self::best)).
     pub const ALL: &'static [Backend] = &[
         Backend::Portable,
         #[cfg(target_arch = "x86")]
@@ -39,6 +44,8 @@ impl Backend {
         Backend::X86_64Adc,
         #[cfg(target_arch = "x86_64")]
         Backend::X86_64Adx,
+        #[cfg(target_arch = "x86_64")]
+        Backend::X86_64AdxZen,
         #[cfg(ssmail_bigint_ifma)]
         Backend::X86_64Ifma,
     ];
@@ -53,6 +60,8 @@ impl Backend {
             Self::X86_64Adc => "x86_64-adc",
             #[cfg(target_arch = "x86_64")]
             Self::X86_64Adx => "x86_64-adx",
+            #[cfg(target_arch = "x86_64")]
+            Self::X86_64AdxZen => "x86_64-adx-zen",
             #[cfg(ssmail_bigint_ifma)]
             Self::X86_64Ifma => "x86_64-ifma",
         }
@@ -72,7 +81,7 @@ impl Backend {
             #[cfg(target_arch = "x86_64")]
             Self::X86_64Adc => true,
             #[cfg(target_arch = "x86_64")]
-            Self::X86_64Adx => crate::backends::x86_64_adx::is_runnable(),
+            Self::X86_64Adx | Self::X86_64AdxZen => crate::backends::x86_64_adx::is_runnable(),
             #[cfg(ssmail_bigint_ifma)]
             Self::X86_64Ifma => crate::backends::x86_64_ifma::is_runnable(),
         }
@@ -94,9 +103,34 @@ impl Backend {
         Self::ALL.iter().copied().filter(|b| b.is_runnable())
     }
 
-    /// The backend chosen when none is forced: the fastest runnable one. (On 32-bit
-    /// x86 the Pentium assembly runs everywhere and beats portable code.)
+    /// The backend chosen when none is forced: the fastest runnable one on this CPU, by
+    /// a table of what was measured where (`benches/examples/modexp_min.rs`, shared
+    /// secrets), as a fat binary picks by CPU:
+    ///
+    /// * AVX-512 IFMA where it runs (`x86_64-ifma`): measured fastest on a
+    ///   Sapphire Rapids-class Xeon (ifma < adx < adc ≈ portable there).
+    /// * Else BMI2 and ADX: on AMD CPUs `x86_64-adx-zen` (measured on Zen 3,
+    ///   EPYC family 25 model 1: adx-zen 132 µs, adx 137, adc 183, portable 190; it
+    ///   differs from adx only by fewer instructions on the path from one
+    ///   multiplication to the next, so other Zen cores are given it unmeasured), on
+    ///   all others `x86_64-adx` (the Sapphire Rapids measurement).
+    /// * Else the last runnable one in [`ALL`](Self::ALL): the `mul`/`adc` assembly on
+    ///   x86_64, the Pentium assembly on 32-bit x86 (which beats portable code), else
+    ///   portable.
     pub fn best() -> Self {
+        #[cfg(ssmail_bigint_ifma)]
+        if Self::X86_64Ifma.is_runnable() {
+            return Self::X86_64Ifma;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if Self::X86_64Adx.is_runnable() {
+            return if crate::backends::x86_64_adx_zen::is_amd() {
+                Self::X86_64AdxZen
+            } else {
+                Self::X86_64Adx
+            };
+        }
+        // Here neither ADX backend runs.
         Self::runnable().last().unwrap_or(Backend::Portable)
     }
 }

@@ -11,6 +11,8 @@ pub(crate) mod portable;
 pub(crate) mod x86_64_adc;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86_64_adx;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod x86_64_adx_zen;
 #[cfg(ssmail_bigint_ifma)]
 #[allow(
     clippy::incompatible_msrv,
@@ -92,6 +94,11 @@ macro_rules! with_arith {
             #[cfg(target_arch = "x86_64")]
             $crate::Backend::X86_64Adx => {
                 type $A = $crate::backends::x86_64_adx::X86_64Adx;
+                $body
+            }
+            #[cfg(target_arch = "x86_64")]
+            $crate::Backend::X86_64AdxZen => {
+                type $A = $crate::backends::x86_64_adx_zen::X86_64AdxZen;
                 $body
             }
             #[cfg(ssmail_bigint_ifma)]

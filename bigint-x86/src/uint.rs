@@ -77,9 +77,24 @@ impl U768 {
     }
 
     /// Four bits starting at bit `i` (a multiple of 4). `i` is public.
+    #[cfg(ssmail_bigint_ifma)]
     #[inline(always)]
     pub(crate) fn nibble(&self, i: usize) -> Word {
         (self.0[i >> WORD_SHIFT] >> (i & (WORD_BITS - 1))) & 0xf
+    }
+
+    /// The `width` bits starting at bit `i` (`width` below the word size; bits past the
+    /// top read as zero). `i` and `width` are public: only the bits' values may be
+    /// secret, and they steer no branch or address.
+    #[inline(always)]
+    pub(crate) fn bits(&self, i: usize, width: usize) -> Word {
+        let (limb, shift) = (i >> WORD_SHIFT, i & (WORD_BITS - 1));
+        let mut w = self.0[limb] >> shift;
+        // The window crosses into the next limb (a public fact of `i` and `width`).
+        if shift + width > WORD_BITS && limb + 1 < LIMBS {
+            w |= self.0[limb + 1] << (WORD_BITS - shift);
+        }
+        w & (((1 as Word) << width) - 1)
     }
 
     /// `self < other`, in constant time, as 0 or 1.
@@ -111,5 +126,31 @@ impl fmt::Debug for U768 {
             write!(f, "{b:02x}")?;
         }
         f.write_str(")")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `bits` against bit-by-bit assembly, at every position (so across every limb
+    /// boundary) and for the widths the windows use, with the top reading as zero.
+    #[test]
+    fn bits_match_single_bits() {
+        let mut x = U768::ZERO;
+        for (j, w) in x.0.iter_mut().enumerate() {
+            *w = (0x9e37_79b9_7f4a_7c15_u64.wrapping_mul(j as u64 + 1) >> 3) as Word;
+        }
+        for width in 1..=5 {
+            for i in 0..768 {
+                let mut want = 0;
+                for k in 0..width {
+                    if i + k < 768 {
+                        want |= x.bit(i + k) << k;
+                    }
+                }
+                assert_eq!(x.bits(i, width), want, "bits({i}, {width})");
+            }
+        }
     }
 }

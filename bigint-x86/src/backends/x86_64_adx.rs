@@ -66,9 +66,9 @@ pub(crate) fn assume_bmi2_adx() {
 /// [`is_runnable`] first.
 pub(crate) struct X86_64Adx;
 
-/// The 1536-bit product and one scratch word. Left uninitialised: the assembly writes
-/// every word before it reads it.
-type Scratch = MaybeUninit<[Word; 2 * LIMBS + 1]>;
+/// The 1536-bit product and one scratch word (shared with `x86_64_adx_zen`). Left
+/// uninitialised: the assembly writes every word before it reads it.
+pub(super) type Scratch = MaybeUninit<[Word; 2 * LIMBS + 1]>;
 
 impl MontArith for X86_64Adx {
     #[inline]
@@ -88,7 +88,7 @@ impl MontArith for X86_64Adx {
 
 /// `t = a·b`, all 1536 bits.
 #[inline(always)]
-fn mul_product(a: &[Word; LIMBS], b: &[Word; LIMBS], t: &mut Scratch) {
+pub(super) fn mul_product(a: &[Word; LIMBS], b: &[Word; LIMBS], t: &mut Scratch) {
     debug_assert!(is_runnable());
     // SAFETY: reads a[0..12] and b[0..12], writes t[0..24], all at fixed offsets from
     // pointers taken from references of exactly those sizes. No stack use. The
@@ -720,7 +720,7 @@ fn mul_product(a: &[Word; LIMBS], b: &[Word; LIMBS], t: &mut Scratch) {
 
 /// `t = a²`, all 1536 bits.
 #[inline(always)]
-fn sqr_product(a: &[Word; LIMBS], t: &mut Scratch) {
+pub(super) fn sqr_product(a: &[Word; LIMBS], t: &mut Scratch) {
     debug_assert!(is_runnable());
     // SAFETY: reads a[0..12], writes t[0..24] at fixed offsets from pointers taken from
     // references of those sizes. No stack use. BMI2 and ADX: as in `mul_product`.
@@ -1154,7 +1154,7 @@ fn sqr_product(a: &[Word; LIMBS], t: &mut Scratch) {
 /// final subtraction, whose result comes back in registers. Destroys `t`; `t[24]` is
 /// scratch.
 #[inline(always)]
-fn reduce(t: &mut Scratch, n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
+pub(super) fn reduce(t: &mut Scratch, n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
     debug_assert!(is_runnable());
     let mut w = [0 as Word; LIMBS];
     // The pointer to n goes in as an integer because its register comes back as a

@@ -10,10 +10,12 @@ use proptest::prelude::*;
 use std::vec;
 use std::vec::Vec;
 
+use crate::Backend;
 use crate::backends::MontArith;
 use crate::backends::portable::Portable;
 use crate::backends::x86_64_adc::X86_64Adc;
 use crate::backends::x86_64_adx::{self, X86_64Adx};
+use crate::backends::x86_64_adx_zen::{self, Lazy, X86_64AdxZen};
 #[cfg(ssmail_bigint_ifma)]
 use crate::backends::x86_64_ifma::{self, X86_64Ifma};
 use crate::monty::MontyParams;
@@ -88,6 +90,8 @@ fn check(a: &Limbs, b: &Limbs, n: &Limbs, n0: Word) {
     if x86_64_adx::is_runnable() {
         assert_eq!(X86_64Adx::mul(a, b, n, n0), want_mul, "adx mul");
         assert_eq!(X86_64Adx::sqr(a, n, n0), want_sqr, "adx sqr");
+        assert_eq!(X86_64AdxZen::mul(a, b, n, n0), want_mul, "adx-zen mul");
+        assert_eq!(X86_64AdxZen::sqr(a, n, n0), want_sqr, "adx-zen sqr");
     }
     #[cfg(ssmail_bigint_ifma)]
     if x86_64_ifma::is_runnable() {
@@ -215,10 +219,109 @@ proptest! {
         prop_assert_eq!(X86_64Adc::mul(&a, &b, &n, n0), want);
         if x86_64_adx::is_runnable() {
             prop_assert_eq!(X86_64Adx::mul(&a, &b, &n, n0), want);
+            prop_assert_eq!(X86_64AdxZen::mul(&a, &b, &n, n0), want);
         }
         #[cfg(ssmail_bigint_ifma)]
         if x86_64_ifma::is_runnable() {
             prop_assert_eq!(X86_64Ifma::mul(&a, &b, &n, n0), want);
         }
     }
+}
+
+/// `x - n` when `x >= n`, else `x` (public test values; `x < 2n`).
+fn sub_if_ge(x: &Limbs, n: &Limbs) -> Limbs {
+    if lt(x, n) {
+        return *x;
+    }
+    let mut r = [0; LIMBS];
+    let mut borrow = 0;
+    for j in 0..LIMBS {
+        (r[j], borrow) = sbb(x[j], n[j], borrow);
+    }
+    r
+}
+
+/// The lazy (almost-Montgomery) arithmetic of x86_64-adx-zen on inputs anywhere below
+/// `R` (also `n` and above, up to all ones), for the Oakley prime: results below `R`
+/// (they are arrays of 12 words, so that holds by type) and equal to the portable
+/// result once brought below `n`.
+fn check_lazy(a: &Limbs, b: &Limbs) {
+    if !x86_64_adx::is_runnable() {
+        return;
+    }
+    let (n, n0) = params_of(oakley::P.as_limbs());
+    let (ar, br) = (sub_if_ge(a, &n), sub_if_ge(b, &n));
+    assert_eq!(
+        sub_if_ge(&Lazy::mul(a, b, &n, n0), &n),
+        Portable::mul(&ar, &br, &n, n0),
+        "lazy mul"
+    );
+    assert_eq!(
+        sub_if_ge(&Lazy::sqr(a, &n, n0), &n),
+        Portable::sqr(&ar, &n, n0),
+        "lazy sqr"
+    );
+}
+
+#[test]
+fn lazy_edge_values() {
+    let (n, _) = params_of(oakley::P.as_limbs());
+    let mut e = edge_values(&n);
+    // At and above n: n, n+1, all ones, all ones but the low limb.
+    e.push(n);
+    let mut n1 = n;
+    n1[0] = 0;
+    n1[1] += 1;
+    e.push(n1);
+    e.push([Word::MAX; LIMBS]);
+    let mut m = [Word::MAX; LIMBS];
+    m[0] = 0;
+    e.push(m);
+    for a in &e {
+        for b in &e {
+            check_lazy(a, b);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn lazy_random_inputs(a in limbs(), b in limbs()) {
+        check_lazy(&a, &b);
+    }
+}
+
+/// The vendor check against the kernel's `/proc/cpuinfo`, and the default on this CPU
+/// against the table in `Backend::best`.
+#[test]
+fn vendor_and_default_backend() {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap();
+    let vendor = info
+        .lines()
+        .find(|l| l.starts_with("vendor_id"))
+        .and_then(|l| l.split(':').nth(1))
+        .unwrap()
+        .trim();
+    assert_eq!(
+        x86_64_adx_zen::is_amd(),
+        vendor == "AuthenticAMD",
+        "{vendor}"
+    );
+    // Twice: the second answer comes from the cache.
+    assert_eq!(x86_64_adx_zen::is_amd(), vendor == "AuthenticAMD");
+    let best = Backend::best();
+    assert!(best.is_runnable());
+    #[cfg(ssmail_bigint_ifma)]
+    if x86_64_ifma::is_runnable() {
+        assert_eq!(best, Backend::X86_64Ifma);
+        return;
+    }
+    let want = match (x86_64_adx::is_runnable(), vendor == "AuthenticAMD") {
+        (true, true) => Backend::X86_64AdxZen,
+        (true, false) => Backend::X86_64Adx,
+        (false, _) => Backend::X86_64Adc,
+    };
+    assert_eq!(best, want);
 }
