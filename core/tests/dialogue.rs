@@ -116,3 +116,46 @@ proptest! {
         assert_encrypted_delivery(&session(v, Chunks::new(sizes)), v);
     }
 }
+
+/// `quit_sent` is about command lines only: a body line reading `QUIT` (which a line
+/// scan over the raw stream would take for one) leaves it false until the real `QUIT`,
+/// on both machines, whether the session is encrypted or not, and whatever the cuts.
+#[test]
+fn quit_sent_sees_the_quit_command_not_a_body_line() {
+    let body: &[u8] = b"Subject: quitting\r\n\r\nQUIT\r\nquit\r\nQUIT now\r\n";
+    for sizes in [vec![usize::MAX], vec![1], vec![3, 7]] {
+        for offer in [&[Version::T32V1_0][..], &[]] {
+            let steps = vec![
+                (b"EHLO client.test\r\n".to_vec(), 250),
+                (b"MAIL FROM:<alice@client.test>\r\n".to_vec(), 250),
+                (b"RCPT TO:<bob@mx.test>\r\n".to_vec(), 250),
+                (b"DATA\r\n".to_vec(), 354),
+                ([body, b".\r\n"].concat(), 250),
+                (b"NOOP\r\n".to_vec(), 250),
+            ];
+            let mut s = Session::new(
+                &Version::ALL,
+                offer,
+                App::new(steps),
+                Chunks::new(sizes.clone()),
+            );
+            s.run();
+            assert_eq!(s.error, None);
+            assert!(s.app.done(), "replies: {:?}", s.app.replies);
+            assert_eq!(s.mta.messages, vec![body.to_vec()]);
+            assert!(!s.client.quit_sent() && !s.server.quit_sent());
+            let mut s2 = Session::new(
+                &Version::ALL,
+                offer,
+                App::new(vec![
+                    (b"EHLO client.test\r\n".to_vec(), 250),
+                    (b"quit\r\n".to_vec(), 221),
+                ]),
+                Chunks::new(sizes.clone()),
+            );
+            s2.run();
+            assert!(s2.app.done(), "replies: {:?}", s2.app.replies);
+            assert!(s2.client.quit_sent() && s2.server.quit_sent());
+        }
+    }
+}

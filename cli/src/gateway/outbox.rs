@@ -92,39 +92,6 @@ impl LineWatch {
     }
 }
 
-/// Follows a stream of SMTP commands and notes whether a `QUIT` line went by: after it
-/// the client may hang up any way it likes (many send QUIT and close without reading
-/// the 221).
-#[derive(Debug, Default)]
-pub struct QuitWatch {
-    /// The current line's first octets (up to six: `QUIT\r` and one more).
-    head: [u8; 6],
-    len: usize,
-    seen: bool,
-}
-
-impl QuitWatch {
-    /// Bytes of the command stream, in order.
-    pub fn feed(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            if b == b'\n' {
-                self.seen |= self.len == 5 && self.head[..5].eq_ignore_ascii_case(b"QUIT\r");
-                self.len = 0;
-                continue;
-            }
-            if self.len < self.head.len() {
-                self.head[self.len] = b;
-                self.len += 1;
-            }
-        }
-    }
-
-    /// Whether a `QUIT` line has gone by.
-    pub fn seen(&self) -> bool {
-        self.seen
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,17 +108,6 @@ mod tests {
         assert_eq!(o.pending(), b"orld!");
         o.consume(5);
         assert!(o.is_empty());
-    }
-
-    #[test]
-    fn quit_watch_sees_quit_lines_only() {
-        let mut q = QuitWatch::default();
-        q.feed(b"MAIL FROM:<q@x>\r\nQUITE\r\nQUIT now\r\nQUI");
-        assert!(!q.seen());
-        q.feed(b"t\r");
-        assert!(!q.seen());
-        q.feed(b"\n");
-        assert!(q.seen());
     }
 
     #[test]

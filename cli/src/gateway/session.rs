@@ -18,7 +18,7 @@ use tokio::time::{Instant, sleep_until, timeout};
 use crate::gateway::config::{Mode, Route, Settings};
 use crate::gateway::keys::{SessionKeys, SharedKeys};
 use crate::gateway::log::{SessionRecord, Traffic};
-use crate::gateway::outbox::{LineWatch, Outbox, QuitWatch};
+use crate::gateway::outbox::{LineWatch, Outbox};
 
 /// What the inbound gateway takes out of its MTA's EHLO replies: STARTTLS (the client
 /// would start TLS with the MTA through us, and XCRYPT never starts inside TLS) and
@@ -205,8 +205,6 @@ struct Proxy<'a> {
     gate: Gate,
     /// The plaintext reply stream (what the upstream MTA says, as the client gets it).
     replies: LineWatch,
-    /// The plaintext command stream (what the client says, as the upstream MTA gets it).
-    commands: QuitWatch,
     suite: Option<&'static str>,
     fallback: Option<Fallback>,
     traffic: Traffic,
@@ -238,7 +236,6 @@ impl<'a> Proxy<'a> {
                 Gate::Open
             },
             replies: LineWatch::default(),
-            commands: QuitWatch::default(),
             suite: None,
             fallback: None,
             traffic: Traffic::default(),
@@ -416,9 +413,6 @@ impl<'a> Proxy<'a> {
     }
 
     fn feed(&mut self, from: From, bytes: &[u8]) {
-        if let (Mode::Outbound, From::Client) = (self.out.mode, from) {
-            self.commands.feed(bytes);
-        }
         let keys = &mut self.keys;
         let out = &mut self.out;
         let r = match (&mut self.machine, from) {
@@ -458,9 +452,6 @@ impl<'a> Proxy<'a> {
                 }
                 _ => {}
             }
-        }
-        if self.out.mode == Mode::Inbound {
-            self.commands.feed(&self.out.upstream);
         }
         if self.ending.is_none() {
             self.to_upstream.push(&self.out.upstream);
@@ -522,10 +513,19 @@ impl<'a> Proxy<'a> {
         }
     }
 
+    /// Whether the SMTP client sent `QUIT`, as the state machine's framer saw its command
+    /// lines (a body line reading `QUIT` does not count).
+    fn quit_sent(&self) -> bool {
+        match &self.machine {
+            Machine::In(s) => s.quit_sent(),
+            Machine::Out(c) => c.quit_sent(),
+        }
+    }
+
     /// The session's result for the log.
     fn result(&self) -> String {
         match &self.ending {
-            None if self.replies.last_code() == Some(221) || self.commands.seen() => "ok".into(),
+            None if self.replies.last_code() == Some(221) || self.quit_sent() => "ok".into(),
             None if self.client_eof => "client closed the connection before QUIT".into(),
             None => "upstream closed the connection".into(),
             Some(Ending::UpstreamLost) => "upstream closed the connection mid-session".into(),
@@ -541,7 +541,7 @@ impl<'a> Proxy<'a> {
                 None => "refused: XCRYPT required, client did not start with EHLO".into(),
             },
             // Sent QUIT and hung up without reading the 221 (Postfix does): a normal end.
-            Some(Ending::ClientError(_)) if self.commands.seen() => "ok".into(),
+            Some(Ending::ClientError(_)) if self.quit_sent() => "ok".into(),
             Some(Ending::ClientError(e)) => format!("client connection failed: {e}"),
             Some(Ending::UpstreamError(e)) => format!("upstream connection failed: {e}"),
         }

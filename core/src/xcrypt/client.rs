@@ -12,7 +12,7 @@ use crate::xcrypt::cipher::{DirectionCipher, receive, send};
 use crate::xcrypt::command::Command;
 use crate::xcrypt::ehlo::EhloRewrite;
 use crate::xcrypt::events::{Event, Fallback, SessionError, Sink};
-use crate::xcrypt::framing::{BodyScan, Framer, Mode, Piece};
+use crate::xcrypt::framing::{BodyScan, Framer, Mode, Piece, is_quit};
 use crate::xcrypt::key_source::KeySource;
 use crate::xcrypt::line::Line;
 use crate::xcrypt::pending::{Kind, Pending};
@@ -46,6 +46,8 @@ pub struct Client {
     state: State,
     /// An exchange was tried in this session (it is not tried twice).
     tried: bool,
+    /// The local client has sent a `QUIT` command line.
+    quit_sent: bool,
     pending: Pending,
     peer_in: Framer,
     local_in: Framer,
@@ -82,6 +84,7 @@ impl Client {
             supported: Offer::new(versions),
             state: State::Plain,
             tried: false,
+            quit_sent: false,
             pending: Pending::new(),
             peer_in: Framer::new(),
             local_in: Framer::new(),
@@ -94,6 +97,12 @@ impl Client {
             multiline: false,
             long_reply: None,
         }
+    }
+
+    /// Whether the local client has sent a `QUIT` command line. Only command lines count
+    /// (as the framer cuts them): a line reading `QUIT` inside a message body does not.
+    pub fn quit_sent(&self) -> bool {
+        self.quit_sent
     }
 
     /// The version in use once encryption is on.
@@ -139,6 +148,7 @@ impl Client {
                 Piece::Line(line) => {
                     let kind = self.local_in.command(line.as_bytes());
                     self.pending.push(kind)?;
+                    self.quit_sent |= is_quit(line.as_bytes());
                     self.await_reply = matches!(kind, Kind::Data | Kind::StartTls);
                     self.send_peer(line.as_bytes(), out);
                 }

@@ -201,6 +201,14 @@ impl Framer {
     }
 }
 
+/// Whether a whole command line is `QUIT` (either case, CRLF or a bare LF), which only a
+/// command line can be: a body line that reads `QUIT` never comes through here.
+pub(crate) fn is_quit(line: &[u8]) -> bool {
+    let text = line.strip_suffix(b"\n").unwrap_or(line);
+    let text = text.strip_suffix(b"\r").unwrap_or(text);
+    text.eq_ignore_ascii_case(b"QUIT")
+}
+
 /// The size and LAST flag of a `BDAT <size> [LAST]` command line, or `None` if it is
 /// not one (then the server will refuse it and no chunk follows).
 fn bdat(line: &[u8]) -> Option<(u64, bool)> {

@@ -11,7 +11,7 @@ use crate::xcrypt::cipher::{DirectionCipher, receive, send};
 use crate::xcrypt::command::{Command, CommandError};
 use crate::xcrypt::ehlo::{EhloRewrite, offer_line};
 use crate::xcrypt::events::{Event, Fallback, SessionError, Sink};
-use crate::xcrypt::framing::{BodyScan, Framer, Mode, Piece};
+use crate::xcrypt::framing::{BodyScan, Framer, Mode, Piece, is_quit};
 use crate::xcrypt::key_source::KeySource;
 use crate::xcrypt::line::{Line, after_keyword};
 use crate::xcrypt::pending::{Kind, Pending};
@@ -58,6 +58,8 @@ pub struct Server {
     state: State,
     ehlo_seen: bool,
     in_transaction: bool,
+    /// The client has sent a `QUIT` command line.
+    quit_sent: bool,
     pending: Pending,
     peer_in: Framer,
     local_in: Framer,
@@ -93,6 +95,7 @@ impl Server {
             offer: Offer::new(versions),
             state: State::Plain,
             ehlo_seen: false,
+            quit_sent: false,
             in_transaction: false,
             pending: Pending::new(),
             peer_in: Framer::new(),
@@ -115,6 +118,12 @@ impl Server {
     pub fn hiding(mut self, keywords: &'static [&'static str]) -> Self {
         self.hide = keywords;
         self
+    }
+
+    /// Whether the client has sent a `QUIT` command line. Only command lines count (as
+    /// the framer cuts them): a line reading `QUIT` inside a message body does not.
+    pub fn quit_sent(&self) -> bool {
+        self.quit_sent
     }
 
     /// The version in use once encryption is on.
@@ -281,6 +290,7 @@ impl Server {
         if matches!(kind, Kind::Data | Kind::StartTls) {
             self.pause = Some(Pause::Reply);
         }
+        self.quit_sent |= is_quit(line.as_bytes());
         out.to_local(line.as_bytes());
         Ok(())
     }

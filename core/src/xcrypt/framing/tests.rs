@@ -220,3 +220,20 @@ fn a_body_end_cut_anywhere() {
         }
     }
 }
+
+#[test]
+fn quit_is_the_bare_command_only() {
+    for yes in [&b"QUIT\r\n"[..], b"quit\r\n", b"Quit\n"] {
+        assert!(super::is_quit(yes), "{yes:?}");
+    }
+    for no in [
+        &b"QUITE\r\n"[..],
+        b"QUIT now\r\n",
+        b"QUIT \r\n",
+        b" QUIT\r\n",
+        b"QUI\r\n",
+        b"NOOP\r\n",
+    ] {
+        assert!(!super::is_quit(no), "{no:?}");
+    }
+}
