@@ -8,22 +8,9 @@
 //! x86 add `--target i686-unknown-linux-gnu` after `scripts/i386-peers.sh`.
 
 use std::hint::black_box;
-use std::time::Instant;
 
-use ssmail_benches::{OpensslRc4, seeded_bytes};
+use ssmail_benches::{Fastest, OpensslRc4, seeded_bytes};
 use ssmail_ciphers::{Arrsyfor, ArrsyforPath, KeyInit, StreamCipher};
-
-/// The fastest pass timed so far, in seconds.
-#[derive(Clone, Copy)]
-struct Best(f64);
-
-impl Best {
-    fn time(&mut self, f: impl FnOnce()) {
-        let t = Instant::now();
-        f();
-        self.0 = self.0.min(t.elapsed().as_secs_f64());
-    }
-}
 
 fn main() {
     let rounds: usize = std::env::args()
@@ -41,8 +28,8 @@ fn main() {
             .collect();
         let mut ossl = OpensslRc4::new(&key);
         let mut crate_rc4 = rc4::Rc4::new_from_slice(&key).expect("10-byte key");
-        let mut best = vec![Best(f64::MAX); paths.len()];
-        let (mut t_ossl, mut t_crate) = (Best(f64::MAX), Best(f64::MAX));
+        let mut best = vec![Fastest::default(); paths.len()];
+        let (mut t_ossl, mut t_crate) = (Fastest::default(), Fastest::default());
         // Fewer rounds on the big buffer: each is 70 times longer.
         let n = if size > 100_000 {
             (rounds >> 4) + 1
@@ -62,16 +49,20 @@ fn main() {
             println!(
                 "  {:<12} {:8.1} MiB/s  {:.3}x openssl",
                 p.name(),
-                mib(b.0),
-                t_ossl.0 / b.0
+                mib(b.seconds()),
+                t_ossl.seconds() / b.seconds()
             );
         }
-        println!("  {:<12} {:8.1} MiB/s", "openssl-rc4", mib(t_ossl.0));
+        println!(
+            "  {:<12} {:8.1} MiB/s",
+            "openssl-rc4",
+            mib(t_ossl.seconds())
+        );
         println!(
             "  {:<12} {:8.1} MiB/s  {:.3}x openssl",
             "rc4-crate",
-            mib(t_crate.0),
-            t_ossl.0 / t_crate.0
+            mib(t_crate.seconds()),
+            t_ossl.seconds() / t_crate.seconds()
         );
     }
 }

@@ -8,22 +8,9 @@
 //! x86 add `--target i686-unknown-linux-gnu` after `scripts/i386-peers.sh`.
 
 use std::hint::black_box;
-use std::time::Instant;
 
-use ssmail_benches::{GmpModexp, OpensslModexp, seeded_bytes};
+use ssmail_benches::{Fastest, GmpModexp, OpensslModexp, seeded_bytes};
 use ssmail_bigint_x86::{Backend, SecretExponent, U768, oakley};
-
-/// The fastest of the calls timed so far, in microseconds.
-#[derive(Clone, Copy)]
-struct Best(f64);
-
-impl Best {
-    fn time(&mut self, f: impl FnOnce()) {
-        let t = Instant::now();
-        f();
-        self.0 = self.0.min(t.elapsed().as_secs_f64() * 1e6);
-    }
-}
 
 fn main() {
     let rounds: usize = std::env::args()
@@ -45,9 +32,9 @@ fn main() {
     assert_eq!(out, want, "GMP and ours must agree");
 
     let backends: Vec<Backend> = Backend::runnable().collect();
-    let mut shared = vec![Best(f64::MAX); backends.len()];
-    let mut public = vec![Best(f64::MAX); backends.len()];
-    let (mut t_ossl, mut t_gmp) = (Best(f64::MAX), Best(f64::MAX));
+    let mut shared = vec![Fastest::default(); backends.len()];
+    let mut public = vec![Fastest::default(); backends.len()];
+    let (mut t_ossl, mut t_gmp) = (Fastest::default(), Fastest::default());
     for _ in 0..rounds {
         for (i, &b) in backends.iter().enumerate() {
             shared[i].time(|| {
@@ -64,12 +51,12 @@ fn main() {
         t_ossl.time(|| ossl.run(black_box(&mut out)));
         t_gmp.time(|| gmp.run(black_box(&mut out)));
     }
-    let (o, g) = (t_ossl.0, t_gmp.0);
+    let (o, g) = (t_ossl.seconds() * 1e6, t_gmp.seconds() * 1e6);
     println!("fastest of {rounds} calls each, in µs; ratios to OpenSSL and to GMP");
     println!("{:28} {o:9.1}", "openssl/shared_secret");
     println!("{:28} {g:9.1}  {:5.2}x", "gmp/shared_secret", g / o);
     for (i, b) in backends.iter().enumerate() {
-        let (s, k) = (shared[i].0, public[i].0);
+        let (s, k) = (shared[i].seconds() * 1e6, public[i].seconds() * 1e6);
         let name = b.name();
         println!(
             "{:28} {s:9.1}  {:5.2}x  {:5.2}x",

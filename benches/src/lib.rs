@@ -15,6 +15,31 @@ pub use openssl_bn::OpensslModexp;
 pub use openssl_rc4::OpensslRc4;
 pub use t32_ref_c::T32RefC;
 
+/// The fastest of the timed calls so far, for the interleaved min-of-N examples: on a
+/// shared machine the slow calls measure the neighbours, the fastest the code.
+#[derive(Debug, Clone, Copy)]
+pub struct Fastest(f64);
+
+impl Default for Fastest {
+    fn default() -> Self {
+        Self(f64::MAX)
+    }
+}
+
+impl Fastest {
+    /// Times one call of `f`, keeping it if it is the fastest yet.
+    pub fn time(&mut self, f: impl FnOnce()) {
+        let t = std::time::Instant::now();
+        f();
+        self.0 = self.0.min(t.elapsed().as_secs_f64());
+    }
+
+    /// The fastest call, in seconds.
+    pub fn seconds(self) -> f64 {
+        self.0
+    }
+}
+
 /// `len` pseudo-random bytes from a fixed `seed` (SplitMix64), so that every run of the
 /// benchmarks and tests sees the same keys and buffers. Not for cryptographic use.
 pub fn seeded_bytes(seed: u64, len: usize) -> Vec<u8> {
