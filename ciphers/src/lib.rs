@@ -3,10 +3,12 @@
 #![deny(unsafe_code)] // allowed only in the SIMD backends, each block with its reason
 
 pub mod arrsyfor;
+mod choice;
 pub mod t32;
 
 pub use arrsyfor::Arrsyfor;
 pub use arrsyfor::ArrsyforPath;
+pub use choice::{Algorithm, AnyCipher};
 pub use cipher;
 pub use cipher::{KeyInit, KeyIvInit, StreamCipher};
 pub use t32::T32;

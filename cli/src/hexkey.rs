@@ -1,115 +1,78 @@
-//! Hexadecimal on the command line: keys read, keys and numbers written.
+//! Hexadecimal on the command line, through the workspace's one decoder
+//! (`ssmail_core::hex`): keys of any length read, keys and numbers written.
 
-use std::fmt;
+use ssmail_core::hex;
+pub use ssmail_core::hex::HexError;
 
-/// Why a hex key was rejected. The messages never echo the key: it is secret.
-#[derive(Debug, PartialEq, Eq)]
-pub enum HexKeyError {
-    /// No digits at all.
-    Empty,
-    /// The character at this 1-based position is not a hex digit.
-    NotHex {
-        /// 1-based, counted in characters, as a user would count.
-        position: usize,
-    },
-    /// An odd number of digits cannot make whole bytes.
-    OddLength {
-        /// How many digits there were.
-        digits: usize,
-    },
-}
-
-impl fmt::Display for HexKeyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Empty => f.write_str("key is empty"),
-            Self::NotHex { position } => write!(f, "not hexadecimal at position {position}"),
-            Self::OddLength { digits } => write!(
-                f,
-                "odd number of hex digits ({digits}); each byte takes two"
-            ),
-        }
-    }
-}
-
-/// Decodes hex digits (either case, no prefix, no separators) into bytes.
-pub fn decode(text: &str) -> Result<Vec<u8>, HexKeyError> {
-    if text.is_empty() {
-        return Err(HexKeyError::Empty);
-    }
-    // Check every character before the length, so that a stray non-hex character (say a
-    // `0x` prefix or a space) is reported as such rather than as an odd length.
-    if let Some(i) = text.chars().position(|c| !c.is_ascii_hexdigit()) {
-        return Err(HexKeyError::NotHex { position: i + 1 });
-    }
-    // All ASCII from here on, so bytes and characters coincide.
+/// Decodes hex digits (either case, no prefix, no separators) into bytes. The messages
+/// of its errors never echo the text: it may be a key.
+///
+/// # Errors
+/// Empty text; then the first character that is not a hex digit (so that a `0x` prefix
+/// or a space is reported as such, not as an odd length); then an odd count.
+pub fn decode(text: &str) -> Result<Vec<u8>, HexError> {
     let digits = text.as_bytes();
+    if digits.is_empty() {
+        return Err(HexError::Empty);
+    }
+    hex::check(digits)?;
     // `& 1`, not `% 2`: the workspace lints flag integer remainders (constant time).
     if digits.len() & 1 != 0 {
-        return Err(HexKeyError::OddLength {
+        return Err(HexError::OddLength {
             digits: digits.len(),
         });
     }
-    Ok(digits
-        .chunks_exact(2)
-        .map(|pair| (nibble(pair[0]) << 4) | nibble(pair[1]))
-        .collect())
+    let mut out = vec![0u8; digits.len() >> 1];
+    hex::decode_into(digits, &mut out)?;
+    Ok(out)
 }
 
 /// Lowercase hex, as ssmail prints keys and numbers.
 pub fn encode(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The value of one hex digit already known to be valid.
-fn nibble(digit: u8) -> u8 {
-    match digit {
-        b'0'..=b'9' => digit - b'0',
-        b'a'..=b'f' => digit - b'a' + 10,
-        b'A'..=b'F' => digit - b'A' + 10,
-        // Unreachable after the check in `decode`; 0 rather than a panic all the same.
-        _ => 0,
-    }
+    let mut out = vec![0u8; 2 * bytes.len()];
+    hex::encode_into(bytes, &mut out);
+    // Hex digits are ASCII.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{HexKeyError, decode};
+    use super::{HexError, decode, encode};
 
     #[test]
     fn decodes_either_case() {
         assert_eq!(decode("00ff7Fa0B1"), Ok(vec![0x00, 0xff, 0x7f, 0xa0, 0xb1]));
         assert_eq!(decode("AbCd"), decode("abcd"));
+        assert_eq!(encode(&[0, 0xab, 0x7f]), "00ab7f");
     }
 
     #[test]
     fn rejects_bad_text() {
-        assert_eq!(decode(""), Err(HexKeyError::Empty));
-        assert_eq!(decode("abc"), Err(HexKeyError::OddLength { digits: 3 }));
-        assert_eq!(decode("0102z4"), Err(HexKeyError::NotHex { position: 5 }));
-        assert_eq!(decode("0x01"), Err(HexKeyError::NotHex { position: 2 }));
-        assert_eq!(decode("01 02"), Err(HexKeyError::NotHex { position: 3 }));
-        // Positions count characters, not bytes, of non-ASCII text.
-        assert_eq!(decode("é0g"), Err(HexKeyError::NotHex { position: 1 }));
-        assert_eq!(decode("0é"), Err(HexKeyError::NotHex { position: 2 }));
-        assert_eq!(
-            decode("01\u{ff10}"),
-            Err(HexKeyError::NotHex { position: 3 })
-        );
+        assert_eq!(decode(""), Err(HexError::Empty));
+        assert_eq!(decode("abc"), Err(HexError::OddLength { digits: 3 }));
+        assert_eq!(decode("0102z4"), Err(HexError::NotHex { index: 4 }));
+        assert_eq!(decode("0x01"), Err(HexError::NotHex { index: 1 }));
+        assert_eq!(decode("01 02"), Err(HexError::NotHex { index: 2 }));
+        // Indexes count characters, not bytes, of non-ASCII text: everything before
+        // the first bad byte is ASCII.
+        assert_eq!(decode("é0g"), Err(HexError::NotHex { index: 0 }));
+        assert_eq!(decode("0é"), Err(HexError::NotHex { index: 1 }));
+        assert_eq!(decode("01\u{ff10}"), Err(HexError::NotHex { index: 2 }));
     }
 
     #[test]
     fn messages_are_one_line() {
         for e in [
-            HexKeyError::Empty,
-            HexKeyError::NotHex { position: 5 },
-            HexKeyError::OddLength { digits: 3 },
+            HexError::Empty,
+            HexError::NotHex { index: 4 },
+            HexError::OddLength { digits: 3 },
         ] {
             assert!(!e.to_string().contains('\n'), "{e}");
         }
         assert_eq!(
-            HexKeyError::NotHex { position: 5 }.to_string(),
+            HexError::NotHex { index: 4 }.to_string(),
             "not hexadecimal at position 5"
         );
+        assert_eq!(HexError::Empty.to_string(), "empty");
     }
 }

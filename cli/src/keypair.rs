@@ -12,25 +12,17 @@ use zeroize::Zeroizing;
 
 use crate::args::DeriveArgs;
 use crate::failure::Failure;
-use crate::hexkey::{self, encode as hex};
+use crate::hexkey::encode as hex_string;
 use crate::modexp::backend;
+use ssmail_core::hex;
 
-/// Exactly `N` bytes from exactly `2N` hex digits; `what` names the option in errors.
+/// Exactly `N` bytes from exactly `2N` hex digits (after trimming white space); `what`
+/// names the option in errors. The private key comes through here: it is decoded
+/// straight into the result, with no copy left behind.
 pub(crate) fn exact_hex<const N: usize>(text: &str, what: &str) -> Result<[u8; N], Failure> {
-    let text = text.trim();
-    if text.len() != 2 * N {
-        return Err(Failure::Usage(format!(
-            "{what}: must be exactly {} hex digits, got {}",
-            2 * N,
-            text.len()
-        )));
-    }
-    // The length is checked first so that the message names it; `decode` then checks
-    // the digits. Wiped after the copy: the private key comes through here.
-    let bytes =
-        Zeroizing::new(hexkey::decode(text).map_err(|e| Failure::Usage(format!("{what}: {e}")))?);
     let mut out = [0u8; N];
-    out.copy_from_slice(&bytes);
+    hex::decode_into(text.trim().as_bytes(), &mut out)
+        .map_err(|e| Failure::Usage(format!("{what}: {e}")))?;
     Ok(out)
 }
 
@@ -82,8 +74,11 @@ pub(crate) fn write_private(path: &Path, text: &str, force: bool) -> Result<(), 
 pub fn keygen(out: Option<&Path>, force: bool) -> Result<String, Failure> {
     let key = PrivateKey::generate(&mut getrandom::SysRng)
         .map_err(|e| Failure::Io(format!("no randomness from the system: {e}")))?;
-    let private = Zeroizing::new(format!("{}\n", hex(&*Zeroizing::new(key.to_be_bytes()))));
-    let public = hex(&key.public_key().to_be_bytes());
+    let private = Zeroizing::new(format!(
+        "{}\n",
+        hex_string(&*Zeroizing::new(key.to_be_bytes()))
+    ));
+    let public = hex_string(&key.public_key().to_be_bytes());
     match out {
         Some(path) => {
             write_private(path, &private, force)?;
@@ -124,9 +119,9 @@ pub fn derive(args: &DeriveArgs) -> Result<String, Failure> {
     let keys = derive_keys(z.as_bytes(), &na, &nb);
     Ok(format!(
         r#"{{"public": "{}", "shared_secret": "{}", "key_c2s": "{}", "key_s2c": "{}"}}"#,
-        hex(&own.public_key().to_be_bytes()),
-        hex(z.as_bytes()),
-        hex(&keys.client_to_server),
-        hex(&keys.server_to_client)
+        hex_string(&own.public_key().to_be_bytes()),
+        hex_string(z.as_bytes()),
+        hex_string(&keys.client_to_server),
+        hex_string(&keys.server_to_client)
     ))
 }

@@ -24,7 +24,6 @@ use clap::Parser as _;
 
 use args::{Cli, Command, CryptArgs};
 use failure::Failure;
-use keystream::{CipherName, Keystream};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -113,11 +112,11 @@ fn crypt(args: &CryptArgs) -> Result<(), Failure> {
         ));
     }
     // Cipher first: the allowed key length depends on it.
-    let cipher = CipherName::parse(cipher).map_err(|e| Failure::Usage(e.to_string()))?;
+    let cipher = keystream::parse(cipher).map_err(|e| Failure::Usage(e.to_string()))?;
     // Wiped when dropped; the copy in the process arguments is beyond our reach.
     let key = zeroize::Zeroizing::new(
         hexkey::decode(key_hex).map_err(|e| Failure::Usage(format!("--key-hex: {e}")))?,
     );
-    let mut keystream = Keystream::new(cipher, &key).map_err(|e| Failure::Usage(e.to_string()))?;
-    raw::xor_stdin_to_stdout(&mut keystream)
+    let mut cipher = keystream::keyed(cipher, &key).map_err(|e| Failure::Usage(e.to_string()))?;
+    raw::xor_stdin_to_stdout(&mut cipher)
 }

@@ -3,34 +3,29 @@
 
 use ssmail_bigint_x86::{BYTES, Backend, SecretExponent, U768, oakley};
 
+use ssmail_core::hex::{self, HexError};
+
 use crate::failure::Failure;
 
 /// Parses a number given in hex (either case, any number of digits, odd counts allowed)
 /// into 96 bytes, left-padded. `what` names the option in errors.
 fn number(text: &str, what: &str) -> Result<[u8; BYTES], Failure> {
+    let usage = |e: HexError| Failure::Usage(format!("{what}: {e}"));
     if text.is_empty() {
-        return Err(Failure::Usage(format!("{what}: empty")));
+        return Err(usage(HexError::Empty));
     }
-    if let Some(pos) = text.chars().position(|c| !c.is_ascii_hexdigit()) {
-        return Err(Failure::Usage(format!(
-            "{what}: not hexadecimal at position {}",
-            pos + 1
-        )));
-    }
-    let digits = text.trim_start_matches('0');
+    hex::check(text.as_bytes()).map_err(usage)?;
+    let digits = text.trim_start_matches('0').as_bytes();
     if digits.len() > 2 * BYTES {
         return Err(Failure::Usage(format!(
             "{what}: more than {BYTES} bytes ({} hex digits)",
             digits.len()
         )));
     }
-    let mut out = [0u8; BYTES];
-    // Right-aligned: the last digit is the low nibble of the last byte.
-    for (i, c) in digits.bytes().rev().enumerate() {
-        let v = (c as char).to_digit(16).unwrap_or(0) as u8;
-        out[BYTES - 1 - (i >> 1)] |= v << (4 * (i & 1));
-    }
-    Ok(out)
+    // Right-aligned: zeros in front make it exactly 192 digits.
+    let mut padded = [b'0'; 2 * BYTES];
+    padded[2 * BYTES - digits.len()..].copy_from_slice(digits);
+    hex::decode_exact(&padded).map_err(usage)
 }
 
 /// The backend named on the command line, or the default; unknown or unrunnable names

@@ -6,14 +6,14 @@
 use std::io::{self, ErrorKind, Read, Write};
 
 use crate::failure::Failure;
-use crate::keystream::Keystream;
+use crate::keystream::AnyCipher;
 
 /// Bytes read per chunk: large enough that the syscalls cost little next to the cipher,
 /// small enough to stay in L2 cache.
 pub const CHUNK: usize = 64 * 1024;
 
 /// XORs all of stdin with the keystream onto stdout.
-pub fn xor_stdin_to_stdout(keystream: &mut Keystream) -> Result<(), Failure> {
+pub fn xor_stdin_to_stdout(keystream: &mut AnyCipher) -> Result<(), Failure> {
     let stdin = io::stdin();
     let stdout = io::stdout();
     xor_stream(keystream, &mut stdin.lock(), &mut stdout.lock())
@@ -22,7 +22,7 @@ pub fn xor_stdin_to_stdout(keystream: &mut Keystream) -> Result<(), Failure> {
 /// XORs all of `input` with the keystream onto `output`, flushing `output` after every
 /// chunk so that nothing waits in a buffer for more input.
 pub fn xor_stream(
-    keystream: &mut Keystream,
+    keystream: &mut AnyCipher,
     input: &mut impl Read,
     output: &mut impl Write,
 ) -> Result<(), Failure> {
@@ -43,7 +43,7 @@ pub fn xor_stream(
             .get_mut(..n)
             .ok_or_else(|| Failure::Io("reading stdin: read more than the buffer".into()))?;
         keystream
-            .apply(data)
+            .try_apply_keystream(data)
             .map_err(|_| Failure::Io("the cipher's keystream ran out".into()))?;
         // `write_all` retries on `Interrupted` and on partial writes. The flush is because
         // Rust's stdout is line-buffered: without it, whatever follows the chunk's last
@@ -72,7 +72,7 @@ mod tests {
 
     use super::{CHUNK, xor_stream};
     use crate::failure::Failure;
-    use crate::keystream::{CipherName, Keystream};
+    use crate::keystream::{Algorithm, keyed};
 
     const KEY: [u8; 10] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 
@@ -119,10 +119,11 @@ mod tests {
         }
     }
 
-    fn one_shot(cipher: CipherName, data: &[u8]) -> Vec<u8> {
+    fn one_shot(cipher: Algorithm, data: &[u8]) -> Vec<u8> {
         let mut out = data.to_vec();
-        let mut ks = Keystream::new(cipher, &KEY).expect("valid key");
-        ks.apply(&mut out).expect("keystream does not run out");
+        let mut ks = keyed(cipher, &KEY).expect("valid key");
+        ks.try_apply_keystream(&mut out)
+            .expect("keystream does not run out");
         out
     }
 
@@ -134,14 +135,14 @@ mod tests {
     fn short_reads_and_writes_give_the_one_shot_result() {
         static SIZES: [usize; 6] = [1, 3, 7, 4093, 2, CHUNK + 5];
         let data = pattern(3 * CHUNK + 11);
-        for cipher in [CipherName::Arrsyfor, CipherName::T32] {
+        for cipher in [Algorithm::Arrsyfor, Algorithm::T32] {
             let mut input = Trickle {
                 data: &data,
                 sizes: SIZES.iter().cycle(),
                 interrupt_next: false,
             };
             let mut output = Choke::default();
-            let mut ks = Keystream::new(cipher, &KEY).expect("valid key");
+            let mut ks = keyed(cipher, &KEY).expect("valid key");
             let result = xor_stream(&mut ks, &mut input, &mut output);
             assert!(result.is_ok(), "{result:?}");
             assert_eq!(output.out, one_shot(cipher, &data), "{cipher:?}");
@@ -196,10 +197,10 @@ mod tests {
             pending: Vec::new(),
             flushed: Rc::clone(&flushed),
         };
-        let mut ks = Keystream::new(CipherName::T32, &KEY).expect("valid key");
+        let mut ks = keyed(Algorithm::T32, &KEY).expect("valid key");
         let result = xor_stream(&mut ks, &mut input, &mut output);
         assert!(result.is_ok(), "{result:?}");
-        assert_eq!(*flushed.borrow(), one_shot(CipherName::T32, &data));
+        assert_eq!(*flushed.borrow(), one_shot(Algorithm::T32, &data));
     }
 
     struct Fails(ErrorKind);
@@ -221,7 +222,7 @@ mod tests {
 
     #[test]
     fn errors_map_to_failures() {
-        let mut ks = Keystream::new(CipherName::T32, &KEY).expect("valid key");
+        let mut ks = keyed(Algorithm::T32, &KEY).expect("valid key");
         let data = pattern(10);
 
         let r = xor_stream(&mut ks, &mut &data[..], &mut Fails(ErrorKind::BrokenPipe));

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use ssmail_cli::stream_format::{
-    CHUNK_LOG2, Cipher, FIXED, FormatError, Header, KeyMode, NONCE, SYMMETRIC_KEY, Secret, Stream,
-    TAG, short_header,
+    CHUNK_LOG2, FIXED, FormatError, Header, KeyMode, NONCE, SYMMETRIC_KEY, Secret, Stream, TAG,
+    short_header,
 };
 use ssmail_core::{PrivateKey, PublicKey};
 use zeroize::Zeroizing;
@@ -20,13 +20,13 @@ use crate::failure::Failure;
 use crate::keypair::{exact_hex, read_private};
 
 /// Where the key comes from.
-enum KeySource {
+enum FileKey {
     File(Zeroizing<[u8; SYMMETRIC_KEY]>),
     To(PublicKey),
     Private(PrivateKey),
 }
 
-fn key_source(args: &CryptArgs, encrypting: bool) -> Result<KeySource, Failure> {
+fn file_key(args: &CryptArgs, encrypting: bool) -> Result<FileKey, Failure> {
     let given = [
         args.key_file.is_some(),
         args.to.is_some(),
@@ -40,7 +40,7 @@ fn key_source(args: &CryptArgs, encrypting: bool) -> Result<KeySource, Failure> 
         }));
     }
     if let Some(path) = &args.key_file {
-        return read_symmetric(path).map(KeySource::File);
+        return read_symmetric(path).map(FileKey::File);
     }
     if let Some(to) = &args.to {
         if !encrypting {
@@ -55,7 +55,7 @@ fn key_source(args: &CryptArgs, encrypting: bool) -> Result<KeySource, Failure> 
             None => to.clone(),
         };
         return PublicKey::from_hex(text.trim())
-            .map(KeySource::To)
+            .map(FileKey::To)
             .map_err(|e| Failure::Usage(format!("--to: {e}")));
     }
     if encrypting {
@@ -64,7 +64,7 @@ fn key_source(args: &CryptArgs, encrypting: bool) -> Result<KeySource, Failure> 
         ));
     }
     let private = args.private.as_deref().unwrap_or_default();
-    read_private(private, "--private").map(KeySource::Private)
+    read_private(private, "--private").map(FileKey::Private)
 }
 
 /// A symmetric key file: 64 hex digits (as `ssmail keygen --symmetric` writes).
@@ -217,28 +217,21 @@ fn format_failure(e: FormatError) -> Failure {
 
 /// `ssmail encrypt` (not raw).
 pub fn encrypt(args: &CryptArgs) -> Result<(), Failure> {
-    let cipher = match args.cipher.as_deref().unwrap_or("t32") {
-        "t32" => Cipher::T32,
-        "arrsyfor" => Cipher::Arrsyfor,
-        other => {
-            return Err(Failure::Usage(format!(
-                "unknown cipher {other:?}: use t32 or arrsyfor"
-            )));
-        }
-    };
-    let key = key_source(args, true)?;
+    let cipher = crate::keystream::parse(args.cipher.as_deref().unwrap_or("t32"))
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let key = file_key(args, true)?;
     let rng = |e| Failure::Io(format!("no randomness from the system: {e}"));
     let mut nonce = [0u8; NONCE];
     getrandom::fill(&mut nonce).map_err(|e| rng(e.to_string()))?;
     let ephemeral = match &key {
-        KeySource::To(_) => {
+        FileKey::To(_) => {
             Some(PrivateKey::generate(&mut getrandom::SysRng).map_err(|e| rng(e.to_string()))?)
         }
         _ => None,
     };
     let (mode, secret) = match (&key, &ephemeral) {
-        (KeySource::File(k), _) => (KeyMode::Symmetric, Secret::Symmetric(k)),
-        (KeySource::To(r), Some(e)) => (
+        (FileKey::File(k), _) => (KeyMode::Symmetric, Secret::Symmetric(k)),
+        (FileKey::To(r), Some(e)) => (
             KeyMode::Recipient {
                 ephemeral: e.public_key(),
             },
@@ -378,7 +371,7 @@ pub fn decrypt(args: &CryptArgs) -> Result<(), Failure> {
             "--cipher is for encrypt (and raw mode): the file names its cipher".into(),
         ));
     }
-    let key = key_source(args, false)?;
+    let key = file_key(args, false)?;
     let (mut input, len) = open_input(args.input.as_deref())?;
     let mut first = [0u8; FIXED];
     let got = read(&mut input, &mut first)?;
@@ -393,9 +386,9 @@ pub fn decrypt(args: &CryptArgs) -> Result<(), Failure> {
     }
     let (header, tag) = Header::parse(&head).map_err(format_failure)?;
     let secret = match (&key, &header.mode) {
-        (KeySource::File(k), KeyMode::Symmetric) => Secret::Symmetric(k),
-        (KeySource::Private(p), KeyMode::Recipient { .. }) => Secret::AsRecipient(p),
-        (KeySource::File(_), _) => {
+        (FileKey::File(k), KeyMode::Symmetric) => Secret::Symmetric(k),
+        (FileKey::Private(p), KeyMode::Recipient { .. }) => Secret::AsRecipient(p),
+        (FileKey::File(_), _) => {
             return Err(Failure::Usage(
                 "this file was encrypted to a public key: decrypt it with --private @FILE".into(),
             ));

@@ -6,7 +6,7 @@
 use hkdf::Hkdf;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
-use ssmail_ciphers::{Arrsyfor, StreamCipher, T32};
+use ssmail_ciphers::AnyCipher;
 use ssmail_core::{PrivateKey, PublicKey, shared_secret};
 use zeroize::Zeroizing;
 
@@ -33,29 +33,24 @@ pub const FIXED: usize = 8 + 4 + NONCE;
 /// first bytes are the most biased.
 pub const ARRSYFOR_DROP: usize = 3072;
 
-/// The stream cipher of a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cipher {
-    /// SOBER-t32 (code 1).
-    T32,
-    /// arrsyfor, RC4-compatible, with the first 3072 keystream bytes dropped (code 2).
-    Arrsyfor,
+/// The stream cipher of a file: SOBER-t32 (code 1), or arrsyfor, RC4-compatible, with
+/// the first [`ARRSYFOR_DROP`] keystream bytes dropped (code 2).
+pub use ssmail_ciphers::Algorithm as Cipher;
+
+/// The cipher's code in the header.
+fn cipher_code(c: Cipher) -> u8 {
+    match c {
+        Cipher::T32 => 1,
+        Cipher::Arrsyfor => 2,
+    }
 }
 
-impl Cipher {
-    fn code(self) -> u8 {
-        match self {
-            Self::T32 => 1,
-            Self::Arrsyfor => 2,
-        }
-    }
-
-    fn from_code(c: u8) -> Option<Self> {
-        match c {
-            1 => Some(Self::T32),
-            2 => Some(Self::Arrsyfor),
-            _ => None,
-        }
+/// The cipher of a header code.
+fn cipher_of_code(c: u8) -> Option<Cipher> {
+    match c {
+        1 => Some(Cipher::T32),
+        2 => Some(Cipher::Arrsyfor),
+        _ => None,
     }
 }
 
@@ -133,7 +128,7 @@ impl Header {
         let mut out = Vec::with_capacity(FIXED + PUBLIC);
         out.extend_from_slice(&MAGIC);
         out.push(VERSION);
-        out.push(self.cipher.code());
+        out.push(cipher_code(self.cipher));
         out.push(match self.mode {
             KeyMode::Symmetric => 1,
             KeyMode::Recipient { .. } => 2,
@@ -161,7 +156,7 @@ impl Header {
                 first[8]
             )));
         }
-        if Cipher::from_code(first[9]).is_none() {
+        if cipher_of_code(first[9]).is_none() {
             return Err(FormatError::Unsupported(format!(
                 "cipher code {}",
                 first[9]
@@ -193,7 +188,7 @@ impl Header {
         if bytes.len() != len {
             return Err(FormatError::Truncated);
         }
-        let cipher = Cipher::from_code(first[9]).ok_or(FormatError::NotSsmail)?;
+        let cipher = cipher_of_code(first[9]).ok_or(FormatError::NotSsmail)?;
         let mut nonce = [0; NONCE];
         nonce.copy_from_slice(&first[12..FIXED]);
         let mode = if first[10] == 2 {
@@ -282,44 +277,29 @@ fn file_keys(header: &Header, secret: &Secret<'_>) -> Result<FileKeys, FormatErr
     Ok(keys)
 }
 
-enum Keystream {
-    T32(Box<T32>),
-    Arrsyfor(Box<Arrsyfor>),
-}
-
-impl Keystream {
-    fn new(cipher: Cipher, key: &[u8; 32]) -> Self {
-        match cipher {
-            Cipher::T32 => Self::T32(Box::new(
-                T32::new_from_slice(key).unwrap_or_else(|_| unreachable!("t32 takes 32-byte keys")),
-            )),
-            Cipher::Arrsyfor => {
-                let mut c = Arrsyfor::new_from_slice(key)
-                    .unwrap_or_else(|_| unreachable!("arrsyfor takes 32-byte keys"));
-                let mut drop = [0u8; ARRSYFOR_DROP];
-                c.apply_keystream(&mut drop);
-                Self::Arrsyfor(Box::new(c))
-            }
-        }
+/// The file's keystream: the cipher keyed with the file's 32-byte cipher key, arrsyfor
+/// with its first bytes dropped. Boxed: the state is large and moves with the stream.
+fn keystream(cipher: Cipher, key: &[u8; 32]) -> Box<AnyCipher> {
+    // Both ciphers take 32-byte keys.
+    let mut c = Box::new(
+        AnyCipher::new(cipher, key).unwrap_or_else(|_| unreachable!("both take 32-byte keys")),
+    );
+    if cipher == Cipher::Arrsyfor {
+        let mut drop = [0u8; ARRSYFOR_DROP];
+        c.apply_keystream(&mut drop);
     }
-
-    fn apply(&mut self, buf: &mut [u8]) {
-        match self {
-            Self::T32(c) => c.apply_keystream(buf),
-            Self::Arrsyfor(c) => c.apply_keystream(buf),
-        }
-    }
+    c
 }
 
 /// The cipher half of a file's state: the keystream, run over the chunks in order.
 pub struct CipherHalf {
-    keystream: Keystream,
+    keystream: Box<AnyCipher>,
 }
 
 impl CipherHalf {
     /// XORs the next `buf.len()` keystream bytes into `buf` (encrypts or decrypts).
     pub fn apply(&mut self, buf: &mut [u8]) {
-        self.keystream.apply(buf);
+        self.keystream.apply_keystream(buf);
     }
 }
 
@@ -423,7 +403,7 @@ impl Stream {
         let header_tag: [u8; TAG] = h.finalize().into_bytes().into();
         let stream = Stream {
             cipher: CipherHalf {
-                keystream: Keystream::new(header.cipher, &keys.cipher),
+                keystream: keystream(header.cipher, &keys.cipher),
             },
             mac: MacHalf {
                 mac,

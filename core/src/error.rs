@@ -11,10 +11,10 @@ pub enum PublicKeyError {
         /// Digits given.
         digits: usize,
     },
-    /// A character that is not a hex digit, at this 0-based position.
+    /// A character that is not a hex digit (the first).
     NotHex {
-        /// 0-based position.
-        position: usize,
+        /// 0-based index into the text.
+        index: usize,
     },
     /// The value is 0, 1, p-1 or at least p.
     OutOfRange,
@@ -26,7 +26,9 @@ impl fmt::Display for PublicKeyError {
             Self::Length { digits } => {
                 write!(f, "public key must be 192 hex digits, got {digits}")
             }
-            Self::NotHex { position } => write!(f, "public key: not hex at position {position}"),
+            Self::NotHex { index } => {
+                write!(f, "public key: not hexadecimal at position {}", index + 1)
+            }
             Self::OutOfRange => f.write_str("public key out of range (must be 2..=p-2)"),
         }
     }

@@ -156,8 +156,11 @@ impl PublicKey {
     /// The wrong length, a non-hex character, or a value outside `[2, p-2]`.
     pub fn from_hex(text: &str) -> Result<Self, PublicKeyError> {
         let bytes = hex::decode_exact::<ELEMENT_BYTES>(text.as_bytes()).map_err(|e| match e {
-            HexError::Length { digits } => PublicKeyError::Length { digits },
-            HexError::NotHex { position } => PublicKeyError::NotHex { position },
+            HexError::NotHex { index } => PublicKeyError::NotHex { index },
+            // decode_exact reports lengths as `Length` only.
+            HexError::Empty | HexError::OddLength { .. } | HexError::Length { .. } => {
+                PublicKeyError::Length { digits: text.len() }
+            }
         })?;
         Self::from_be_bytes(&bytes)
     }

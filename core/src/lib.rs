@@ -17,7 +17,7 @@ pub mod agreement;
 pub mod cache;
 pub mod error;
 pub mod group;
-mod hex;
+pub mod hex;
 pub mod kdf;
 pub mod keys;
 pub mod xcrypt;

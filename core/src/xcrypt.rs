@@ -8,8 +8,8 @@
 //! [`KeyCache`](crate::KeyCache) through [`CachedKeys`], or [`StaticKeys`]). After the
 //! switch points the same objects encrypt and decrypt the rest of the session.
 
-mod cipher;
 mod client;
+pub mod codes;
 mod command;
 mod ehlo;
 mod events;
@@ -17,6 +17,7 @@ mod framing;
 mod key_source;
 mod line;
 mod pending;
+mod relay;
 mod reply;
 mod server;
 mod version;

@@ -91,7 +91,7 @@ fn wire_hex_is_exact() {
     bad.replace_range(7..8, "g");
     assert_eq!(
         PublicKey::from_hex(&bad),
-        Err(PublicKeyError::NotHex { position: 7 })
+        Err(PublicKeyError::NotHex { index: 7 })
     );
 }
 

@@ -8,18 +8,23 @@
 
 use crate::kdf::{DirectionKeys, NONCE_BYTES, derive};
 use crate::keys::PublicKey;
-use crate::xcrypt::cipher::{DirectionCipher, receive, send};
+use crate::xcrypt::codes;
 use crate::xcrypt::command::Command;
 use crate::xcrypt::ehlo::EhloRewrite;
 use crate::xcrypt::events::{Event, Fallback, SessionError, Sink};
-use crate::xcrypt::framing::{BodyScan, Framer, Mode, Piece, is_quit};
+use crate::xcrypt::framing::{Framer, Piece, is_quit};
 use crate::xcrypt::key_source::KeySource;
 use crate::xcrypt::line::Line;
 use crate::xcrypt::pending::{Kind, Pending};
+use crate::xcrypt::relay::{self, Ciphers, PeerInput};
 use crate::xcrypt::reply::{Reply, ReplyError, reply_head};
 use crate::xcrypt::version::{Offer, Version};
 
 /// Where the exchange stands.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "no allocator to box with; the ciphers live in the state that has them"
+)]
 enum State {
     Plain,
     /// `XCRYPT <Va> <Ka> <Na>` sent.
@@ -35,7 +40,11 @@ enum State {
     },
     /// `XCRYPT FAIL` sent, for this reason.
     AwaitFailAck(Fallback),
-    Active(Version),
+    /// Encrypted from here on, for the rest of the session.
+    Active {
+        version: Version,
+        ciphers: Ciphers,
+    },
 }
 
 /// A client-side XCRYPT session. No I/O, no allocation: feed it what arrives from the
@@ -51,8 +60,6 @@ pub struct Client {
     pending: Pending,
     peer_in: Framer,
     local_in: Framer,
-    decrypt: Option<DirectionCipher>,
-    encrypt: Option<DirectionCipher>,
     /// DATA or STARTTLS was sent: what the local client sends next depends on the reply.
     await_reply: bool,
     /// Bytes from the local client that arrived while it had to wait.
@@ -88,8 +95,6 @@ impl Client {
             pending: Pending::new(),
             peer_in: Framer::new(),
             local_in: Framer::new(),
-            decrypt: None,
-            encrypt: None,
             await_reply: false,
             held: Line::new(),
             ehlo: None,
@@ -108,7 +113,7 @@ impl Client {
     /// The version in use once encryption is on.
     pub fn version(&self) -> Option<Version> {
         match self.state {
-            State::Active(v) => Some(v),
+            State::Active { version, .. } => Some(version),
             _ => None,
         }
     }
@@ -130,10 +135,7 @@ impl Client {
         let mut rest = input;
         loop {
             if self.await_reply || self.exchanging() {
-                return self
-                    .held
-                    .try_push(rest)
-                    .map_err(|_| SessionError::SentTooEarly);
+                return relay::hold(&mut self.held, rest);
             }
             let Some(piece) = self.local_in.next(&mut rest) else {
                 return Ok(());
@@ -173,17 +175,11 @@ impl Client {
         keys: &mut impl KeySource,
         out: &mut impl Sink,
     ) -> Result<(), SessionError> {
-        // Once on, decryption stays on: the cipher can be held aside meanwhile.
-        let Some(mut cipher) = self.decrypt.take() else {
-            return self.peer_plain(input, keys, out);
-        };
-        let r = receive(&mut cipher, input, |b| self.peer_plain(b, keys, out));
-        self.decrypt = Some(cipher);
-        r
+        relay::from_peer(self, input, keys, out)
     }
 
     fn send_peer(&mut self, bytes: &[u8], out: &mut impl Sink) {
-        send(&mut self.encrypt, bytes, &mut |b| out.to_peer(b));
+        relay::to_peer(self.state.ciphers(), bytes, out);
     }
 
     fn peer_plain(
@@ -263,7 +259,7 @@ impl Client {
             out.to_local(line.as_bytes());
             return Ok(());
         };
-        if self.pending.front() == Some(Kind::Ehlo) && code == 250 {
+        if self.pending.front() == Some(Kind::Ehlo) && code == codes::OK {
             let rw = self.ehlo.get_or_insert_with(|| EhloRewrite::new(&[]));
             rw.line(line, &mut |b: &[u8]| out.to_local(b));
             if last {
@@ -286,23 +282,14 @@ impl Client {
     fn reply_done(&mut self, code: u16, out: &mut impl Sink) -> Result<(), SessionError> {
         let kind = self.pending.front();
         self.pending.pop();
-        match kind {
-            Some(Kind::Data) => {
-                if code == 354 {
-                    self.local_in.set_mode(Mode::Data(BodyScan::LineStart));
-                }
+        // The local client is the SMTP client here.
+        match relay::transfer_reply(kind, code, &mut self.local_in, &mut self.peer_in) {
+            None => Ok(()),
+            Some(tls) => {
+                // Never XCRYPT inside TLS: this layer can no longer read the dialogue.
+                self.tried |= tls;
                 self.resume(out)
             }
-            Some(Kind::StartTls) => {
-                if code == 220 {
-                    self.peer_in.set_mode(Mode::Opaque);
-                    self.local_in.set_mode(Mode::Opaque);
-                    // Never XCRYPT inside TLS: this layer can no longer read the dialogue.
-                    self.tried = true;
-                }
-                self.resume(out)
-            }
-            _ => Ok(()),
         }
     }
 
@@ -329,7 +316,7 @@ impl Client {
             out.event(Event::Offered(o));
         }
         self.ehlo_last = end;
-        if matches!(self.state, State::Active(_)) || self.tried {
+        if matches!(self.state, State::Active { .. }) || self.tried {
             return self.release(out);
         }
         let Some(offer) = offer else {
@@ -381,7 +368,7 @@ impl Client {
         out: &mut impl Sink,
     ) -> Result<(), SessionError> {
         let parsed = line.map_or(Err(ReplyError::Malformed), |l| Reply::parse(l.as_bytes()));
-        let positive = code.is_some_and(|c| (200..300).contains(&c));
+        let positive = code.is_some_and(codes::is_positive);
         match core::mem::replace(&mut self.state, State::Plain) {
             State::AwaitAccept {
                 version,
@@ -402,7 +389,12 @@ impl Client {
                     self.fail(Fallback::BadServerKey, out)
                 }
                 Ok(Reply::Refused { code }) => self.fall_back(Fallback::Refused { code }, out),
-                Ok(Reply::BadSequence) => self.fall_back(Fallback::Refused { code: 503 }, out),
+                Ok(Reply::BadSequence) => self.fall_back(
+                    Fallback::Refused {
+                        code: codes::BAD_SEQUENCE,
+                    },
+                    out,
+                ),
                 Ok(Reply::Unknown { code }) => self.fall_back(Fallback::NotSupported { code }, out),
                 // A positive reply we cannot use may have left the server waiting for
                 // `XCRYPT OK`: tell it no.
@@ -418,9 +410,10 @@ impl Client {
                     out.event(Event::Discarded { bytes: rest.len() });
                     *rest = &[];
                 }
-                self.encrypt = Some(DirectionCipher::new(version, &dk.client_to_server));
-                self.decrypt = Some(DirectionCipher::new(version, &dk.server_to_client));
-                self.state = State::Active(version);
+                self.state = State::Active {
+                    version,
+                    ciphers: Ciphers::new(version, &dk.client_to_server, &dk.server_to_client),
+                };
                 out.event(Event::EncryptionOn(version));
                 self.release(out)
             }
@@ -454,5 +447,29 @@ impl Client {
             out.to_local(line.as_bytes());
         }
         self.resume(out)
+    }
+}
+
+impl State {
+    fn ciphers(&mut self) -> Option<&mut Ciphers> {
+        match self {
+            State::Active { ciphers, .. } => Some(ciphers),
+            _ => None,
+        }
+    }
+}
+
+impl PeerInput for Client {
+    fn ciphers(&mut self) -> Option<&mut Ciphers> {
+        self.state.ciphers()
+    }
+
+    fn plain(
+        &mut self,
+        input: &[u8],
+        keys: &mut impl KeySource,
+        out: &mut impl Sink,
+    ) -> Result<(), SessionError> {
+        self.peer_plain(input, keys, out)
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::kdf::NONCE_BYTES;
 use crate::keys::PublicKey;
+use crate::xcrypt::codes;
 use crate::xcrypt::line::{Line, after_keyword, nonce, public_key, strip_eol};
 use crate::xcrypt::version::Version;
 
@@ -43,8 +44,8 @@ impl CommandError {
     /// The reply code for this refusal.
     pub fn code(self) -> u16 {
         match self {
-            Self::NoCommonVersion => 504,
-            Self::Syntax | Self::BadKey | Self::BadNonce | Self::TooLong => 501,
+            Self::NoCommonVersion => codes::NO_COMMON_VERSION,
+            Self::Syntax | Self::BadKey | Self::BadNonce | Self::TooLong => codes::SYNTAX_ERROR,
         }
     }
 }

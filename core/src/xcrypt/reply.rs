@@ -2,6 +2,7 @@
 
 use crate::kdf::NONCE_BYTES;
 use crate::keys::PublicKey;
+use crate::xcrypt::codes;
 use crate::xcrypt::command::CommandError;
 use crate::xcrypt::line::{Line, after_keyword, nonce, public_key, strip_eol};
 use crate::xcrypt::version::Offer;
@@ -74,7 +75,7 @@ fn split_reply(line: &[u8]) -> Option<(u16, bool, &[u8])> {
 /// The text of a 250 EHLO reply line (after the code and separator), if it is one.
 pub(crate) fn ehlo_text(line: &[u8]) -> Option<&[u8]> {
     let (code, _, text) = split_reply(line)?;
-    (code == 250).then_some(text)
+    (code == codes::OK).then_some(text)
 }
 
 /// The code of a reply line and whether it is the last line of its reply, from its
@@ -115,10 +116,10 @@ impl Reply {
         let first = tokens.next();
         let is_fail = params.is_some() && first.is_some_and(|t| t.eq_ignore_ascii_case(b"FAIL"));
         match code {
-            250 if params.is_none() => Err(ReplyError::Malformed),
-            250 if first.is_some_and(|t| t.eq_ignore_ascii_case(b"OK")) => Ok(Self::Ok),
-            250 if is_fail => Ok(Self::FailAck),
-            250 => {
+            codes::OK if params.is_none() => Err(ReplyError::Malformed),
+            codes::OK if first.is_some_and(|t| t.eq_ignore_ascii_case(b"OK")) => Ok(Self::Ok),
+            codes::OK if is_fail => Ok(Self::FailAck),
+            codes::OK => {
                 let (Some(k), Some(n), None) = (first, tokens.next(), tokens.next()) else {
                     return Err(ReplyError::Malformed);
                 };
@@ -126,9 +127,13 @@ impl Reply {
                 let nonce = nonce(n).ok_or(ReplyError::BadNonce)?;
                 Ok(Self::Accept { key, nonce })
             }
-            501 | 504 | 454 if is_fail => Ok(Self::Refused { code }),
-            503 => Ok(Self::BadSequence),
-            500 | 502 => Ok(Self::Unknown { code }),
+            codes::SYNTAX_ERROR | codes::NO_COMMON_VERSION | codes::TEMPORARY_FAILURE
+                if is_fail =>
+            {
+                Ok(Self::Refused { code })
+            }
+            codes::BAD_SEQUENCE => Ok(Self::BadSequence),
+            codes::UNRECOGNIZED | codes::NOT_IMPLEMENTED => Ok(Self::Unknown { code }),
             _ => Err(ReplyError::Unexpected { code }),
         }
     }
@@ -153,9 +158,9 @@ impl Reply {
                 line.push(b"250 XCRYPT FAIL");
             }
             Self::Refused { code } => {
-                let text: &[u8] = match code {
-                    504 => b"504 XCRYPT FAIL no common version",
-                    454 => b"454 XCRYPT FAIL temporary local failure",
+                let text: &[u8] = match *code {
+                    codes::NO_COMMON_VERSION => b"504 XCRYPT FAIL no common version",
+                    codes::TEMPORARY_FAILURE => b"454 XCRYPT FAIL temporary local failure",
                     _ => b"501 XCRYPT FAIL syntax error or invalid key or nonce",
                 };
                 line.push(text);
@@ -164,7 +169,11 @@ impl Reply {
                 line.push(b"503 5.5.1 XCRYPT not allowed now");
             }
             Self::Unknown { code } => {
-                line.push(if *code == 500 { b"500" } else { b"502" });
+                line.push(if *code == codes::UNRECOGNIZED {
+                    b"500"
+                } else {
+                    b"502"
+                });
                 line.push(b" 5.5.2 command not recognized");
             }
         }

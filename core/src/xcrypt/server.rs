@@ -7,26 +7,81 @@
 //! both directions are encrypted on the network side.
 
 use crate::kdf::{DirectionKeys, NONCE_BYTES, derive};
-use crate::xcrypt::cipher::{DirectionCipher, receive, send};
+use crate::xcrypt::codes;
 use crate::xcrypt::command::{Command, CommandError};
 use crate::xcrypt::ehlo::{EhloRewrite, offer_line};
 use crate::xcrypt::events::{Event, Fallback, SessionError, Sink};
-use crate::xcrypt::framing::{BodyScan, Framer, Mode, Piece, is_quit};
+use crate::xcrypt::framing::{Framer, Piece, is_quit};
 use crate::xcrypt::key_source::KeySource;
 use crate::xcrypt::line::{Line, after_keyword};
 use crate::xcrypt::pending::{Kind, Pending};
+use crate::xcrypt::relay::{self, Ciphers, PeerInput};
 use crate::xcrypt::reply::{Reply, reply_head};
 use crate::xcrypt::version::{Offer, Version};
 
 /// Where the exchange stands.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "no allocator to box with; the ciphers live in the state that has them"
+)]
 enum State {
-    Plain,
+    /// No exchange under way; what the SMTP dialogue allows decides whether one may start.
+    Plain(Dialogue),
     /// `250 XCRYPT <Kb> <Nb>` sent; waiting for `XCRYPT OK` or `XCRYPT FAIL`.
     AwaitOk {
         version: Version,
         keys: DirectionKeys,
     },
-    Active(Version),
+    /// Encrypted from here on, for the rest of the session.
+    Active { version: Version, ciphers: Ciphers },
+}
+
+/// What the SMTP dialogue allows, as far as XCRYPT cares (docs/xcrypt.md §4.1): only
+/// after a successful EHLO, and outside a mail transaction. Tracked in plaintext only;
+/// once encrypted, XCRYPT is refused whatever the dialogue does.
+#[derive(Clone, Copy, Default)]
+struct Dialogue {
+    ehlo_seen: bool,
+    in_transaction: bool,
+}
+
+impl Dialogue {
+    /// Where an exchange that went back to plaintext leaves the dialogue: it could only
+    /// start after EHLO, outside a transaction, and no reply has come since.
+    const AFTER_EXCHANGE: Self = Self {
+        ehlo_seen: true,
+        in_transaction: false,
+    };
+
+    fn allows_xcrypt(self) -> bool {
+        self.ehlo_seen && !self.in_transaction
+    }
+
+    /// A reply to `kind` with `code` is complete.
+    fn reply(&mut self, kind: Option<Kind>, code: u16) {
+        let ok = codes::is_positive(code);
+        match kind {
+            Some(Kind::Ehlo) => {
+                self.ehlo_seen = code == codes::OK;
+                self.in_transaction &= !ok;
+            }
+            Some(Kind::Helo) if ok => *self = Self::default(),
+            Some(Kind::Mail) if ok => self.in_transaction = true,
+            Some(Kind::Rset) if ok => self.in_transaction = false,
+            Some(Kind::BodyEnd) => self.in_transaction = false,
+            _ => {}
+        }
+    }
+}
+
+/// The over-long reply line being passed on from the local server.
+#[derive(Clone, Copy)]
+struct LongReply {
+    code: u16,
+    /// It is the last line of its reply.
+    last: bool,
+    /// The XCRYPT offer line goes after it (it ends a 250 EHLO reply).
+    offer_after: bool,
 }
 
 /// An `XCRYPT` line from the peer, parsed once.
@@ -56,15 +111,11 @@ enum Pause {
 pub struct Server {
     offer: Offer,
     state: State,
-    ehlo_seen: bool,
-    in_transaction: bool,
     /// The client has sent a `QUIT` command line.
     quit_sent: bool,
     pending: Pending,
     peer_in: Framer,
     local_in: Framer,
-    decrypt: Option<DirectionCipher>,
-    encrypt: Option<DirectionCipher>,
     pause: Option<Pause>,
     /// Bytes from the peer that arrived during a [`Pause::Reply`], already decrypted.
     held: Line,
@@ -74,9 +125,7 @@ pub struct Server {
     ehlo: Option<EhloRewrite>,
     /// Keywords taken out of the local server's EHLO replies besides XCRYPT.
     hide: &'static [&'static str],
-    /// Code and last-ness of the over-long reply line being passed on, and whether the
-    /// offer line goes after it.
-    long_reply: Option<(u16, bool, bool)>,
+    long_reply: Option<LongReply>,
 }
 
 impl core::fmt::Debug for Server {
@@ -93,15 +142,11 @@ impl Server {
     pub fn new(versions: &[Version]) -> Self {
         Self {
             offer: Offer::new(versions),
-            state: State::Plain,
-            ehlo_seen: false,
+            state: State::Plain(Dialogue::default()),
             quit_sent: false,
-            in_transaction: false,
             pending: Pending::new(),
             peer_in: Framer::new(),
             local_in: Framer::new(),
-            decrypt: None,
-            encrypt: None,
             pause: None,
             held: Line::new(),
             long_xcrypt: false,
@@ -129,7 +174,7 @@ impl Server {
     /// The version in use once encryption is on.
     pub fn version(&self) -> Option<Version> {
         match self.state {
-            State::Active(v) => Some(v),
+            State::Active { version, .. } => Some(version),
             _ => None,
         }
     }
@@ -145,13 +190,7 @@ impl Server {
         keys: &mut impl KeySource,
         out: &mut impl Sink,
     ) -> Result<(), SessionError> {
-        // Once on, decryption stays on: the cipher can be held aside meanwhile.
-        let Some(mut cipher) = self.decrypt.take() else {
-            return self.peer_plain(input, keys, out);
-        };
-        let r = receive(&mut cipher, input, |b| self.peer_plain(b, keys, out));
-        self.decrypt = Some(cipher);
-        r
+        relay::from_peer(self, input, keys, out)
     }
 
     /// Bytes from the local server (plaintext replies).
@@ -173,13 +212,13 @@ impl Server {
                 Piece::LongTail(tail, ends) => {
                     self.send_peer(tail, out);
                     if ends {
-                        if let Some((code, last, append)) = self.long_reply.take() {
-                            if append {
+                        if let Some(long) = self.long_reply.take() {
+                            if long.offer_after {
                                 let line = offer_line(&self.offer, true);
                                 self.send_peer(line.as_bytes(), out);
                             }
-                            if last {
-                                self.reply_done(code, keys, out)?;
+                            if long.last {
+                                self.reply_done(long.code, keys, out)?;
                             }
                         }
                     }
@@ -190,12 +229,12 @@ impl Server {
     }
 
     fn send_peer(&mut self, bytes: &[u8], out: &mut impl Sink) {
-        send(&mut self.encrypt, bytes, &mut |b| out.to_peer(b));
+        relay::to_peer(self.state.ciphers(), bytes, out);
     }
 
     /// Whether EHLO replies carry the offer now.
     fn offering(&self) -> bool {
-        !matches!(self.state, State::Active(_)) && !self.offer.is_empty()
+        !matches!(self.state, State::Active { .. }) && !self.offer.is_empty()
     }
 
     fn peer_plain(
@@ -216,7 +255,7 @@ impl Server {
                     }
                     return Ok(());
                 }
-                Some(Pause::Xcrypt(_) | Pause::Reply) => return self.hold(rest),
+                Some(Pause::Xcrypt(_) | Pause::Reply) => return relay::hold(&mut self.held, rest),
                 None => {}
             }
             let Some(piece) = self.peer_in.next(&mut rest) else {
@@ -258,12 +297,6 @@ impl Server {
         }
     }
 
-    fn hold(&mut self, rest: &[u8]) -> Result<(), SessionError> {
-        self.held
-            .try_push(rest)
-            .map_err(|_| SessionError::SentTooEarly)
-    }
-
     /// A whole command line from the peer.
     fn command(
         &mut self,
@@ -282,7 +315,7 @@ impl Server {
             return Ok(());
         }
         if let State::AwaitOk { .. } = self.state {
-            self.state = State::Plain;
+            self.state = State::Plain(Dialogue::AFTER_EXCHANGE);
             out.event(Event::Plaintext(Fallback::ClientAbandoned));
         }
         let kind = self.peer_in.command(line.as_bytes());
@@ -318,27 +351,31 @@ impl Server {
 
     fn answer_xcrypt(&mut self, x: XcryptLine, keys: &mut impl KeySource, out: &mut impl Sink) {
         let behind = x.behind;
-        let state = core::mem::replace(&mut self.state, State::Plain);
+        let state = core::mem::replace(&mut self.state, State::Plain(Dialogue::AFTER_EXCHANGE));
         let reply = match (state, x.parsed) {
-            (State::Active(v), _) => {
-                self.state = State::Active(v);
+            (active @ State::Active { .. }, _) => {
+                self.state = active;
                 Reply::BadSequence
             }
             (state, Err(why)) => {
-                if let State::AwaitOk { .. } = state {
-                    out.event(Event::Plaintext(Fallback::ClientAbandoned));
+                match state {
+                    State::AwaitOk { .. } => {
+                        out.event(Event::Plaintext(Fallback::ClientAbandoned));
+                    }
+                    plain => self.state = plain,
                 }
                 Reply::refusal(why)
             }
             (
-                State::Plain,
+                State::Plain(dialogue),
                 Ok(Command::Start {
                     version,
                     key,
                     nonce,
                 }),
             ) => {
-                if behind || !self.ehlo_seen || self.in_transaction {
+                self.state = State::Plain(dialogue);
+                if behind || !dialogue.allows_xcrypt() {
                     Reply::BadSequence
                 } else if !self.offer.contains(version) {
                     Reply::refusal(CommandError::NoCommonVersion)
@@ -347,10 +384,13 @@ impl Server {
                 }
             }
             (State::AwaitOk { version, keys }, Ok(Command::Ok)) => {
-                self.decrypt = Some(DirectionCipher::new(version, &keys.client_to_server));
+                // `250 XCRYPT OK` is the last plaintext line; the client's bytes behind
+                // its `XCRYPT OK` were ciphertext (and dropped, docs/xcrypt.md §4.2).
                 self.send_peer(Reply::Ok.write().as_bytes(), out);
-                self.encrypt = Some(DirectionCipher::new(version, &keys.server_to_client));
-                self.state = State::Active(version);
+                self.state = State::Active {
+                    version,
+                    ciphers: Ciphers::new(version, &keys.server_to_client, &keys.client_to_server),
+                };
                 out.event(Event::EncryptionOn(version));
                 return;
             }
@@ -362,13 +402,18 @@ impl Server {
                 out.event(Event::Plaintext(Fallback::ClientAbandoned));
                 Reply::BadSequence
             }
-            (State::Plain, Ok(Command::Ok | Command::Fail)) => Reply::BadSequence,
+            (plain @ State::Plain(_), Ok(Command::Ok | Command::Fail)) => {
+                self.state = plain;
+                Reply::BadSequence
+            }
         };
         if let Reply::Refused { code } = reply {
             out.event(Event::Refused { code });
         }
         if let Reply::BadSequence = reply {
-            out.event(Event::Refused { code: 503 });
+            out.event(Event::Refused {
+                code: codes::BAD_SEQUENCE,
+            });
         }
         self.send_peer(reply.write().as_bytes(), out);
     }
@@ -388,7 +433,9 @@ impl Server {
             Ok((own, nb, z))
         });
         let Ok((own, nb, z)) = agreed else {
-            return Reply::Refused { code: 454 };
+            return Reply::Refused {
+                code: codes::TEMPORARY_FAILURE,
+            };
         };
         self.state = State::AwaitOk {
             version,
@@ -412,12 +459,12 @@ impl Server {
             self.send_peer(line.as_bytes(), out);
             return Ok(());
         };
-        if self.pending.front() == Some(Kind::Ehlo) && code == 250 {
+        if self.pending.front() == Some(Kind::Ehlo) && code == codes::OK {
             let offering = self.offering();
-            let enc = &mut self.encrypt;
+            let ciphers = &mut self.state;
             let hide = self.hide;
             let rw = self.ehlo.get_or_insert_with(|| EhloRewrite::new(hide));
-            let mut emit = |b: &[u8]| send(enc, b, &mut |c| out.to_peer(c));
+            let mut emit = |b: &[u8]| relay::to_peer(ciphers.ciphers(), b, out);
             rw.line(line, &mut emit);
             if last {
                 let end = self.ehlo.take().and_then(EhloRewrite::finish);
@@ -445,22 +492,26 @@ impl Server {
             self.send_peer(head.as_bytes(), out);
             return;
         };
-        let mut append = false;
+        let mut offer_after = false;
         let mut head = head;
-        if self.pending.front() == Some(Kind::Ehlo) && code == 250 {
-            let enc = &mut self.encrypt;
+        if self.pending.front() == Some(Kind::Ehlo) && code == codes::OK {
+            let ciphers = &mut self.state;
             let hide = self.hide;
             let rw = self.ehlo.get_or_insert_with(|| EhloRewrite::new(hide));
-            rw.flush(&mut |b: &[u8]| send(enc, b, &mut |c| out.to_peer(c)));
+            rw.flush(&mut |b: &[u8]| relay::to_peer(ciphers.ciphers(), b, out));
             if last {
                 self.ehlo = None;
                 if self.offering() {
                     head = head.with_separator(b'-');
-                    append = true;
+                    offer_after = true;
                 }
             }
         }
-        self.long_reply = Some((code, last, append));
+        self.long_reply = Some(LongReply {
+            code,
+            last,
+            offer_after,
+        });
         self.send_peer(head.as_bytes(), out);
     }
 
@@ -473,34 +524,12 @@ impl Server {
     ) -> Result<(), SessionError> {
         let kind = self.pending.front();
         self.pending.pop();
-        let ok = (200..300).contains(&code);
-        match kind {
-            Some(Kind::Ehlo) => {
-                self.ehlo_seen = code == 250;
-                self.in_transaction &= !ok;
-            }
-            Some(Kind::Helo) if ok => {
-                self.ehlo_seen = false;
-                self.in_transaction = false;
-            }
-            Some(Kind::Mail) if ok => self.in_transaction = true,
-            Some(Kind::Rset) if ok => self.in_transaction = false,
-            Some(Kind::BodyEnd) => self.in_transaction = false,
-            Some(Kind::Data) => {
-                if code == 354 {
-                    self.peer_in.set_mode(Mode::Data(BodyScan::LineStart));
-                }
-                return self.resume(keys, out);
-            }
-            Some(Kind::StartTls) => {
-                if code == 220 {
-                    // TLS from here on: nothing more to read in either direction.
-                    self.peer_in.set_mode(Mode::Opaque);
-                    self.local_in.set_mode(Mode::Opaque);
-                }
-                return self.resume(keys, out);
-            }
-            _ => {}
+        if let State::Plain(dialogue) = &mut self.state {
+            dialogue.reply(kind, code);
+        }
+        // The peer is the SMTP client here.
+        if relay::transfer_reply(kind, code, &mut self.peer_in, &mut self.local_in).is_some() {
+            return self.resume(keys, out);
         }
         if self.pending.is_empty() && matches!(self.pause, Some(Pause::Xcrypt { .. })) {
             if let Some(Pause::Xcrypt(x)) = self.pause.take() {
@@ -545,5 +574,29 @@ fn ends_input(parsed: &Result<Command, CommandError>, line: &[u8]) -> bool {
         // A broken `XCRYPT <three words>` is still a start in intent.
         Err(_) => after_keyword(line)
             .is_some_and(|p| p.split(|&b| b == b' ').filter(|t| !t.is_empty()).count() >= 3),
+    }
+}
+
+impl State {
+    fn ciphers(&mut self) -> Option<&mut Ciphers> {
+        match self {
+            State::Active { ciphers, .. } => Some(ciphers),
+            _ => None,
+        }
+    }
+}
+
+impl PeerInput for Server {
+    fn ciphers(&mut self) -> Option<&mut Ciphers> {
+        self.state.ciphers()
+    }
+
+    fn plain(
+        &mut self,
+        input: &[u8],
+        keys: &mut impl KeySource,
+        out: &mut impl Sink,
+    ) -> Result<(), SessionError> {
+        self.peer_plain(input, keys, out)
     }
 }

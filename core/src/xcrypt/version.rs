@@ -1,5 +1,7 @@
 //! Version strings (`<algorithm>_<major>.<minor>`, docs/xcrypt.md §2) and offers.
 
+use ssmail_ciphers::Algorithm;
+
 /// An XCRYPT version this implementation knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {
@@ -18,6 +20,14 @@ impl Version {
         match self {
             Self::T32V1_0 => "t32_1.0",
             Self::ArrsyforV1_0 => "arrsyfor_1.0",
+        }
+    }
+
+    /// The cipher this version runs.
+    pub const fn algorithm(self) -> Algorithm {
+        match self {
+            Self::T32V1_0 => Algorithm::T32,
+            Self::ArrsyforV1_0 => Algorithm::Arrsyfor,
         }
     }
 
