@@ -10,6 +10,7 @@
 //!   ciphers is the same. The RC4 and t32 peers take the 10-byte XCRYPT key; aes128-ctr
 //!   and chacha20 take their own key and IV sizes (16 + 16 and 32 + 12 bytes).
 
+use ssmail_ciphers::Paths as _;
 use std::hint::black_box;
 
 use aes::Aes128;

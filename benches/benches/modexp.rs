@@ -13,6 +13,7 @@
 //! On `i686-unknown-linux-gnu` the peers are Debian's i386 libcrypto and libgmp: run
 //! `scripts/i386-peers.sh` first (see `build.rs`).
 
+use ssmail_ciphers::Paths as _;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_main};

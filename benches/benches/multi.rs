@@ -9,6 +9,7 @@
 //! * `dh-multi/<backend>/public_key_x8`: `2^r[l] mod p`.
 //! * `dh-multi/openssl/shared_secret_x1`: OpenSSL, one exponentiation.
 
+use ssmail_ciphers::Paths as _;
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_main};

@@ -7,6 +7,7 @@
 //! `cargo run --release -p ssmail-benches --example modexp_min [-- ROUNDS]`; for 32-bit
 //! x86 add `--target i686-unknown-linux-gnu` after `scripts/i386-peers.sh`.
 
+use ssmail_ciphers::Paths as _;
 use std::hint::black_box;
 
 use ssmail_benches::{Fastest, GmpModexp, OpensslModexp, seeded_bytes};

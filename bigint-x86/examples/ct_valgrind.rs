@@ -16,6 +16,7 @@
 //! IFMA kernels are constant time by construction (see `src/multi/ifma.rs`), and
 //! `benches/benches/ct_dudect.rs` checks their timing statistically.
 
+use ssmail_bigint_x86::Paths as _;
 use ssmail_bigint_x86::{Backend, LANES, MultiBackend, SecretExponent, U768, oakley};
 
 /// valgrind's `VG_USERREQ__MAKE_MEM_UNDEFINED` and `..._DEFINED` (memcheck.h).

@@ -3,7 +3,7 @@
 //! Each backend but the portable one needs an architecture (chosen at compile time) and
 //! may need CPU features (checked at run time).
 
-use core::sync::atomic::{AtomicU8, Ordering};
+use ssmail_cpu::{Forced, Paths, Vendor};
 
 /// A Montgomery multiplication backend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,10 +33,15 @@ pub enum Backend {
     X86_64Ifma,
 }
 
-impl Backend {
+/// The backend forced by [`Paths::set_default`]. A global, because the callers that pick
+/// no backend (core's key exchange, the gateway) are many and far from the command line
+/// that forces one.
+static FORCED: Forced = Forced::new();
+
+impl Paths for Backend {
     /// Every backend compiled into this build, roughly slowest first (but which of the
-    /// two ADX ones is faster depends on the CPU: see [`best`](Self::best)).
-    pub const ALL: &'static [Backend] = &[
+    /// two ADX ones is faster depends on the CPU: see [`best`](Paths::best)).
+    const ALL: &'static [Backend] = &[
         Backend::Portable,
         #[cfg(target_arch = "x86")]
         Backend::X86P5,
@@ -50,8 +55,12 @@ impl Backend {
         Backend::X86_64Ifma,
     ];
 
+    fn forced() -> &'static Forced {
+        &FORCED
+    }
+
     /// The backend's name, as the command line spells it.
-    pub const fn name(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             Self::Portable => "portable",
             #[cfg(target_arch = "x86")]
@@ -67,13 +76,8 @@ impl Backend {
         }
     }
 
-    /// The backend called `name`, if it is compiled in.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|b| b.name() == name)
-    }
-
     /// Whether this CPU can run the backend.
-    pub fn is_runnable(self) -> bool {
+    fn is_runnable(self) -> bool {
         match self {
             Self::Portable => true,
             #[cfg(target_arch = "x86")]
@@ -85,22 +89,6 @@ impl Backend {
             #[cfg(ssmail_bigint_ifma)]
             Self::X86_64Ifma => crate::backends::x86_64_ifma::is_runnable(),
         }
-    }
-
-    /// Test hook: treat BMI2 and ADX as present, so that [`Backend::X86_64Adx`] is
-    /// runnable, whatever CPUID says. For running under valgrind, whose synthetic CPUID
-    /// hides ADX although it executes the instructions: the constant-time check calls
-    /// it when `/proc/cpuinfo` shows the real CPU has them. On a CPU without them the
-    /// backend faults (SIGILL) at its first instruction.
-    #[doc(hidden)]
-    #[cfg(target_arch = "x86_64")]
-    pub fn assume_bmi2_adx() {
-        crate::backends::x86_64_adx::assume_bmi2_adx();
-    }
-
-    /// Every compiled-in backend this CPU can run, slowest first.
-    pub fn runnable() -> impl Iterator<Item = Backend> {
-        Self::ALL.iter().copied().filter(|b| b.is_runnable())
     }
 
     /// The backend chosen when none is forced: the fastest runnable one on this CPU, by
@@ -117,14 +105,14 @@ impl Backend {
     /// * Else the last runnable one in [`ALL`](Self::ALL): the `mul`/`adc` assembly on
     ///   x86_64, the Pentium assembly on 32-bit x86 (which beats portable code), else
     ///   portable.
-    pub fn best() -> Self {
+    fn best() -> Self {
         #[cfg(ssmail_bigint_ifma)]
         if Self::X86_64Ifma.is_runnable() {
             return Self::X86_64Ifma;
         }
         #[cfg(target_arch = "x86_64")]
         if Self::X86_64Adx.is_runnable() {
-            return if crate::backends::x86_64_adx_zen::is_amd() {
+            return if ssmail_cpu::vendor() == Vendor::Amd {
                 Self::X86_64AdxZen
             } else {
                 Self::X86_64Adx
@@ -134,38 +122,16 @@ impl Backend {
         Self::runnable().last().unwrap_or(Backend::Portable)
     }
 }
-/// The backend forced by [`Backend::set_default`]: 0 for none, else its index in
-/// [`Backend::ALL`] plus one. A global, because the callers that pick no backend (core's
-/// key exchange, the gateway) are many and far from the command line that forces one.
-static FORCED: AtomicU8 = AtomicU8::new(0);
 
 impl Backend {
-    /// The backend used when none is named: the one [`set_default`](Self::set_default)
-    /// forced, else [`best`](Self::best).
-    pub fn default_backend() -> Self {
-        match FORCED.load(Ordering::Relaxed) {
-            0 => Self::best(),
-            i => Self::ALL
-                .get(usize::from(i) - 1)
-                .copied()
-                .unwrap_or_else(Self::best),
-        }
-    }
-
-    /// Forces the backend that [`default_backend`](Self::default_backend) returns, for
-    /// this whole process (`None` goes back to [`best`](Self::best)). Returns `false`, and
-    /// changes nothing, if `backend` cannot run on this CPU.
-    pub fn set_default(backend: Option<Self>) -> bool {
-        let code = match backend {
-            None => 0,
-            Some(b) if b.is_runnable() => match Self::ALL.iter().position(|&a| a == b) {
-                Some(i) => i + 1,
-                None => return false,
-            },
-            Some(_) => return false,
-        };
-        // ALL has a handful of entries.
-        FORCED.store(code as u8, Ordering::Relaxed);
-        true
+    /// Test hook: treat BMI2 and ADX as present, so that [`Backend::X86_64Adx`] is
+    /// runnable, whatever CPUID says. For running under valgrind, whose synthetic CPUID
+    /// hides ADX although it executes the instructions: the constant-time check calls
+    /// it when `/proc/cpuinfo` shows the real CPU has them. On a CPU without them the
+    /// backend faults (SIGILL) at its first instruction.
+    #[doc(hidden)]
+    #[cfg(target_arch = "x86_64")]
+    pub fn assume_bmi2_adx() {
+        crate::backends::x86_64_adx::assume_bmi2_adx();
     }
 }

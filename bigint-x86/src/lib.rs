@@ -42,5 +42,7 @@ mod word;
 pub use backend::Backend;
 pub use monty::{MontyParams, SecretExponent};
 pub use multi::{LANES, MultiBackend};
+/// The trait of [`Backend`]: list, check, choose and force a backend.
+pub use ssmail_cpu::Paths;
 pub use uint::{BYTES, U768};
 pub use word::{LIMBS, Word};

@@ -1,5 +1,6 @@
 //! Montgomery arithmetic modulo an odd 768-bit modulus, and exponentiation.
 
+use crate::Paths as _;
 use core::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -202,9 +203,9 @@ impl MontyParams {
     /// `base^exp mod n`, in constant time: a fixed 5-bit window over all 768 exponent
     /// bits, every table entry read at every window, the final subtraction masked. No
     /// branch or memory address depends on `base`, `exp` or any intermediate value.
-    /// A `base >= n` is reduced first. Runs on [`Backend::default_backend`].
+    /// A `base >= n` is reduced first. Runs on [`Backend::default_path`](crate::Paths::default_path).
     pub fn pow(&self, base: &U768, exp: &SecretExponent) -> U768 {
-        self.pow_with(Backend::default_backend(), base, exp)
+        self.pow_with(Backend::default_path(), base, exp)
     }
 
     /// [`pow`](Self::pow) on the given backend.

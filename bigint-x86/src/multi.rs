@@ -11,6 +11,7 @@
 //! count, in groups of eight, into a slice the caller provides (no allocator).
 
 use crate::Backend;
+use crate::Paths as _;
 use crate::monty::{MontyParams, SecretExponent};
 use crate::oakley;
 use crate::uint::U768;
@@ -39,13 +40,13 @@ pub enum MultiBackend {
 
 impl MultiBackend {
     /// The fastest runnable way: IFMA where the CPU has it, else one after another on
-    /// [`Backend::default_backend`].
+    /// [`Backend::default_path`](crate::Paths::default_path).
     pub fn best() -> Self {
         #[cfg(ssmail_bigint_ifma)]
         if ifma::runnable() {
             return Self::Ifma;
         }
-        Self::Each(Backend::default_backend())
+        Self::Each(Backend::default_path())
     }
 
     /// Whether this CPU can run it.
@@ -58,7 +59,7 @@ impl MultiBackend {
     }
 
     /// Its name: `ifma`, or the single backend's name.
-    pub const fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             #[cfg(ssmail_bigint_ifma)]
             Self::Ifma => "ifma",

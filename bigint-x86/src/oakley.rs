@@ -8,6 +8,7 @@
 mod comb_table;
 
 use crate::Backend;
+use crate::Paths as _;
 use crate::backends::{MontArith, with_arith};
 use crate::ct;
 use crate::monty::{MontyParams, SecretExponent};
@@ -34,9 +35,9 @@ pub const PARAMS: MontyParams = match MontyParams::new_vartime(&P) {
 /// `2^r mod p`: an XCRYPT public key, by a fixed-base comb over a precomputed table
 /// (127 squarings and 127 multiplications instead of 768 squarings). Constant time in
 /// `r`: every bit position is visited and every table entry read. Runs on
-/// [`Backend::default_backend`].
+/// [`Backend::default_path`](crate::Paths::default_path).
 pub fn public_key(r: &SecretExponent) -> U768 {
-    public_key_with(Backend::default_backend(), r)
+    public_key_with(Backend::default_path(), r)
 }
 
 /// [`public_key`] on the given backend.
@@ -93,7 +94,7 @@ pub(crate) fn comb_index(r: &SecretExponent, i: usize) -> Word {
 }
 
 /// `peer^r mod p`: an XCRYPT shared secret, in constant time in both `peer` and `r`.
-/// Runs on [`Backend::default_backend`].
+/// Runs on [`Backend::default_path`](crate::Paths::default_path).
 pub fn shared_secret(peer: &U768, r: &SecretExponent) -> U768 {
     PARAMS.pow(peer, r)
 }

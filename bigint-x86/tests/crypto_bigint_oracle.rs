@@ -6,6 +6,7 @@
 use crypto_bigint::modular::{MontyForm, MontyParams as CbParams};
 use crypto_bigint::{Odd, U768 as CbU768};
 use proptest::prelude::*;
+use ssmail_bigint_x86::Paths as _;
 use ssmail_bigint_x86::{Backend, MontyParams, U768, oakley};
 
 #[path = "support/oracle.rs"]

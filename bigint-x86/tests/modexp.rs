@@ -3,6 +3,7 @@
 
 use num_bigint::BigUint;
 use proptest::prelude::*;
+use ssmail_bigint_x86::Paths as _;
 use ssmail_bigint_x86::{Backend, MontyParams, SecretExponent, U768, oakley};
 
 #[path = "support/oracle.rs"]

@@ -16,7 +16,7 @@ use cipher::{
     StreamCipherError,
 };
 use core::fmt;
-use core::sync::atomic::{AtomicU8, Ordering};
+use ssmail_cpu::{Forced, Paths};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// Shortest key, in bytes.
@@ -40,13 +40,12 @@ pub enum ArrsyforPath {
     X86_64Asm,
 }
 
-/// The path forced by [`ArrsyforPath::set_default`]: its position in
-/// [`ArrsyforPath::ALL`] plus one, or 0 for "the best one".
-static FORCED: AtomicU8 = AtomicU8::new(0);
+/// The path forced by [`Paths::set_default`].
+static FORCED: Forced = Forced::new();
 
-impl ArrsyforPath {
+impl Paths for ArrsyforPath {
     /// Every path compiled into this build, slowest first (as measured on AMD Zen 3).
-    pub const ALL: &'static [Self] = &[
+    const ALL: &'static [Self] = &[
         Self::Portable,
         #[cfg(target_arch = "x86_64")]
         Self::X86_64Sse2,
@@ -54,8 +53,12 @@ impl ArrsyforPath {
         Self::X86_64Asm,
     ];
 
-    /// The path's name, as [`from_name`](Self::from_name) takes it.
-    pub const fn name(self) -> &'static str {
+    fn forced() -> &'static Forced {
+        &FORCED
+    }
+
+    /// The path's name, as [`from_name`](Paths::from_name) takes it.
+    fn name(self) -> &'static str {
         match self {
             Self::Portable => "portable",
             #[cfg(target_arch = "x86_64")]
@@ -65,24 +68,14 @@ impl ArrsyforPath {
         }
     }
 
-    /// The compiled-in path called `name`, if any.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|p| p.name() == name)
-    }
-
     /// Whether this CPU can run the path.
-    pub fn is_runnable(self) -> bool {
+    fn is_runnable(self) -> bool {
         match self {
             Self::Portable => true,
             // Baseline x86_64 instructions only: every x86_64 CPU runs it.
             #[cfg(target_arch = "x86_64")]
             Self::X86_64Asm | Self::X86_64Sse2 => true,
         }
-    }
-
-    /// The paths this CPU can run, slowest first.
-    pub fn runnable() -> impl Iterator<Item = Self> {
-        Self::ALL.iter().copied().filter(|p| p.is_runnable())
     }
 
     /// The fastest path this CPU runs, by vendor, as OpenSSL's capability vector chooses
@@ -99,10 +92,10 @@ impl ArrsyforPath {
     ///   OpenSSL's byte-wide tables were only for Pentium 4-era cores, which are not tuned
     ///   for here.
     /// * Elsewhere: [`Portable`](Self::Portable).
-    pub fn best() -> Self {
+    fn best() -> Self {
         #[cfg(target_arch = "x86_64")]
         {
-            if x86_64::is_intel() {
+            if ssmail_cpu::vendor() == ssmail_cpu::Vendor::Intel {
                 Self::X86_64Sse2
             } else {
                 Self::X86_64Asm
@@ -112,31 +105,6 @@ impl ArrsyforPath {
         {
             Self::Portable
         }
-    }
-
-    /// The path that [`KeyInit::new`] and [`KeyInit::new_from_slice`] use: [`best`](Self::best)
-    /// unless [`set_default`](Self::set_default) forced another.
-    pub fn default_path() -> Self {
-        match usize::from(FORCED.load(Ordering::Relaxed)) {
-            0 => Self::best(),
-            n => Self::ALL.get(n - 1).copied().unwrap_or_else(Self::best),
-        }
-    }
-
-    /// Forces the path of ciphers made from now on with [`KeyInit`] (for every thread), or
-    /// with `None` goes back to [`best`](Self::best). Returns `false`, and changes nothing,
-    /// if the path cannot run on this CPU.
-    pub fn set_default(path: Option<Self>) -> bool {
-        let code = match path {
-            None => 0,
-            Some(p) if p.is_runnable() => match Self::ALL.iter().position(|&q| q == p) {
-                Some(n) => n as u8 + 1,
-                None => return false,
-            },
-            Some(_) => return false,
-        };
-        FORCED.store(code, Ordering::Relaxed);
-        true
     }
 }
 

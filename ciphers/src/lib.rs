@@ -11,5 +11,7 @@ pub use arrsyfor::ArrsyforPath;
 pub use choice::{Algorithm, AnyCipher};
 pub use cipher;
 pub use cipher::{KeyInit, KeyIvInit, StreamCipher};
+/// The trait of [`ArrsyforPath`] and [`T32Path`]: list, check, choose and force a path.
+pub use ssmail_cpu::Paths;
 pub use t32::T32;
 pub use t32::T32Path;

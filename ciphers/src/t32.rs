@@ -36,7 +36,7 @@ use cipher::{
     KeySizeUser, StreamCipher, StreamCipherError,
 };
 use core::fmt;
-use core::sync::atomic::{AtomicU8, Ordering};
+use ssmail_cpu::{Forced, Paths};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use keying::{MAX_IV, MAX_KEY};
@@ -72,13 +72,12 @@ pub enum T32Path {
     Avx512,
 }
 
-/// The forced default path: 0 for none (use [`T32Path::best`]), else `1 +` its index in
-/// [`T32Path::ALL`].
-static FORCED: AtomicU8 = AtomicU8::new(0);
+/// The path forced by [`Paths::set_default`].
+static FORCED: Forced = Forced::new();
 
-impl T32Path {
+impl Paths for T32Path {
     /// Every path compiled in, slowest first.
-    pub const ALL: &'static [Self] = &[
+    const ALL: &'static [Self] = &[
         Self::Portable,
         #[cfg(ssmail_t32_avx2)]
         Self::Avx2,
@@ -86,8 +85,12 @@ impl T32Path {
         Self::Avx512,
     ];
 
+    fn forced() -> &'static Forced {
+        &FORCED
+    }
+
     /// The path's name: `"portable"`, `"avx2"` or `"avx512"`.
-    pub const fn name(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             Self::Portable => "portable",
             #[cfg(ssmail_t32_avx2)]
@@ -97,13 +100,8 @@ impl T32Path {
         }
     }
 
-    /// The compiled-in path of that [`name`](Self::name), if any.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|p| p.name() == name)
-    }
-
     /// Whether this CPU has what the path needs (checked at run time, once).
-    pub fn is_runnable(self) -> bool {
+    fn is_runnable(self) -> bool {
         match self {
             Self::Portable => true,
             #[cfg(ssmail_t32_avx2)]
@@ -113,48 +111,12 @@ impl T32Path {
         }
     }
 
-    /// The paths this CPU can run, slowest first.
-    pub fn runnable() -> impl Iterator<Item = Self> {
-        Self::ALL.iter().copied().filter(|p| p.is_runnable())
-    }
-
     /// The fastest path this CPU can run: the last runnable one of [`ALL`](Self::ALL),
     /// which is ordered by speed. Measured: AVX2 over portable on AMD Zen 3 (EPYC, family
     /// 25 model 1); AVX-512 over the others on a Sapphire Rapids–class Xeon, where it ran
     /// at 4× the C reference or more.
-    pub fn best() -> Self {
+    fn best() -> Self {
         Self::runnable().last().unwrap_or(Self::Portable)
-    }
-
-    /// The path new ciphers use: [`best`](Self::best), unless
-    /// [`set_default`](Self::set_default) forced another.
-    pub fn default_path() -> Self {
-        match FORCED.load(Ordering::Relaxed) {
-            0 => Self::best(),
-            i => Self::ALL
-                .get(usize::from(i) - 1)
-                .copied()
-                .unwrap_or(Self::Portable),
-        }
-    }
-
-    /// Forces the path new ciphers use (`None`: back to [`best`](Self::best)), for the
-    /// whole process. Returns `false`, and changes nothing, if the path cannot run here.
-    pub fn set_default(path: Option<Self>) -> bool {
-        let Some(path) = path else {
-            FORCED.store(0, Ordering::Relaxed);
-            return true;
-        };
-        if !path.is_runnable() {
-            return false;
-        }
-        let i = Self::ALL
-            .iter()
-            .position(|&p| p == path)
-            .expect("every path is in ALL");
-        // ALL has at most three entries, so the cast is exact.
-        FORCED.store(i as u8 + 1, Ordering::Relaxed);
-        true
     }
 }
 

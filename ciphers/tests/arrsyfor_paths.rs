@@ -8,6 +8,7 @@
 )]
 
 use proptest::prelude::*;
+use ssmail_ciphers::Paths as _;
 use ssmail_ciphers::{Arrsyfor, ArrsyforPath, KeyInit, StreamCipher};
 use ssmail_vectors::arrsyfor_vectors;
 

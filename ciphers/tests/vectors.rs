@@ -1,6 +1,7 @@
 //! Every published vector, applied in one call and in pieces of every length 1..=255.
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
+use ssmail_ciphers::Paths as _;
 use ssmail_ciphers::{Arrsyfor, KeyInit, KeyIvInit, StreamCipher, T32, T32Path};
 use ssmail_vectors::{T32Vector, arrsyfor_vectors, t32_vectors};
 

@@ -8,6 +8,7 @@ mod session;
 mod table3;
 mod timing;
 
+use ssmail_ciphers::Paths as _;
 use std::fmt::Write as _;
 
 use ssmail_bigint_x86::Backend;
@@ -96,7 +97,7 @@ pub fn cache_sim(trace: &std::path::Path, lifetime: u64, json: bool) -> Result<S
         .map_err(|e| Failure::Io(format!("reading {}: {e}", trace.display())))?;
     let trace = cache_sim::Trace::parse(&text)?;
     let outcome = cache_sim::replay(&trace, lifetime, false)?;
-    let dh = dh::run(Plan::QUICK, Backend::default_backend());
+    let dh = dh::run(Plan::QUICK, Backend::default_path());
     let amortized = amortized_us(&outcome, &dh);
     if json {
         return Ok(format!(

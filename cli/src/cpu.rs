@@ -60,37 +60,21 @@ impl Cpu {
     }
 }
 
-#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 fn detect() -> Cpu {
-    let id = raw_cpuid::CpuId::new();
-    let vendor = id
-        .get_vendor_info()
-        .map_or_else(|| "unknown".to_owned(), |v| v.as_str().to_owned());
-    let (family, model) = id.get_feature_info().map_or((0, 0), |f| {
-        // The display family adds the extended family only to base family 15, and the
-        // display model folds in the extended model for families 6 and 15 (Intel's and
-        // AMD's manuals agree on this).
-        let base = u32::from(f.base_family_id());
-        let family = if base == 15 {
-            base + u32::from(f.extended_family_id())
-        } else {
-            base
+    let Some(id) = ssmail_cpu::identity() else {
+        return Cpu {
+            vendor: std::env::consts::ARCH.to_owned(),
+            family: 0,
+            model: 0,
+            brand: String::new(),
+            flags: features(),
         };
-        let model = if base == 6 || base == 15 {
-            (u32::from(f.extended_model_id()) << 4) | u32::from(f.base_model_id())
-        } else {
-            u32::from(f.base_model_id())
-        };
-        (family, model)
-    });
-    let brand = id
-        .get_processor_brand_string()
-        .map_or_else(String::new, |b| b.as_str().trim().to_owned());
+    };
     Cpu {
-        vendor,
-        family,
-        model,
-        brand,
+        vendor: id.vendor_str().to_owned(),
+        family: id.family,
+        model: id.model,
+        brand: id.brand_str().to_owned(),
         flags: features(),
     }
 }
@@ -118,14 +102,8 @@ fn features() -> Vec<(&'static str, bool)> {
 }
 
 #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
-fn detect() -> Cpu {
-    Cpu {
-        vendor: std::env::consts::ARCH.to_owned(),
-        family: 0,
-        model: 0,
-        brand: String::new(),
-        flags: Vec::new(),
-    }
+fn features() -> Vec<(&'static str, bool)> {
+    Vec::new()
 }
 
 #[cfg(test)]
@@ -147,6 +125,14 @@ mod tests {
             };
             if let (Some(family), Some(model)) = (field("cpu family"), field("model")) {
                 assert_eq!((cpu.family, cpu.model), (family, model));
+            }
+            let vendor = info
+                .lines()
+                .find(|l| l.starts_with("vendor_id"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(str::trim);
+            if let Some(vendor) = vendor {
+                assert_eq!(cpu.vendor, vendor);
             }
         }
         let line = cpu.line();

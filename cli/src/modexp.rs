@@ -2,6 +2,7 @@
 //! prime, for checking against outside implementations, and the backends behind it.
 
 use ssmail_bigint_x86::{BYTES, Backend, SecretExponent, U768, oakley};
+use ssmail_ciphers::Paths as _;
 
 use ssmail_core::hex::{self, HexError};
 
@@ -32,7 +33,7 @@ fn number(text: &str, what: &str) -> Result<[u8; BYTES], Failure> {
 /// are usage errors.
 pub fn backend(name: Option<&str>) -> Result<Backend, Failure> {
     let Some(name) = name else {
-        return Ok(Backend::default_backend());
+        return Ok(Backend::default_path());
     };
     let b = Backend::from_name(name).ok_or_else(|| {
         let names: Vec<&str> = Backend::ALL.iter().map(|b| b.name()).collect();

@@ -5,6 +5,7 @@
 
 use serde_json::{Value, json};
 use ssmail_bigint_x86::Backend;
+use ssmail_ciphers::Paths as _;
 use ssmail_ciphers::{ArrsyforPath, T32Path};
 
 use crate::args::PathArgs;
@@ -27,7 +28,7 @@ impl Chosen {
         Self {
             arrsyfor: ArrsyforPath::default_path(),
             t32: T32Path::default_path(),
-            dh: Backend::default_backend(),
+            dh: Backend::default_path(),
         }
     }
 

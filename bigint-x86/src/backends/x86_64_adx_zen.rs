@@ -25,35 +25,12 @@
 )]
 
 use core::arch::asm;
-use core::sync::atomic::{AtomicU8, Ordering};
 
 use crate::backends::MontArith;
 use crate::backends::x86_64_adx::{Scratch, is_runnable, mul_product, reduce, sqr_product};
 use crate::monty::{MontyParams, SecretExponent};
 use crate::uint::U768;
 use crate::word::{LIMBS, Word, sbb};
-
-/// Whether CPUID's vendor string is "AuthenticAMD" (cached after the first call: under
-/// a hypervisor CPUID traps, which costs microseconds).
-pub(crate) fn is_amd() -> bool {
-    // 0: not asked yet; 1: no; 2: yes.
-    static AMD: AtomicU8 = AtomicU8::new(0);
-    match AMD.load(Ordering::Relaxed) {
-        1 => false,
-        2 => true,
-        _ => {
-            // SAFETY: CPUID exists on every x86_64 CPU and leaf 0 on every one that
-            // has CPUID; it reads no memory. (`unused_unsafe`: newer compilers declare
-            // `__cpuid` safe, rustc 1.85 does not.)
-            #[allow(unused_unsafe)]
-            let id = unsafe { core::arch::x86_64::__cpuid(0) };
-            // "AuthenticAMD" in ebx, edx, ecx.
-            let amd = (id.ebx, id.edx, id.ecx) == (0x6874_7541, 0x6974_6e65, 0x444d_4163);
-            AMD.store(if amd { 2 } else { 1 }, Ordering::Relaxed);
-            amd
-        }
-    }
-}
 
 /// The BMI2 + ADX backend with almost-Montgomery exponentiations. Reached only through
 /// `with_arith!`, which checks [`is_runnable`] first (the same features as

@@ -24,8 +24,6 @@
 //!   Gathering in SSE2 registers instead (the `x86_64-sse2` path, for Intel) measured
 //!   1.00-1.06x OpenSSL on Zen 3.
 
-use core::sync::atomic::{AtomicU8, Ordering};
-
 /// One RC4 step, as assembly text. `x` holds `S[i]` (as a 32-bit entry); the step loads
 /// `S[i + 1]` into `n`, whose displacement from the octet's base `ip` is `ni` bytes (`ci`
 /// is `S[i]`'s), and rotates the output byte into `acc`.
@@ -326,28 +324,4 @@ pub(super) unsafe fn apply_chunks_sse2(
     *j = jr as u8;
     *i = i.wrapping_add(len as u8);
     len
-}
-
-/// Whether the CPU says it is Intel's: 0 not asked yet, 1 no, 2 yes. Cached because
-/// `cpuid` traps to the hypervisor in virtual machines (microseconds, about a key setup).
-static INTEL: AtomicU8 = AtomicU8::new(0);
-
-/// Whether the CPU's vendor string is `GenuineIntel`.
-// `__cpuid` is an `unsafe fn` on rustc 1.85 and safe on later ones.
-#[allow(
-    unsafe_code,
-    unused_unsafe,
-    reason = "`__cpuid` is unsafe on rustc 1.85"
-)]
-pub(super) fn is_intel() -> bool {
-    match INTEL.load(Ordering::Relaxed) {
-        0 => {
-            // SAFETY: leaf 0 of `cpuid` exists on every x86_64 CPU.
-            let r = unsafe { core::arch::x86_64::__cpuid(0) };
-            let intel = [r.ebx, r.edx, r.ecx] == [0x756e_6547, 0x4965_6e69, 0x6c65_746e];
-            INTEL.store(if intel { 2 } else { 1 }, Ordering::Relaxed);
-            intel
-        }
-        v => v == 2,
-    }
 }

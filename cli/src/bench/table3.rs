@@ -3,6 +3,7 @@
 //! encryption of a 14,671-byte message (the trace's mean size). The library's own code
 //! paths: `ssmail_core::derive` and the `ssmail-ciphers` types.
 
+use ssmail_ciphers::Paths as _;
 use std::hint::black_box;
 
 use ssmail_ciphers::{Arrsyfor, ArrsyforPath, KeyInit, StreamCipher, T32, T32Path};
