@@ -231,6 +231,19 @@ impl<const N: usize> KeyCache<N> {
         Some(e.secret.clone())
     }
 
+    /// Stores `secret` as the current pair's with `peer` (a peer not cached yet),
+    /// evicting the least recently used peer if the body is full.
+    #[cfg(all(feature = "std", unix))]
+    pub(crate) fn remember(&mut self, peer: PublicKey, secret: SharedSecret) {
+        self.tick += 1;
+        let last_used = self.tick;
+        *self.slot_for_new() = Some(Entry {
+            peer,
+            secret,
+            last_used,
+        });
+    }
+
     /// Drops the previous pair if its grace is over as of `now` (what
     /// [`own_public_key`](Self::own_public_key) does when it hands out a key).
     #[cfg(all(feature = "std", unix))]

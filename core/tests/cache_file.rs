@@ -258,6 +258,35 @@ mod shared {
     }
 
     #[test]
+    fn a_peer_in_the_file_is_a_hit_even_when_our_memory_is_full() {
+        let dir = temp_dir("full");
+        let path = dir.join("cache");
+        let (fa, fb) = (CacheFile::new(&path), CacheFile::new(&path));
+        let mut a: KeyCache<8> = KeyCache::new(100);
+        let mut rng = TestRng(19);
+        let (k, _) = fa.own_key_pair(&mut a, || 0, &mut rng).unwrap();
+        let peers: Vec<_> = (50..53).map(peer).collect();
+        for p in &peers {
+            fa.shared_secret_for(&mut a, &k, p).unwrap().unwrap();
+        }
+        // Room for two: the file's first two peers fill it.
+        let mut b: KeyCache<2> = KeyCache::new(100);
+        assert_eq!(
+            fb.own_key_pair(&mut b, || 1, &mut rng).unwrap(),
+            (k, KeyPairFrom::File { peers: 3 })
+        );
+        assert_eq!(b.len(), 2);
+        let (z, how) = fb
+            .shared_secret_for(&mut b, &k, &peers[2])
+            .unwrap()
+            .unwrap();
+        assert_eq!(how, Lookup::Hit);
+        let p_private = PrivateKey::generate(&mut TestRng(52)).unwrap();
+        assert_eq!(z, shared_secret(&p_private, &k));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn a_pair_within_its_lifetime_is_never_replaced() {
         let dir = temp_dir("intruder");
         let path = dir.join("cache");

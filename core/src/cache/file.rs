@@ -40,6 +40,8 @@ const MAX_PEERS: usize = 1 << 16;
 const HEADER: usize = 8 + 4 + 8 + 2 * ELEMENT_BYTES + 4;
 const ENTRY: usize = 2 * ELEMENT_BYTES;
 const CHECKSUM: usize = 20;
+/// The largest valid file.
+const MAX_FILE: usize = HEADER + MAX_PEERS * ENTRY + CHECKSUM;
 
 /// What [`CacheFile::load`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -311,18 +313,25 @@ impl CacheFile {
     /// The file's contents and version. Needs no lock: files are only ever replaced
     /// whole, by a rename.
     fn read(&self) -> io::Result<(OnDisk, Option<Stamp>)> {
-        let mut f = match open_no_follow(&self.path, OpenOptions::new().read(true)) {
+        let f = match open_no_follow(&self.path, OpenOptions::new().read(true)) {
             Ok(f) => f,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok((OnDisk::Missing, None)),
             Err(e) => return Err(e),
         };
         let meta = f.metadata()?;
         check_owner_only(&self.path, &meta)?;
-        let mut bytes = Zeroizing::new(Vec::new());
-        f.read_to_end(&mut bytes)?;
-        let found = match decode(&bytes) {
-            Ok(s) => OnDisk::Valid(std::boxed::Box::new(s)),
-            Err(why) => OnDisk::Corrupt(why),
+        // Sized once, so that no copy of the secrets is left behind by a reallocation.
+        let mut bytes = Zeroizing::new(Vec::with_capacity(
+            meta.len().min(MAX_FILE as u64 + 1) as usize
+        ));
+        f.take(MAX_FILE as u64 + 1).read_to_end(&mut bytes)?;
+        let found = if bytes.len() > MAX_FILE {
+            OnDisk::Corrupt("longer than the largest cache")
+        } else {
+            match decode(&bytes) {
+                Ok(s) => OnDisk::Valid(std::boxed::Box::new(s)),
+                Err(why) => OnDisk::Corrupt(why),
+            }
         };
         Ok((found, Some(Stamp::of(&meta))))
     }
@@ -563,6 +572,13 @@ impl CacheFile {
         let same_pair = match on_disk {
             OnDisk::Valid(s) if s.public == own.to_be_bytes() => match peers_of(&s) {
                 Ok(peers) => {
+                    // The one we need first, even into a full cache; then the rest
+                    // while there is room.
+                    let wanted = peers.iter().position(|(p, _)| p == peer);
+                    if let Some(at) = wanted {
+                        let (p, z) = &peers[at];
+                        cache.remember(*p, z.clone());
+                    }
                     cache.add_peers(peers.into_iter());
                     Some(*s)
                 }
