@@ -453,6 +453,52 @@ mod shared {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    #[test]
+    fn file_keys_share_one_pair_and_fall_back_to_memory_when_the_file_is_refused() {
+        use ssmail_core::cache::file::FileKeys;
+        use ssmail_core::xcrypt::KeySource as _;
+        let dir = temp_dir("file-keys");
+        let path = dir.join("cache");
+        let (fa, fb) = (CacheFile::new(&path), CacheFile::new(&path));
+        let mut a: KeyCache<8> = KeyCache::new(100);
+        let mut b: KeyCache<8> = KeyCache::new(100);
+        let (mut ra, mut rb) = (TestRng(20), TestRng(21));
+        let p = peer(60);
+        let p_private = PrivateKey::generate(&mut TestRng(60)).unwrap();
+        let mut ka = FileKeys::new(&fa, &mut a, || 5, &mut ra);
+        let own = ka.own_public_key().unwrap();
+        let za = ka.shared_secret(&own, &p).unwrap();
+        assert!(ka.error.is_none());
+        let mut kb = FileKeys::new(&fb, &mut b, || 6, &mut rb);
+        assert_eq!(kb.own_public_key().unwrap(), own);
+        assert_eq!(kb.shared_secret(&own, &p).unwrap(), za);
+        assert_eq!(za, shared_secret(&p_private, &own));
+        assert_ne!(kb.nonce().unwrap(), kb.nonce().unwrap());
+        assert!(kb.error.is_none());
+        // B's secret came from the file: it never computed one.
+        assert_eq!(b.shared_secret_for(&own, &p).unwrap().1, Lookup::Hit);
+
+        // A refused file: the exchange goes on in memory, and the error is kept.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        let mut c: KeyCache<8> = KeyCache::new(100);
+        let mut rc = TestRng(22);
+        let fc = CacheFile::new(&path);
+        let mut kc = FileKeys::new(&fc, &mut c, || 7, &mut rc);
+        let mine = kc.own_public_key().unwrap();
+        assert_ne!(mine, own);
+        assert_eq!(
+            kc.error.as_ref().map(std::io::Error::kind),
+            Some(ErrorKind::PermissionDenied)
+        );
+        kc.error = None;
+        let z = kc.shared_secret(&mine, &p).unwrap();
+        assert_eq!(z, shared_secret(&p_private, &mine));
+        assert!(kc.error.is_some());
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     fn euid_is_root() -> bool {
         // The owner of a file we just made is our effective uid.
         let probe = temp_dir("euid").join("probe");

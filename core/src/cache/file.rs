@@ -15,6 +15,10 @@
 //! the bytes before it (20). The checksum finds corruption and truncation; it is no
 //! defence against someone who can write the file.
 
+mod keys;
+
+pub use keys::FileKeys;
+
 use std::ffi::OsString;
 use std::fs::{self, File, Metadata, OpenOptions};
 use std::io::{self, ErrorKind, Read as _, Write as _};
