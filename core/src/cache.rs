@@ -152,8 +152,9 @@ impl<const N: usize> KeyCache<N> {
         self.rotations += 1;
     }
 
-    /// Forgets the previous pair once its grace is over as of `now`.
-    fn end_grace(&mut self, now: u64) {
+    /// Forgets the previous pair once its grace is over as of `now` (done whenever a
+    /// public key is handed out).
+    pub(crate) fn end_grace(&mut self, now: u64) {
         let grace_over =
             |&(_, retired): &(KeyPair, u64)| aged(retired, now, PREVIOUS_PAIR_GRACE_SECS);
         if self.previous.as_ref().is_some_and(grace_over) {
@@ -242,13 +243,6 @@ impl<const N: usize> KeyCache<N> {
             secret,
             last_used,
         });
-    }
-
-    /// Drops the previous pair if its grace is over as of `now` (what
-    /// [`own_public_key`](Self::own_public_key) does when it hands out a key).
-    #[cfg(all(feature = "std", unix))]
-    pub(crate) fn expire_previous(&mut self, now: u64) {
-        self.end_grace(now);
     }
 
     /// Takes over a key pair made at `made` (by another process, say) as of `now`, with

@@ -496,7 +496,7 @@ impl CacheFile {
         let t = now();
         if let Some(public) = current(cache, t) {
             if self.unchanged() {
-                cache.expire_previous(t);
+                cache.end_grace(t);
                 return Ok((public, KeyPairFrom::Memory));
             }
         }
@@ -510,7 +510,7 @@ impl CacheFile {
             OnDisk::Valid(s) if aged(s.made, t, lifetime) => Loaded::Stale,
             OnDisk::Valid(s) => match adopt(cache, &s, t) {
                 Ok((public, peers)) => {
-                    cache.expire_previous(t);
+                    cache.end_grace(t);
                     self.set_synced(stamp);
                     return Ok((public, KeyPairFrom::File { peers }));
                 }
@@ -520,7 +520,7 @@ impl CacheFile {
         if let Some(public) = current(cache, t) {
             if let Some(ours) = merged(cache, None) {
                 let stamp = self.write(&ours)?;
-                cache.expire_previous(t);
+                cache.end_grace(t);
                 self.set_synced(Some(stamp));
                 return Ok((public, KeyPairFrom::Restored(why)));
             }
@@ -537,7 +537,7 @@ impl CacheFile {
         // Written before it is used: a pair no other process can find is never handed out.
         let stamp = self.write(&fresh)?;
         cache.adopt(pair, t, t, core::iter::empty());
-        cache.expire_previous(t);
+        cache.end_grace(t);
         self.set_synced(Some(stamp));
         Ok((public, KeyPairFrom::Created(why)))
     }
