@@ -95,15 +95,9 @@ impl<const N: usize> KeyCache<N> {
         };
         if expired {
             let new = KeyPair::generate(rng)?;
-            self.previous = self.own.replace((new, now)).map(|(old, _)| (old, now));
-            self.entries.iter_mut().for_each(|e| *e = None);
-            self.rotations += 1;
+            self.replace_pair(new, now, now);
         }
-        let grace_over =
-            |&(_, retired): &(KeyPair, u64)| aged(retired, now, PREVIOUS_PAIR_GRACE_SECS);
-        if self.previous.as_ref().is_some_and(grace_over) {
-            self.previous = None;
-        }
+        self.end_grace(now);
         Ok(self
             .own
             .as_ref()
@@ -147,6 +141,24 @@ impl<const N: usize> KeyCache<N> {
                 Some((shared_secret(old.private(), peer), Lookup::Miss))
             }
             _ => None,
+        }
+    }
+
+    /// Makes `pair` (made at `made`) ours as of `now`: the pair it replaces becomes the
+    /// previous pair, and the body is emptied (it belongs to the old pair).
+    fn replace_pair(&mut self, pair: KeyPair, made: u64, now: u64) {
+        self.previous = self.own.replace((pair, made)).map(|(old, _)| (old, now));
+        self.entries.iter_mut().for_each(|e| *e = None);
+        self.rotations += 1;
+    }
+
+    /// Forgets the previous pair once its grace is over as of `now` (done whenever a
+    /// public key is handed out).
+    pub(crate) fn end_grace(&mut self, now: u64) {
+        let grace_over =
+            |&(_, retired): &(KeyPair, u64)| aged(retired, now, PREVIOUS_PAIR_GRACE_SECS);
+        if self.previous.as_ref().is_some_and(grace_over) {
+            self.previous = None;
         }
     }
 
@@ -198,25 +210,64 @@ impl<const N: usize> KeyCache<N> {
         self.entries.iter().flatten().map(|e| (&e.peer, &e.secret))
     }
 
-    /// Takes over a key pair made at `made` (by another process, say) with the shared
-    /// secrets computed with it. Peers beyond the capacity are left out.
+    /// Whether `own` is the public half of our current key pair.
+    #[cfg(all(feature = "std", unix))]
+    pub(crate) fn is_current(&self, own: &PublicKey) -> bool {
+        // Public keys are public: comparing them may take variable time.
+        self.own.as_ref().is_some_and(|(k, _)| k.public() == *own)
+    }
+
+    /// The cached shared secret of the current pair with `peer`, if there is one (never
+    /// computed here).
+    #[cfg(all(feature = "std", unix))]
+    pub(crate) fn cached(&mut self, peer: &PublicKey) -> Option<SharedSecret> {
+        self.tick += 1;
+        let tick = self.tick;
+        let e = self
+            .entries
+            .iter_mut()
+            .flatten()
+            .find(|e| e.peer == *peer)?;
+        e.last_used = tick;
+        Some(e.secret.clone())
+    }
+
+    /// Stores `secret` as the current pair's with `peer` (a peer not cached yet),
+    /// evicting the least recently used peer if the body is full.
+    #[cfg(all(feature = "std", unix))]
+    pub(crate) fn remember(&mut self, peer: PublicKey, secret: SharedSecret) {
+        self.tick += 1;
+        let last_used = self.tick;
+        *self.slot_for_new() = Some(Entry {
+            peer,
+            secret,
+            last_used,
+        });
+    }
+
+    /// Takes over a key pair made at `made` (by another process, say) as of `now`, with
+    /// the shared secrets computed with it. A different pair than ours replaces ours,
+    /// which stays the previous pair for its grace (so that exchanges begun with it
+    /// finish); the same pair only gains the peers we lack. Peers beyond the capacity
+    /// are left out.
     #[cfg(all(feature = "std", unix))]
     pub(crate) fn adopt(
         &mut self,
         pair: KeyPair,
         made: u64,
+        now: u64,
         peers: impl Iterator<Item = (PublicKey, SharedSecret)>,
     ) {
-        // Same pair when the public halves agree (public keys are public: comparing
-        // them may take variable time; the private halves are never compared).
-        let same = self
-            .own
-            .as_ref()
-            .is_some_and(|(k, _)| k.public() == pair.public());
-        if !same {
-            self.own = Some((pair, made));
-            self.entries.iter_mut().for_each(|e| *e = None);
+        // Same pair when the public halves agree (the private halves are never compared).
+        if !self.is_current(&pair.public()) {
+            self.replace_pair(pair, made, now);
         }
+        self.add_peers(peers);
+    }
+
+    /// Adds the peers we lack to the current pair's body, while there is room.
+    #[cfg(all(feature = "std", unix))]
+    pub(crate) fn add_peers(&mut self, peers: impl Iterator<Item = (PublicKey, SharedSecret)>) {
         for (peer, secret) in peers {
             if self.entries.iter().flatten().any(|e| e.peer == peer) {
                 continue;
@@ -248,7 +299,8 @@ impl<const N: usize> KeyCache<N> {
         self.len() == 0
     }
 
-    /// How many key pairs have been made so far.
+    /// How many times our key pair has changed so far: made here, or taken over from a
+    /// cache file (`cache::file`, with the `std` feature).
     pub fn rotations(&self) -> u64 {
         self.rotations
     }

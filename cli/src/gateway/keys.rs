@@ -81,9 +81,18 @@ impl KeySource for SessionKeys<'_> {
     fn own_public_key(&mut self) -> Result<PublicKey, KeyUnavailable> {
         let mut cache = self.shared.lock();
         let before = cache.rotations();
-        let key = cache
-            .own_public_key(now(), &mut getrandom::SysRng)
-            .map_err(|_| KeyUnavailable)?;
+        // With a cache file: the pair of every process sharing it (one lstat when nothing
+        // changed). Without one, or if the file fails: a pair of our own.
+        let shared = self.shared.file.as_ref().and_then(|file| {
+            file.own_key_pair(&mut **cache, now, &mut getrandom::SysRng)
+                .ok()
+        });
+        let key = match shared {
+            Some((key, _)) => key,
+            None => cache
+                .own_public_key(now(), &mut getrandom::SysRng)
+                .map_err(|_| KeyUnavailable)?,
+        };
         if cache.rotations() != before {
             self.shared.dirty.store(true, Ordering::Release);
         }
