@@ -15,8 +15,15 @@
 #ifndef SSMAIL_H
 #define SSMAIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/**
+ * The smallest output buffer the line-writing calls accept: RFC 5321's longest line,
+ * CRLF included. Every line XCRYPT writes fits (the longest is 235 octets).
+ */
+#define SSMAIL_LINE_MAX 512
 
 /**
  * What a call did: `SSMAIL_OK` (0) on success, another value naming the failure.
@@ -71,9 +78,49 @@ enum ssmail_result
    * The operating system's random number generator failed.
    */
   SSMAIL_ERR_RNG = 9,
+  /**
+   * The call does not fit the handle's state (ciphers asked for before encryption is
+   * on, or a second time).
+   */
+  SSMAIL_ERR_STATE = 10,
 };
 #ifndef __cplusplus
 typedef uint32_t ssmail_result;
+#endif // __cplusplus
+
+/**
+ * What the MTA does after a line went through `ssmail_server_command` or one of the
+ * client calls.
+ */
+enum ssmail_step
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  /**
+   * Not XCRYPT's business: nothing was written; handle the line as usual (a server
+   * waiting for `XCRYPT OK` has dropped the exchange, docs/xcrypt.md §6.9).
+   */
+  SSMAIL_STEP_NOT_XCRYPT = 0,
+  /**
+   * Send the written line, if its length is not 0, and give the peer's next line to
+   * the same handle: the exchange goes on (or, once encrypted, nothing changes).
+   */
+  SSMAIL_STEP_SEND = 1,
+  /**
+   * Send the written line, if any; the exchange is over and the session goes on in
+   * plaintext (a refusal or failure, docs/xcrypt.md §4.4-§4.5). The mail still flows.
+   */
+  SSMAIL_STEP_PLAINTEXT = 2,
+  /**
+   * Send the written line, if any, in plaintext; from the next byte on both
+   * directions are encrypted (docs/xcrypt.md §4.1): take the ciphers now. Bytes
+   * already received behind the line must be thrown away unread (§4.2).
+   */
+  SSMAIL_STEP_ENCRYPT = 3,
+};
+#ifndef __cplusplus
+typedef uint32_t ssmail_step;
 #endif // __cplusplus
 
 /**
@@ -85,6 +132,35 @@ typedef uint32_t ssmail_result;
  * call advances the keystream). Distinct ciphers are independent.
  */
 typedef struct ssmail_cipher ssmail_cipher;
+
+/**
+ * The client side of XCRYPT for one SMTP session: at most one exchange per session
+ * (docs/xcrypt.md §6.8).
+ *
+ * Made by `ssmail_client_new` from a key source, released by `ssmail_client_free`
+ * (which wipes the session's keys). Thread-safety: one thread at a time (it may move
+ * between threads); one per session.
+ */
+typedef struct ssmail_client ssmail_client;
+
+/**
+ * A key source: one key pair at a time and the peers' shared secrets.
+ *
+ * Made by `ssmail_keys_new`, released by `ssmail_keys_free` (which wipes the keys held
+ * in memory). Thread-safety: safe to share between threads (calls on it are serialised
+ * by an internal lock); the `ssmail_server` and `ssmail_client` made from it hold their
+ * own reference, so it may be freed before them.
+ */
+typedef struct ssmail_keys ssmail_keys;
+
+/**
+ * The server side of XCRYPT for one SMTP session.
+ *
+ * Made by `ssmail_server_new` from a key source, released by `ssmail_server_free`
+ * (which wipes the session's keys). Thread-safety: one thread at a time (it may move
+ * between threads); one per session.
+ */
+typedef struct ssmail_server ssmail_server;
 
 #ifdef __cplusplus
 extern "C" {
@@ -203,12 +279,235 @@ ssmail_result ssmail_derive_keys(const uint8_t *secret,
                                  uint8_t *key_s2c);
 
 /**
+ * Makes a key source whose key pairs live `lifetime_secs` seconds (0 means XCRYPT's
+ * default, 7200). No key pair is made yet: the first exchange makes one.
+ *
+ * `cache_path` NULL keeps everything in this process's memory. Otherwise it names the
+ * cache file (NUL-terminated path) that all the processes of one mail server share
+ * (docs/xcrypt.md §5.3-§5.6): read now, taken over if valid and not expired, and written
+ * (owner-only, replaced atomically, under a lock on `<path>.lock`) whenever this
+ * process makes a key pair or computes a peer's secret. A corrupt or stale file is
+ * ignored and replaced by the next write. The file holds secrets: put it in a
+ * directory only the mail server's user can reach.
+ *
+ * On success `*out` is a new handle the caller owns (free it with `ssmail_keys_free`);
+ * on error `*out` is NULL.
+ *
+ * Errors: `SSMAIL_ERR_NULL_POINTER` (`out`), `SSMAIL_ERR_IO` (the file exists but
+ * cannot be read or locked: permissions, say).
+ *
+ * # Safety
+ * `cache_path` is NULL or a NUL-terminated string; `out` is NULL or valid for writing
+ * one pointer.
+ */
+ssmail_result ssmail_keys_new(uint64_t lifetime_secs, const char *cache_path, ssmail_keys **out);
+
+/**
+ * Writes the cache file again if a write failed since the last call (a full disk,
+ * say): exchanges never fail for the file's sake, so this is where a caller learns of
+ * it. Does nothing for a key source without a file.
+ *
+ * Errors: `SSMAIL_ERR_NULL_POINTER`, `SSMAIL_ERR_IO` (the write failed again).
+ *
+ * # Safety
+ * `keys` is NULL or a live handle from `ssmail_keys_new`.
+ */
+ssmail_result ssmail_keys_flush(const ssmail_keys *keys);
+
+/**
+ * Releases this handle. The keys are wiped once the last exchange made from it is
+ * freed too. NULL is accepted and does nothing.
+ *
+ * # Safety
+ * `keys` is NULL or a handle from `ssmail_keys_new` not yet freed; not used after.
+ */
+void ssmail_keys_free(ssmail_keys *keys);
+
+/**
  * A static, NUL-terminated English message for `result`.
  *
  * Never NULL; the string lives as long as the program and must not be freed. A value
  * that is no `ssmail_result` gives "unknown ssmail_result". Thread-safe.
  */
 const char *ssmail_result_str(uint32_t result);
+
+/**
+ * The EHLO keyword line a server adds to its EHLO reply (without reply code or CRLF):
+ * `XCRYPT t32_1.0 arrsyfor_1.0`, the versions in this library's order of preference.
+ * Static, NUL-terminated, never NULL; do not free. Leave it out once encryption is on
+ * (docs/xcrypt.md §4.6). Thread-safe.
+ */
+const char *ssmail_ehlo_keyword(void);
+
+/**
+ * Makes the client side of one session's exchange, drawing on `keys` (which it keeps
+ * a reference to: `keys` may be freed first).
+ *
+ * Errors: `SSMAIL_ERR_NULL_POINTER`. On error `*out` is NULL.
+ *
+ * # Safety
+ * `keys` is NULL or a live handle; `out` is NULL or writable.
+ */
+ssmail_result ssmail_client_new(const ssmail_keys *keys, ssmail_client **out);
+
+/**
+ * Gives the client one line of the server's EHLO reply (`len` bytes, with or without
+ * CRLF). The `XCRYPT` keyword line, if there is one, sets the versions the server
+ * offers; other lines change nothing. Call it for each line, before
+ * `ssmail_client_start`.
+ *
+ * Errors: `SSMAIL_ERR_NULL_POINTER`.
+ *
+ * # Safety
+ * `client` is NULL or a live handle used by one thread at a time; `line` is valid for
+ * `len` bytes (or NULL with `len` 0).
+ */
+ssmail_result ssmail_client_ehlo_line(ssmail_client *client, const uint8_t *line, size_t len);
+
+/**
+ * After the EHLO reply, starts the exchange if the server offered a version this
+ * library supports (the server's first choice wins): writes
+ * `XCRYPT <Va> <Ka> <Na>\r\n` to `cmd` (`cmd_cap` >= `SSMAIL_LINE_MAX`) and
+ * `SSMAIL_STEP_SEND`. Send it as the last command of its group (nothing pipelined
+ * behind it) and give each reply line to `ssmail_client_reply`.
+ *
+ * Otherwise writes nothing (`*cmd_len` 0) and `SSMAIL_STEP_PLAINTEXT`: no offer, no
+ * common version, a second attempt in the session, or no key pair or nonce could be
+ * had (the session goes on in plaintext, docs/xcrypt.md §4.5, §6.18).
+ *
+ * Errors: `SSMAIL_ERR_NULL_POINTER`, `SSMAIL_ERR_BUFFER_TOO_SHORT`.
+ *
+ * # Safety
+ * `client` is NULL or a live handle used by one thread at a time; `cmd` is valid for
+ * `cmd_cap` bytes; `cmd_len` and `step` for one value each (or NULL).
+ */
+ssmail_result ssmail_client_start(ssmail_client *client,
+                                  uint8_t *cmd,
+                                  size_t cmd_cap,
+                                  size_t *cmd_len,
+                                  ssmail_step *step);
+
+/**
+ * Gives the client one reply line from the server (`len` bytes, with or without CRLF)
+ * while an exchange is under way, and writes the next command to send, if any, to
+ * `cmd` (`cmd_cap` >= `SSMAIL_LINE_MAX`) with `*step`:
+ *
+ * - `250 XCRYPT <Kb> <Nb>`: writes `XCRYPT OK` and `SSMAIL_STEP_SEND`; or `XCRYPT FAIL`
+ *   (also `SSMAIL_STEP_SEND`) if the key or nonce is bad or no secret can be had.
+ * - `250 XCRYPT OK` after our `XCRYPT OK`: `SSMAIL_STEP_ENCRYPT`, nothing written.
+ * - a continuation line (`250-...`): `SSMAIL_STEP_SEND`, nothing written; read on.
+ * - refusals (501, 503, 504, 454, 500, 502) and anything else: `SSMAIL_STEP_PLAINTEXT`.
+ * - when no exchange is under way: `SSMAIL_STEP_NOT_XCRYPT` (the line is not ours).
+ *
+ * The reply lines of the exchange are never for the MTA's own SMTP client.
+ *
+ * Errors: `SSMAIL_ERR_NULL_POINTER`, `SSMAIL_ERR_BUFFER_TOO_SHORT`.
+ *
+ * # Safety
+ * As for `ssmail_client_start`; `line` is valid for `len` bytes (or NULL with `len` 0).
+ */
+ssmail_result ssmail_client_reply(ssmail_client *client,
+                                  const uint8_t *line,
+                                  size_t len,
+                                  uint8_t *cmd,
+                                  size_t cmd_cap,
+                                  size_t *cmd_len,
+                                  ssmail_step *step);
+
+/**
+ * After `SSMAIL_STEP_ENCRYPT`, hands out the session's two ciphers, once: `*send`
+ * encrypts what the client sends, `*recv` decrypts what the server sends. The caller
+ * owns both and frees them with `ssmail_cipher_free`.
+ *
+ * Errors: `SSMAIL_ERR_NULL_POINTER`, `SSMAIL_ERR_STATE` (encryption is not on, or the
+ * ciphers were taken already). On error both are NULL.
+ *
+ * # Safety
+ * `client` is NULL or a live handle used by one thread at a time; `send` and `recv` are
+ * NULL or writable.
+ */
+ssmail_result ssmail_client_ciphers(ssmail_client *client,
+                                    ssmail_cipher **send,
+                                    ssmail_cipher **recv);
+
+/**
+ * Releases the client side of a session and wipes its keys. NULL is accepted.
+ *
+ * # Safety
+ * `client` is NULL or a handle from `ssmail_client_new` not yet freed; not used after.
+ */
+void ssmail_client_free(ssmail_client *client);
+
+/**
+ * Makes the server side of one session's exchange, drawing on `keys` (which it keeps a
+ * reference to: `keys` may be freed first).
+ *
+ * Errors: `SSMAIL_ERR_NULL_POINTER`. On error `*out` is NULL.
+ *
+ * # Safety
+ * `keys` is NULL or a live handle; `out` is NULL or writable.
+ */
+ssmail_result ssmail_server_new(const ssmail_keys *keys, ssmail_server **out);
+
+/**
+ * Gives the server one command line from the client (`len` bytes at `line`, with or
+ * without its CRLF, already decrypted if encryption is on) and writes the reply to
+ * send, if any, to `reply` (`reply_cap` >= `SSMAIL_LINE_MAX`), its length to
+ * `*reply_len` and what to do next to `*step` (see `ssmail_step`).
+ *
+ * Give it every command line while an exchange is under way, and at least every line
+ * that starts with `XCRYPT` (any case) otherwise; any other line gets
+ * `SSMAIL_STEP_NOT_XCRYPT`. An `XCRYPT` line is never for the MTA's own command
+ * handling.
+ *
+ * `xcrypt_allowed` says whether the session may start an exchange now: true only after
+ * a successful EHLO (no HELO since), outside a mail transaction, and with no more
+ * client input already waiting behind this line (docs/xcrypt.md §4.2-§4.3); if false a
+ * start gets `503`.
+ *
+ * The replies are the spec's (docs/xcrypt.md §4.4): `250 XCRYPT <Kb> <Nb>`,
+ * `250 XCRYPT OK`, `250 XCRYPT FAIL`, `501`/`504`/`454 XCRYPT FAIL ...`, `503`.
+ *
+ * Errors: `SSMAIL_ERR_NULL_POINTER`, `SSMAIL_ERR_BUFFER_TOO_SHORT` (`reply_cap`); on
+ * error nothing changed and `*reply_len` is 0.
+ *
+ * # Safety
+ * `server` is NULL or a live handle used by one thread at a time; `line` is valid for
+ * `len` bytes (or NULL with `len` 0); `reply` for `reply_cap` bytes; `reply_len` and
+ * `step` for one value each (or NULL).
+ */
+ssmail_result ssmail_server_command(ssmail_server *server,
+                                    const uint8_t *line,
+                                    size_t len,
+                                    bool xcrypt_allowed,
+                                    uint8_t *reply,
+                                    size_t reply_cap,
+                                    size_t *reply_len,
+                                    ssmail_step *step);
+
+/**
+ * After `SSMAIL_STEP_ENCRYPT`, hands out the session's two ciphers, once:
+ * `*recv` decrypts what the client sends, `*send` encrypts what the server sends.
+ * The caller owns both and frees them with `ssmail_cipher_free`.
+ *
+ * Errors: `SSMAIL_ERR_NULL_POINTER`, `SSMAIL_ERR_STATE` (encryption is not on, or the
+ * ciphers were taken already). On error both are NULL.
+ *
+ * # Safety
+ * `server` is NULL or a live handle used by one thread at a time; `recv` and `send` are
+ * NULL or writable.
+ */
+ssmail_result ssmail_server_ciphers(ssmail_server *server,
+                                    ssmail_cipher **recv,
+                                    ssmail_cipher **send);
+
+/**
+ * Releases the server side of a session and wipes its keys. NULL is accepted.
+ *
+ * # Safety
+ * `server` is NULL or a handle from `ssmail_server_new` not yet freed; not used after.
+ */
+void ssmail_server_free(ssmail_server *server);
 
 #ifdef __cplusplus
 } // extern "C"

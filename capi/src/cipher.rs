@@ -36,6 +36,21 @@ enum Inner {
     Arrsyfor(Arrsyfor),
 }
 
+impl ssmail_cipher {
+    /// A boxed handle for one XCRYPT direction: `version`'s cipher under a 10-byte key.
+    pub(crate) fn for_direction(
+        version: ssmail_core::xcrypt::Version,
+        key: &[u8; ssmail_core::kdf::KEY_BYTES],
+    ) -> *mut Self {
+        use ssmail_core::xcrypt::Version as V;
+        let inner = match version {
+            V::T32V1_0 => Inner::T32(T32::new(key.into())),
+            V::ArrsyforV1_0 => Inner::Arrsyfor(Arrsyfor::new(key.into())),
+        };
+        Box::into_raw(Box::new(Self { inner }))
+    }
+}
+
 /// Which cipher a version string names.
 #[derive(Clone, Copy)]
 enum Version {

@@ -21,7 +21,9 @@ pub mod cipher;
 pub mod dh;
 mod guard;
 pub mod kdf;
+pub mod keys;
 pub mod result;
+pub mod xcrypt;
 
 pub use cipher::ssmail_cipher;
 pub use result::ssmail_result;

@@ -31,6 +31,9 @@ pub enum ssmail_result {
     SSMAIL_ERR_IO = 8,
     /// The operating system's random number generator failed.
     SSMAIL_ERR_RNG = 9,
+    /// The call does not fit the handle's state (ciphers asked for before encryption is
+    /// on, or a second time).
+    SSMAIL_ERR_STATE = 10,
 }
 
 impl ssmail_result {
@@ -50,11 +53,12 @@ impl ssmail_result {
             Self::SSMAIL_ERR_PANIC => b"internal error in libssmail (caught panic)\0",
             Self::SSMAIL_ERR_IO => b"I/O error\0",
             Self::SSMAIL_ERR_RNG => b"random number generator failed\0",
+            Self::SSMAIL_ERR_STATE => b"call not valid in this state\0",
         }
     }
 
     /// Every code, for the lookup by number.
-    const ALL: [Self; 10] = [
+    const ALL: [Self; 11] = [
         Self::SSMAIL_OK,
         Self::SSMAIL_ERR_NULL_POINTER,
         Self::SSMAIL_ERR_BAD_VERSION,
@@ -65,6 +69,7 @@ impl ssmail_result {
         Self::SSMAIL_ERR_PANIC,
         Self::SSMAIL_ERR_IO,
         Self::SSMAIL_ERR_RNG,
+        Self::SSMAIL_ERR_STATE,
     ];
 }
 
