@@ -84,6 +84,39 @@ readelf -d "$BIN/probe-shared" | grep -q 'NEEDED.*\[libssmail\.so\.0\]'
 run_all vectors capi/tests/c/vectors.c "$ROOT/vectors/data"
 run_all errors capi/tests/c/errors.c
 
+# The two examples: a C server and a C client, an exchange over a UNIX socket, then one
+# message under the ciphers; the server prints what it received.
+MESSAGE=$'Subject: libssmail example\n\n.a line that starts with a dot\nbody\n'
+pair() {
+  local tag=$1
+  shift
+  local sock=$PREFIX/ex.sock out=$PREFIX/ex.out
+  rm -f "$sock"
+  "$@" "$BIN/ex-server-$tag" "$sock" "$PREFIX/server.cache" >"$out" &
+  local server=$!
+  for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+  printf '%s' "$MESSAGE" | "$@" "$BIN/ex-client-$tag" "$sock"
+  wait "$server"
+  [ "$(tr -d '\r' <"$out")" = "$(printf '%s' "$MESSAGE")" ] || {
+    echo "the server received something else:" >&2
+    cat "$out" >&2
+    exit 1
+  }
+}
+for link in shared static; do
+  for side in server client; do
+    build "ex-$side-$link" "capi/examples/$side.c" "$link" -D_DEFAULT_SOURCE
+    build "ex-$side-$link-asan" "capi/examples/$side.c" "$link" -D_DEFAULT_SOURCE \
+      -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  done
+  say "examples ($link): C client and C server reach XCRYPT and carry a message"
+  pair "$link"
+  say "examples ($link) under valgrind memcheck (the second run reuses the server's cache file)"
+  pair "$link" "${VG[@]}"
+  say "examples ($link) with AddressSanitizer + UndefinedBehaviorSanitizer"
+  pair "$link-asan"
+done
+
 for link in shared static; do
   build "ct_valgrind-$link" capi/tests/c/ct_valgrind.c "$link"
   say "constant time through the C entry points ($link): valgrind memcheck, secrets undefined"

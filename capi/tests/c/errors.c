@@ -1,6 +1,7 @@
 /* Every error path of libssmail's C API: NULL pointers, zero and too-long key lengths,
- * unknown versions, peer keys 0, 1, p-1, p and above p, private keys out of range, and
- * the no-op cases of ssmail_cipher_apply and ssmail_cipher_free. Each error must come
+ * unknown versions, peer keys 0, 1, p-1, p and above p, private keys out of range, the
+ * no-op cases of ssmail_cipher_apply and the _free calls, short output buffers, an
+ * unusable cache file, and calls out of turn on the exchange handles. Each error must come
  * back as its own code, leave outputs NULL or zeroed, and never crash. */
 #include "check.h"
 
@@ -136,9 +137,78 @@ static void kdf_errors(void) {
   CHECK(!all_zero(c2s, 10) && memcmp(c2s, s2c, 10) != 0);
 }
 
+static void mta_errors(void) {
+  ssmail_keys *keys = (ssmail_keys *)&keys;
+  CHECK_RC(ssmail_keys_new(0, NULL, NULL), SSMAIL_ERR_NULL_POINTER);
+  /* A cache file that cannot be locked or read is an I/O error, not a crash. */
+  CHECK_RC(ssmail_keys_new(0, "/nonexistent-dir/ssmail/cache", &keys), SSMAIL_ERR_IO);
+  CHECK(keys == NULL);
+  CHECK_RC(ssmail_keys_flush(NULL), SSMAIL_ERR_NULL_POINTER);
+  CHECK_RC(ssmail_keys_new(0, NULL, &keys), SSMAIL_OK);
+  CHECK_RC(ssmail_keys_flush(keys), SSMAIL_OK);
+
+  ssmail_server *s = NULL;
+  ssmail_client *c = NULL;
+  CHECK_RC(ssmail_server_new(NULL, &s), SSMAIL_ERR_NULL_POINTER);
+  CHECK(s == NULL);
+  CHECK_RC(ssmail_client_new(NULL, &c), SSMAIL_ERR_NULL_POINTER);
+  CHECK_RC(ssmail_server_new(keys, NULL), SSMAIL_ERR_NULL_POINTER);
+  CHECK_RC(ssmail_server_new(keys, &s), SSMAIL_OK);
+  CHECK_RC(ssmail_client_new(keys, &c), SSMAIL_OK);
+  /* The handles hold their own reference: the key source may go first. */
+  ssmail_keys_free(keys);
+
+  uint8_t out[SSMAIL_LINE_MAX];
+  size_t n = 99;
+  ssmail_step step;
+  const uint8_t ok[] = "XCRYPT OK\r\n";
+  CHECK_RC(ssmail_server_command(s, ok, sizeof ok - 1, true, out, SSMAIL_LINE_MAX - 1, &n, &step),
+           SSMAIL_ERR_BUFFER_TOO_SHORT);
+  CHECK(n == 0);
+  CHECK_RC(ssmail_server_command(s, ok, sizeof ok - 1, true, NULL, sizeof out, &n, &step),
+           SSMAIL_ERR_NULL_POINTER);
+  CHECK_RC(ssmail_server_command(s, ok, sizeof ok - 1, true, out, sizeof out, NULL, &step),
+           SSMAIL_ERR_NULL_POINTER);
+  CHECK_RC(ssmail_server_command(s, NULL, 10, true, out, sizeof out, &n, &step),
+           SSMAIL_ERR_NULL_POINTER);
+  CHECK_RC(ssmail_server_command(NULL, ok, sizeof ok - 1, true, out, sizeof out, &n, &step),
+           SSMAIL_ERR_NULL_POINTER);
+  /* An empty line is no XCRYPT command; an out-of-turn OK gets 503. */
+  CHECK_RC(ssmail_server_command(s, NULL, 0, true, out, sizeof out, &n, &step), SSMAIL_OK);
+  CHECK(step == SSMAIL_STEP_NOT_XCRYPT && n == 0);
+  CHECK_RC(ssmail_server_command(s, ok, sizeof ok - 1, true, out, sizeof out, &n, &step), SSMAIL_OK);
+  CHECK(step == SSMAIL_STEP_PLAINTEXT && n > 4 && memcmp(out, "503 ", 4) == 0);
+  /* A 600-octet XCRYPT line: 501, not an overflow. */
+  uint8_t long_line[600];
+  memset(long_line, 'A', sizeof long_line);
+  memcpy(long_line, "XCRYPT t32_1.0 ", 15);
+  CHECK_RC(ssmail_server_command(s, long_line, sizeof long_line, true, out, sizeof out, &n, &step),
+           SSMAIL_OK);
+  CHECK(step == SSMAIL_STEP_PLAINTEXT && memcmp(out, "501 ", 4) == 0);
+
+  ssmail_cipher *a = (ssmail_cipher *)&a, *b = (ssmail_cipher *)&b;
+  CHECK_RC(ssmail_server_ciphers(s, &a, &b), SSMAIL_ERR_STATE);
+  CHECK(a == NULL && b == NULL);
+  CHECK_RC(ssmail_client_ciphers(c, &a, &b), SSMAIL_ERR_STATE);
+  CHECK_RC(ssmail_client_ciphers(c, NULL, &b), SSMAIL_ERR_NULL_POINTER);
+  CHECK_RC(ssmail_client_ehlo_line(NULL, ok, 3), SSMAIL_ERR_NULL_POINTER);
+  CHECK_RC(ssmail_client_start(c, out, 10, &n, &step), SSMAIL_ERR_BUFFER_TOO_SHORT);
+  CHECK_RC(ssmail_client_reply(c, ok, sizeof ok - 1, out, sizeof out, &n, NULL),
+           SSMAIL_ERR_NULL_POINTER);
+  /* No offer seen: no exchange, plaintext. */
+  CHECK_RC(ssmail_client_start(c, out, sizeof out, &n, &step), SSMAIL_OK);
+  CHECK(step == SSMAIL_STEP_PLAINTEXT && n == 0);
+  CHECK(strcmp(ssmail_ehlo_keyword(), "XCRYPT t32_1.0 arrsyfor_1.0") == 0);
+  ssmail_server_free(s);
+  ssmail_client_free(c);
+  ssmail_server_free(NULL);
+  ssmail_client_free(NULL);
+  ssmail_keys_free(NULL);
+}
+
 static void messages(void) {
   /* Every code has its own static message; unknown numbers get one too. */
-  for (unsigned a = 0; a <= SSMAIL_ERR_RNG; a++) {
+  for (unsigned a = 0; a <= SSMAIL_ERR_STATE; a++) {
     CHECK(ssmail_result_str(a) != NULL && strlen(ssmail_result_str(a)) > 0);
     for (unsigned b = 0; b < a; b++)
       CHECK(strcmp(ssmail_result_str(a), ssmail_result_str(b)) != 0);
@@ -151,6 +221,7 @@ int main(void) {
   cipher_errors();
   dh_errors();
   kdf_errors();
+  mta_errors();
   messages();
   printf("errors: %d checks passed\n", checks_run);
   return 0;
