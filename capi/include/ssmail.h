@@ -20,6 +20,12 @@
 #include <stdint.h>
 
 /**
+ * Bytes of caller memory `ssmail_cipher_init` needs: a cipher plus the slack to align
+ * it anywhere in the buffer.
+ */
+#define SSMAIL_CIPHER_SIZE 1088
+
+/**
  * The smallest output buffer the line-writing calls accept: RFC 5321's longest line,
  * CRLF included. Every line XCRYPT writes fits (the longest is 235 octets).
  */
@@ -212,6 +218,41 @@ void ssmail_cipher_apply(ssmail_cipher *cipher, uint8_t *buf, size_t len);
  * other thread uses it; it must not be used after this call.
  */
 void ssmail_cipher_free(ssmail_cipher *cipher);
+
+/**
+ * Makes a cipher as `ssmail_cipher_new` does, but in caller memory: `storage` holds
+ * `storage_len` >= `SSMAIL_CIPHER_SIZE` bytes, any alignment (the cipher is placed at
+ * the first suitably aligned address in it). No allocation: this is the constructor of
+ * the `no_std` (firmware) build, and works in every build.
+ *
+ * On success `*out` points into `storage`; use it with `ssmail_cipher_apply` and end
+ * it with `ssmail_cipher_wipe` (never `ssmail_cipher_free`) before reusing or
+ * releasing `storage`. On error `*out` is NULL and `storage` unchanged.
+ *
+ * Errors: as `ssmail_cipher_new`, and `SSMAIL_ERR_NULL_POINTER` for `storage`,
+ * `SSMAIL_ERR_BUFFER_TOO_SHORT` for `storage_len`.
+ *
+ * Thread-safety: as `ssmail_cipher`.
+ *
+ * # Safety
+ * `storage` is NULL or valid for writing `storage_len` bytes and not used otherwise
+ * while the cipher lives; the other arguments as for `ssmail_cipher_new`.
+ */
+ssmail_result ssmail_cipher_init(uint8_t *storage,
+                                 size_t storage_len,
+                                 const char *version,
+                                 const uint8_t *key,
+                                 size_t key_len,
+                                 ssmail_cipher **out);
+
+/**
+ * Wipes and ends a cipher made by `ssmail_cipher_init`; its storage may then be
+ * reused. NULL is accepted and does nothing.
+ *
+ * # Safety
+ * `cipher` is NULL or a live cipher from `ssmail_cipher_init`, not used afterwards.
+ */
+void ssmail_cipher_wipe(ssmail_cipher *cipher);
 
 /**
  * Writes the public key `2^r mod p` of the private key `r` at `private_key` to

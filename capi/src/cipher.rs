@@ -36,8 +36,17 @@ enum Inner {
     Arrsyfor(Arrsyfor),
 }
 
+/// Bytes of caller memory `ssmail_cipher_init` needs: a cipher plus the slack to align
+/// it anywhere in the buffer.
+pub const SSMAIL_CIPHER_SIZE: usize = 1088;
+
+// The constant above is in the header as a number: it must hold on every target built.
+const _: () =
+    assert!(size_of::<ssmail_cipher>() + align_of::<ssmail_cipher>() - 1 <= SSMAIL_CIPHER_SIZE);
+
 impl ssmail_cipher {
     /// A boxed handle for one XCRYPT direction: `version`'s cipher under a 10-byte key.
+    #[cfg(feature = "std")]
     pub(crate) fn for_direction(
         version: ssmail_core::xcrypt::Version,
         key: &[u8; ssmail_core::kdf::KEY_BYTES],
@@ -81,6 +90,41 @@ unsafe fn parse_version(version: *const c_char) -> Option<Version> {
     None
 }
 
+/// The cipher `version` names, keyed, after checking every argument.
+///
+/// # Safety
+/// As for `ssmail_cipher_new`.
+unsafe fn keyed(
+    version: *const c_char,
+    key: *const u8,
+    key_len: usize,
+) -> Result<Inner, ssmail_result> {
+    if version.is_null() {
+        return Err(ssmail_result::SSMAIL_ERR_NULL_POINTER);
+    }
+    // SAFETY: `version` is non-NULL and NUL-terminated, as the caller promises.
+    let version = unsafe { parse_version(version) }.ok_or(ssmail_result::SSMAIL_ERR_BAD_VERSION)?;
+    let max = match version {
+        Version::T32 => T32_MAX_KEY,
+        Version::Arrsyfor => ARRSYFOR_MAX_KEY,
+    };
+    // The length is checked before the pointer is used, so a huge `key_len` never
+    // becomes a slice.
+    if key_len == 0 || key_len > max {
+        return Err(ssmail_result::SSMAIL_ERR_BAD_KEY_LENGTH);
+    }
+    if key.is_null() {
+        return Err(ssmail_result::SSMAIL_ERR_NULL_POINTER);
+    }
+    // SAFETY: `key` is non-NULL and valid for `key_len` (<= 256) bytes.
+    let key = unsafe { core::slice::from_raw_parts(key, key_len) };
+    let bad_length = |_| ssmail_result::SSMAIL_ERR_BAD_KEY_LENGTH;
+    Ok(match version {
+        Version::T32 => Inner::T32(T32::new_from_slice(key).map_err(bad_length)?),
+        Version::Arrsyfor => Inner::Arrsyfor(Arrsyfor::new_from_slice(key).map_err(bad_length)?),
+    })
+}
+
 /// Makes a cipher for `version` ("t32_1.0" or "arrsyfor_1.0") keyed with `key_len`
 /// bytes at `key`. The keystream starts at offset 0; there is no IV (XCRYPT's mode).
 ///
@@ -97,6 +141,7 @@ unsafe fn parse_version(version: *const c_char) -> Option<Version> {
 /// # Safety
 /// `version` is NULL or a NUL-terminated string; `key` is NULL or valid for reading
 /// `key_len` bytes; `out` is NULL or valid for writing one pointer.
+#[cfg(feature = "std")]
 #[no_mangle]
 pub unsafe extern "C" fn ssmail_cipher_new(
     version: *const c_char,
@@ -110,33 +155,8 @@ pub unsafe extern "C" fn ssmail_cipher_new(
         }
         // SAFETY: `out` is non-NULL and the caller promises it is writable.
         unsafe { out.write(core::ptr::null_mut()) };
-        if version.is_null() {
-            return Err(ssmail_result::SSMAIL_ERR_NULL_POINTER);
-        }
-        // SAFETY: `version` is non-NULL and NUL-terminated, as the caller promises.
-        let version =
-            unsafe { parse_version(version) }.ok_or(ssmail_result::SSMAIL_ERR_BAD_VERSION)?;
-        let max = match version {
-            Version::T32 => T32_MAX_KEY,
-            Version::Arrsyfor => ARRSYFOR_MAX_KEY,
-        };
-        // The length is checked before the pointer is used, so a huge `key_len` never
-        // becomes a slice.
-        if key_len == 0 || key_len > max {
-            return Err(ssmail_result::SSMAIL_ERR_BAD_KEY_LENGTH);
-        }
-        if key.is_null() {
-            return Err(ssmail_result::SSMAIL_ERR_NULL_POINTER);
-        }
-        // SAFETY: `key` is non-NULL and valid for `key_len` (<= 256) bytes.
-        let key = unsafe { core::slice::from_raw_parts(key, key_len) };
-        let bad_length = |_| ssmail_result::SSMAIL_ERR_BAD_KEY_LENGTH;
-        let inner = match version {
-            Version::T32 => Inner::T32(T32::new_from_slice(key).map_err(bad_length)?),
-            Version::Arrsyfor => {
-                Inner::Arrsyfor(Arrsyfor::new_from_slice(key).map_err(bad_length)?)
-            }
-        };
+        // SAFETY: the caller's promises on `version` and `key`.
+        let inner = unsafe { keyed(version, key, key_len) }?;
         let cipher = Box::into_raw(Box::new(ssmail_cipher { inner }));
         // SAFETY: as above, `out` is writable.
         unsafe { out.write(cipher) };
@@ -181,6 +201,7 @@ pub unsafe extern "C" fn ssmail_cipher_apply(cipher: *mut ssmail_cipher, buf: *m
 /// # Safety
 /// `cipher` is NULL or a cipher from `ssmail_cipher_new` that has not been freed, and no
 /// other thread uses it; it must not be used after this call.
+#[cfg(feature = "std")]
 #[no_mangle]
 pub unsafe extern "C" fn ssmail_cipher_free(cipher: *mut ssmail_cipher) {
     guard_void(|| {
@@ -193,7 +214,77 @@ pub unsafe extern "C" fn ssmail_cipher_free(cipher: *mut ssmail_cipher) {
     });
 }
 
-#[cfg(test)]
+/// Makes a cipher as `ssmail_cipher_new` does, but in caller memory: `storage` holds
+/// `storage_len` >= `SSMAIL_CIPHER_SIZE` bytes, any alignment (the cipher is placed at
+/// the first suitably aligned address in it). No allocation: this is the constructor of
+/// the `no_std` (firmware) build, and works in every build.
+///
+/// On success `*out` points into `storage`; use it with `ssmail_cipher_apply` and end
+/// it with `ssmail_cipher_wipe` (never `ssmail_cipher_free`) before reusing or
+/// releasing `storage`. On error `*out` is NULL and `storage` unchanged.
+///
+/// Errors: as `ssmail_cipher_new`, and `SSMAIL_ERR_NULL_POINTER` for `storage`,
+/// `SSMAIL_ERR_BUFFER_TOO_SHORT` for `storage_len`.
+///
+/// Thread-safety: as `ssmail_cipher`.
+///
+/// # Safety
+/// `storage` is NULL or valid for writing `storage_len` bytes and not used otherwise
+/// while the cipher lives; the other arguments as for `ssmail_cipher_new`.
+#[no_mangle]
+pub unsafe extern "C" fn ssmail_cipher_init(
+    storage: *mut u8,
+    storage_len: usize,
+    version: *const c_char,
+    key: *const u8,
+    key_len: usize,
+    out: *mut *mut ssmail_cipher,
+) -> ssmail_result {
+    guard(|| {
+        if out.is_null() {
+            return Err(ssmail_result::SSMAIL_ERR_NULL_POINTER);
+        }
+        // SAFETY: `out` is non-NULL and writable (the caller's promise).
+        unsafe { out.write(core::ptr::null_mut()) };
+        if storage.is_null() {
+            return Err(ssmail_result::SSMAIL_ERR_NULL_POINTER);
+        }
+        if storage_len < SSMAIL_CIPHER_SIZE {
+            return Err(ssmail_result::SSMAIL_ERR_BUFFER_TOO_SHORT);
+        }
+        // SAFETY: the caller's promises on `version` and `key`.
+        let inner = unsafe { keyed(version, key, key_len) }?;
+        let offset = storage.align_offset(align_of::<ssmail_cipher>());
+        // SAFETY: SSMAIL_CIPHER_SIZE covers the cipher plus any alignment offset (the
+        // const assertion above), so the aligned place lies within `storage`.
+        let place = unsafe { storage.add(offset) }.cast::<ssmail_cipher>();
+        // SAFETY: `place` is aligned, writable for a whole cipher and ours alone.
+        unsafe { place.write(ssmail_cipher { inner }) };
+        // SAFETY: `out` is writable.
+        unsafe { out.write(place) };
+        Ok(())
+    })
+}
+
+/// Wipes and ends a cipher made by `ssmail_cipher_init`; its storage may then be
+/// reused. NULL is accepted and does nothing.
+///
+/// # Safety
+/// `cipher` is NULL or a live cipher from `ssmail_cipher_init`, not used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn ssmail_cipher_wipe(cipher: *mut ssmail_cipher) {
+    guard_void(|| {
+        if !cipher.is_null() {
+            // SAFETY: a live cipher placed by ssmail_cipher_init, ended once; dropping
+            // it wipes its state (ZeroizeOnDrop).
+            unsafe { core::ptr::drop_in_place(cipher) };
+        }
+    });
+}
+
+#[cfg(all(test, feature = "std"))]
+// Byte strings, not C string literals: Debian's cbindgen 0.24 parses this file too.
+#[allow(clippy::manual_c_str_literals)]
 mod tests {
     use super::*;
 
@@ -240,6 +331,47 @@ mod tests {
                 Some(ssmail_result::SSMAIL_ERR_BAD_VERSION)
             );
         }
+    }
+
+    #[test]
+    fn in_caller_memory_at_any_alignment() {
+        let key = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+        let mut storage = vec![0u8; SSMAIL_CIPHER_SIZE + 16];
+        for shift in 0..16 {
+            let mut c = core::ptr::null_mut();
+            // SAFETY: `storage[shift..]` holds at least SSMAIL_CIPHER_SIZE bytes.
+            let r = unsafe {
+                ssmail_cipher_init(
+                    storage.as_mut_ptr().add(shift),
+                    SSMAIL_CIPHER_SIZE,
+                    b"arrsyfor_1.0\0".as_ptr().cast(),
+                    key.as_ptr(),
+                    key.len(),
+                    &mut c,
+                )
+            };
+            assert_eq!(r, ssmail_result::SSMAIL_OK);
+            let mut buf = [0u8; 4];
+            // SAFETY: a live cipher in `storage`, wiped once.
+            unsafe {
+                ssmail_cipher_apply(c, buf.as_mut_ptr(), 4);
+                ssmail_cipher_wipe(c);
+            }
+            assert_eq!(buf, [0xed, 0xe3, 0xb0, 0x46], "RFC 6229, shift {shift}");
+        }
+        let mut c = core::ptr::null_mut();
+        // SAFETY: a buffer one byte too short is refused before it is written.
+        let r = unsafe {
+            ssmail_cipher_init(
+                storage.as_mut_ptr(),
+                SSMAIL_CIPHER_SIZE - 1,
+                b"t32_1.0\0".as_ptr().cast(),
+                key.as_ptr(),
+                key.len(),
+                &mut c,
+            )
+        };
+        assert_eq!(r, ssmail_result::SSMAIL_ERR_BUFFER_TOO_SHORT);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The boundary: no panic crosses into C, and C pointers become Rust values only after
 //! their NULL check, through these few helpers.
 
+#[cfg(feature = "std")]
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use zeroize::Zeroizing;
@@ -12,6 +13,7 @@ use crate::result::ssmail_result;
 /// `AssertUnwindSafe`: after a panic the caller gets an error code and the handle is
 /// left as the panic left it; no Rust code observes a broken invariant afterwards
 /// except through another call, which rechecks its arguments.
+#[cfg(feature = "std")]
 pub(crate) fn guard(body: impl FnOnce() -> Result<(), ssmail_result>) -> ssmail_result {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => ssmail_result::SSMAIL_OK,
@@ -20,10 +22,22 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<(), ssmail_result>) -> ssmail_
     }
 }
 
+/// Without std: the body's code (a panic stops in the crate's panic handler).
+#[cfg(not(feature = "std"))]
+pub(crate) fn guard(body: impl FnOnce() -> Result<(), ssmail_result>) -> ssmail_result {
+    match body() {
+        Ok(()) => ssmail_result::SSMAIL_OK,
+        Err(code) => code,
+    }
+}
+
 /// [`guard`] for the entry points that return nothing (free, apply): a panic is
 /// swallowed, since unwinding into C is undefined behaviour.
 pub(crate) fn guard_void(body: impl FnOnce()) {
+    #[cfg(feature = "std")]
     let _ = catch_unwind(AssertUnwindSafe(body));
+    #[cfg(not(feature = "std"))]
+    body();
 }
 
 /// Copies `N` bytes from a C array into a buffer wiped when dropped.
@@ -63,7 +77,7 @@ pub(crate) fn non_null(ptrs: &[*const u8]) -> Result<(), ssmail_result> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
 

@@ -13,17 +13,35 @@
 //! # Security
 //! RC4, SOBER-t32 and 768-bit Diffie-Hellman are broken or within reach today, and
 //! XCRYPT defends against passive listeners only (docs/xcrypt.md §4.8).
+//!
+//! Without the default `std` feature the crate is `no_std` and allocation-free (for
+//! firmware): the ciphers live in caller memory ([`cipher::ssmail_cipher_init`]), and
+//! a panic, which no input can cause, stops in the panic handler below instead of being
+//! caught.
 // The C names (`ssmail_cipher`, `SSMAIL_OK`) are the Rust names, so that cbindgen
 // writes the header without a rename table.
 #![allow(non_camel_case_types)]
+#![cfg_attr(not(feature = "std"), no_std)]
 
 pub mod cipher;
 pub mod dh;
 mod guard;
 pub mod kdf;
+#[cfg(feature = "std")]
 pub mod keys;
 pub mod result;
+#[cfg(feature = "std")]
 pub mod xcrypt;
+
+/// Without std nothing can catch a panic, and unwinding into C is undefined: stop here.
+/// Every input is checked before use, so reaching this is a bug in libssmail.
+#[cfg(all(not(feature = "std"), not(test)))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    loop {
+        core::hint::spin_loop();
+    }
+}
 
 pub use cipher::ssmail_cipher;
 pub use result::ssmail_result;

@@ -5,7 +5,8 @@
  *   xcrypt-kat.txt        key agreements (both public keys, the shared secret both ways,
  *                         the direction keys) and raw exponentiations mod p, run as
  *                         shared secrets (base = peer key, exponent = private key)
- * Usage: vectors DIR (the vectors/data directory). Each file names its source at its top. */
+ * Usage: vectors DIR (the vectors/data directory). Each file names its source at its top.
+ * Built with -DSSMAIL_TEST_NO_ALLOC it uses only what the no_std (firmware) library has. */
 #include "check.h"
 
 static FILE *open_in(const char *dir, const char *name) {
@@ -37,15 +38,11 @@ static void field(const char *line, const char *name, uint8_t *out, size_t n) {
   CHECK(unhex(p, out, n) == 0);
 }
 
-/* The keystream from offset 0 to `offset + len`, compared at `offset`. */
-static void check_keystream(const char *version, const uint8_t *key, size_t key_len,
-                            size_t offset, const uint8_t *want, size_t len) {
-  ssmail_cipher *c = NULL;
-  CHECK_RC(ssmail_cipher_new(version, key, key_len, &c), SSMAIL_OK);
-  CHECK(c != NULL);
+/* Runs a cipher over offset+len zero bytes in uneven pieces (the keystream must not
+ * depend on how the calls split it) and compares the last len with want. */
+static void run_keystream(ssmail_cipher *c, size_t offset, const uint8_t *want, size_t len) {
   uint8_t *buf = calloc(offset + len, 1);
   CHECK(buf != NULL);
-  /* In uneven pieces: the keystream must not depend on how the calls split it. */
   size_t done = 0, step = 1;
   while (done < offset + len) {
     size_t n = step < offset + len - done ? step : offset + len - done;
@@ -55,7 +52,28 @@ static void check_keystream(const char *version, const uint8_t *key, size_t key_
   }
   CHECK(memcmp(buf + offset, want, len) == 0);
   free(buf);
+}
+
+/* The keystream from offset 0, compared at `offset`: with the cipher in caller memory
+ * (the only constructor of the no-allocator build) and, unless built for that, on the
+ * heap too. */
+static void check_keystream(const char *version, const uint8_t *key, size_t key_len,
+                            size_t offset, const uint8_t *want, size_t len) {
+  static uint8_t storage[SSMAIL_CIPHER_SIZE + 7];
+  ssmail_cipher *c = NULL;
+  /* Deliberately misaligned storage: the library aligns within it. */
+  CHECK_RC(ssmail_cipher_init(storage + 3, SSMAIL_CIPHER_SIZE, version, key, key_len, &c),
+           SSMAIL_OK);
+  CHECK(c != NULL);
+  run_keystream(c, offset, want, len);
+  ssmail_cipher_wipe(c);
+#ifndef SSMAIL_TEST_NO_ALLOC
+  c = NULL;
+  CHECK_RC(ssmail_cipher_new(version, key, key_len, &c), SSMAIL_OK);
+  CHECK(c != NULL);
+  run_keystream(c, offset, want, len);
   ssmail_cipher_free(c);
+#endif
 }
 
 static int arrsyfor(const char *dir) {
