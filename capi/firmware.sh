@@ -17,10 +17,10 @@ OUT=${CARGO_TARGET_DIR:-target}/capi-firmware
 mkdir -p "$OUT"
 
 for target in thumbv7em-none-eabihf i586-unknown-linux-gnu; do
-  echo "--- libssmail.a for $target (no std, no allocator)"
+  echo "--- libssmail (libssmail_capi.a) for $target (no std, no allocator)"
   CARGO_TARGET_DIR=target/capi-$target cargo rustc --locked -q -Zbuild-std=core \
     --target "$target" -p ssmail-capi --no-default-features --release --lib --crate-type staticlib
-  lib=target/capi-$target/$target/release/libssmail.a
+  lib=target/capi-$target/$target/release/libssmail_capi.a
   # Nothing from std may be in it: every std symbol would show as undefined here.
   if nm -u "$lib" 2>/dev/null | grep -q '_ZN3std'; then
     echo "$lib refers to std" >&2
@@ -36,7 +36,7 @@ done
 echo "--- the C vector test against the i586 library (cipher in caller memory)"
 gcc -m32 -march=pentium -std=c11 -O2 -g -Wall -Wextra -Werror -Wpedantic -DSSMAIL_TEST_NO_ALLOC \
   -Icapi/include -o "$OUT/vectors-i586" capi/tests/c/vectors.c \
-  target/capi-i586-unknown-linux-gnu/i586-unknown-linux-gnu/release/libssmail.a
+  target/capi-i586-unknown-linux-gnu/i586-unknown-linux-gnu/release/libssmail_capi.a
 "$OUT/vectors-i586" vectors/data
 valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
   "$OUT/vectors-i586" vectors/data

@@ -25,8 +25,8 @@ major=${version%%.*}
 out=${CARGO_TARGET_DIR:-target}/release
 
 install -d "$DEST/lib/pkgconfig" "$DEST/include"
-install -m 0644 "$out/libssmail.a" "$DEST/lib/libssmail.a"
-install -m 0755 "$out/libssmail.so" "$DEST/lib/libssmail.so.$version"
+install -m 0644 "$out/libssmail_capi.a" "$DEST/lib/libssmail.a"
+install -m 0755 "$out/libssmail_capi.so" "$DEST/lib/libssmail.so.$version"
 ln -sf "libssmail.so.$version" "$DEST/lib/libssmail.so.$major"
 ln -sf "libssmail.so.$major" "$DEST/lib/libssmail.so"
 install -m 0644 capi/include/ssmail.h "$DEST/include/ssmail.h"
