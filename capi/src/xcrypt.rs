@@ -342,6 +342,57 @@ mod tests {
     }
 
     #[test]
+    fn a_corrupt_cache_file_is_started_over() {
+        let dir = std::env::temp_dir().join(format!("ssmail-capi-corrupt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("cache");
+        std::fs::write(&path, b"SSMAILKC but not a cache at all").expect("write");
+        let cpath = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path");
+        let ck = keys(None);
+        let s1 = keys(Some(&cpath)); // the corrupt file is ignored, not an error
+        let first = exchange(ck, s1);
+        // ... and replaced by a valid one that the next process takes over.
+        let s2 = keys(Some(&cpath));
+        assert_eq!(first[..11 + 192], exchange(ck, s2)[..11 + 192]);
+        // SAFETY: live handles, freed once.
+        unsafe {
+            for k in [ck, s1, s2] {
+                ssmail_keys_free(k);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_key_source_may_be_shared_between_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<ssmail_keys>();
+        let k = keys(None);
+        let addr = k as usize;
+        let lines: Vec<Vec<u8>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    scope.spawn(move || {
+                        let ck = keys(None);
+                        let line = exchange(ck, addr as *mut ssmail_keys);
+                        // SAFETY: this thread's own key source, freed once.
+                        unsafe { ssmail_keys_free(ck) };
+                        line
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("thread"))
+                .collect()
+        });
+        // One pair for all four concurrent exchanges.
+        assert!(lines.iter().all(|l| l[..11 + 192] == lines[0][..11 + 192]));
+        // SAFETY: a live handle, freed once.
+        unsafe { ssmail_keys_free(k) };
+    }
+
+    #[test]
     fn refusals_and_fallbacks() {
         let k = keys(None);
         let (mut c, mut s) = (core::ptr::null_mut(), core::ptr::null_mut());
