@@ -1,8 +1,11 @@
 /* Many processes sharing one cache file through libssmail, as the processes of a
- * multi-process MTA would (issue 15): NPROC processes each run ROUNDS server-side
- * exchanges, each round in a fresh key source on CACHE (a new smtpd process, say),
- * against an in-memory client, and log the server public key each exchange used. The
- * parent SIGKILLs every fifth process at a random moment (some of them mid-write).
+ * multi-process MTA would (issue 15): NPROC processes at a time each run ROUNDS
+ * server-side exchanges, each round in a fresh key source on CACHE (a new smtpd
+ * process, say), against an in-memory client, and log the server public key each
+ * exchange used. Meanwhile the parent SIGKILLs KILLS random processes, a few
+ * milliseconds apart, and starts a new one in each one's place. A kill that lands inside
+ * a write leaves the writer's temporary file behind: their count is printed, as the
+ * evidence that some kills did land mid-update.
  *
  * Checks: every process that was not killed completed all its exchanges; afterwards a
  * fresh key source takes over a pair from the file that was in use (so the file is not
@@ -11,9 +14,11 @@
  * load-or-create under one lock in core/src/cache/file.rs is to guarantee; the cache
  * file as it is now lets processes that start together each make a pair).
  *
- * Usage: multiproc CACHE NPROC ROUNDS [--one-pair] */
+ * Usage: multiproc CACHE NPROC ROUNDS KILLS [--one-pair] */
 #define _DEFAULT_SOURCE
+#include <dirent.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -74,39 +79,63 @@ static int child(const char *cache, int rounds, int logfd) {
   return 0;
 }
 
+static pid_t spawn(const char *cache, int rounds, int logfd) {
+  pid_t p = fork();
+  if (p == 0) _exit(child(cache, rounds, logfd));
+  return p;
+}
+
+/* Counts what a wait status says: finished, killed by us, or failed. */
+static void tally(int st, int *finished, int *killed, int *failed) {
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 0) (*finished)++;
+  else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) (*killed)++;
+  else (*failed)++;
+}
+
+/* Temporary files left in the cache's directory by writers killed mid-write. */
+static int leftovers(const char *cache) {
+  char dir[4096], base[4096], prefix[4200];
+  snprintf(dir, sizeof dir, "%s", cache);
+  snprintf(base, sizeof base, "%s", cache);
+  snprintf(prefix, sizeof prefix, "%s.tmp", basename(base));
+  DIR *d = opendir(dirname(dir));
+  int n = 0;
+  if (!d) return -1;
+  for (struct dirent *e; (e = readdir(d));) n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+  closedir(d);
+  return n;
+}
+
 int main(int argc, char **argv) {
-  if (argc < 4) {
-    fprintf(stderr, "usage: %s CACHE NPROC ROUNDS [--one-pair]\n", argv[0]);
+  if (argc < 5) {
+    fprintf(stderr, "usage: %s CACHE NPROC ROUNDS KILLS [--one-pair]\n", argv[0]);
     return 2;
   }
   const char *cache = argv[1];
-  int nproc = atoi(argv[2]), rounds = atoi(argv[3]);
-  bool one_pair = argc > 4 && strcmp(argv[4], "--one-pair") == 0;
+  int nproc = atoi(argv[2]), rounds = atoi(argv[3]), kills = atoi(argv[4]);
+  bool one_pair = argc > 5 && strcmp(argv[5], "--one-pair") == 0;
   char logpath[4096];
   snprintf(logpath, sizeof logpath, "%s.used", cache);
   int logfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
-  if (logfd < 0 || nproc < 1 || nproc > 1000 || rounds < 1) return 2;
+  if (logfd < 0 || nproc < 1 || nproc > 1000 || rounds < 1 || kills < 0) return 2;
 
   pid_t *pids = calloc((size_t)nproc, sizeof *pids);
   if (!pids) return 2;
-  for (int i = 0; i < nproc; i++) {
-    pids[i] = fork();
-    if (pids[i] < 0) return 2;
-    if (pids[i] == 0) _exit(child(cache, rounds, logfd));
-  }
-  /* Kill every fifth process at a random moment within the first 0.3 s. */
+  for (int i = 0; i < nproc; i++)
+    if ((pids[i] = spawn(cache, rounds, logfd)) < 0) return 2;
   srand((unsigned)time(NULL) ^ (unsigned)getpid());
-  int killed = 0;
-  for (int i = 0; i < nproc; i += 5) {
-    usleep((useconds_t)(rand() % 60000));
-    if (kill(pids[i], SIGKILL) == 0) killed++;
-  }
-  int failed = 0, finished = 0;
-  for (int i = 0; i < nproc; i++) {
-    int st;
+  int finished = 0, killed = 0, failed = 0, st;
+  for (int k = 0; k < kills; k++) {
+    usleep((useconds_t)(rand() % 4000));
+    int i = rand() % nproc;
+    kill(pids[i], SIGKILL);
     if (waitpid(pids[i], &st, 0) < 0) return 2;
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) finished++;
-    else if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && i % 5 == 0)) failed++;
+    tally(st, &finished, &killed, &failed);
+    if ((pids[i] = spawn(cache, rounds, logfd)) < 0) return 2;
+  }
+  for (int i = 0; i < nproc; i++) {
+    if (waitpid(pids[i], &st, 0) < 0) return 2;
+    tally(st, &finished, &killed, &failed);
   }
   close(logfd);
 
@@ -135,12 +164,13 @@ int main(int argc, char **argv) {
   struct stat sb;
   bool owner_only = stat(cache, &sb) == 0 && (sb.st_mode & 0777) == 0600;
 
-  printf("multiproc: %d processes (%d sent SIGKILL, %d finished, %d failed), %d exchanges, "
-         "%d distinct key pair(s) used; file %s, pair %s\n",
-         nproc, killed, finished, failed, exchanges, distinct,
+  printf("multiproc: %d processes at a time, %d killed, %d finished, %d failed; %d exchanges, "
+         "%d distinct key pair(s) used; %d writes cut by a kill (temporary files left); "
+         "file %s, pair %s\n",
+         nproc, killed, finished, failed, exchanges, distinct, leftovers(cache),
          owner_only ? "owner-only" : "NOT owner-only",
          adopted ? "taken over by a new process" : "LOST or corrupt");
-  if (failed || !adopted || !owner_only || finished < nproc - killed) return 1;
+  if (failed || !adopted || !owner_only || finished + killed != nproc + kills) return 1;
   if (one_pair && distinct != 1) {
     fprintf(stderr, "multiproc: %d pairs used in one lifetime, expected 1\n", distinct);
     return 1;
