@@ -10,8 +10,8 @@
  *
  * The firmware build (no std, no allocator) has only ssmail_cipher_init,
  * ssmail_cipher_apply, ssmail_cipher_wipe, ssmail_dh_public_key, ssmail_dh_shared_secret,
- * ssmail_derive_keys and ssmail_result_str; it cannot catch a panic (none is reachable
- * from any input). See capi/README.md.
+ * ssmail_derive_keys and ssmail_result_str; it cannot catch a panic (a bug: every
+ * argument is checked before use; a panic spins in place). See capi/README.md.
  *
  * Security: RC4 (arrsyfor_1.0), SOBER-t32 (t32_1.0) and 768-bit Diffie-Hellman are
  * broken or within reach today; XCRYPT stops passive listeners only.

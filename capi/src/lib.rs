@@ -16,8 +16,8 @@
 //!
 //! Without the default `std` feature the crate is `no_std` and allocation-free (for
 //! firmware): the ciphers live in caller memory ([`cipher::ssmail_cipher_init`]), and
-//! a panic, which no input can cause, stops in the panic handler below instead of being
-//! caught.
+//! a panic (a bug: every argument is checked before use) stops in the panic handler
+//! below instead of being caught.
 // The C names (`ssmail_cipher`, `SSMAIL_OK`) are the Rust names, so that cbindgen
 // writes the header without a rename table.
 #![allow(non_camel_case_types)]
