@@ -392,6 +392,57 @@ mod tests {
         unsafe { ssmail_keys_free(k) };
     }
 
+    /// A line of the shapes that matter: XCRYPT commands and replies with mangled
+    /// parameters, other replies, continuation lines, anything at all, long or short.
+    fn line() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let hex = "[0-9a-fA-F]{0,200}";
+        prop_oneof![
+            (
+                "(XCRYPT|xcrypt|250 XCRYPT|250-XCRYPT|501 XCRYPT|503|250|5..|2..) ?",
+                "(t32_1.0|arrsyfor_1.0|OK|FAIL|ok|) ?",
+                hex,
+                " ?",
+                hex,
+                "(\r\n|\n|)"
+            )
+                .prop_map(|(a, b, c, d, e, f)| format!("{a}{b}{c}{d}{e}{f}").into_bytes()),
+            proptest::collection::vec(any::<u8>(), 0..700),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Whatever the peer sends, in whatever order, every call returns a code (never
+        /// a caught panic) and writes at most one line of at most SSMAIL_LINE_MAX octets.
+        #[test]
+        fn any_lines_in_any_order_are_answered(lines in proptest::collection::vec(line(), 1..12)) {
+            let k = keys(None);
+            let (mut c, mut s) = (core::ptr::null_mut(), core::ptr::null_mut());
+            let mut buf = [0u8; SSMAIL_LINE_MAX];
+            let (mut n, mut step) = (0usize, SSMAIL_STEP_NOT_XCRYPT);
+            // SAFETY: every pointer is valid for its stated length.
+            unsafe {
+                ssmail_server_new(k, &mut s);
+                ssmail_client_new(k, &mut c);
+                let offer = b"250 XCRYPT t32_1.0\r\n";
+                ssmail_client_ehlo_line(c, offer.as_ptr(), offer.len());
+                ssmail_client_start(c, buf.as_mut_ptr(), buf.len(), &mut n, &mut step);
+                for l in &lines {
+                    ssmail_client_ehlo_line(c, l.as_ptr(), l.len());
+                    let r = ssmail_server_command(s, l.as_ptr(), l.len(), true, buf.as_mut_ptr(), buf.len(), &mut n, &mut step);
+                    proptest::prop_assert_eq!(r, ssmail_result::SSMAIL_OK);
+                    proptest::prop_assert!(n <= SSMAIL_LINE_MAX && (n == 0 || buf[..n].ends_with(b"\r\n")));
+                    let r = ssmail_client_reply(c, l.as_ptr(), l.len(), buf.as_mut_ptr(), buf.len(), &mut n, &mut step);
+                    proptest::prop_assert_eq!(r, ssmail_result::SSMAIL_OK);
+                    proptest::prop_assert!(n <= SSMAIL_LINE_MAX);
+                }
+                ssmail_server_free(s);
+                ssmail_client_free(c);
+                ssmail_keys_free(k);
+            }
+        }
+    }
+
     #[test]
     fn refusals_and_fallbacks() {
         let k = keys(None);
