@@ -1,0 +1,567 @@
+//! Helpers for an MTA that speaks XCRYPT itself (docs/xcrypt.md §4): the server and
+//! client sides of one exchange as small handles that read the lines the MTA's own
+//! SMTP parser hands them and write the lines to send, and then give the two direction
+//! ciphers. The MTA keeps its SMTP state machine, I/O and buffers; these only decide.
+
+pub mod client;
+pub mod server;
+
+use core::ffi::c_char;
+
+use ssmail_core::xcrypt::{Line, Version};
+use ssmail_core::DirectionKeys;
+
+use crate::cipher::ssmail_cipher;
+use crate::result::ssmail_result;
+
+/// The smallest output buffer the line-writing calls accept: RFC 5321's longest line,
+/// CRLF included. Every line XCRYPT writes fits (the longest is 235 octets).
+pub const SSMAIL_LINE_MAX: usize = 512;
+
+/// What the MTA does after a line went through `ssmail_server_command` or one of the
+/// client calls.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ssmail_step {
+    /// Not XCRYPT's business: nothing was written; handle the line as usual (a server
+    /// waiting for `XCRYPT OK` has dropped the exchange, docs/xcrypt.md §6.9).
+    SSMAIL_STEP_NOT_XCRYPT = 0,
+    /// Send the written line, if its length is not 0, and give the peer's next line to
+    /// the same handle: the exchange goes on (or, once encrypted, nothing changes).
+    SSMAIL_STEP_SEND = 1,
+    /// Send the written line, if any; the exchange is over and the session goes on in
+    /// plaintext (a refusal or failure, docs/xcrypt.md §4.4-§4.5). The mail still flows.
+    SSMAIL_STEP_PLAINTEXT = 2,
+    /// Send the written line, if any, in plaintext; from the next byte on both
+    /// directions are encrypted (docs/xcrypt.md §4.1): take the ciphers now. Bytes
+    /// already received behind the line must be thrown away unread (§4.2).
+    SSMAIL_STEP_ENCRYPT = 3,
+}
+
+/// The EHLO keyword line a server adds to its EHLO reply (without reply code or CRLF):
+/// `XCRYPT t32_1.0 arrsyfor_1.0`, the versions in this library's order of preference.
+/// Static, NUL-terminated, never NULL; do not free. Leave it out once encryption is on
+/// (docs/xcrypt.md §4.6). Thread-safe.
+// A byte string, not a C string literal: Debian's cbindgen 0.24 cannot parse those.
+#[allow(clippy::manual_c_str_literals)]
+#[no_mangle]
+pub extern "C" fn ssmail_ehlo_keyword() -> *const c_char {
+    b"XCRYPT t32_1.0 arrsyfor_1.0\0".as_ptr().cast()
+}
+
+/// Checks the output arguments of a line-writing call and clears them.
+///
+/// # Safety
+/// Each pointer is NULL or valid for writing (`out` for `cap` bytes).
+unsafe fn outputs(
+    out: *mut u8,
+    cap: usize,
+    out_len: *mut usize,
+    step: *mut ssmail_step,
+) -> Result<(), ssmail_result> {
+    if out.is_null() || out_len.is_null() || step.is_null() {
+        return Err(ssmail_result::SSMAIL_ERR_NULL_POINTER);
+    }
+    // SAFETY: non-NULL and writable (the caller's promise).
+    unsafe {
+        out_len.write(0);
+        step.write(ssmail_step::SSMAIL_STEP_NOT_XCRYPT);
+    }
+    if cap < SSMAIL_LINE_MAX {
+        return Err(ssmail_result::SSMAIL_ERR_BUFFER_TOO_SHORT);
+    }
+    Ok(())
+}
+
+/// Writes `line` (if any) and `step` to the caller's outputs.
+///
+/// # Safety
+/// As for [`outputs`], after it succeeded (so `out` holds `SSMAIL_LINE_MAX` bytes).
+unsafe fn emit(
+    line: Option<Line>,
+    next: ssmail_step,
+    out: *mut u8,
+    out_len: *mut usize,
+    step: *mut ssmail_step,
+) {
+    let bytes = line.as_ref().map_or(&[][..], Line::as_bytes);
+    // Lines XCRYPT writes are at most 235 octets; `min` keeps the copy in bounds anyway.
+    let n = bytes.len().min(SSMAIL_LINE_MAX);
+    // SAFETY: `out` holds SSMAIL_LINE_MAX >= n bytes; `bytes` is ours, no overlap.
+    unsafe {
+        core::ptr::copy_nonoverlapping(bytes.as_ptr(), out, n);
+        out_len.write(n);
+        step.write(next);
+    }
+}
+
+/// A line as a byte slice, or an error for NULL (with a length) or an impossible length.
+///
+/// # Safety
+/// `line` is NULL or valid for reading `len` bytes, which stay unchanged for `'a`.
+unsafe fn input<'a>(line: *const u8, len: usize) -> Result<&'a [u8], ssmail_result> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if line.is_null() || len > isize::MAX as usize {
+        return Err(ssmail_result::SSMAIL_ERR_NULL_POINTER);
+    }
+    // SAFETY: non-NULL and valid for `len` (<= isize::MAX) bytes.
+    Ok(unsafe { core::slice::from_raw_parts(line, len) })
+}
+
+/// The keys of an exchange whose encryption is on, until the ciphers are taken.
+struct Active {
+    version: Version,
+    keys: Option<DirectionKeys>,
+}
+
+impl Active {
+    /// The two ciphers, once: (client to server, server to client).
+    fn take(&mut self) -> Result<(*mut ssmail_cipher, *mut ssmail_cipher), ssmail_result> {
+        let keys = self.keys.take().ok_or(ssmail_result::SSMAIL_ERR_STATE)?;
+        Ok((
+            ssmail_cipher::for_direction(self.version, &keys.client_to_server),
+            ssmail_cipher::for_direction(self.version, &keys.server_to_client),
+        ))
+    }
+}
+
+/// Hands two ciphers to the caller's two pointers, or NULLs on error.
+///
+/// # Safety
+/// Both pointers are non-NULL and writable.
+unsafe fn give(
+    pair: Result<(*mut ssmail_cipher, *mut ssmail_cipher), ssmail_result>,
+    first: *mut *mut ssmail_cipher,
+    second: *mut *mut ssmail_cipher,
+) -> Result<(), ssmail_result> {
+    let (a, b) = pair?;
+    // SAFETY: non-NULL and writable (the caller's promise).
+    unsafe {
+        first.write(a);
+        second.write(b);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client::*;
+    use super::server::*;
+    use super::*;
+    use crate::cipher::{ssmail_cipher_apply, ssmail_cipher_free};
+    use crate::keys::{ssmail_keys, ssmail_keys_free, ssmail_keys_new};
+    use ssmail_step::*;
+
+    fn keys(path: Option<&std::ffi::CStr>) -> *mut ssmail_keys {
+        let mut k = core::ptr::null_mut();
+        let p = path.map_or(core::ptr::null(), |p| p.as_ptr());
+        assert_eq!(
+            // SAFETY: valid arguments.
+            unsafe { ssmail_keys_new(0, p, &mut k) },
+            ssmail_result::SSMAIL_OK
+        );
+        k
+    }
+
+    /// Runs one exchange between a client and a server through the C entry points,
+    /// checks that their ciphers match, and returns the server's `250 XCRYPT <Kb> <Nb>`.
+    fn exchange(ck: *mut ssmail_keys, sk: *mut ssmail_keys) -> Vec<u8> {
+        let (mut c, mut s) = (core::ptr::null_mut(), core::ptr::null_mut());
+        let mut buf = [0u8; SSMAIL_LINE_MAX];
+        let (mut n, mut step) = (0usize, SSMAIL_STEP_NOT_XCRYPT);
+        // SAFETY: every pointer below is valid for its stated length.
+        unsafe {
+            assert_eq!(ssmail_client_new(ck, &mut c), ssmail_result::SSMAIL_OK);
+            assert_eq!(ssmail_server_new(sk, &mut s), ssmail_result::SSMAIL_OK);
+            for l in [
+                &b"250-mx.example\r\n"[..],
+                b"250 XCRYPT t32_1.0 arrsyfor_1.0\r\n",
+            ] {
+                assert_eq!(
+                    ssmail_client_ehlo_line(c, l.as_ptr(), l.len()),
+                    ssmail_result::SSMAIL_OK
+                );
+            }
+            assert_eq!(
+                ssmail_client_start(c, buf.as_mut_ptr(), buf.len(), &mut n, &mut step),
+                ssmail_result::SSMAIL_OK
+            );
+            assert_eq!(step, SSMAIL_STEP_SEND);
+            assert!(buf[..n].starts_with(b"XCRYPT t32_1.0 ") && buf[..n].ends_with(b"\r\n"));
+            let cmd = buf[..n].to_vec();
+            let r = ssmail_server_command(
+                s,
+                cmd.as_ptr(),
+                cmd.len(),
+                true,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut n,
+                &mut step,
+            );
+            assert_eq!((r, step), (ssmail_result::SSMAIL_OK, SSMAIL_STEP_SEND));
+            let accept = buf[..n].to_vec();
+            assert!(accept.starts_with(b"250 XCRYPT "));
+            ssmail_client_reply(
+                c,
+                accept.as_ptr(),
+                accept.len(),
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut n,
+                &mut step,
+            );
+            assert_eq!((step, &buf[..n]), (SSMAIL_STEP_SEND, &b"XCRYPT OK\r\n"[..]));
+            let ok = buf[..n].to_vec();
+            ssmail_server_command(
+                s,
+                ok.as_ptr(),
+                ok.len(),
+                true,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut n,
+                &mut step,
+            );
+            assert_eq!(
+                (step, &buf[..n]),
+                (SSMAIL_STEP_ENCRYPT, &b"250 XCRYPT OK\r\n"[..])
+            );
+            let done = buf[..n].to_vec();
+            ssmail_client_reply(
+                c,
+                done.as_ptr(),
+                done.len(),
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut n,
+                &mut step,
+            );
+            assert_eq!((step, n), (SSMAIL_STEP_ENCRYPT, 0));
+
+            let (mut c_send, mut c_recv, mut s_recv, mut s_send) = (
+                core::ptr::null_mut(),
+                core::ptr::null_mut(),
+                core::ptr::null_mut(),
+                core::ptr::null_mut(),
+            );
+            assert_eq!(
+                ssmail_client_ciphers(c, &mut c_send, &mut c_recv),
+                ssmail_result::SSMAIL_OK
+            );
+            assert_eq!(
+                ssmail_server_ciphers(s, &mut s_recv, &mut s_send),
+                ssmail_result::SSMAIL_OK
+            );
+            // Once only.
+            let (mut x, mut y) = (core::ptr::null_mut(), core::ptr::null_mut());
+            assert_eq!(
+                ssmail_server_ciphers(s, &mut x, &mut y),
+                ssmail_result::SSMAIL_ERR_STATE
+            );
+            assert!(x.is_null() && y.is_null());
+            // Each direction decrypts what the other side encrypted.
+            let plain = *b"MAIL FROM:<a@example>\r\n";
+            let mut a = plain;
+            ssmail_cipher_apply(c_send, a.as_mut_ptr(), a.len());
+            assert_ne!(a, plain);
+            ssmail_cipher_apply(s_recv, a.as_mut_ptr(), a.len());
+            assert_eq!(a, plain);
+            let plain = *b"250 2.1.0 Ok\r\n";
+            let mut b = plain;
+            ssmail_cipher_apply(s_send, b.as_mut_ptr(), b.len());
+            assert_ne!(b, plain);
+            ssmail_cipher_apply(c_recv, b.as_mut_ptr(), b.len());
+            assert_eq!(b, plain);
+            // An encrypted XCRYPT line gets 503 once encryption is on.
+            let again = b"XCRYPT OK\r\n";
+            ssmail_server_command(
+                s,
+                again.as_ptr(),
+                again.len(),
+                true,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut n,
+                &mut step,
+            );
+            assert_eq!(step, SSMAIL_STEP_SEND);
+            assert!(buf[..n].starts_with(b"503 "));
+            for cipher in [c_send, c_recv, s_recv, s_send] {
+                ssmail_cipher_free(cipher);
+            }
+            ssmail_client_free(c);
+            ssmail_server_free(s);
+            accept
+        }
+    }
+
+    #[test]
+    fn a_client_and_a_server_reach_encryption() {
+        let (ck, sk) = (keys(None), keys(None));
+        let first = exchange(ck, sk);
+        // The key source keeps its pair: the second exchange shows the same key.
+        let second = exchange(ck, sk);
+        assert_eq!(first[..11 + 192], second[..11 + 192]);
+        // SAFETY: live handles, freed once.
+        unsafe {
+            ssmail_keys_free(ck);
+            ssmail_keys_free(sk);
+        }
+    }
+
+    #[test]
+    fn processes_sharing_a_cache_file_share_one_pair() {
+        let dir = std::env::temp_dir().join(format!("ssmail-capi-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("cache");
+        let cpath = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path");
+        let ck = keys(None);
+        let s1 = keys(Some(&cpath));
+        let first = exchange(ck, s1);
+        // A second key source on the same file (another process, in a real server)
+        // takes over the pair the first one made and saved.
+        let s2 = keys(Some(&cpath));
+        let second = exchange(ck, s2);
+        assert_eq!(first[..11 + 192], second[..11 + 192]);
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&path)
+            .expect("cache file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the cache file is owner-only");
+        // SAFETY: live handles, freed once.
+        unsafe {
+            ssmail_keys_free(ck);
+            ssmail_keys_free(s1);
+            ssmail_keys_free(s2);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_corrupt_cache_file_is_started_over() {
+        let dir = std::env::temp_dir().join(format!("ssmail-capi-corrupt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("cache");
+        std::fs::write(&path, b"SSMAILKC but not a cache at all").expect("write");
+        let cpath = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path");
+        let ck = keys(None);
+        let s1 = keys(Some(&cpath)); // the corrupt file is ignored, not an error
+        let first = exchange(ck, s1);
+        // ... and replaced by a valid one that the next process takes over.
+        let s2 = keys(Some(&cpath));
+        assert_eq!(first[..11 + 192], exchange(ck, s2)[..11 + 192]);
+        // SAFETY: live handles, freed once.
+        unsafe {
+            for k in [ck, s1, s2] {
+                ssmail_keys_free(k);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_key_source_may_be_shared_between_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<ssmail_keys>();
+        let k = keys(None);
+        let addr = k as usize;
+        let lines: Vec<Vec<u8>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    scope.spawn(move || {
+                        let ck = keys(None);
+                        let line = exchange(ck, addr as *mut ssmail_keys);
+                        // SAFETY: this thread's own key source, freed once.
+                        unsafe { ssmail_keys_free(ck) };
+                        line
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("thread"))
+                .collect()
+        });
+        // One pair for all four concurrent exchanges.
+        assert!(lines.iter().all(|l| l[..11 + 192] == lines[0][..11 + 192]));
+        // SAFETY: a live handle, freed once.
+        unsafe { ssmail_keys_free(k) };
+    }
+
+    /// A line of the shapes that matter: XCRYPT commands and replies with mangled
+    /// parameters, other replies, continuation lines, anything at all, long or short.
+    fn line() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let hex = "[0-9a-fA-F]{0,200}";
+        prop_oneof![
+            (
+                "(XCRYPT|xcrypt|250 XCRYPT|250-XCRYPT|501 XCRYPT|503|250|5..|2..) ?",
+                "(t32_1.0|arrsyfor_1.0|OK|FAIL|ok|) ?",
+                hex,
+                " ?",
+                hex,
+                "(\r\n|\n|)"
+            )
+                .prop_map(|(a, b, c, d, e, f)| format!("{a}{b}{c}{d}{e}{f}").into_bytes()),
+            proptest::collection::vec(any::<u8>(), 0..700),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Whatever the peer sends, in whatever order, every call returns a code (never
+        /// a caught panic) and writes at most one line of at most SSMAIL_LINE_MAX octets.
+        #[test]
+        fn any_lines_in_any_order_are_answered(lines in proptest::collection::vec(line(), 1..12)) {
+            let k = keys(None);
+            let (mut c, mut s) = (core::ptr::null_mut(), core::ptr::null_mut());
+            let mut buf = [0u8; SSMAIL_LINE_MAX];
+            let (mut n, mut step) = (0usize, SSMAIL_STEP_NOT_XCRYPT);
+            // SAFETY: every pointer is valid for its stated length.
+            unsafe {
+                ssmail_server_new(k, &mut s);
+                ssmail_client_new(k, &mut c);
+                let offer = b"250 XCRYPT t32_1.0\r\n";
+                ssmail_client_ehlo_line(c, offer.as_ptr(), offer.len());
+                ssmail_client_start(c, buf.as_mut_ptr(), buf.len(), &mut n, &mut step);
+                for l in &lines {
+                    ssmail_client_ehlo_line(c, l.as_ptr(), l.len());
+                    let r = ssmail_server_command(s, l.as_ptr(), l.len(), true, buf.as_mut_ptr(), buf.len(), &mut n, &mut step);
+                    proptest::prop_assert_eq!(r, ssmail_result::SSMAIL_OK);
+                    proptest::prop_assert!(n <= SSMAIL_LINE_MAX && (n == 0 || buf[..n].ends_with(b"\r\n")));
+                    let r = ssmail_client_reply(c, l.as_ptr(), l.len(), buf.as_mut_ptr(), buf.len(), &mut n, &mut step);
+                    proptest::prop_assert_eq!(r, ssmail_result::SSMAIL_OK);
+                    proptest::prop_assert!(n <= SSMAIL_LINE_MAX);
+                }
+                ssmail_server_free(s);
+                ssmail_client_free(c);
+                ssmail_keys_free(k);
+            }
+        }
+    }
+
+    #[test]
+    fn refusals_and_fallbacks() {
+        let k = keys(None);
+        let (mut c, mut s) = (core::ptr::null_mut(), core::ptr::null_mut());
+        let mut buf = [0u8; SSMAIL_LINE_MAX];
+        let (mut n, mut step) = (0usize, SSMAIL_STEP_SEND);
+        // SAFETY: every pointer below is valid for its stated length.
+        unsafe {
+            ssmail_server_new(k, &mut s);
+            let cases: [(&[u8], bool, &[u8], ssmail_step); 6] = [
+                (b"MAIL FROM:<a@b>\r\n", true, b"", SSMAIL_STEP_NOT_XCRYPT),
+                (
+                    b"XCRYPT t32_1.0 00 11\r\n",
+                    true,
+                    b"501 ",
+                    SSMAIL_STEP_PLAINTEXT,
+                ),
+                (b"XCRYPT OK\r\n", true, b"503 ", SSMAIL_STEP_PLAINTEXT),
+                (b"XCRYPT\r\n", true, b"501 ", SSMAIL_STEP_PLAINTEXT),
+                (b"xcrypt fail\r\n", true, b"503 ", SSMAIL_STEP_PLAINTEXT),
+                (b"NOOP\r\n", false, b"", SSMAIL_STEP_NOT_XCRYPT),
+            ];
+            for (line, allowed, want, want_step) in cases {
+                let r = ssmail_server_command(
+                    s,
+                    line.as_ptr(),
+                    line.len(),
+                    allowed,
+                    buf.as_mut_ptr(),
+                    buf.len(),
+                    &mut n,
+                    &mut step,
+                );
+                assert_eq!(r, ssmail_result::SSMAIL_OK);
+                assert!(
+                    buf[..n].starts_with(want) && (n == 0) == want.is_empty(),
+                    "{line:?}"
+                );
+                assert_eq!(step, want_step, "{line:?}");
+            }
+            // Short buffer and NULLs are codes.
+            let l = b"XCRYPT OK\r\n";
+            let r = ssmail_server_command(
+                s,
+                l.as_ptr(),
+                l.len(),
+                true,
+                buf.as_mut_ptr(),
+                100,
+                &mut n,
+                &mut step,
+            );
+            assert_eq!(r, ssmail_result::SSMAIL_ERR_BUFFER_TOO_SHORT);
+            let r = ssmail_server_command(
+                core::ptr::null_mut(),
+                l.as_ptr(),
+                l.len(),
+                true,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut n,
+                &mut step,
+            );
+            assert_eq!(r, ssmail_result::SSMAIL_ERR_NULL_POINTER);
+
+            // A client with no offer, or refused, goes on in plaintext.
+            ssmail_client_new(k, &mut c);
+            ssmail_client_start(c, buf.as_mut_ptr(), buf.len(), &mut n, &mut step);
+            assert_eq!((step, n), (SSMAIL_STEP_PLAINTEXT, 0));
+            ssmail_client_free(c);
+            for (reply, want) in [
+                (
+                    &b"504 XCRYPT FAIL no common version\r\n"[..],
+                    SSMAIL_STEP_PLAINTEXT,
+                ),
+                (
+                    b"502 5.5.2 command not recognized\r\n",
+                    SSMAIL_STEP_PLAINTEXT,
+                ),
+                (b"250 XCRYPT 00 00\r\n", SSMAIL_STEP_SEND), // bad key: XCRYPT FAIL
+            ] {
+                ssmail_client_new(k, &mut c);
+                let e = b"250 XCRYPT arrsyfor_1.0\r\n";
+                ssmail_client_ehlo_line(c, e.as_ptr(), e.len());
+                ssmail_client_start(c, buf.as_mut_ptr(), buf.len(), &mut n, &mut step);
+                assert!(buf[..n].starts_with(b"XCRYPT arrsyfor_1.0 "));
+                ssmail_client_reply(
+                    c,
+                    reply.as_ptr(),
+                    reply.len(),
+                    buf.as_mut_ptr(),
+                    buf.len(),
+                    &mut n,
+                    &mut step,
+                );
+                assert_eq!(step, want);
+                if want == SSMAIL_STEP_SEND {
+                    assert_eq!(&buf[..n], b"XCRYPT FAIL\r\n");
+                    let ack = b"250 XCRYPT FAIL\r\n";
+                    ssmail_client_reply(
+                        c,
+                        ack.as_ptr(),
+                        ack.len(),
+                        buf.as_mut_ptr(),
+                        buf.len(),
+                        &mut n,
+                        &mut step,
+                    );
+                    assert_eq!((step, n), (SSMAIL_STEP_PLAINTEXT, 0));
+                }
+                let (mut a, mut b) = (core::ptr::null_mut(), core::ptr::null_mut());
+                assert_eq!(
+                    ssmail_client_ciphers(c, &mut a, &mut b),
+                    ssmail_result::SSMAIL_ERR_STATE
+                );
+                ssmail_client_free(c);
+            }
+            ssmail_server_free(s);
+            ssmail_keys_free(k);
+        }
+    }
+}
