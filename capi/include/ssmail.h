@@ -349,11 +349,14 @@ ssmail_result ssmail_derive_keys(const uint8_t *secret,
 ssmail_result ssmail_keys_new(uint64_t lifetime_secs, const char *cache_path, ssmail_keys **out);
 
 /**
- * Writes the cache file again if a write failed since the last call (a full disk,
- * say): exchanges never fail for the file's sake, so this is where a caller learns of
- * it. Does nothing for a key source without a file.
+ * Writes the cache to its file (merged with what the other processes wrote, under the
+ * file's lock), and reports whether the file failed in an exchange since the last
+ * call (a full disk, a file refused by the owner-only rule): exchanges never fail for
+ * the file's sake (they fall back to this process's memory), so this is where a caller
+ * learns of it. Does nothing for a key source without a file.
  *
- * Errors: `SSMAIL_ERR_NULL_POINTER`, `SSMAIL_ERR_IO` (the write failed again).
+ * Errors: `SSMAIL_ERR_NULL_POINTER`, `SSMAIL_ERR_IO` (this write failed, or the file
+ * failed in an exchange since the last call).
  *
  * # Safety
  * `keys` is NULL or a live handle from `ssmail_keys_new`.

@@ -2,17 +2,12 @@
 
 use core::ffi::c_char;
 
-use ssmail_ciphers::{Arrsyfor, KeyInit, StreamCipher, T32};
+use ssmail_ciphers::{Algorithm, AnyCipher};
+use ssmail_core::xcrypt::Version;
 
 use crate::guard::{guard, guard_void};
 use crate::result::ssmail_result;
 
-/// The version strings, as XCRYPT names them on the wire (docs/xcrypt.md §4), with the
-/// key lengths each accepts.
-const T32_VERSION: &[u8] = b"t32_1.0";
-const ARRSYFOR_VERSION: &[u8] = b"arrsyfor_1.0";
-const T32_MAX_KEY: usize = 32;
-const ARRSYFOR_MAX_KEY: usize = 256;
 /// Longest version name read from C: one byte past the longest known name is enough to
 /// tell it is none of them, and the read never runs past that.
 const VERSION_READ_LIMIT: usize = 16;
@@ -24,16 +19,8 @@ const VERSION_READ_LIMIT: usize = 16;
 /// two threads must not call `ssmail_cipher_apply` on the same cipher at once (each
 /// call advances the keystream). Distinct ciphers are independent.
 pub struct ssmail_cipher {
-    inner: Inner,
-}
-
-/// Both ciphers wipe their state when dropped (`ZeroizeOnDrop`).
-// The handle is boxed as a whole, so the arrsyfor table's size costs a t32 cipher
-// 1 KiB of heap and nothing else.
-#[allow(clippy::large_enum_variant)]
-enum Inner {
-    T32(T32),
-    Arrsyfor(Arrsyfor),
+    /// Both ciphers wipe their state when dropped (`ZeroizeOnDrop`).
+    inner: AnyCipher,
 }
 
 /// Bytes of caller memory `ssmail_cipher_init` needs: a cipher plus the slack to align
@@ -48,23 +35,14 @@ impl ssmail_cipher {
     /// A boxed handle for one XCRYPT direction: `version`'s cipher under a 10-byte key.
     #[cfg(feature = "std")]
     pub(crate) fn for_direction(
-        version: ssmail_core::xcrypt::Version,
+        version: Version,
         key: &[u8; ssmail_core::kdf::KEY_BYTES],
     ) -> *mut Self {
-        use ssmail_core::xcrypt::Version as V;
-        let inner = match version {
-            V::T32V1_0 => Inner::T32(T32::new(key.into())),
-            V::ArrsyforV1_0 => Inner::Arrsyfor(Arrsyfor::new(key.into())),
-        };
+        // Both ciphers take XCRYPT's 10-byte keys.
+        let inner = AnyCipher::new(version.algorithm(), key)
+            .unwrap_or_else(|_| unreachable!("both ciphers take 10-byte keys"));
         Box::into_raw(Box::new(Self { inner }))
     }
-}
-
-/// Which cipher a version string names.
-#[derive(Clone, Copy)]
-enum Version {
-    T32,
-    Arrsyfor,
 }
 
 /// Reads a NUL-terminated version name, never more than [`VERSION_READ_LIMIT`] bytes.
@@ -72,18 +50,18 @@ enum Version {
 /// # Safety
 /// `version` is non-NULL and points at a NUL-terminated string (or at least at
 /// `VERSION_READ_LIMIT` readable bytes).
-unsafe fn parse_version(version: *const c_char) -> Option<Version> {
+unsafe fn parse_version(version: *const c_char) -> Option<Algorithm> {
     let mut name = [0u8; VERSION_READ_LIMIT];
     for (i, slot) in name.iter_mut().enumerate() {
         // SAFETY: the string is NUL-terminated and we stop at its NUL, so byte i is
         // within it (or within the VERSION_READ_LIMIT readable bytes).
         let b = unsafe { *version.add(i) } as u8;
         if b == 0 {
-            return match &name[..i] {
-                T32_VERSION => Some(Version::T32),
-                ARRSYFOR_VERSION => Some(Version::Arrsyfor),
-                _ => None,
-            };
+            // Exactly as the wire writes them (docs/xcrypt.md §2), case included.
+            return Version::ALL
+                .into_iter()
+                .find(|v| v.as_str().as_bytes() == &name[..i])
+                .map(Version::algorithm);
         }
         *slot = b;
     }
@@ -98,16 +76,14 @@ unsafe fn keyed(
     version: *const c_char,
     key: *const u8,
     key_len: usize,
-) -> Result<Inner, ssmail_result> {
+) -> Result<AnyCipher, ssmail_result> {
     if version.is_null() {
         return Err(ssmail_result::SSMAIL_ERR_NULL_POINTER);
     }
     // SAFETY: `version` is non-NULL and NUL-terminated, as the caller promises.
-    let version = unsafe { parse_version(version) }.ok_or(ssmail_result::SSMAIL_ERR_BAD_VERSION)?;
-    let max = match version {
-        Version::T32 => T32_MAX_KEY,
-        Version::Arrsyfor => ARRSYFOR_MAX_KEY,
-    };
+    let algorithm =
+        unsafe { parse_version(version) }.ok_or(ssmail_result::SSMAIL_ERR_BAD_VERSION)?;
+    let (_, max) = algorithm.key_lengths();
     // The length is checked before the pointer is used, so a huge `key_len` never
     // becomes a slice.
     if key_len == 0 || key_len > max {
@@ -118,11 +94,7 @@ unsafe fn keyed(
     }
     // SAFETY: `key` is non-NULL and valid for `key_len` (<= 256) bytes.
     let key = unsafe { core::slice::from_raw_parts(key, key_len) };
-    let bad_length = |_| ssmail_result::SSMAIL_ERR_BAD_KEY_LENGTH;
-    Ok(match version {
-        Version::T32 => Inner::T32(T32::new_from_slice(key).map_err(bad_length)?),
-        Version::Arrsyfor => Inner::Arrsyfor(Arrsyfor::new_from_slice(key).map_err(bad_length)?),
-    })
+    AnyCipher::new(algorithm, key).map_err(|_| ssmail_result::SSMAIL_ERR_BAD_KEY_LENGTH)
 }
 
 /// Makes a cipher for `version` ("t32_1.0" or "arrsyfor_1.0") keyed with `key_len`
@@ -189,10 +161,7 @@ pub unsafe extern "C" fn ssmail_cipher_apply(cipher: *mut ssmail_cipher, buf: *m
         // SAFETY: `buf` is non-NULL and valid for `len` bytes (the caller's promise),
         // and `len` <= isize::MAX.
         let data = unsafe { core::slice::from_raw_parts_mut(buf, len) };
-        match &mut cipher.inner {
-            Inner::T32(c) => c.apply_keystream(data),
-            Inner::Arrsyfor(c) => c.apply_keystream(data),
-        }
+        cipher.inner.apply_keystream(data);
     });
 }
 

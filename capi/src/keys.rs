@@ -13,7 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use ssmail_core::kdf::NONCE_BYTES;
 use ssmail_core::xcrypt::KeyUnavailable;
-use ssmail_core::{KeyCache, Lookup, PublicKey, SharedSecret};
+use ssmail_core::{KeyCache, PublicKey, SharedSecret};
 
 use crate::guard::guard;
 use crate::result::ssmail_result;
@@ -62,25 +62,18 @@ impl Shared {
     pub(crate) fn own_public_key(&self) -> Result<PublicKey, KeyUnavailable> {
         let mut st = self.lock();
         let st = &mut *st;
-        let t = now();
         if let Some(store) = &mut st.store {
-            store.refresh(&mut st.cache, t);
-        }
-        let before = st.cache.rotations();
-        let key = st
-            .cache
-            .own_public_key(t, &mut getrandom::SysRng)
-            .map_err(|_| KeyUnavailable)?;
-        if st.cache.rotations() != before {
-            if let Some(store) = &mut st.store {
-                store.persist(&st.cache);
+            if let Some(key) = store.own_public_key(&mut st.cache, now) {
+                return Ok(key);
             }
         }
-        Ok(key)
+        // No file, or the file failed (kept for ssmail_keys_flush): this process's
+        // memory alone, so that the exchange still runs.
+        st.cache
+            .own_public_key(now(), &mut getrandom::SysRng)
+            .map_err(|_| KeyUnavailable)
     }
 
-    /// The shared secret of our pair `own` with `peer`, from the cache or computed (and
-    /// then saved to the file).
     pub(crate) fn shared_secret(
         &self,
         own: &PublicKey,
@@ -88,20 +81,18 @@ impl Shared {
     ) -> Result<SharedSecret, KeyUnavailable> {
         let mut st = self.lock();
         let st = &mut *st;
-        let (secret, lookup) = st
-            .cache
-            .shared_secret_for(own, peer)
-            .ok_or(KeyUnavailable)?;
-        if lookup == Lookup::Miss {
-            if let Some(store) = &mut st.store {
-                store.persist(&st.cache);
+        if let Some(store) = &mut st.store {
+            if let Some((secret, _)) = store.shared_secret(&mut st.cache, own, peer) {
+                return Ok(secret);
             }
         }
-        Ok(secret)
+        st.cache
+            .shared_secret_for(own, peer)
+            .map(|(secret, _)| secret)
+            .ok_or(KeyUnavailable)
     }
 }
 
-/// A fresh nonce from the operating system.
 pub(crate) fn nonce() -> Result<[u8; NONCE_BYTES], KeyUnavailable> {
     let mut n = [0; NONCE_BYTES];
     getrandom::fill(&mut n).map_err(|_| KeyUnavailable)?;
@@ -165,11 +156,14 @@ pub unsafe extern "C" fn ssmail_keys_new(
     })
 }
 
-/// Writes the cache file again if a write failed since the last call (a full disk,
-/// say): exchanges never fail for the file's sake, so this is where a caller learns of
-/// it. Does nothing for a key source without a file.
+/// Writes the cache to its file (merged with what the other processes wrote, under the
+/// file's lock), and reports whether the file failed in an exchange since the last
+/// call (a full disk, a file refused by the owner-only rule): exchanges never fail for
+/// the file's sake (they fall back to this process's memory), so this is where a caller
+/// learns of it. Does nothing for a key source without a file.
 ///
-/// Errors: `SSMAIL_ERR_NULL_POINTER`, `SSMAIL_ERR_IO` (the write failed again).
+/// Errors: `SSMAIL_ERR_NULL_POINTER`, `SSMAIL_ERR_IO` (this write failed, or the file
+/// failed in an exchange since the last call).
 ///
 /// # Safety
 /// `keys` is NULL or a live handle from `ssmail_keys_new`.

@@ -348,6 +348,16 @@ mod tests {
         let path = dir.join("cache");
         std::fs::write(&path, b"SSMAILKC but not a cache at all").expect("write");
         let cpath = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path");
+        // Readable by others (the umask's 0644): refused, never used (docs/xcrypt.md §5.4).
+        let mut refused = core::ptr::null_mut();
+        assert_eq!(
+            // SAFETY: valid arguments.
+            unsafe { ssmail_keys_new(0, cpath.as_ptr(), &mut refused) },
+            ssmail_result::SSMAIL_ERR_IO
+        );
+        assert!(refused.is_null());
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
         let ck = keys(None);
         let s1 = keys(Some(&cpath)); // the corrupt file is ignored, not an error
         let first = exchange(ck, s1);

@@ -10,9 +10,9 @@
  * Checks: every process that was not killed completed all its exchanges; afterwards a
  * fresh key source takes over a pair from the file that was in use (so the file is not
  * torn or corrupt and the pair not lost); the file is owner-only. It prints how many
- * distinct pairs were used; with --one-pair it also requires exactly one (what a
- * load-or-create under one lock in core/src/cache/file.rs is to guarantee; the cache
- * file as it is now lets processes that start together each make a pair).
+ * distinct pairs were used; with --one-pair it also requires exactly one (what
+ * CacheFile::own_key_pair, load-or-create under the file's lock, guarantees within a
+ * lifetime: docs/xcrypt.md §5.7).
  *
  * Usage: multiproc CACHE NPROC ROUNDS KILLS [--one-pair] */
 #define _DEFAULT_SOURCE
