@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load test of the `ssmail gateway` pair (cli/GATEWAY.md).
+# Load test of the `ssmail gateway` pair (gateway/GATEWAY.md).
 #
 #   A (direct):   smtp_load sender ──▶ smtp_load sink
 #   B (the pair): smtp_load sender ──▶ ssmail gateway outbound ══XCRYPT══▶ ssmail gateway inbound ──▶ sink
