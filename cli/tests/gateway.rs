@@ -1,7 +1,9 @@
 //! `ssmail gateway` as a process between SMTP peers written for these tests (the real
 //! peers, Postfix, aiosmtpd, swaks and a packet capture, are in `e2e/gateway.sh`):
 //! byte-exact delivery, the EHLO rewriting, fallback, the key cache across sessions,
-//! and the faults of gateway/GATEWAY.md.
+//! and the faults of gateway/GATEWAY.md. The gateway library in this process, without
+//! the binary, is tested in `gateway/tests/in_process.rs`.
+#![cfg(feature = "gateway")]
 
 #[path = "support/gateway_process.rs"]
 mod gateway_process;

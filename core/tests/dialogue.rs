@@ -2,13 +2,13 @@
 //! for both ciphers, with every hop cut at every point and in random chunks.
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
-#[path = "support/smtp.rs"]
-mod smtp;
+#[path = "support/session.rs"]
+mod session;
 #[path = "support/test_rng.rs"]
 mod test_rng;
 
 use proptest::prelude::*;
-use smtp::{Chunks, Script, Session};
+use session::{Chunks, Script, Session};
 use ssmail_core::xcrypt::{Event, Version};
 use ssmail_testkit::find;
 

@@ -3,12 +3,12 @@
 //! carries the mail, in plaintext.
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
-#[path = "support/smtp.rs"]
-mod smtp;
+#[path = "support/session.rs"]
+mod session;
 #[path = "support/test_rng.rs"]
 mod test_rng;
 
-use smtp::{Chunks, Collect, Script, Session};
+use session::{Chunks, Collect, Script, Session};
 use ssmail_core::kdf::NONCE_BYTES;
 use ssmail_core::xcrypt::{
     Client, Event, Fallback, KeySource, KeyUnavailable, Server, StaticKeys, Version,

@@ -3,13 +3,13 @@
 //! and no panic on any input.
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
-#[path = "support/smtp.rs"]
-mod smtp;
+#[path = "support/session.rs"]
+mod session;
 #[path = "support/test_rng.rs"]
 mod test_rng;
 
 use proptest::prelude::*;
-use smtp::{Chunks, Collect, Script, Session};
+use session::{Chunks, Collect, Script, Session};
 use ssmail_core::xcrypt::{Client, Event, Server, StaticKeys, Version};
 use ssmail_core::{KeyCache, KeyPair, PrivateKey};
 use test_rng::TestRng;
