@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end tests of `ssmail gateway inbound|outbound` (cli/GATEWAY.md) against real
+# End-to-end tests of `ssmail gateway inbound|outbound` (gateway/GATEWAY.md) against real
 # SMTP peers: swaks, Python smtplib and raw sockets as clients; aiosmtpd (byte-exact sink,
 # e2e/rawsink.py) and throwaway Postfix instances as servers and as the sending MTA;
 # tcpdump on lo to show the gateway-to-gateway leg carries no plaintext.

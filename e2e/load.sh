@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load test of the `ssmail gateway` pair (cli/GATEWAY.md).
+# Load test of the `ssmail gateway` pair (gateway/GATEWAY.md).
 #
 #   A (direct):   smtp_load sender ──▶ smtp_load sink
 #   B (the pair): smtp_load sender ──▶ ssmail gateway outbound ══XCRYPT══▶ ssmail gateway inbound ──▶ sink
@@ -96,10 +96,10 @@ START=$SECONDS
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 if [ "$BUILD" = 1 ]; then
   echo "load.sh: building (release) ..." >&2
-  (cd "$ROOT" && cargo build --release --locked -p ssmail --examples --bins) >&2
+  (cd "$ROOT" && cargo build --release --locked -p ssmail -p ssmail-loadgen --bins) >&2
 fi
 SSMAIL=${SSMAIL:-$TARGET_DIR/release/ssmail}
-SMTP_LOAD=${SMTP_LOAD:-$TARGET_DIR/release/examples/smtp_load}
+SMTP_LOAD=${SMTP_LOAD:-$TARGET_DIR/release/smtp_load}
 [ -x "$SMTP_LOAD" ] || die "no smtp_load binary at $SMTP_LOAD"
 if [ "$STANDIN" = 0 ]; then
   [ -x "$SSMAIL" ] || die "no ssmail binary at $SSMAIL"

@@ -2,12 +2,14 @@
 //! `derive`), the exponentiation (`modexp`, `backends`), and stream encryption
 //! (`encrypt`/`decrypt` in the authenticated format of `cli/STREAM-FORMAT.md`, or
 //! `--raw` for a bare keystream XOR), and the XCRYPT proxies in front of unmodified MTAs
-//! (`gateway`, `cli/GATEWAY.md`).
+//! (`gateway`, `gateway/GATEWAY.md`; the `ssmail-gateway` crate, behind the default-on
+//! cargo feature `gateway`).
 
 mod args;
 mod bench;
 mod cpu;
 mod failure;
+#[cfg(feature = "gateway")]
 mod gateway;
 mod hexkey;
 mod keypair;
@@ -81,7 +83,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::CacheSim(args) => {
             print_line(&bench::cache_sim(&args.trace, args.lifetime, args.json)?)
         }
+        #[cfg(feature = "gateway")]
         Command::Gateway(args) => gateway::run(&args),
+        #[cfg(not(feature = "gateway"))]
+        Command::Gateway(_) => Err(Failure::Usage(
+            "this ssmail was built without the gateway (cargo feature `gateway`)".into(),
+        )),
     }
 }
 

@@ -1,15 +1,20 @@
 //! `ssmail gateway` as a process between SMTP peers written for these tests (the real
 //! peers, Postfix, aiosmtpd, swaks and a packet capture, are in `e2e/gateway.sh`):
 //! byte-exact delivery, the EHLO rewriting, fallback, the key cache across sessions,
-//! and the faults of cli/GATEWAY.md.
+//! and the faults of gateway/GATEWAY.md. The gateway library in this process, without
+//! the binary, is tested in `gateway/tests/in_process.rs`.
+#![cfg(feature = "gateway")]
 
-#[path = "support/smtp.rs"]
-mod smtp;
+#[path = "support/gateway_process.rs"]
+mod gateway_process;
 
 use std::thread;
 use std::time::{Duration, Instant};
 
-use smtp::{Gateway, Sink, SinkStyle, Smtp, closed_port, message, send_mail, stuff};
+use gateway_process::Gateway;
+use ssmail_testkit::client::{Smtp, closed_port, message, send_mail, stuff};
+use ssmail_testkit::mta::Style;
+use ssmail_testkit::sink::Sink;
 
 /// Short timeouts so that the fault tests run in seconds.
 const QUICK: &str = "[timeouts]\nconnect_secs = 2\nidle_secs = 1\n";
@@ -40,7 +45,7 @@ fn mail_arrives_byte_for_byte_through_the_pair_and_the_cache_is_shared() {
         assert!(stored[i].body == *body, "message {i} changed on the way");
     }
     // The MTA saw exactly the sender's commands: nothing added, nothing of XCRYPT.
-    let commands = sink.commands.lock().expect("lock").clone();
+    let commands = sink.commands();
     assert!(
         commands
             .iter()
@@ -106,7 +111,7 @@ fn pipelined_commands_and_bdat_chunks_pass_through_an_encrypted_hop() {
 
 #[test]
 fn inbound_offers_xcrypt_and_hides_what_it_cannot_carry() {
-    let sink = Sink::with(SinkStyle {
+    let sink = Sink::with(Style {
         keywords: vec![
             "PIPELINING",
             "STARTTLS",
@@ -114,7 +119,7 @@ fn inbound_offers_xcrypt_and_hides_what_it_cannot_carry() {
             "XCRYPT foo_9.9",
             "CHUNKING",
         ],
-        ..SinkStyle::default()
+        ..Style::default()
     });
     let inbound = Gateway::start("inbound", "127.0.0.1:0", sink.addr, "", &[]);
     let (mut s, greeting) = Smtp::connect(inbound.addr);
@@ -169,7 +174,7 @@ fn a_malformed_xcrypt_gets_501_and_then_plaintext_service() {
     assert!(s.cmd("QUIT").starts_with("221"));
     assert_eq!(sink.wait_for(1, 10)[0].body, b"still delivered\r\n");
     // The MTA never saw the XCRYPT lines.
-    let commands = sink.commands.lock().expect("lock").clone();
+    let commands = sink.commands();
     assert!(
         !commands.iter().any(|c| c.contains("XCRYPT")),
         "{commands:?}"
@@ -191,9 +196,9 @@ fn an_upstream_that_is_down_or_dies_gives_the_sender_a_4xx() {
     );
     // Dies after the greeting and EHLO: the next command gets a 421, through an
     // encrypted hop.
-    let sink = Sink::with(SinkStyle {
+    let sink = Sink::with(Style {
         die_after: Some(1),
-        ..SinkStyle::default()
+        ..Style::default()
     });
     let (_inbound, outbound) = pair(&sink, QUICK);
     let (mut s, _) = Smtp::connect(outbound.addr);
@@ -257,9 +262,9 @@ fn silent_clients_and_silent_upstreams_time_out() {
         "timeout waiting for the client"
     );
 
-    let silent = Sink::with(SinkStyle {
+    let silent = Sink::with(Style {
         silent: true,
-        ..SinkStyle::default()
+        ..Style::default()
     });
     let mut outbound = Gateway::start("outbound", "127.0.0.1:0", silent.addr, QUICK, &[]);
     let (_, greeting) = Smtp::connect(outbound.addr);
@@ -313,10 +318,7 @@ fn require_xcrypt_keeps_mail_from_a_plain_far_end() {
     assert_eq!(log["fallback"], "not-offered");
     // Nothing but the EHLO went to the plain server.
     sink.wait_closed(1, 10);
-    assert_eq!(
-        *sink.commands.lock().expect("lock"),
-        vec!["EHLO c.test".to_owned()]
-    );
+    assert_eq!(sink.commands(), vec!["EHLO c.test".to_owned()]);
     // Through an inbound gateway the same route delivers.
     let inbound = Gateway::start("inbound", "127.0.0.1:0", sink.addr, "", &[]);
     let strict2 = Gateway::start(

@@ -2,19 +2,22 @@
 //! for both ciphers, with every hop cut at every point and in random chunks.
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
-#[path = "support/smtp.rs"]
-mod smtp;
+#[path = "support/session.rs"]
+mod session;
 #[path = "support/test_rng.rs"]
 mod test_rng;
 
 use proptest::prelude::*;
-use smtp::{App, Chunks, Session, find};
+use session::{Chunks, Script, Session};
 use ssmail_core::xcrypt::{Event, Version};
+use ssmail_testkit::find;
 
 const BODY: &[u8] = b"Subject: hello\r\n\r\nA line.\r\n..a line that starts with a dot\r\n\r\n";
+/// `BODY` as the MTA stores it: dot-unstuffed.
+const DELIVERED: &[u8] = b"Subject: hello\r\n\r\nA line.\r\n.a line that starts with a dot\r\n\r\n";
 
 fn session(version: Version, chunks: Chunks) -> Session {
-    let mut s = Session::new(&[version], &Version::ALL, App::one_message(BODY), chunks);
+    let mut s = Session::new(&[version], &Version::ALL, Script::one_message(BODY), chunks);
     s.run();
     s
 }
@@ -24,7 +27,7 @@ fn assert_encrypted_delivery(s: &Session, version: Version) {
     assert_eq!(s.error, None);
     assert!(s.app.done(), "replies: {:?}", s.app.replies);
     assert!(s.app.unexpected.is_empty(), "{:?}", s.app.unexpected);
-    assert_eq!(s.mta.messages, vec![BODY.to_vec()]);
+    assert_eq!(s.mta.bodies(), vec![DELIVERED.to_vec()]);
     assert_eq!(
         s.mta.commands,
         [
@@ -86,7 +89,7 @@ fn server_preference_wins() {
     let mut s = Session::new(
         &Version::ALL,
         &[Version::ArrsyforV1_0, Version::T32V1_0],
-        App::one_message(BODY),
+        Script::one_message(BODY),
         Chunks::whole(),
     );
     s.run();
@@ -136,18 +139,18 @@ fn quit_sent_sees_the_quit_command_not_a_body_line() {
             let mut s = Session::new(
                 &Version::ALL,
                 offer,
-                App::new(steps),
+                Script::new(steps),
                 Chunks::new(sizes.clone()),
             );
             s.run();
             assert_eq!(s.error, None);
             assert!(s.app.done(), "replies: {:?}", s.app.replies);
-            assert_eq!(s.mta.messages, vec![body.to_vec()]);
+            assert_eq!(s.mta.bodies(), vec![body.to_vec()]);
             assert!(!s.client.quit_sent() && !s.server.quit_sent());
             let mut s2 = Session::new(
                 &Version::ALL,
                 offer,
-                App::new(vec![
+                Script::new(vec![
                     (b"EHLO client.test\r\n".to_vec(), 250),
                     (b"quit\r\n".to_vec(), 221),
                 ]),

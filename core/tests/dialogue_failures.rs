@@ -3,17 +3,18 @@
 //! carries the mail, in plaintext.
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
-#[path = "support/smtp.rs"]
-mod smtp;
+#[path = "support/session.rs"]
+mod session;
 #[path = "support/test_rng.rs"]
 mod test_rng;
 
-use smtp::{App, Chunks, Collect, Session, find};
+use session::{Chunks, Collect, Script, Session};
 use ssmail_core::kdf::NONCE_BYTES;
 use ssmail_core::xcrypt::{
     Client, Event, Fallback, KeySource, KeyUnavailable, Server, StaticKeys, Version,
 };
 use ssmail_core::{KeyPair, PrivateKey, PublicKey, SharedSecret, derive};
+use ssmail_testkit::find;
 use test_rng::TestRng;
 
 const BODY: &[u8] = b"Subject: plain\r\n\r\nstill delivered\r\n";
@@ -525,14 +526,19 @@ fn whole_sessions_fall_back_and_still_deliver() {
             Fallback::NoCommonVersion,
         ),
     ] {
-        let mut s = Session::new(client, server, App::one_message(BODY), Chunks::new(vec![7]));
+        let mut s = Session::new(
+            client,
+            server,
+            Script::one_message(BODY),
+            Chunks::new(vec![7]),
+        );
         s.run();
         assert!(
             s.app.done() && s.app.unexpected.is_empty(),
             "{:?}",
             s.app.replies
         );
-        assert_eq!(s.mta.messages, vec![BODY.to_vec()]);
+        assert_eq!(s.mta.bodies(), vec![BODY.to_vec()]);
         assert!(s.client_out.events.contains(&Event::Plaintext(why)));
         assert!(find(&s.wire_c2s, b"MAIL FROM:<alice@client.test>").is_some());
     }
@@ -540,7 +546,7 @@ fn whole_sessions_fall_back_and_still_deliver() {
     let mut s = Session::new(
         &Version::ALL,
         &Version::ALL,
-        App::one_message(BODY),
+        Script::one_message(BODY),
         Chunks::whole(),
     );
     s.tamper_s2c = Some(Box::new(|b: &mut Vec<u8>| {
@@ -554,7 +560,7 @@ fn whole_sessions_fall_back_and_still_deliver() {
         "{:?}",
         s.app.replies
     );
-    assert_eq!(s.mta.messages, vec![BODY.to_vec()]);
+    assert_eq!(s.mta.bodies(), vec![BODY.to_vec()]);
     assert!(
         s.client_out
             .events

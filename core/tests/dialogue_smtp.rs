@@ -3,13 +3,13 @@
 //! and no panic on any input.
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
-#[path = "support/smtp.rs"]
-mod smtp;
+#[path = "support/session.rs"]
+mod session;
 #[path = "support/test_rng.rs"]
 mod test_rng;
 
 use proptest::prelude::*;
-use smtp::{App, Chunks, Collect, Session};
+use session::{Chunks, Collect, Script, Session};
 use ssmail_core::xcrypt::{Client, Event, Server, StaticKeys, Version};
 use ssmail_core::{KeyCache, KeyPair, PrivateKey};
 use test_rng::TestRng;
@@ -24,7 +24,7 @@ fn encrypted(s: &Session) -> bool {
 
 #[test]
 fn a_pipelined_group_after_the_switch() {
-    let app = App::groups(vec![
+    let app = Script::groups(vec![
         (b"EHLO c.test\r\n".to_vec(), vec![250]),
         (
             b"MAIL FROM:<a@c.test>\r\nRCPT TO:<b@mx.test>\r\nRCPT TO:<c@mx.test>\r\nDATA\r\n"
@@ -42,7 +42,7 @@ fn a_pipelined_group_after_the_switch() {
         );
         s.run();
         assert!(encrypted(&s), "{:?} {:?}", s.app.replies, s.error);
-        assert_eq!(s.mta.messages, vec![b"one\r\n".to_vec()]);
+        assert_eq!(s.mta.bodies(), vec![b"one\r\n".to_vec()]);
         assert_eq!(s.mta.commands.len(), 6);
     }
 }
@@ -51,7 +51,7 @@ fn a_pipelined_group_after_the_switch() {
 fn bdat_chunks_pass_through_whatever_they_hold() {
     // A chunk holding CRLF.CRLF and an XCRYPT line is mail, not protocol.
     let chunk1 = b"XCRYPT OK\r\n.\r\n";
-    let app = App::groups(vec![
+    let app = Script::groups(vec![
         (b"EHLO c.test\r\n".to_vec(), vec![250]),
         (
             b"MAIL FROM:<a@c>\r\nRCPT TO:<b@mx>\r\n".to_vec(),
@@ -66,12 +66,12 @@ fn bdat_chunks_pass_through_whatever_they_hold() {
     let mut s = Session::new(&Version::ALL, &Version::ALL, app, Chunks::new(vec![4]));
     s.run();
     assert!(encrypted(&s), "{:?} {:?}", s.app.replies, s.error);
-    assert_eq!(s.mta.messages, vec![b"XCRYPT OK\r\n.\r\nend".to_vec()]);
+    assert_eq!(s.mta.bodies(), vec![b"XCRYPT OK\r\n.\r\nend".to_vec()]);
 }
 
 #[test]
 fn a_refused_data_and_two_messages_and_ehlo_again() {
-    let app = App::new(vec![
+    let app = Script::new(vec![
         (b"EHLO c.test\r\n".to_vec(), 250),
         (b"MAIL FROM:<a@c>\r\n".to_vec(), 250),
         (b"DATA\r\n".to_vec(), 554),
@@ -83,7 +83,7 @@ fn a_refused_data_and_two_messages_and_ehlo_again() {
         (b"QUIT\r\n".to_vec(), 221),
     ]);
     let mut s = Session::new(&Version::ALL, &Version::ALL, app, Chunks::new(vec![9]));
-    s.mta.refuse_data = true;
+    s.mta.style.refuse_data = true;
     s.run();
     assert!(encrypted(&s), "{:?} {:?}", s.app.replies, s.error);
     // One exchange only; the second EHLO reply offers nothing and is passed on whole.
@@ -104,7 +104,7 @@ fn keys_from_the_caches_miss_then_hit() {
         let mut s = Session::new(
             &Version::ALL,
             &Version::ALL,
-            App::one_message(body),
+            Script::one_message(body),
             Chunks::whole(),
         );
         s.caches = Some(caches);
@@ -113,7 +113,7 @@ fn keys_from_the_caches_miss_then_hit() {
         s.server_rng = TestRng(20 + round);
         s.run();
         assert!(encrypted(&s), "round {round}: {:?}", s.app.replies);
-        assert_eq!(s.mta.messages, vec![body.to_vec()]);
+        assert_eq!(s.mta.bodies(), vec![body.to_vec()]);
         caches = s.caches.take().unwrap();
         assert_eq!((caches.0.len(), caches.1.len()), (1, 1));
         assert_eq!((caches.0.rotations(), caches.1.rotations()), (1, 1));
@@ -122,7 +122,7 @@ fn keys_from_the_caches_miss_then_hit() {
     let mut s = Session::new(
         &Version::ALL,
         &Version::ALL,
-        App::one_message(body),
+        Script::one_message(body),
         Chunks::whole(),
     );
     s.caches = Some(caches);

@@ -1,10 +1,16 @@
 //! `smtp_load`: the load test of the `ssmail gateway` pair (and of anything else that speaks
 //! SMTP on one side and delivers to an SMTP server on the other).
 //!
+//! This crate (`ssmail-loadgen`, test tooling, never published) holds the load generator
+//! only. Its SMTP server and reply reader are the shared test peer of `ssmail-testkit`; it
+//! may import that, tokio, clap, serde and sha2, and no product crate: it measures the
+//! gateway from outside, as `e2e/load.sh` runs it.
+//!
 //! One process holds both ends of the measurement:
 //!
-//! - a fast in-memory SMTP **sink** (`--sink-listen ADDR`): a 220 banner, EHLO with
-//!   PIPELINING, 8BITMIME and SIZE, MAIL/RCPT/DATA/RSET/NOOP/QUIT; it dot-unstuffs every
+//! - a fast in-memory SMTP **sink** (`--sink-listen ADDR`, the testkit's MTA): a 220
+//!   banner, EHLO with PIPELINING, 8BITMIME and SIZE, MAIL/RCPT/DATA/RSET/NOOP/QUIT; it
+//!   dot-unstuffs every
 //!   message and records, under the id in its `X-Load-Id` header, how often it arrived, its
 //!   SHA-256 and its envelope;
 //! - a **sender** (`--send-to ADDR`): `--messages` unique messages over `--concurrency`
@@ -376,40 +382,14 @@ mod message {
     }
 }
 
-/// SMTP replies: reading one (all its lines) and checking its code.
+/// SMTP replies read off a connection, by the shared reply reader of `ssmail-testkit`.
 mod reply {
     use std::time::Duration;
 
+    use ssmail_testkit::reply::Assembler;
+    pub use ssmail_testkit::reply::Reply;
     use tokio::io::{AsyncBufReadExt as _, BufReader};
     use tokio::net::tcp::OwnedReadHalf;
-
-    /// A reply's code and text (the lines joined, CRLF removed).
-    #[derive(Debug)]
-    pub struct Reply {
-        /// The three-digit code.
-        pub code: u16,
-        /// The text of each line after the code and separator.
-        pub lines: Vec<String>,
-    }
-
-    impl Reply {
-        /// This reply, unless its code is not `want`; `what` names the command.
-        pub fn want(self, want: u16, what: &str) -> Result<Self, String> {
-            if self.code == want {
-                Ok(self)
-            } else {
-                Err(format!("{what}: {}", self.brief()))
-            }
-        }
-
-        /// The reply as a short string for error messages.
-        pub fn brief(&self) -> String {
-            let first = self.lines.first().map_or("", String::as_str);
-            let mut s = format!("{} {first}", self.code);
-            s.truncate(120);
-            s
-        }
-    }
 
     /// Reads one reply within `timeout`.
     pub async fn read(
@@ -424,7 +404,7 @@ mod reply {
 
     /// Reads lines up to the one whose code is followed by a space (or nothing).
     async fn read_untimed(r: &mut BufReader<OwnedReadHalf>) -> Result<Reply, String> {
-        let mut lines = Vec::new();
+        let mut lines = Assembler::new();
         let mut line = Vec::with_capacity(128);
         loop {
             line.clear();
@@ -435,20 +415,8 @@ mod reply {
             if n == 0 {
                 return Err("connection closed while waiting for a reply".into());
             }
-            let text = String::from_utf8_lossy(&line);
-            let text = text.trim_end_matches(['\r', '\n']);
-            let bytes = text.as_bytes();
-            let code = match bytes.get(..3) {
-                Some(digits) if digits.iter().all(u8::is_ascii_digit) => digits
-                    .iter()
-                    .fold(0u16, |c, d| c * 10 + u16::from(d - b'0')),
-                _ => return Err(format!("malformed reply line {text:?}")),
-            };
-            lines.push(text.get(4..).unwrap_or("").to_owned());
-            match bytes.get(3) {
-                None | Some(b' ') => return Ok(Reply { code, lines }),
-                Some(b'-') => {}
-                Some(_) => return Err(format!("malformed reply line {text:?}")),
+            if let Some(reply) = lines.push_line(&String::from_utf8_lossy(&line))? {
+                return Ok(reply);
             }
         }
     }
@@ -464,14 +432,15 @@ mod reply {
     }
 }
 
-/// The in-memory SMTP sink.
+/// The in-memory SMTP sink: the shared test MTA of `ssmail-testkit` on tokio, keeping of
+/// each message only what the check needs (count, digest, length, envelope).
 mod sink {
     use std::collections::HashMap;
     use std::net::SocketAddr;
     use std::sync::{Arc, Mutex, MutexGuard};
 
-    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
-    use tokio::net::tcp::OwnedReadHalf;
+    use ssmail_testkit::mta::{Mta, Stored, Style, path};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     use tokio::net::{TcpListener, TcpStream};
 
     use super::{lock, message};
@@ -483,8 +452,21 @@ mod sink {
         pub pipelining: bool,
     }
 
-    /// The largest message accepted (and announced with SIZE).
-    const MAX_SIZE: usize = 50 << 20;
+    impl Config {
+        /// The MTA's style: `sink.test` with 8BITMIME and SIZE (no CHUNKING: the sender
+        /// uses DATA), PIPELINING as configured.
+        fn style(self) -> Style {
+            let mut keywords = vec!["8BITMIME", "SIZE 52428800"];
+            if self.pipelining {
+                keywords.insert(0, "PIPELINING");
+            }
+            Style {
+                greeting: "sink.test ESMTP smtp_load sink",
+                keywords,
+                ..Style::default()
+            }
+        }
+    }
 
     /// What arrived under one id.
     #[derive(Debug)]
@@ -512,7 +494,7 @@ mod sink {
         pub without_id: u64,
         /// Sessions accepted.
         pub sessions: u64,
-        /// Error replies (5xx) the sink gave.
+        /// Error replies (4xx, 5xx) the sink gave.
         pub errors: u64,
     }
 
@@ -573,172 +555,66 @@ mod sink {
         Ok(())
     }
 
-    /// The transaction being built.
-    #[derive(Default)]
-    struct Envelope {
-        /// MAIL FROM, once given.
-        from: Option<String>,
-        /// RCPT TOs.
-        rcpts: Vec<String>,
-    }
-
-    /// The address inside `<...>` after a `FROM:`/`TO:` prefix (parameters dropped).
-    fn path_of(arg: &str) -> Option<String> {
-        let open = arg.find('<')?;
-        let close = arg[open..].find('>')? + open;
-        Some(arg[open + 1..close].to_owned())
-    }
-
-    /// One SMTP session.
-    async fn session(stream: TcpStream, config: Config, store: &Store) -> std::io::Result<()> {
+    /// One SMTP session: what arrives goes through the MTA, whose replies to a pipelined
+    /// group go out together in one write.
+    async fn session(mut stream: TcpStream, config: Config, store: &Store) -> std::io::Result<()> {
         locked(store).sessions += 1;
         let _ = stream.set_nodelay(true);
-        let (r, mut w) = stream.into_split();
-        let mut r = BufReader::with_capacity(64 << 10, r);
-        let mut out: Vec<u8> = Vec::with_capacity(512);
-        w.write_all(b"220 sink.test ESMTP smtp_load sink\r\n")
-            .await?;
-        let mut env = Envelope::default();
-        let mut line = Vec::with_capacity(256);
+        let mut mta = Mta::new(config.style());
+        stream.write_all(&mta.greeting()).await?;
+        let mut buf = vec![0u8; 64 << 10];
+        let mut out = Vec::with_capacity(512);
         loop {
-            line.clear();
-            if r.read_until(b'\n', &mut line).await? == 0 {
+            let n = stream.read(&mut buf).await?;
+            if n == 0 {
                 return Ok(());
             }
-            let text = String::from_utf8_lossy(&line);
-            let text = text.trim_end_matches(['\r', '\n']);
-            let verb = text.get(..4).unwrap_or(text).to_ascii_uppercase();
-            let arg = text.get(4..).unwrap_or("").trim_start();
-            let mut quit = false;
-            match verb.as_str() {
-                "EHLO" => {
-                    env = Envelope::default();
-                    out.extend_from_slice(b"250-sink.test\r\n");
-                    if config.pipelining {
-                        out.extend_from_slice(b"250-PIPELINING\r\n");
-                    }
-                    out.extend_from_slice(
-                        format!("250-8BITMIME\r\n250 SIZE {MAX_SIZE}\r\n").as_bytes(),
-                    );
-                }
-                "HELO" => {
-                    env = Envelope::default();
-                    out.extend_from_slice(b"250 sink.test\r\n");
-                }
-                "MAIL" => match (&env.from, arg.get(..5)) {
-                    (Some(_), _) => error(&mut out, store, "503 5.5.1 nested MAIL"),
-                    (None, Some(p)) if p.eq_ignore_ascii_case("FROM:") => match path_of(arg) {
-                        Some(from) => {
-                            env.from = Some(from);
-                            out.extend_from_slice(b"250 2.1.0 Ok\r\n");
-                        }
-                        None => error(&mut out, store, "501 5.1.7 bad sender"),
-                    },
-                    _ => error(&mut out, store, "501 5.5.4 syntax: MAIL FROM:<path>"),
-                },
-                "RCPT" => match (&env.from, arg.get(..3)) {
-                    (None, _) => error(&mut out, store, "503 5.5.1 need MAIL"),
-                    (Some(_), Some(p)) if p.eq_ignore_ascii_case("TO:") => match path_of(arg) {
-                        Some(to) => {
-                            env.rcpts.push(to);
-                            out.extend_from_slice(b"250 2.1.5 Ok\r\n");
-                        }
-                        None => error(&mut out, store, "501 5.1.3 bad recipient"),
-                    },
-                    _ => error(&mut out, store, "501 5.5.4 syntax: RCPT TO:<path>"),
-                },
-                "DATA" if env.rcpts.is_empty() => {
-                    error(&mut out, store, "503 5.5.1 need RCPT");
-                }
-                "DATA" => {
-                    out.extend_from_slice(b"354 End data with <CR><LF>.<CR><LF>\r\n");
-                    w.write_all(&out).await?;
-                    out.clear();
-                    let reply = data(&mut r, std::mem::take(&mut env), store).await?;
-                    out.extend_from_slice(reply.as_bytes());
-                }
-                "RSET" => {
-                    env = Envelope::default();
-                    out.extend_from_slice(b"250 2.0.0 Ok\r\n");
-                }
-                "NOOP" => out.extend_from_slice(b"250 2.0.0 Ok\r\n"),
-                "QUIT" => {
-                    out.extend_from_slice(b"221 2.0.0 Bye\r\n");
-                    quit = true;
-                }
-                _ => error(&mut out, store, "502 5.5.2 command not recognized"),
+            mta.feed_into(&buf[..n], &mut out);
+            // Only what the check needs is kept: the MTA's own lists are emptied.
+            mta.commands.clear();
+            if mta.errors > 0 {
+                locked(store).errors += std::mem::take(&mut mta.errors);
             }
-            // Replies to pipelined commands go out together, once the input runs dry.
-            if quit || r.buffer().is_empty() {
-                w.write_all(&out).await?;
-                out.clear();
+            for m in mta.messages.drain(..) {
+                record(store, m);
             }
-            if quit {
-                return w.shutdown().await;
+            stream.write_all(&out).await?;
+            out.clear();
+            if mta.closed() {
+                return stream.shutdown().await;
             }
         }
     }
 
-    /// Queues an error reply and counts it.
-    fn error(out: &mut Vec<u8>, store: &Store, reply: &str) {
-        locked(store).errors += 1;
-        out.extend_from_slice(reply.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-
-    /// Reads the message up to the lone dot, unstuffs it, records it; returns the reply.
-    async fn data(
-        r: &mut BufReader<OwnedReadHalf>,
-        env: Envelope,
-        store: &Store,
-    ) -> std::io::Result<String> {
-        let mut text = Vec::with_capacity(4096);
-        let mut line = Vec::with_capacity(256);
-        let mut too_big = false;
-        loop {
-            line.clear();
-            if r.read_until(b'\n', &mut line).await? == 0 {
-                return Err(std::io::ErrorKind::UnexpectedEof.into());
-            }
-            if line == b".\r\n" {
-                break;
-            }
-            let unstuffed = line.strip_prefix(b".").unwrap_or(&line);
-            if text.len() + unstuffed.len() > MAX_SIZE {
-                too_big = true;
-            } else {
-                text.extend_from_slice(unstuffed);
-            }
-        }
-        if too_big {
-            locked(store).errors += 1;
-            return Ok("552 5.3.4 message too big\r\n".into());
-        }
-        let digest = message::digest(&text);
+    /// Records one message under the id in its header.
+    fn record(store: &Store, m: Stored) {
+        let digest = message::digest(&m.body);
         let mut received = locked(store);
-        let Some(id) = message::find_id(&text) else {
+        let Some(id) = message::find_id(&m.body) else {
             received.without_id += 1;
-            return Ok("250 2.0.0 Ok: queued without an id\r\n".into());
+            return;
         };
-        let reply = format!("250 2.0.0 Ok: queued as {id}\r\n");
         match received.by_id.get_mut(id) {
             Some(record) => {
                 record.count += 1;
-                record.differs |= record.digest != digest || record.len != text.len();
+                record.differs |= record.digest != digest || record.len != m.body.len();
             }
             None => {
                 let record = Record {
                     count: 1,
                     digest,
-                    len: text.len(),
+                    len: m.body.len(),
                     differs: false,
-                    mail_from: env.from.unwrap_or_default(),
-                    rcpts: env.rcpts,
+                    mail_from: m.from_path().unwrap_or_default().to_owned(),
+                    rcpts: m
+                        .to
+                        .iter()
+                        .map(|t| path(t).unwrap_or_default().to_owned())
+                        .collect(),
                 };
                 received.by_id.insert(id.to_owned(), record);
             }
         }
-        Ok(reply)
     }
 }
 

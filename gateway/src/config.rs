@@ -9,8 +9,7 @@ use serde::Deserialize;
 use ssmail_core::DEFAULT_LIFETIME_SECS;
 use ssmail_core::xcrypt::Version;
 
-use crate::args::GatewayArgs;
-use crate::failure::Failure;
+use crate::error::Error;
 
 /// Which side of the mail hop the gateway stands on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +39,38 @@ pub enum LogFormat {
     Json,
 }
 
+/// What the command line says: the gateway's side, one route, a config file, and the
+/// flags that override the file.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Inbound or outbound.
+    pub mode: Mode,
+    /// Where to listen (ADDR:PORT); with `upstream`, one route.
+    pub listen: Option<String>,
+    /// Where to forward (HOST:PORT); with `listen`, one route.
+    pub upstream: Option<String>,
+    /// The config file (TOML), if any.
+    pub config: Option<PathBuf>,
+    /// The session log's format, over the file's.
+    pub log_format: Option<LogFormat>,
+    /// Outbound: never send mail to any upstream in plaintext, over the file's.
+    pub require_xcrypt: bool,
+}
+
+impl Options {
+    /// Options with one route and nothing else set.
+    pub fn new(mode: Mode) -> Self {
+        Self {
+            mode,
+            listen: None,
+            upstream: None,
+            config: None,
+            log_format: None,
+            require_xcrypt: false,
+        }
+    }
+}
+
 /// One listener and where its sessions go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
@@ -66,7 +97,7 @@ pub struct Timeouts {
 
 /// Everything the gateway runs with.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub struct Config {
     /// Inbound or outbound.
     pub mode: Mode,
     /// Versions offered (inbound, in this order) or accepted (outbound).
@@ -97,7 +128,7 @@ const DEFAULT_UPSTREAM_IDLE_SECS: f64 = 600.0;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FileSettings {
+struct FileConfig {
     versions: Option<Vec<String>>,
     key_lifetime_secs: Option<u64>,
     cache_file: Option<PathBuf>,
@@ -136,36 +167,41 @@ struct FileRoute {
     require_xcrypt: Option<bool>,
 }
 
-impl Settings {
+impl Config {
     /// The settings of `args`, reading its config file if it names one.
-    pub fn from_args(args: &GatewayArgs) -> Result<Self, Failure> {
+    pub fn from_options(args: &Options) -> Result<Self, Error> {
         let file = match &args.config {
             Some(path) => read_file(path)?,
-            None => FileSettings::default(),
+            None => FileConfig::default(),
         };
         Self::merge(args, file)
     }
 
-    fn merge(args: &GatewayArgs, file: FileSettings) -> Result<Self, Failure> {
-        let mode = match args.mode.as_str() {
-            "inbound" => Mode::Inbound,
-            _ => Mode::Outbound,
-        };
+    /// The settings of `args` with `toml` as the config file's text (`args.config` is
+    /// not read): for callers that hold the configuration in memory.
+    pub fn from_toml(args: &Options, toml: &str) -> Result<Self, Error> {
+        let file = toml::from_str(toml).map_err(|e| Error::Config(one_line(&e)))?;
+        Self::merge(args, file)
+    }
+
+    fn merge(args: &Options, file: FileConfig) -> Result<Self, Error> {
+        let mode = args.mode;
         let versions = match &file.versions {
             None => Version::ALL.to_vec(),
             Some(names) => parse_versions(names)?,
         };
         let key_lifetime = file.key_lifetime_secs.unwrap_or(DEFAULT_LIFETIME_SECS);
         if key_lifetime == 0 {
-            return Err(Failure::Usage(
+            return Err(Error::Config(
                 "key_lifetime_secs: must be at least 1".into(),
             ));
         }
-        let log_format = match args.log_format.as_deref().or(file.log_format.as_deref()) {
-            None | Some("text") => LogFormat::Text,
-            Some("json") => LogFormat::Json,
-            Some(other) => {
-                return Err(Failure::Usage(format!(
+        let log_format = match (args.log_format, file.log_format.as_deref()) {
+            (Some(given), _) => given,
+            (None, None | Some("text")) => LogFormat::Text,
+            (None, Some("json")) => LogFormat::Json,
+            (None, Some(other)) => {
+                return Err(Error::Config(format!(
                     "log_format: {other:?} is neither \"text\" nor \"json\""
                 )));
             }
@@ -187,7 +223,7 @@ impl Settings {
         };
         let max_sessions = file.limits.max_sessions.unwrap_or(1000);
         if max_sessions == 0 {
-            return Err(Failure::Usage(
+            return Err(Error::Config(
                 "limits.max_sessions: must be at least 1".into(),
             ));
         }
@@ -202,7 +238,7 @@ impl Settings {
                 require_xcrypt: require_default,
             }),
             (None, None) => {}
-            _ => return Err(Failure::Usage("--listen and --upstream go together".into())),
+            _ => return Err(Error::Config("--listen and --upstream go together".into())),
         }
         for r in file.route {
             routes.push(Route {
@@ -212,7 +248,7 @@ impl Settings {
             });
         }
         if routes.is_empty() {
-            return Err(Failure::Usage(
+            return Err(Error::Config(
                 "nothing to do: give --listen and --upstream, or [[route]] entries in --config"
                     .into(),
             ));
@@ -221,14 +257,14 @@ impl Settings {
             check_address("listen", &r.listen)?;
             check_address("upstream", &r.upstream)?;
             if r.require_xcrypt && mode == Mode::Inbound {
-                return Err(Failure::Usage(
+                return Err(Error::Config(
                     "require_xcrypt is for outbound routes (an inbound gateway cannot make \
                      its clients encrypt)"
                         .into(),
                 ));
             }
             if r.require_xcrypt && versions.is_empty() {
-                return Err(Failure::Usage(
+                return Err(Error::Config(
                     "require_xcrypt with no versions can never be met".into(),
                 ));
             }
@@ -247,34 +283,33 @@ impl Settings {
     }
 }
 
-fn read_file(path: &Path) -> Result<FileSettings, Failure> {
+fn read_file(path: &Path) -> Result<FileConfig, Error> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
-    toml::from_str(&text).map_err(|e| {
-        // toml's message spans several lines (it quotes the place); keep it to one.
-        let one_line = e
-            .to_string()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        Failure::Usage(format!("{}: {one_line}", path.display()))
-    })
+        .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    toml::from_str(&text)
+        .map_err(|e| Error::Config(format!("{}: {}", path.display(), one_line(&e))))
 }
 
-fn parse_versions(names: &[String]) -> Result<Vec<Version>, Failure> {
+/// toml's message spans several lines (it quotes the place); a usage error is one line.
+fn one_line(e: &toml::de::Error) -> String {
+    e.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn parse_versions(names: &[String]) -> Result<Vec<Version>, Error> {
     let mut out = Vec::new();
     for name in names {
         let v = Version::parse(name.as_bytes()).ok_or_else(|| {
             let known: Vec<&str> = Version::ALL.iter().map(|v| v.as_str()).collect();
-            Failure::Usage(format!(
+            Error::Config(format!(
                 "versions: unknown version {name:?} (known: {})",
                 known.join(", ")
             ))
         })?;
         if out.contains(&v) {
-            return Err(Failure::Usage(format!(
-                "versions: {name:?} is listed twice"
-            )));
+            return Err(Error::Config(format!("versions: {name:?} is listed twice")));
         }
         out.push(v);
     }
@@ -283,10 +318,10 @@ fn parse_versions(names: &[String]) -> Result<Vec<Version>, Failure> {
 
 /// A duration in seconds from the file, or the default; fractions allowed (tests use
 /// short timeouts).
-fn seconds(what: &str, value: Option<f64>, default: f64) -> Result<Duration, Failure> {
+fn seconds(what: &str, value: Option<f64>, default: f64) -> Result<Duration, Error> {
     let v = value.unwrap_or(default);
     if !(v > 0.0 && v <= 1e7) {
-        return Err(Failure::Usage(format!(
+        return Err(Error::Config(format!(
             "{what}: must be a number of seconds above 0 (and at most 10^7), got {v}"
         )));
     }
@@ -294,14 +329,14 @@ fn seconds(what: &str, value: Option<f64>, default: f64) -> Result<Duration, Fai
 }
 
 /// HOST:PORT with a port; the host is looked up only when used.
-fn check_address(what: &str, addr: &str) -> Result<(), Failure> {
+fn check_address(what: &str, addr: &str) -> Result<(), Error> {
     let port_ok = addr
         .rsplit_once(':')
         .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
     if port_ok {
         Ok(())
     } else {
-        Err(Failure::Usage(format!("{what}: {addr:?} is not HOST:PORT")))
+        Err(Error::Config(format!("{what}: {addr:?} is not HOST:PORT")))
     }
 }
 
@@ -309,26 +344,28 @@ fn check_address(what: &str, addr: &str) -> Result<(), Failure> {
 mod tests {
     use super::*;
 
-    fn args(mode: &str, listen: Option<&str>, upstream: Option<&str>) -> GatewayArgs {
-        GatewayArgs {
-            mode: mode.into(),
+    fn args(mode: &str, listen: Option<&str>, upstream: Option<&str>) -> Options {
+        let mode = if mode == "inbound" {
+            Mode::Inbound
+        } else {
+            Mode::Outbound
+        };
+        Options {
             listen: listen.map(Into::into),
             upstream: upstream.map(Into::into),
-            config: None,
-            log_format: None,
-            require_xcrypt: false,
+            ..Options::new(mode)
         }
     }
 
-    fn parse(text: &str) -> FileSettings {
+    fn parse(text: &str) -> FileConfig {
         toml::from_str(text).expect("valid TOML")
     }
 
     #[test]
     fn defaults_follow_the_contract() {
-        let s = Settings::merge(
+        let s = Config::merge(
             &args("inbound", Some("127.0.0.1:1"), Some("127.0.0.1:2")),
-            FileSettings::default(),
+            FileConfig::default(),
         )
         .expect("valid");
         assert_eq!(s.versions, Version::ALL.to_vec());
@@ -355,7 +392,7 @@ mod tests {
             require_xcrypt = true
             "#,
         );
-        let s = Settings::merge(&args("outbound", Some("127.0.0.1:1"), Some("h:2")), file)
+        let s = Config::merge(&args("outbound", Some("127.0.0.1:1"), Some("h:2")), file)
             .expect("valid");
         assert_eq!(s.versions, vec![Version::ArrsyforV1_0]);
         assert_eq!(s.log_format, LogFormat::Json);
@@ -369,9 +406,9 @@ mod tests {
     #[test]
     fn bad_settings_are_usage_errors() {
         let bad = |mode: &str, text: &str| {
-            let e = Settings::merge(&args(mode, Some("127.0.0.1:1"), Some("h:2")), parse(text))
+            let e = Config::merge(&args(mode, Some("127.0.0.1:1"), Some("h:2")), parse(text))
                 .expect_err("must be refused");
-            assert!(matches!(e, Failure::Usage(_)), "{e:?}");
+            assert!(matches!(e, Error::Config(_)), "{e:?}");
         };
         bad("inbound", r#"versions = ["rot13_1.0"]"#);
         bad("inbound", r#"versions = ["t32_1.0", "t32_1.0"]"#);
@@ -386,12 +423,12 @@ mod tests {
             "[[route]]\nlisten = \"nowhere\"\nupstream = \"h:1\"",
         );
         assert!(
-            toml::from_str::<FileSettings>("cache = 1").is_err(),
+            toml::from_str::<FileConfig>("cache = 1").is_err(),
             "unknown keys"
         );
-        let none = Settings::merge(&args("inbound", None, None), FileSettings::default());
-        assert!(matches!(none, Err(Failure::Usage(_))));
-        let half = Settings::merge(&args("inbound", Some("a:1"), None), FileSettings::default());
-        assert!(matches!(half, Err(Failure::Usage(_))));
+        let none = Config::merge(&args("inbound", None, None), FileConfig::default());
+        assert!(matches!(none, Err(Error::Config(_))));
+        let half = Config::merge(&args("inbound", Some("a:1"), None), FileConfig::default());
+        assert!(matches!(half, Err(Error::Config(_))));
     }
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 use ssmail_core::Lookup;
 use ssmail_core::xcrypt::Fallback;
 
-use crate::gateway::config::{LogFormat, Mode};
+use crate::config::{LogFormat, Mode};
 
 /// What one session did.
 #[derive(Debug)]

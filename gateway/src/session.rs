@@ -15,10 +15,10 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep_until, timeout};
 
-use crate::gateway::config::{Mode, Route, Settings};
-use crate::gateway::keys::{SessionKeys, SharedKeys};
-use crate::gateway::log::{SessionRecord, Traffic};
-use crate::gateway::outbox::{LineWatch, Outbox};
+use crate::config::{Config, Mode, Route};
+use crate::keys::{SessionKeys, SharedKeys};
+use crate::log::{SessionRecord, Traffic};
+use crate::outbox::{LineWatch, Outbox};
 
 /// What the inbound gateway takes out of its MTA's EHLO replies: STARTTLS (the client
 /// would start TLS with the MTA through us, and XCRYPT never starts inside TLS) and
@@ -50,7 +50,7 @@ pub async fn run(
     client: TcpStream,
     peer: SocketAddr,
     route: &Route,
-    settings: &Settings,
+    settings: &Config,
     keys: &SharedKeys,
 ) -> SessionRecord {
     let started = Instant::now();
@@ -214,7 +214,7 @@ struct Proxy<'a> {
 }
 
 impl<'a> Proxy<'a> {
-    fn new(settings: &Settings, route: &Route, keys: SessionKeys<'a>) -> Self {
+    fn new(settings: &Config, route: &Route, keys: SessionKeys<'a>) -> Self {
         let machine = match settings.mode {
             Mode::Inbound => Machine::In(Box::new(Server::new(&settings.versions).hiding(HIDDEN))),
             Mode::Outbound => Machine::Out(Box::new(Client::new(&settings.versions))),
@@ -252,7 +252,7 @@ impl<'a> Proxy<'a> {
         &mut self,
         mut client: TcpStream,
         mut upstream: TcpStream,
-        settings: &Settings,
+        settings: &Config,
         started: Instant,
     ) {
         let (mut cr, mut cw) = client.split();
@@ -536,7 +536,7 @@ impl<'a> Proxy<'a> {
             Some(Ending::XcryptRequired) => match self.fallback {
                 Some(f) => format!(
                     "refused: XCRYPT required, far end fell back ({})",
-                    crate::gateway::log::fallback_name(f)
+                    crate::log::fallback_name(f)
                 ),
                 None => "refused: XCRYPT required, client did not start with EHLO".into(),
             },

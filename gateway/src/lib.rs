@@ -1,0 +1,273 @@
+//! ssmail's SMTP gateway: the inbound and outbound XCRYPT proxies of `GATEWAY.md`, which
+//! put the sans-I/O dialogue of `ssmail-core` between an unmodified MTA and the network.
+//!
+//! This crate holds the gateway's settings ([`Config`], from a TOML file and the
+//! command line's [`Options`]), the listeners and the process's life (here), one proxied
+//! session (`session`), the key cache shared by the sessions (`keys`) and the session
+//! log (`log`). It may import `ssmail-core` (and, through it, the ciphers and the
+//! exponentiation), tokio, serde and toml; never the `ssmail` command line, which
+//! only parses `ssmail gateway ...` into [`Options`] and calls [`run`].
+//!
+//! [`run`] serves until SIGINT or SIGTERM. Tests and other embedders use [`Gateway`]:
+//! [`Gateway::bind`] inside their own tokio runtime, [`Gateway::local_addrs`] for the
+//! ports it got, [`Gateway::serve`] until a future of theirs completes.
+#![forbid(unsafe_code)]
+
+mod config;
+mod error;
+mod keys;
+mod log;
+mod outbox;
+mod session;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ssmail_core::cache::file::Loaded;
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+
+pub use config::{Config, LogFormat, Mode, Options, Route, Timeouts};
+pub use error::Error;
+pub use log::{SessionRecord, Traffic};
+
+use keys::SharedKeys;
+
+/// How often a changed key cache is written to its file.
+const SAVE_EVERY: Duration = Duration::from_secs(5);
+
+/// Runs the gateway of `config` on a runtime of its own until SIGINT or SIGTERM.
+pub fn run(config: Config) -> Result<(), Error> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Io(format!("starting the runtime: {e}")))?;
+    runtime.block_on(async {
+        let gateway = Gateway::bind(config).await?;
+        gateway.serve(shutdown_signal()).await
+    })
+}
+
+/// A gateway whose listeners are bound, not yet accepting.
+pub struct Gateway {
+    settings: Arc<Config>,
+    keys: Arc<SharedKeys>,
+    listeners: Vec<(TcpListener, Route)>,
+    records: Option<mpsc::UnboundedSender<SessionRecord>>,
+}
+
+impl Gateway {
+    /// Loads the key cache file (saying on the log what it held) and binds every
+    /// route's listener: a port in use is an error at start, not later.
+    pub async fn bind(settings: Config) -> Result<Self, Error> {
+        let format = settings.log_format;
+        let (keys, loaded) = SharedKeys::new(settings.key_lifetime, settings.cache_file.clone());
+        if let (Some(loaded), Some(path)) = (loaded, &settings.cache_file) {
+            let what = match loaded {
+                Ok(Loaded::Missing) => "none yet".to_owned(),
+                Ok(Loaded::Adopted { peers }) => format!("adopted, {peers} peers"),
+                Ok(Loaded::Stale) => "expired, starting afresh".to_owned(),
+                Ok(Loaded::Corrupt(why)) => format!("corrupt ({why}), starting afresh"),
+                Err(e) => format!("unreadable ({e}), starting afresh"),
+            };
+            log::notice(
+                format,
+                &format!("key cache file {}: {what}", path.display()),
+            );
+        }
+        let mut listeners = Vec::new();
+        for route in &settings.routes {
+            let listener = listen(&route.listen, settings.max_sessions)
+                .await
+                .map_err(|e| Error::Io(format!("listening on {}: {e}", route.listen)))?;
+            let local = listener
+                .local_addr()
+                .map_or_else(|_| route.listen.clone(), |a| a.to_string());
+            log::listening(
+                format,
+                settings.mode,
+                &local,
+                &route.upstream,
+                route.require_xcrypt,
+            );
+            listeners.push((listener, route.clone()));
+        }
+        Ok(Self {
+            settings: Arc::new(settings),
+            keys: Arc::new(keys),
+            listeners,
+            records: None,
+        })
+    }
+
+    /// Where each route listens, in the order of [`Config::routes`] (port 0 resolved).
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners
+            .iter()
+            .filter_map(|(l, _)| l.local_addr().ok())
+            .collect()
+    }
+
+    /// Each session's record, as it is logged, also sent to a channel: for callers that
+    /// check what sessions did without parsing the log.
+    pub fn session_records(&mut self) -> mpsc::UnboundedReceiver<SessionRecord> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.records = Some(tx);
+        rx
+    }
+
+    /// Accepts sessions until `shutdown` completes (with a name for the log: the
+    /// signal's), then lets running sessions finish within the grace period and saves
+    /// the key cache.
+    pub async fn serve(self, shutdown: impl Future<Output = &'static str>) -> Result<(), Error> {
+        let Self {
+            settings,
+            keys,
+            listeners,
+            records,
+        } = self;
+        let format = settings.log_format;
+        let slots = Arc::new(Semaphore::new(settings.max_sessions));
+        let mut accepting = JoinSet::new();
+        for (listener, route) in listeners {
+            accepting.spawn(accept_loop(
+                listener,
+                route,
+                Arc::clone(&settings),
+                Arc::clone(&keys),
+                Arc::clone(&slots),
+                records.clone(),
+            ));
+        }
+        let saver = tokio::spawn(save_periodically(Arc::clone(&keys), format));
+
+        let why = shutdown.await;
+        log::notice(
+            format,
+            &format!("{why}: no new sessions, finishing the running ones"),
+        );
+        accepting.shutdown().await;
+        // Every running session holds a slot: all slots back means all sessions ended.
+        let all = u32::try_from(settings.max_sessions).unwrap_or(u32::MAX);
+        let drained = tokio::time::timeout(settings.grace, slots.acquire_many(all)).await;
+        if drained.is_err() {
+            log::notice(
+                format,
+                "grace period over: closing the sessions still running",
+            );
+        }
+        saver.abort();
+        save_now(&keys, format).await;
+        Ok(())
+    }
+}
+
+/// A listening socket on `addr` with a backlog fit for a burst of `max_sessions`
+/// (the usual 128 drops connections when a few hundred arrive at once, and each dropped
+/// SYN costs its sender a second).
+async fn listen(addr: &str, max_sessions: usize) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for a in tokio::net::lookup_host(addr).await? {
+        let socket = if a.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        match socket.bind(a) {
+            Ok(()) => {
+                let backlog = u32::try_from(max_sessions.clamp(128, 4096)).unwrap_or(4096);
+                return socket.listen(backlog);
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no address to listen on")))
+}
+
+/// Accepts sessions on one listener until the task is cancelled.
+async fn accept_loop(
+    listener: TcpListener,
+    route: Route,
+    settings: Arc<Config>,
+    keys: Arc<SharedKeys>,
+    slots: Arc<Semaphore>,
+    records: Option<mpsc::UnboundedSender<SessionRecord>>,
+) {
+    let route = Arc::new(route);
+    loop {
+        let (socket, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                // Out of file descriptors and the like: wait a little rather than spin.
+                log::notice(settings.log_format, &format!("accept failed: {e}"));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            tokio::spawn(session::refuse(
+                socket,
+                b"421 4.3.2 ssmail gateway: too many sessions, try again later\r\n",
+            ));
+            continue;
+        };
+        let (route, settings, keys, records) = (
+            Arc::clone(&route),
+            Arc::clone(&settings),
+            Arc::clone(&keys),
+            records.clone(),
+        );
+        tokio::spawn(async move {
+            let record = session::run(socket, peer, &route, &settings, &keys).await;
+            log::session(settings.log_format, &record);
+            if let Some(records) = records {
+                // A receiver that went away wants no more records.
+                let _ = records.send(record);
+            }
+            drop(slot);
+        });
+    }
+}
+
+/// Writes the key cache file now and then, when it changed.
+async fn save_periodically(keys: Arc<SharedKeys>, format: LogFormat) {
+    let mut tick = tokio::time::interval(SAVE_EVERY);
+    loop {
+        tick.tick().await;
+        save_now(&keys, format).await;
+    }
+}
+
+async fn save_now(keys: &Arc<SharedKeys>, format: LogFormat) {
+    let k = Arc::clone(keys);
+    let saved = tokio::task::spawn_blocking(move || k.save_if_dirty().map_err(|e| e.to_string()))
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()));
+    if let Err(e) = saved {
+        log::notice(format, &format!("saving the key cache failed: {e}"));
+    }
+}
+
+/// Waits for SIGINT or SIGTERM and names it.
+// `tokio::select!` expands to a `%` (its branch rotation); no secret comes near it.
+#[allow(clippy::integer_division_remainder_used)]
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        // No signal handling: run until killed.
+        std::future::pending::<()>().await;
+        return "never";
+    };
+    tokio::select! {
+        biased;
+        _ = int.recv() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+    }
+}
