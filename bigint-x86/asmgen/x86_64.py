@@ -248,8 +248,12 @@ def lazy_sub_regs(tmp, top):
 # 1.41 for the same rows through memory (each row reading what the row above stored:
 # about 17 cycles from one row to the next). Two independent squaring chains
 # interleaved cost as much per squaring as one, so it is not the wait for the previous
-# result; it is the store-to-load chains from row to row inside each product and
-# reduction. The whole exponentiation is 210,720 mulx (780 squarings x 210, 170
+# result. A plain store -> load -> add chain is 7 cycles here (store -> adcx [mem] 8),
+# and one row of 12 mulx/adcx/adox whose multiplier waits for the row before takes 19
+# (so adcx and adox chains do run side by side): 12 reduction rows at about 18 cycles
+# each is as if every row waited for the whole row before; forwarding latency alone
+# would allow about 9 per row. Why it is 18 is not established (no PMU to ask).
+# The whole exponentiation is 210,720 mulx (780 squarings x 210, 170
 # multiplications x 276); at 127.6 us that is 1.96 cycles per mulx. The target, 0.6x
 # OpenSSL (about 115 us), needs 1.77.
 # Tried and not kept:
