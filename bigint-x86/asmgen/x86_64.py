@@ -235,6 +235,47 @@ def lazy_sub_regs(tmp, top):
     return o
 
 
+# x86_64-adx-zen on AMD Zen 3 (EPYC, family 25 model 1, 3.24 GHz by a dependent-add
+# loop; no PMU under this VM, so cycles below are time x that clock), second session.
+# Kept: the window lookup by AVX2 (`lookup_avx2`, hand-written Rust beside the
+# generated blocks) placed before the window's squarings: shared secret 131.7 -> 127.6
+# to 128.3 us with modexp_min (fastest of 400, against OpenSSL 191.5-191.8, so 0.69x ->
+# 0.67x), public key 48.1 -> 41.0 us.
+# Where the time goes (ad-hoc loops in a scratch test, not kept): a Lazy squaring
+# about 119 ns (386 cycles: its product about 160, its reduction about 215), a
+# multiplication about 133 ns (433 cycles), so 1.84 and 1.57 cycles per mulx, against
+# 1.00 for mulx alone, 1.15 for mulx/adcx/adox rows with the columns in registers and
+# 1.41 for the same rows through memory (each row reading what the row above stored:
+# about 17 cycles from one row to the next). Two independent squaring chains
+# interleaved cost as much per squaring as one, so it is not the wait for the previous
+# result. A plain store -> load -> add chain is 7 cycles here (store -> adcx [mem] 8),
+# and one row of 12 mulx/adcx/adox whose multiplier waits for the row before takes 19
+# (so adcx and adox chains do run side by side): 12 reduction rows at about 18 cycles
+# each is as if every row waited for the whole row before; forwarding latency alone
+# would allow about 9 per row. Why it is 18 is not established (no PMU to ask).
+# The whole exponentiation is 210,720 mulx (780 squarings x 210, 170
+# multiplications x 276); at 127.6 us that is 1.96 cycles per mulx. The target, 0.6x
+# OpenSSL (about 115 us), needs 1.77.
+# Tried and not kept:
+#  - the squaring's cross products in two buffers (even rows into t, odd rows into a
+#    second 24-word buffer, folded in by one adc pass before the doubling), so that
+#    the rows form two chains that do not wait for each other: the squaring alone
+#    119 -> 110 ns, but the exponentiation did not move (127.4-128.2 us against
+#    127.2-127.9) and neither did 153 x (5 squarings + 1 multiplication) in a loop;
+#  - one non-inlined copy each of the squaring and the multiplication (in case five
+#    inlined 5 KiB copies per window overflowed the op cache), and the reduction
+#    block aligned to 64 bytes: no change beyond the noise (126.8-128.2 us);
+#  - not built, by estimate: AVX2 with 29-bit limbs (27 limbs; about 180 vpmuludq
+#    per product and as many per reduction at 2 per cycle, but a chain of 27 dependent
+#    digit steps of about 10 cycles each, extract-mask-broadcast-multiply-add, so
+#    about 270 cycles per multiplication before the carries: no clear win over 386);
+#    dropping the top word's products by p's all-ones top word (m*(2^64-1) as a
+#    subtraction and an addition, deferred to one pass over all m): saves 11 mulx of
+#    210 but adds two 12-word carry chains on the result's path, about 2% at best.
+# The lever left: rows whose columns stay in registers (a window of the 10 pending
+# columns, three working registers, rbx/rbp saved), worth up to 1.41 -> 1.15 cycles
+# per product by the loops above; an earlier banded attempt (below) did not gain.
+
 # The result registers of `lazy_sub_regs`, word 0 first: n's pointer (rsi), the
 # temporary (r8) and top (in rdx) are free only for the last ones.
 LAZY_OUT_REGS = ["rax", "rcx", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rsi",

@@ -10,6 +10,10 @@
 //! (`oakley::shared_secret_many_with`, `oakley::public_key_many_with`,
 //! `MontyParams::pow_many_with`) with all eight bases and exponents secret.
 //!
+//! valgrind 3.19 reports AVX2 in its CPUID when the CPU has it, so `x86_64-adx-zen` runs
+//! its AVX2 table lookup here (checked once by making the scalar fallback panic: the
+//! run still passed).
+//!
 //! NOTE: valgrind 3.19 (Debian bookworm) does not decode AVX-512, so under valgrind the
 //! IFMA multi-buffer kernels are skipped (they would die of SIGILL) and only the
 //! fallback (one exponentiation after another on each single backend) is checked. The

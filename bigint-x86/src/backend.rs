@@ -98,9 +98,10 @@ impl Paths for Backend {
     /// * AVX-512 IFMA where it runs (`x86_64-ifma`): measured fastest on a
     ///   Sapphire Rapids-class Xeon (ifma < adx < adc ≈ portable there).
     /// * Else BMI2 and ADX: on AMD CPUs `x86_64-adx-zen` (measured on Zen 3,
-    ///   EPYC family 25 model 1: adx-zen 132 µs, adx 137, adc 183, portable 190; it
-    ///   differs from adx only by fewer instructions on the path from one
-    ///   multiplication to the next, so other Zen cores are given it unmeasured), on
+    ///   EPYC family 25 model 1: adx-zen 128 µs, adx 137, adc 183, portable 190; it
+    ///   differs from adx by fewer instructions on the path from one multiplication
+    ///   to the next and by an AVX2 table lookup (where AVX2 runs), changes that
+    ///   suit any out-of-order core, so other Zen cores are given it unmeasured), on
     ///   all others `x86_64-adx` (the Sapphire Rapids measurement).
     /// * Else the last runnable one in [`ALL`](Self::ALL): the `mul`/`adc` assembly on
     ///   x86_64, the Pentium assembly on 32-bit x86 (which beats portable code), else

@@ -160,20 +160,23 @@ impl MontyParams {
         U768(self.n)
     }
 
-    /// One in Montgomery form, from which the IFMA code derives its own.
-    #[cfg(ssmail_bigint_ifma)]
+    /// One in Montgomery form, from which the IFMA code derives its own (and which
+    /// `x86_64_adx_zen`'s exponentiation puts in its table).
+    #[cfg(any(ssmail_bigint_ifma, target_arch = "x86_64"))]
     pub(crate) const fn monty_one(&self) -> [Word; LIMBS] {
         self.one
     }
 
-    /// `-n⁻¹ mod 2^w`, for the multi-buffer code's own `-n⁻¹ mod 2^52`.
-    #[cfg(ssmail_bigint_ifma)]
+    /// `-n⁻¹ mod 2^w`, for the multi-buffer code's own `-n⁻¹ mod 2^52` (and for
+    /// `x86_64_adx_zen`'s exponentiation).
+    #[cfg(any(ssmail_bigint_ifma, target_arch = "x86_64"))]
     pub(crate) const fn neg_inv(&self) -> Word {
         self.n0
     }
 
-    /// `R² mod n`, from which the multi-buffer code derives its own `R'² mod n`.
-    #[cfg(ssmail_bigint_ifma)]
+    /// `R² mod n`, from which the multi-buffer code derives its own `R'² mod n` (and
+    /// with which `x86_64_adx_zen`'s exponentiation enters Montgomery form).
+    #[cfg(any(ssmail_bigint_ifma, target_arch = "x86_64"))]
     pub(crate) const fn monty_r2(&self) -> [Word; LIMBS] {
         self.r2
     }

@@ -324,3 +324,96 @@ fn vendor_and_default_backend() {
     };
     assert_eq!(best, want);
 }
+
+/// The AVX2 lookup against `ct::lookup` on every index of a 32- and a 64-entry table
+/// of distinct words, and on indexes past the end (no entry: all zeros, as
+/// `ct::lookup` gives).
+#[test]
+fn avx2_lookup_matches_the_scalar_one() {
+    if !x86_64_adx_zen::has_avx2() {
+        return;
+    }
+    fn table<const T: usize>() -> [Limbs; T] {
+        core::array::from_fn(|i| {
+            core::array::from_fn(|j| {
+                0x9e37_79b9_7f4a_7c15_u64.wrapping_mul((i * LIMBS + j + 1) as u64)
+            })
+        })
+    }
+    let t32 = table::<32>();
+    let t64 = table::<64>();
+    for index in (0..70).chain([Word::MAX, 1 << 63, 32 + (1 << 32)]) {
+        let got = x86_64_adx_zen::lookup_avx2_checked(&t32, index).unwrap();
+        assert_eq!(
+            got,
+            crate::ct::lookup(&t32, index),
+            "32 entries, index {index}"
+        );
+        let got = x86_64_adx_zen::lookup_avx2_checked(&t64, index).unwrap();
+        assert_eq!(
+            got,
+            crate::ct::lookup(&t64, index),
+            "64 entries, index {index}"
+        );
+    }
+}
+
+/// x86_64-adx-zen's own exponentiation and comb, with the AVX2 lookup and with the
+/// scalar one, against the portable backend (through `MontyParams::pow_with` and the
+/// comb over `Portable`), once below `n`.
+fn check_zen_pow(n: &Limbs, base: &Limbs, exp: &Limbs) {
+    if !x86_64_adx::is_runnable() {
+        return;
+    }
+    use crate::monty::SecretExponent;
+    let params = MontyParams::new_vartime(&U768(*n)).unwrap();
+    let e = SecretExponent(U768(*exp));
+    let want = params.pow_with(Backend::Portable, &U768(*base), &e);
+    for avx2 in [false, x86_64_adx_zen::has_avx2()] {
+        let got = x86_64_adx_zen::pow_lazy_in(&params, &U768(*base), &e, avx2);
+        assert_eq!(sub_if_ge(&got, n), want.0, "pow, avx2 {avx2}");
+    }
+    assert_eq!(X86_64AdxZen::pow(&params, &U768(*base), &e), want);
+    if n == oakley::P.as_limbs() {
+        let want = oakley::public_key_with(Backend::Portable, &e);
+        for avx2 in [false, x86_64_adx_zen::has_avx2()] {
+            let got = x86_64_adx_zen::public_key_lazy_in(&e, avx2);
+            assert_eq!(sub_if_ge(&got, n), want.0, "public key, avx2 {avx2}");
+        }
+    }
+}
+
+#[test]
+fn zen_pow_edge_exponents() {
+    let p = *oakley::P.as_limbs();
+    let mut p1 = p;
+    p1[0] -= 1;
+    let mut p2 = p;
+    p2[0] -= 2;
+    let mut odd = [0x5555_5555_5555_5555; LIMBS];
+    odd[0] = 0xffff_ffff_0000_0001;
+    let mut one = [0; LIMBS];
+    one[0] = 1;
+    let mut top = [0; LIMBS];
+    top[LIMBS - 1] = 1 << 63;
+    for n in [p, odd] {
+        for base in [[0; LIMBS], one, p1, [Word::MAX; LIMBS]] {
+            for exp in [[0; LIMBS], one, p2, top, [Word::MAX; LIMBS]] {
+                check_zen_pow(&n, &base, &exp);
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn zen_pow_random(base in limbs(), exp in limbs(), n in limbs()) {
+        check_zen_pow(oakley::P.as_limbs(), &base, &exp);
+        let mut n = n;
+        n[0] |= 1;
+        n[LIMBS - 1] |= 1;
+        check_zen_pow(&n, &below(&base, &n), &exp);
+    }
+}
