@@ -16,7 +16,7 @@ use crate::backends::MontArith;
 use crate::backends::portable::Portable;
 use crate::backends::x86_64_adc::X86_64Adc;
 use crate::backends::x86_64_adx::{self, X86_64Adx};
-use crate::backends::x86_64_adx_zen::{Lazy, X86_64AdxZen};
+use crate::backends::x86_64_adx_zen::{self, Lazy, X86_64AdxZen};
 #[cfg(ssmail_bigint_ifma)]
 use crate::backends::x86_64_ifma::{self, X86_64Ifma};
 use crate::monty::MontyParams;
