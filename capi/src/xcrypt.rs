@@ -127,20 +127,30 @@ impl Active {
     }
 }
 
-/// Hands two ciphers to the caller's two pointers, or NULLs on error.
+/// The body of `ssmail_client_ciphers` and `ssmail_server_ciphers`: both pointers
+/// NULL-checked and set to NULL first, then the exchange's two ciphers handed out once,
+/// in the order (client to server, server to client) to (`c2s`, `s2c`).
 ///
 /// # Safety
-/// Both pointers are non-NULL and writable.
-unsafe fn give(
-    pair: Result<(*mut ssmail_cipher, *mut ssmail_cipher), ssmail_result>,
-    first: *mut *mut ssmail_cipher,
-    second: *mut *mut ssmail_cipher,
+/// `c2s` and `s2c` are NULL or writable; `active` dereferences only live handles.
+unsafe fn hand_out_ciphers<'a>(
+    active: impl FnOnce() -> Result<&'a mut Active, ssmail_result>,
+    c2s: *mut *mut ssmail_cipher,
+    s2c: *mut *mut ssmail_cipher,
 ) -> Result<(), ssmail_result> {
-    let (a, b) = pair?;
+    if c2s.is_null() || s2c.is_null() {
+        return Err(ssmail_result::SSMAIL_ERR_NULL_POINTER);
+    }
     // SAFETY: non-NULL and writable (the caller's promise).
     unsafe {
-        first.write(a);
-        second.write(b);
+        c2s.write(core::ptr::null_mut());
+        s2c.write(core::ptr::null_mut());
+    }
+    let (a, b) = active()?.take()?;
+    // SAFETY: as above.
+    unsafe {
+        c2s.write(a);
+        s2c.write(b);
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use ssmail_core::kdf::NONCE_BYTES;
 use ssmail_core::xcrypt::{offer_in_ehlo_line, Command, Offer, Reply, ReplyError, Version};
 use ssmail_core::{DirectionKeys, PublicKey};
 
-use super::{emit, give, input, outputs, ssmail_step, Active};
+use super::{emit, hand_out_ciphers, input, outputs, ssmail_step, Active};
 use crate::cipher::ssmail_cipher;
 use crate::guard::guard;
 use crate::keys::{nonce, ssmail_keys, Shared};
@@ -290,23 +290,17 @@ pub unsafe extern "C" fn ssmail_client_ciphers(
     send: *mut *mut ssmail_cipher,
     recv: *mut *mut ssmail_cipher,
 ) -> ssmail_result {
-    guard(|| {
-        if send.is_null() || recv.is_null() {
-            return Err(ssmail_result::SSMAIL_ERR_NULL_POINTER);
-        }
-        // SAFETY: non-NULL and writable.
-        unsafe {
-            send.write(core::ptr::null_mut());
-            recv.write(core::ptr::null_mut());
-        }
-        // SAFETY: NULL or a live handle used by this thread only.
+    let active = || {
+        // SAFETY: NULL or a live handle used by this thread only (the caller's promise).
         let client = unsafe { client.as_mut() }.ok_or(ssmail_result::SSMAIL_ERR_NULL_POINTER)?;
-        let State::Active(active) = &mut client.state else {
-            return Err(ssmail_result::SSMAIL_ERR_STATE);
-        };
-        // SAFETY: non-NULL and writable (checked above).
-        unsafe { give(active.take(), send, recv) }
-    })
+        match &mut client.state {
+            State::Active(active) => Ok(active),
+            _ => Err(ssmail_result::SSMAIL_ERR_STATE),
+        }
+    };
+    // The client sends client to server and receives server to client.
+    // SAFETY: the caller's promises on `send` and `recv`.
+    guard(|| unsafe { hand_out_ciphers(active, send, recv) })
 }
 
 /// Releases the client side of a session and wipes its keys. NULL is accepted.

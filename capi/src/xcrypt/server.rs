@@ -5,7 +5,7 @@ use std::sync::Arc;
 use ssmail_core::xcrypt::{Command, Reply, Version};
 use ssmail_core::DirectionKeys;
 
-use super::{emit, give, input, outputs, ssmail_step, Active};
+use super::{emit, hand_out_ciphers, input, outputs, ssmail_step, Active};
 use crate::cipher::ssmail_cipher;
 use crate::guard::guard;
 use crate::keys::{nonce, ssmail_keys, Shared};
@@ -200,23 +200,17 @@ pub unsafe extern "C" fn ssmail_server_ciphers(
     recv: *mut *mut ssmail_cipher,
     send: *mut *mut ssmail_cipher,
 ) -> ssmail_result {
-    guard(|| {
-        if recv.is_null() || send.is_null() {
-            return Err(ssmail_result::SSMAIL_ERR_NULL_POINTER);
-        }
-        // SAFETY: non-NULL and writable.
-        unsafe {
-            recv.write(core::ptr::null_mut());
-            send.write(core::ptr::null_mut());
-        }
-        // SAFETY: NULL or a live handle used by this thread only.
+    let active = || {
+        // SAFETY: NULL or a live handle used by this thread only (the caller's promise).
         let server = unsafe { server.as_mut() }.ok_or(ssmail_result::SSMAIL_ERR_NULL_POINTER)?;
-        let State::Active(active) = &mut server.state else {
-            return Err(ssmail_result::SSMAIL_ERR_STATE);
-        };
-        // SAFETY: non-NULL and writable (checked above).
-        unsafe { give(active.take(), recv, send) }
-    })
+        match &mut server.state {
+            State::Active(active) => Ok(active),
+            _ => Err(ssmail_result::SSMAIL_ERR_STATE),
+        }
+    };
+    // The server receives client to server and sends server to client.
+    // SAFETY: the caller's promises on `recv` and `send`.
+    guard(|| unsafe { hand_out_ciphers(active, recv, send) })
 }
 
 /// Releases the server side of a session and wipes its keys. NULL is accepted.

@@ -16,7 +16,7 @@ use crate::xcrypt::framing::{Framer, Piece, is_quit};
 use crate::xcrypt::key_source::KeySource;
 use crate::xcrypt::line::Line;
 use crate::xcrypt::pending::{Kind, Pending};
-use crate::xcrypt::relay::{self, Ciphers, PeerInput};
+use crate::xcrypt::relay::{self, Ciphers};
 use crate::xcrypt::reply::{Reply, ReplyError, reply_head};
 use crate::xcrypt::version::{Offer, Version};
 
@@ -450,26 +450,4 @@ impl Client {
     }
 }
 
-impl State {
-    fn ciphers(&mut self) -> Option<&mut Ciphers> {
-        match self {
-            State::Active { ciphers, .. } => Some(ciphers),
-            _ => None,
-        }
-    }
-}
-
-impl PeerInput for Client {
-    fn ciphers(&mut self) -> Option<&mut Ciphers> {
-        self.state.ciphers()
-    }
-
-    fn plain(
-        &mut self,
-        input: &[u8],
-        keys: &mut impl KeySource,
-        out: &mut impl Sink,
-    ) -> Result<(), SessionError> {
-        self.peer_plain(input, keys, out)
-    }
-}
+relay::peer_input!(Client);

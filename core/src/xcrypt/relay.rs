@@ -107,6 +107,38 @@ pub(crate) fn from_peer<M: PeerInput>(
     Ok(())
 }
 
+/// Implements [`PeerInput`] for a state machine whose `state: State` has an
+/// `Active { ciphers, .. }` variant and whose `peer_plain` reads plaintext from the peer
+/// (the server and the client alike), with `State::ciphers` beside it.
+macro_rules! peer_input {
+    ($machine:ty) => {
+        impl State {
+            fn ciphers(&mut self) -> Option<&mut $crate::xcrypt::relay::Ciphers> {
+                match self {
+                    State::Active { ciphers, .. } => Some(ciphers),
+                    _ => None,
+                }
+            }
+        }
+
+        impl $crate::xcrypt::relay::PeerInput for $machine {
+            fn ciphers(&mut self) -> Option<&mut $crate::xcrypt::relay::Ciphers> {
+                self.state.ciphers()
+            }
+
+            fn plain(
+                &mut self,
+                input: &[u8],
+                keys: &mut impl KeySource,
+                out: &mut impl Sink,
+            ) -> Result<(), SessionError> {
+                self.peer_plain(input, keys, out)
+            }
+        }
+    };
+}
+pub(crate) use peer_input;
+
 /// Keeps `rest` until the wait is over; more than a line of it is the sender's error.
 pub(crate) fn hold(held: &mut Line, rest: &[u8]) -> Result<(), SessionError> {
     held.try_push(rest).map_err(|_| SessionError::SentTooEarly)

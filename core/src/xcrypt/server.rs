@@ -15,7 +15,7 @@ use crate::xcrypt::framing::{Framer, Piece, is_quit};
 use crate::xcrypt::key_source::KeySource;
 use crate::xcrypt::line::{Line, after_keyword};
 use crate::xcrypt::pending::{Kind, Pending};
-use crate::xcrypt::relay::{self, Ciphers, PeerInput};
+use crate::xcrypt::relay::{self, Ciphers};
 use crate::xcrypt::reply::{Reply, reply_head};
 use crate::xcrypt::version::{Offer, Version};
 
@@ -577,26 +577,4 @@ fn ends_input(parsed: &Result<Command, CommandError>, line: &[u8]) -> bool {
     }
 }
 
-impl State {
-    fn ciphers(&mut self) -> Option<&mut Ciphers> {
-        match self {
-            State::Active { ciphers, .. } => Some(ciphers),
-            _ => None,
-        }
-    }
-}
-
-impl PeerInput for Server {
-    fn ciphers(&mut self) -> Option<&mut Ciphers> {
-        self.state.ciphers()
-    }
-
-    fn plain(
-        &mut self,
-        input: &[u8],
-        keys: &mut impl KeySource,
-        out: &mut impl Sink,
-    ) -> Result<(), SessionError> {
-        self.peer_plain(input, keys, out)
-    }
-}
+relay::peer_input!(Server);
