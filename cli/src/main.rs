@@ -4,6 +4,11 @@
 //! `--raw` for a bare keystream XOR), and the XCRYPT proxies in front of unmodified MTAs
 //! (`gateway`, `gateway/GATEWAY.md`; the `ssmail-gateway` crate, behind the default-on
 //! cargo feature `gateway`).
+//!
+//! The top of the workspace: it may import every library crate (`ssmail-cpu`,
+//! `ssmail-ciphers`, `ssmail-bigint-x86`, `ssmail-core`, `ssmail-gateway`) and none
+//! imports it; its library part (`ssmail_cli`, the stream format) is reached only by the
+//! fuzz targets.
 
 mod args;
 mod bench;

@@ -3,6 +3,12 @@
 //! (in memory, and with the `std` feature in a file that several processes share), and
 //! the dialogue as client and server state machines without I/O ([`xcrypt`]).
 //!
+//! It may import `ssmail-bigint-x86` (the exponentiation) and `ssmail-ciphers` (the
+//! direction ciphers), and with `std` the operating system (file locks); never the
+//! gateway, libssmail or the CLI, which import it. Inside, [`xcrypt`]'s state machines
+//! sit on its line and framing modules, which sit on the keys, agreement and derivation
+//! modules.
+//!
 //! # Security
 //! 768-bit Diffie-Hellman is within reach of a well-funded attacker, and XCRYPT defends
 //! against passive listeners only (docs/xcrypt.md §4.8).

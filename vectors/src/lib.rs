@@ -1,5 +1,7 @@
 //! ssmail's test vectors as data files, each naming its source in its first lines, with
 //! a small loader. Dev-only: tests of the other crates read the vectors through here.
+//!
+//! It imports nothing; only tests, examples and benches import it (a dev-dependency).
 
 /// RFC 6229 RC4 keystream vectors (`key offset keystream`), for arrsyfor.
 pub const ARRSYFOR_RFC6229: &str = include_str!("../data/arrsyfor-rfc6229.txt");
