@@ -134,9 +134,9 @@ def adx_sqr_product():
     return o
 
 
-def adx_reduce(n0_is_one, lazy=False):
-    """Montgomery reduction of t[0..24] in place, 12 rows, then the masked final
-    subtraction into out. Row i adds m*n at column i, m = t[i]*n0, which clears column
+def adx_reduce(n0_is_one):
+    """Montgomery reduction of t[0..24] in place, 12 rows (the final subtraction
+    follows, `final_sub_regs` or `lazy_sub_regs`, where the blocks are put together). Row i adds m*n at column i, m = t[i]*n0, which clears column
     i. Fully unrolled: a loop's counter and taken branch would compete with adcx and
     adox for ports 0 and 6.
 
@@ -182,9 +182,20 @@ def adx_reduce(n0_is_one, lazy=False):
         o.append("adcx r12, r11")
         o.append("adox r12, r11")
         o.append(f"mov {q('t', i + L)}, r8")
-    o += lazy_sub_regs("r8", "r12") if lazy else final_sub_regs("r8", "r12")
     # Fixed registers (the result comes out in registers, so every operand is pinned).
+    return fixed_regs(o)
+
+
+def fixed_regs(o):
+    """The reduction blocks' operands pinned to registers: t in rdi, n in rsi, n0 in rcx."""
     return [x.replace("{t}", "rdi").replace("{n0}", "rcx").replace("{n}", "rsi") for x in o]
+
+
+def adx_reduce_n0_one():
+    """The n0 = 1 reduction of x86_64-adx: the rows, written once as the macro
+    `reduce_rows_n0_one!` (x86_64-adx-zen's lazy reduction has the same rows), then the
+    final subtraction shared with x86_64-adc."""
+    return [Rust("reduce_rows_n0_one!()"), Rust(f'{FINAL_SUB}!("r12")')]
 
 
 def lazy_sub_regs(tmp, top):
@@ -405,19 +416,45 @@ def adc_reduce(n0_is_one):
         o.append("add rax, r9")
         o.append("adc r10, 0")
         o.append(f"mov {q('t', i + L)}, rax")
-    o += final_sub_regs("r8", "r10")
-    return [x.replace("{t}", "rdi").replace("{n0}", "rcx").replace("{n}", "rsi") for x in o]
+    return fixed_regs(o) + [Rust('final_sub!("r10")')]
 
+
+class Rust:
+    """A template piece that is Rust, not a line of assembly: a call of one of the
+    generated `macro_rules!` below, which expands to the lines it stands for (asm!
+    joins its template pieces with newlines, as the macros join their lines, so the
+    assembly text is the same as if the lines were written out)."""
+
+    def __init__(self, text):
+        self.text = text
+
+
+# The final subtraction is one macro, defined in x86_64_adc.rs (`$top` is the register
+# of the carry word: r10 there, r12 in x86_64_adx) and called by all four full
+# reductions; x86_64_adx's n0 = 1 rows are one macro there, called by it and by
+# x86_64_adx_zen.
+FINAL_SUB = "super::x86_64_adc::final_sub"
+
+# Blocks inside `concat!(...)` of a `macro_rules!`: the lines of a template piece.
+MACROS = {
+    "x86_64_adc.rs": {
+        "final_sub": lambda: fixed_regs(final_sub_regs("r8", "$top")),
+    },
+    "x86_64_adx.rs": {
+        "reduce_rows_n0_one": lambda: adx_reduce(True),
+    },
+}
 
 BLOCKS = {
     "x86_64_adx.rs": {
         "mul_product": adx_mul_product,
         "sqr_product": adx_sqr_product,
-        "reduce_n0_one": lambda: adx_reduce(True),
-        "reduce": lambda: adx_reduce(False),
+        "reduce_n0_one": adx_reduce_n0_one,
+        "reduce": lambda: adx_reduce(False) + [Rust(f'{FINAL_SUB}!("r12")')],
     },
     "x86_64_adx_zen.rs": {
-        "reduce_n0_one_lazy": lambda: adx_reduce(True, True),
+        "reduce_n0_one_lazy": lambda: [Rust("super::x86_64_adx::reduce_rows_n0_one!()")]
+        + fixed_regs(lazy_sub_regs("r8", "r12")),
     },
     "x86_64_adc.rs": {
         "mul_product": adc_mul_product,
@@ -428,12 +465,37 @@ BLOCKS = {
 }
 
 
+def asm_piece(item):
+    """One template piece of an asm! block."""
+    if isinstance(item, Rust):
+        return f"{item.text},"
+    return f'"{item}",'
+
+
+def concat_body(lines):
+    """The pieces of `concat!` for lines of assembly, `$top` left as the macro's
+    argument; newlines between the lines and none after the last."""
+    out = []
+    for k, line in enumerate(lines):
+        end = "" if k == len(lines) - 1 else "\\n"
+        parts = line.split("$top")
+        pieces = [x for p in parts[:-1] for x in (f'"{p}"', "$top")]
+        pieces.append(f'"{parts[-1]}{end}"')
+        # One piece a line, as rustfmt lays out concat!'s arguments.
+        out += [f"{x}," for x in pieces if x != '""']
+    return out
+
+
 def main():
     root = pathlib.Path(__file__).resolve().parent.parent / "src" / "backends"
-    for fname, blocks in BLOCKS.items():
+    for fname in dict.fromkeys(list(MACROS) + list(BLOCKS)):
         path = root / fname
         text = path.read_text()
-        for name, gen in blocks.items():
+        pieces = {name: concat_body(gen()) for name, gen in MACROS.get(fname, {}).items()}
+        pieces |= {
+            name: [asm_piece(x) for x in gen()] for name, gen in BLOCKS.get(fname, {}).items()
+        }
+        for name, body_lines in pieces.items():
             pat = re.compile(
                 r"(?P<indent>[ \t]*)// BEGIN GENERATED " + name + r"\n.*?"
                 r"[ \t]*// END GENERATED " + name + r"\n",
@@ -443,7 +505,7 @@ def main():
             if not m:
                 raise SystemExit(f"{fname}: no block {name}")
             ind = m.group("indent")
-            body = "".join(f'{ind}"{line}",\n' for line in gen())
+            body = "".join(f"{ind}{line}\n" for line in body_lines)
             new = (
                 f"{ind}// BEGIN GENERATED {name}\n{body}"
                 f"{ind}// END GENERATED {name}\n"
