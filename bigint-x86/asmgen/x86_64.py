@@ -188,7 +188,11 @@ def adx_reduce(n0_is_one):
 
 def fixed_regs(o):
     """The reduction blocks' operands pinned to registers: t in rdi, n in rsi, n0 in rcx."""
-    return [x.replace("{t}", "rdi").replace("{n0}", "rcx").replace("{n}", "rsi") for x in o]
+
+    def pin(x):
+        return x.replace("{t}", "rdi").replace("{n0}", "rcx").replace("{n}", "rsi")
+
+    return [Rust(pin(x.text)) if isinstance(x, Rust) else pin(x) for x in o]
 
 
 def adx_reduce_n0_one():
@@ -331,14 +335,45 @@ def final_sub_regs(tmp, top):
 # then mask.
 # --------------------------------------------------------------------------------------
 
-def adc_col(src, c, fresh, first=False):
-    """One column: t[c] (unless fresh) + rax*r8 + r9 → t[c], carry word → r9."""
+def adc_col_lines(src, dst, fresh, first):
+    """One column: t[c] (unless fresh) + rax*r8 + r9 → t[c] (dst), carry word → r9."""
     o = [f"mov rax, {src}", "mul r8"]
     if not fresh:
-        o += [f"add rax, {q('t', c)}", "adc rdx, 0"]
+        o += [f"add rax, {dst}", "adc rdx, 0"]
     if not first:
         o += ["add rax, r9", "adc rdx, 0"]
-    o += [f"mov {q('t', c)}, rax", "mov r9, rdx"]
+    o += [f"mov {dst}, rax", "mov r9, rdx"]
+    return o
+
+
+# The four shapes of a column, as the arms of the macro `col!` in x86_64_adc.rs: `new`
+# when t[c] is not yet written (nothing to add), `first` when there is no carry word
+# from a column below.
+COL_ARMS = [(True, True), (True, False), (False, True), (False, False)]
+
+
+def col_words(fresh, first):
+    return [w for w, on in (("new", fresh), ("first", first)) if on]
+
+
+def adc_col(src, c, fresh, first=False):
+    """A column as one call of `col!` (its lines are `adc_col_lines`)."""
+    words = "".join(w + " " for w in col_words(fresh, first))
+    return [Rust(f'col!({words}"{src}", "{q("t", c)}")')]
+
+
+def adc_col_macro():
+    """The macro `col!`: an arm per shape, each a concat! of `adc_col_lines` with
+    `$src` and `$dst` for the source and t[c] operands."""
+    o = ["macro_rules! col {"]
+    for fresh, first in COL_ARMS:
+        words = "".join(w + " " for w in col_words(fresh, first))
+        o.append(f"    ({words}$src:literal, $dst:literal) => {{")
+        o.append("        concat!(")
+        o += ["            " + x for x in concat_body(adc_col_lines("$src", "$dst", fresh, first))]
+        o.append("        )")
+        o.append("    };")
+    o.append("}")
     return o
 
 
@@ -445,6 +480,13 @@ MACROS = {
     },
 }
 
+# Blocks of a whole macro_rules!.
+MACRO_RULES = {
+    "x86_64_adc.rs": {
+        "col": adc_col_macro,
+    },
+}
+
 BLOCKS = {
     "x86_64_adx.rs": {
         "mul_product": adx_mul_product,
@@ -473,14 +515,15 @@ def asm_piece(item):
 
 
 def concat_body(lines):
-    """The pieces of `concat!` for lines of assembly, `$top` left as the macro's
-    argument; newlines between the lines and none after the last."""
+    """The pieces of `concat!` for lines of assembly, the macro's arguments (`$top`,
+    `$src`, ...) left as they are; newlines between the lines and none after the last."""
     out = []
     for k, line in enumerate(lines):
         end = "" if k == len(lines) - 1 else "\\n"
-        parts = line.split("$top")
-        pieces = [x for p in parts[:-1] for x in (f'"{p}"', "$top")]
-        pieces.append(f'"{parts[-1]}{end}"')
+        # Literal text and macro arguments ($name) alternate.
+        parts = re.split(r"(\$[a-z]+)", line)
+        pieces = [p if i % 2 else f'"{p}"' for i, p in enumerate(parts)]
+        pieces[-1] = f'"{parts[-1]}{end}"'
         # One piece a line, as rustfmt lays out concat!'s arguments.
         out += [f"{x}," for x in pieces if x != '""']
     return out
@@ -488,10 +531,11 @@ def concat_body(lines):
 
 def main():
     root = pathlib.Path(__file__).resolve().parent.parent / "src" / "backends"
-    for fname in dict.fromkeys(list(MACROS) + list(BLOCKS)):
+    for fname in dict.fromkeys(list(MACROS) + list(MACRO_RULES) + list(BLOCKS)):
         path = root / fname
         text = path.read_text()
         pieces = {name: concat_body(gen()) for name, gen in MACROS.get(fname, {}).items()}
+        pieces |= {name: gen() for name, gen in MACRO_RULES.get(fname, {}).items()}
         pieces |= {
             name: [asm_piece(x) for x in gen()] for name, gen in BLOCKS.get(fname, {}).items()
         }
