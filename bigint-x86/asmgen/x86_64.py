@@ -46,6 +46,41 @@ def H(j):
     return "r9" if j & 1 else "r10"
 
 
+def adx_step_lines(hi, src, t, lo, out):
+    """One product of a row: hi:r8 = rdx * src, then t (CF chain) and the high half
+    of the product before, lo (OF chain), added to r8, which goes to out."""
+    return [f"mulx {hi}, r8, {src}", f"adcx r8, {t}", f"adox r8, {lo}", f"mov {out}, r8"]
+
+
+def adx_step(hi, src, t, lo, out=None):
+    """A product of a row as one call of `step!` in x86_64_adx.rs; out defaults to t.
+    The memory operands go in without their `qword ptr`, which the macro adds (so that
+    a call fits on a line)."""
+
+    def addr(x):
+        assert x.startswith("qword ptr [")
+        return x.removeprefix("qword ptr ")
+
+    args = [hi, addr(src), addr(t), lo] + ([out] if out else [])
+    args = ", ".join(f'"{x}"' for x in args)
+    return Rust(f"step!({args})")
+
+
+def adx_step_macro():
+    """The macro `step!`: `adx_step_lines` with the result into t, or into `$out`."""
+    o = ["macro_rules! step {"]
+    for params, out in (("$hi:literal, $src:literal, $t:literal, $lo:literal", "qword ptr $t"),
+                        ("$hi:literal, $src:literal, $t:literal, $lo:literal, $out:literal",
+                         "$out")):
+        o.append(f"    ({params}) => {{")
+        o.append("        concat!(")
+        o += ["            " + x for x in concat_body(adx_step_lines("$hi", "qword ptr $src", "qword ptr $t", "$lo", out))]
+        o.append("        )")
+        o.append("    };")
+    o.append("}")
+    return o
+
+
 def adx_mul_product():
     """t[0..24] = a * b, fully unrolled: row 0 writes fresh columns, row i adds
     a*b[i] into t[i..i+12] (its top column t[i+12] is fresh)."""
@@ -67,10 +102,7 @@ def adx_mul_product():
         o.append(f"adcx r8, {q('t', i)}")
         o.append(f"mov {q('t', i)}, r8")
         for j in range(1, L):
-            o.append(f"mulx {H(j)}, r8, {q('a', j)}")
-            o.append(f"adcx r8, {q('t', i + j)}")
-            o.append(f"adox r8, {H(j - 1)}")
-            o.append(f"mov {q('t', i + j)}, r8")
+            o.append(adx_step(H(j), q("a", j), q("t", i + j), H(j - 1)))
         # The top column is fresh: the row's last high half plus both chains' carries
         # (the partial product is below 2^(64(i+13)), so nothing carries out of it).
         o.append(f"adox {H(L - 1)}, r11")
@@ -101,11 +133,12 @@ def adx_sqr_product():
         o.append(f"mov rdx, {q('a', i)}")
         for j in range(i + 1, L):
             c = i + j
-            o.append(f"mulx {H(j)}, r8, {q('a', j)}")
-            o.append(f"adcx r8, {q('t', c)}")
             if j > i + 1:
-                o.append(f"adox r8, {H(j - 1)}")
-            o.append(f"mov {q('t', c)}, r8")
+                o.append(adx_step(H(j), q("a", j), q("t", c), H(j - 1)))
+            else:
+                o.append(f"mulx {H(j)}, r8, {q('a', j)}")
+                o.append(f"adcx r8, {q('t', c)}")
+                o.append(f"mov {q('t', c)}, r8")
         o.append(f"adox {H(L - 1)}, r11")
         o.append(f"adcx {H(L - 1)}, r11")
         o.append(f"mov {q('t', i + L)}, {H(L - 1)}")
@@ -162,14 +195,9 @@ def adx_reduce(n0_is_one):
             o.append("adcx r8, rax")
             prev_hi = H(0)
         for j in range(1, L):
-            o.append(f"mulx {H(j)}, r8, {q('n', j)}")
-            o.append(f"adcx r8, {q('t', i + j)}")
-            o.append(f"adox r8, {prev_hi}")
-            if j == 1 and i < L - 1:
-                # The next row's t[i+1]: only ever read from rax.
-                o.append("mov rax, r8")
-            else:
-                o.append(f"mov {q('t', i + j)}, r8")
+            # The next row's t[i+1] (j = 1) is only ever read from rax.
+            out = "rax" if j == 1 and i < L - 1 else None
+            o.append(adx_step(H(j), q("n", j), q("t", i + j), prev_hi, out))
             prev_hi = H(j)
         # Top column: old t[i+12], the last high half (OF chain), the carry owed from
         # the row below (CF chain, with its carry in). Both chains' carries out go to
@@ -464,6 +492,13 @@ class Rust:
         self.text = text
 
 
+def by_path(o):
+    """`step!` called by its path: a macro_rules! expansion looks macro names up where
+    it is called, and x86_64_adx_zen calls `reduce_rows_n0_one!`."""
+    return [Rust(x.text.replace("step!(", "super::x86_64_adx::step!(")) if isinstance(x, Rust)
+            else x for x in o]
+
+
 # The final subtraction is one macro, defined in x86_64_adc.rs (`$top` is the register
 # of the carry word: r10 there, r12 in x86_64_adx) and called by all four full
 # reductions; x86_64_adx's n0 = 1 rows are one macro there, called by it and by
@@ -476,7 +511,7 @@ MACROS = {
         "final_sub": lambda: fixed_regs(final_sub_regs("r8", "$top")),
     },
     "x86_64_adx.rs": {
-        "reduce_rows_n0_one": lambda: adx_reduce(True),
+        "reduce_rows_n0_one": lambda: by_path(adx_reduce(True)),
     },
 }
 
@@ -484,6 +519,9 @@ MACROS = {
 MACRO_RULES = {
     "x86_64_adc.rs": {
         "col": adc_col_macro,
+    },
+    "x86_64_adx.rs": {
+        "step": adx_step_macro,
     },
 }
 
@@ -520,6 +558,12 @@ def concat_body(lines):
     out = []
     for k, line in enumerate(lines):
         end = "" if k == len(lines) - 1 else "\\n"
+        if isinstance(line, Rust):
+            # A macro call that expands to lines itself: the newline after it apart.
+            out.append(f"{line.text},")
+            if end:
+                out.append(f'"{end}",')
+            continue
         # Literal text and macro arguments ($name) alternate.
         parts = re.split(r"(\$[a-z]+)", line)
         pieces = [p if i % 2 else f'"{p}"' for i, p in enumerate(parts)]
