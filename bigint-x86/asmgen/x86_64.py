@@ -4,11 +4,22 @@
     python3 bigint-x86/asmgen/x86_64.py
 
 rewrites, in place, every block between a `// BEGIN GENERATED <name>` and a
-`// END GENERATED <name>` line of `bigint-x86/src/backends/x86_64_{adc,adx}.rs`. The
-blocks are lists of string literals for `asm!`; the Rust around them (operands,
-clobbers, SAFETY comments) is hand-written. Why generate: a 12-limb product unrolled
-by hand is 500 lines in which one wrong offset is easy to write and hard to see; here
-each shape is written once. The output is checked in, so building needs no Python.
+`// END GENERATED <name>` line of `bigint-x86/src/backends/x86_64_{adc,adx,adx_zen}.rs`.
+The blocks are the template pieces of `asm!` (string literals and calls of the macros
+below), the `concat!` pieces of a macro, or a whole `macro_rules!`; the Rust around them
+(operands, clobbers, SAFETY comments, the macros' doc comments) is hand-written. Why
+generate: a 12-limb product unrolled by hand is 500 lines in which one wrong offset is
+easy to write and hard to see; here each shape is written once. The output is checked
+in, so building needs no Python; CI regenerates it and fails on a difference.
+
+What repeats is generated once as a `macro_rules!` that expands to a `concat!` of the
+lines, joined by newlines with none after the last, as `asm!` joins its pieces, so the
+assembly text is the same as if every line were written out: `col!` (a column of
+x86_64-adc), `step!` (a row product of x86_64-adx), `final_sub!` (the masked final
+subtraction of all four full reductions) and `reduce_rows_n0_one!` (x86_64-adx's rows
+for n0 = 1, which x86_64-adx-zen's lazy reduction shares). To check a change to this
+file keeps the code: `cargo rustc --release -p ssmail-bigint-x86 --lib -- --emit=asm`
+before and after, and compare the .s files in target/release/deps.
 
 Layout shared by all blocks (12 limbs of 64 bits, little-endian limb order):
   t:   24-word scratch; the 1536-bit product goes there, is reduced in place, and the

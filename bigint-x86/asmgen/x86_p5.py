@@ -5,6 +5,14 @@ and squaring for 24 x 32-bit limbs, as straight-line cdecl routines.
 Run from the repository root: `python3 bigint-x86/asmgen/x86_p5.py`. CI runs it with
 `--check`, which fails if the checked-in file differs from what this script writes.
 
+The file is written in GNU as macros (one per instruction group: a product, a doubled
+cross product, the all-ones limbs, a Montgomery digit, a result word) and `.irp` loops
+over runs of consecutive limbs, which both GNU as and LLVM's assembler (global_asm!)
+expand into the straight-line code; that keeps the checked-in text at about 2,300
+lines instead of 23,000. `bash bigint-x86/asmgen/same_code.sh [REV]` proves a change
+here left the code alone: it assembles the file as committed at REV and as it is now,
+with both assemblers, and compares the bytes.
+
 Method: finely integrated product scanning (Koc, Acar and Kaliski 1996, "FIPS"). Column
 k of a*b + m*n is summed in a three-word accumulator (c0, c1, c2) held in registers;
 for k < 24 the Montgomery digit m[k] = c0 * n0 is chosen so that the column's low word
