@@ -151,6 +151,35 @@ MACROS = """\
     mov dword ptr [esp + \\mo], \\c0
     xor \\c0, \\c0
     .endm
+    # The masked final subtraction and the return: u (at esp) - n (at [nb + no]) into
+    # r (at rp, loaded from [esp + ro]), then top - borrow, 0 (keep u - n) or -1
+    # (keep u), selects each word; the frame of fs bytes and the saved registers go.
+    .macro ssmail_p5_final rp, ro, nb, no, top, fs
+    mov \\rp, dword ptr [esp + \\ro]
+    mov eax, dword ptr [esp]
+    sub eax, dword ptr [\\nb + \\no]
+    mov dword ptr [\\rp], eax
+    .irp i, 4,8,12,16,20,24,28,32,36,40,44,48,52,56,60,64,68,72,76,80,84,88,92
+    mov eax, dword ptr [esp + \\i]
+    sbb eax, dword ptr [\\nb + \\no+\\i]
+    mov dword ptr [\\rp + \\i], eax
+    .endr
+    sbb \\top, 0
+    .irp i, 0,4,8,12,16,20,24,28,32,36,40,44,48,52,56,60,64,68,72,76,80,84,88,92
+    mov eax, dword ptr [\\rp + \\i]
+    mov edx, dword ptr [esp + \\i]
+    xor edx, eax
+    and edx, \\top
+    xor eax, edx
+    mov dword ptr [\\rp + \\i], eax
+    .endr
+    add esp, \\fs
+    pop edi
+    pop esi
+    pop ebx
+    pop ebp
+    ret
+    .endm
 """
 
 MACRO_NAMES = [
@@ -163,6 +192,7 @@ MACRO_NAMES = [
     "ssmail_p5_digit",
     "ssmail_p5_digit_ones",
     "ssmail_p5_word",
+    "ssmail_p5_final",
 ]
 
 # A run of consecutive products shorter than this is written out call by call: an
@@ -345,36 +375,12 @@ def routine(name, square, oakley):
     c0, c1, _ = regs
     e.op(f"mov {mem('esp', m_(LIMBS - 1))}, {c0}")
     top = c1
-    # u + top*2^768 < 2n: subtract n into r, keep u if that borrowed past top.
+    # u + top*2^768 < 2n: subtract n into r, keep u if that borrowed past top. The
+    # macro's offsets assume u at esp and 24 limbs.
+    assert m_off == 0 and LIMBS == 24
     e.lines.append("    # masked final subtraction")
-    if square:
-        e.op(f"mov esi, {mem('esp', argoff['r'])}")
-        rp = "esi"
-    else:
-        e.op(f"mov edi, {mem('esp', argoff['r'])}")
-        rp = "edi"
-    e.op(f"mov eax, {mem('esp', m_(0))}")
-    e.op(f"sub eax, {mem(n_base, n_off)}")
-    e.op(f"mov {mem(rp, 0)}, eax")
-    e.op(".irp i, " + ",".join(str(4 * i) for i in range(1, LIMBS)))
-    e.op(f"mov eax, dword ptr [esp + {m_off}+\\i]")
-    e.op(f"sbb eax, dword ptr [{n_base} + {n_off}+\\i]")
-    e.op(f"mov dword ptr [{rp} + \\i], eax")
-    e.op(".endr")
-    # top - borrow is 0 (keep u - n) or -1 (keep u): the mask.
-    e.op(f"sbb {top}, 0")
-    e.op(".irp i, " + ",".join(str(4 * i) for i in range(LIMBS)))
-    e.op(f"mov eax, dword ptr [{rp} + \\i]")
-    e.op(f"mov edx, dword ptr [esp + {m_off}+\\i]")
-    e.op("xor edx, eax")
-    e.op(f"and edx, {top}")
-    e.op("xor eax, edx")
-    e.op(f"mov dword ptr [{rp} + \\i], eax")
-    e.op(".endr")
-    e.op(f"add esp, {frame}")
-    for reg in ["edi", "esi", "ebx", "ebp"]:
-        e.op(f"pop {reg}")
-    e.op("ret")
+    rp = "esi" if square else "edi"
+    e.op(f"ssmail_p5_final {rp}, {argoff['r']}, {n_base}, {n_off}, {top}, {frame}")
     e.lines.append(f"    .size {name}, . - {name}")
     return e.lines
 

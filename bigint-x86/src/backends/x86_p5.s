@@ -81,6 +81,35 @@
     mov dword ptr [esp + \mo], \c0
     xor \c0, \c0
     .endm
+    # The masked final subtraction and the return: u (at esp) - n (at [nb + no]) into
+    # r (at rp, loaded from [esp + ro]), then top - borrow, 0 (keep u - n) or -1
+    # (keep u), selects each word; the frame of fs bytes and the saved registers go.
+    .macro ssmail_p5_final rp, ro, nb, no, top, fs
+    mov \rp, dword ptr [esp + \ro]
+    mov eax, dword ptr [esp]
+    sub eax, dword ptr [\nb + \no]
+    mov dword ptr [\rp], eax
+    .irp i, 4,8,12,16,20,24,28,32,36,40,44,48,52,56,60,64,68,72,76,80,84,88,92
+    mov eax, dword ptr [esp + \i]
+    sbb eax, dword ptr [\nb + \no+\i]
+    mov dword ptr [\rp + \i], eax
+    .endr
+    sbb \top, 0
+    .irp i, 0,4,8,12,16,20,24,28,32,36,40,44,48,52,56,60,64,68,72,76,80,84,88,92
+    mov eax, dword ptr [\rp + \i]
+    mov edx, dword ptr [esp + \i]
+    xor edx, eax
+    and edx, \top
+    xor eax, edx
+    mov dword ptr [\rp + \i], eax
+    .endr
+    add esp, \fs
+    pop edi
+    pop esi
+    pop ebx
+    pop ebp
+    ret
+    .endm
     .text
 
     .globl ssmail_x86p5_mul
@@ -598,30 +627,7 @@ ssmail_x86p5_mul:
     ssmail_p5_word 88, ecx
     mov dword ptr [esp + 92], ebp
     # masked final subtraction
-    mov edi, dword ptr [esp + 228]
-    mov eax, dword ptr [esp]
-    sub eax, dword ptr [esp + 96]
-    mov dword ptr [edi], eax
-    .irp i, 4,8,12,16,20,24,28,32,36,40,44,48,52,56,60,64,68,72,76,80,84,88,92
-    mov eax, dword ptr [esp + 0+\i]
-    sbb eax, dword ptr [esp + 96+\i]
-    mov dword ptr [edi + \i], eax
-    .endr
-    sbb ebx, 0
-    .irp i, 0,4,8,12,16,20,24,28,32,36,40,44,48,52,56,60,64,68,72,76,80,84,88,92
-    mov eax, dword ptr [edi + \i]
-    mov edx, dword ptr [esp + 0+\i]
-    xor edx, eax
-    and edx, ebx
-    xor eax, edx
-    mov dword ptr [edi + \i], eax
-    .endr
-    add esp, 208
-    pop edi
-    pop esi
-    pop ebx
-    pop ebp
-    ret
+    ssmail_p5_final edi, 228, esp, 96, ebx, 208
     .size ssmail_x86p5_mul, . - ssmail_x86p5_mul
 
     .globl ssmail_x86p5_mul_oakley
@@ -1173,30 +1179,7 @@ ssmail_x86p5_mul_oakley:
     ssmail_p5_word 88, ecx
     mov dword ptr [esp + 92], ebp
     # masked final subtraction
-    mov edi, dword ptr [esp + 228]
-    mov eax, dword ptr [esp]
-    sub eax, dword ptr [esp + 96]
-    mov dword ptr [edi], eax
-    .irp i, 4,8,12,16,20,24,28,32,36,40,44,48,52,56,60,64,68,72,76,80,84,88,92
-    mov eax, dword ptr [esp + 0+\i]
-    sbb eax, dword ptr [esp + 96+\i]
-    mov dword ptr [edi + \i], eax
-    .endr
-    sbb ebx, 0
-    .irp i, 0,4,8,12,16,20,24,28,32,36,40,44,48,52,56,60,64,68,72,76,80,84,88,92
-    mov eax, dword ptr [edi + \i]
-    mov edx, dword ptr [esp + 0+\i]
-    xor edx, eax
-    and edx, ebx
-    xor eax, edx
-    mov dword ptr [edi + \i], eax
-    .endr
-    add esp, 208
-    pop edi
-    pop esi
-    pop ebx
-    pop ebp
-    ret
+    ssmail_p5_final edi, 228, esp, 96, ebx, 208
     .size ssmail_x86p5_mul_oakley, . - ssmail_x86p5_mul_oakley
 
     .globl ssmail_x86p5_sqr
@@ -1711,30 +1694,7 @@ ssmail_x86p5_sqr:
     ssmail_p5_word 88, ecx
     mov dword ptr [esp + 92], ebp
     # masked final subtraction
-    mov esi, dword ptr [esp + 132]
-    mov eax, dword ptr [esp]
-    sub eax, dword ptr [edi]
-    mov dword ptr [esi], eax
-    .irp i, 4,8,12,16,20,24,28,32,36,40,44,48,52,56,60,64,68,72,76,80,84,88,92
-    mov eax, dword ptr [esp + 0+\i]
-    sbb eax, dword ptr [edi + 0+\i]
-    mov dword ptr [esi + \i], eax
-    .endr
-    sbb ebx, 0
-    .irp i, 0,4,8,12,16,20,24,28,32,36,40,44,48,52,56,60,64,68,72,76,80,84,88,92
-    mov eax, dword ptr [esi + \i]
-    mov edx, dword ptr [esp + 0+\i]
-    xor edx, eax
-    and edx, ebx
-    xor eax, edx
-    mov dword ptr [esi + \i], eax
-    .endr
-    add esp, 112
-    pop edi
-    pop esi
-    pop ebx
-    pop ebp
-    ret
+    ssmail_p5_final esi, 132, edi, 0, ebx, 112
     .size ssmail_x86p5_sqr, . - ssmail_x86p5_sqr
 
     .globl ssmail_x86p5_sqr_oakley
@@ -2283,30 +2243,7 @@ ssmail_x86p5_sqr_oakley:
     ssmail_p5_word 88, ecx
     mov dword ptr [esp + 92], ebp
     # masked final subtraction
-    mov esi, dword ptr [esp + 132]
-    mov eax, dword ptr [esp]
-    sub eax, dword ptr [edi]
-    mov dword ptr [esi], eax
-    .irp i, 4,8,12,16,20,24,28,32,36,40,44,48,52,56,60,64,68,72,76,80,84,88,92
-    mov eax, dword ptr [esp + 0+\i]
-    sbb eax, dword ptr [edi + 0+\i]
-    mov dword ptr [esi + \i], eax
-    .endr
-    sbb ebx, 0
-    .irp i, 0,4,8,12,16,20,24,28,32,36,40,44,48,52,56,60,64,68,72,76,80,84,88,92
-    mov eax, dword ptr [esi + \i]
-    mov edx, dword ptr [esp + 0+\i]
-    xor edx, eax
-    and edx, ebx
-    xor eax, edx
-    mov dword ptr [esi + \i], eax
-    .endr
-    add esp, 112
-    pop edi
-    pop esi
-    pop ebx
-    pop ebp
-    ret
+    ssmail_p5_final esi, 132, edi, 0, ebx, 112
     .size ssmail_x86p5_sqr_oakley, . - ssmail_x86p5_sqr_oakley
 
     .purgem ssmail_p5_acc
@@ -2318,3 +2255,4 @@ ssmail_x86p5_sqr_oakley:
     .purgem ssmail_p5_digit
     .purgem ssmail_p5_digit_ones
     .purgem ssmail_p5_word
+    .purgem ssmail_p5_final
