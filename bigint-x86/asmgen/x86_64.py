@@ -4,11 +4,22 @@
     python3 bigint-x86/asmgen/x86_64.py
 
 rewrites, in place, every block between a `// BEGIN GENERATED <name>` and a
-`// END GENERATED <name>` line of `bigint-x86/src/backends/x86_64_{adc,adx}.rs`. The
-blocks are lists of string literals for `asm!`; the Rust around them (operands,
-clobbers, SAFETY comments) is hand-written. Why generate: a 12-limb product unrolled
-by hand is 500 lines in which one wrong offset is easy to write and hard to see; here
-each shape is written once. The output is checked in, so building needs no Python.
+`// END GENERATED <name>` line of `bigint-x86/src/backends/x86_64_{adc,adx,adx_zen}.rs`.
+The blocks are the template pieces of `asm!` (string literals and calls of the macros
+below), the `concat!` pieces of a macro, or a whole `macro_rules!`; the Rust around them
+(operands, clobbers, SAFETY comments, the macros' doc comments) is hand-written. Why
+generate: a 12-limb product unrolled by hand is 500 lines in which one wrong offset is
+easy to write and hard to see; here each shape is written once. The output is checked
+in, so building needs no Python; CI regenerates it and fails on a difference.
+
+What repeats is generated once as a `macro_rules!` that expands to a `concat!` of the
+lines, joined by newlines with none after the last, as `asm!` joins its pieces, so the
+assembly text is the same as if every line were written out: `col!` (a column of
+x86_64-adc), `step!` (a row product of x86_64-adx), `final_sub!` (the masked final
+subtraction of all four full reductions) and `reduce_rows_n0_one!` (x86_64-adx's rows
+for n0 = 1, which x86_64-adx-zen's lazy reduction shares). To check a change to this
+file keeps the code: `cargo rustc --release -p ssmail-bigint-x86 --lib -- --emit=asm`
+before and after, and compare the .s files in target/release/deps.
 
 Layout shared by all blocks (12 limbs of 64 bits, little-endian limb order):
   t:   24-word scratch; the 1536-bit product goes there, is reduced in place, and the
@@ -46,6 +57,41 @@ def H(j):
     return "r9" if j & 1 else "r10"
 
 
+def adx_step_lines(hi, src, t, lo, out):
+    """One product of a row: hi:r8 = rdx * src, then t (CF chain) and the high half
+    of the product before, lo (OF chain), added to r8, which goes to out."""
+    return [f"mulx {hi}, r8, {src}", f"adcx r8, {t}", f"adox r8, {lo}", f"mov {out}, r8"]
+
+
+def adx_step(hi, src, t, lo, out=None):
+    """A product of a row as one call of `step!` in x86_64_adx.rs; out defaults to t.
+    The memory operands go in without their `qword ptr`, which the macro adds (so that
+    a call fits on a line)."""
+
+    def addr(x):
+        assert x.startswith("qword ptr [")
+        return x.removeprefix("qword ptr ")
+
+    args = [hi, addr(src), addr(t), lo] + ([out] if out else [])
+    args = ", ".join(f'"{x}"' for x in args)
+    return Rust(f"step!({args})")
+
+
+def adx_step_macro():
+    """The macro `step!`: `adx_step_lines` with the result into t, or into `$out`."""
+    o = ["macro_rules! step {"]
+    for params, out in (("$hi:literal, $src:literal, $t:literal, $lo:literal", "qword ptr $t"),
+                        ("$hi:literal, $src:literal, $t:literal, $lo:literal, $out:literal",
+                         "$out")):
+        o.append(f"    ({params}) => {{")
+        o.append("        concat!(")
+        o += ["            " + x for x in concat_body(adx_step_lines("$hi", "qword ptr $src", "qword ptr $t", "$lo", out))]
+        o.append("        )")
+        o.append("    };")
+    o.append("}")
+    return o
+
+
 def adx_mul_product():
     """t[0..24] = a * b, fully unrolled: row 0 writes fresh columns, row i adds
     a*b[i] into t[i..i+12] (its top column t[i+12] is fresh)."""
@@ -67,10 +113,7 @@ def adx_mul_product():
         o.append(f"adcx r8, {q('t', i)}")
         o.append(f"mov {q('t', i)}, r8")
         for j in range(1, L):
-            o.append(f"mulx {H(j)}, r8, {q('a', j)}")
-            o.append(f"adcx r8, {q('t', i + j)}")
-            o.append(f"adox r8, {H(j - 1)}")
-            o.append(f"mov {q('t', i + j)}, r8")
+            o.append(adx_step(H(j), q("a", j), q("t", i + j), H(j - 1)))
         # The top column is fresh: the row's last high half plus both chains' carries
         # (the partial product is below 2^(64(i+13)), so nothing carries out of it).
         o.append(f"adox {H(L - 1)}, r11")
@@ -101,11 +144,12 @@ def adx_sqr_product():
         o.append(f"mov rdx, {q('a', i)}")
         for j in range(i + 1, L):
             c = i + j
-            o.append(f"mulx {H(j)}, r8, {q('a', j)}")
-            o.append(f"adcx r8, {q('t', c)}")
             if j > i + 1:
-                o.append(f"adox r8, {H(j - 1)}")
-            o.append(f"mov {q('t', c)}, r8")
+                o.append(adx_step(H(j), q("a", j), q("t", c), H(j - 1)))
+            else:
+                o.append(f"mulx {H(j)}, r8, {q('a', j)}")
+                o.append(f"adcx r8, {q('t', c)}")
+                o.append(f"mov {q('t', c)}, r8")
         o.append(f"adox {H(L - 1)}, r11")
         o.append(f"adcx {H(L - 1)}, r11")
         o.append(f"mov {q('t', i + L)}, {H(L - 1)}")
@@ -134,9 +178,9 @@ def adx_sqr_product():
     return o
 
 
-def adx_reduce(n0_is_one, lazy=False):
-    """Montgomery reduction of t[0..24] in place, 12 rows, then the masked final
-    subtraction into out. Row i adds m*n at column i, m = t[i]*n0, which clears column
+def adx_reduce(n0_is_one):
+    """Montgomery reduction of t[0..24] in place, 12 rows (the final subtraction
+    follows, `final_sub_regs` or `lazy_sub_regs`, where the blocks are put together). Row i adds m*n at column i, m = t[i]*n0, which clears column
     i. Fully unrolled: a loop's counter and taken branch would compete with adcx and
     adox for ports 0 and 6.
 
@@ -162,14 +206,9 @@ def adx_reduce(n0_is_one, lazy=False):
             o.append("adcx r8, rax")
             prev_hi = H(0)
         for j in range(1, L):
-            o.append(f"mulx {H(j)}, r8, {q('n', j)}")
-            o.append(f"adcx r8, {q('t', i + j)}")
-            o.append(f"adox r8, {prev_hi}")
-            if j == 1 and i < L - 1:
-                # The next row's t[i+1]: only ever read from rax.
-                o.append("mov rax, r8")
-            else:
-                o.append(f"mov {q('t', i + j)}, r8")
+            # The next row's t[i+1] (j = 1) is only ever read from rax.
+            out = "rax" if j == 1 and i < L - 1 else None
+            o.append(adx_step(H(j), q("n", j), q("t", i + j), prev_hi, out))
             prev_hi = H(j)
         # Top column: old t[i+12], the last high half (OF chain), the carry owed from
         # the row below (CF chain, with its carry in). Both chains' carries out go to
@@ -182,9 +221,24 @@ def adx_reduce(n0_is_one, lazy=False):
         o.append("adcx r12, r11")
         o.append("adox r12, r11")
         o.append(f"mov {q('t', i + L)}, r8")
-    o += lazy_sub_regs("r8", "r12") if lazy else final_sub_regs("r8", "r12")
     # Fixed registers (the result comes out in registers, so every operand is pinned).
-    return [x.replace("{t}", "rdi").replace("{n0}", "rcx").replace("{n}", "rsi") for x in o]
+    return fixed_regs(o)
+
+
+def fixed_regs(o):
+    """The reduction blocks' operands pinned to registers: t in rdi, n in rsi, n0 in rcx."""
+
+    def pin(x):
+        return x.replace("{t}", "rdi").replace("{n0}", "rcx").replace("{n}", "rsi")
+
+    return [Rust(pin(x.text)) if isinstance(x, Rust) else pin(x) for x in o]
+
+
+def adx_reduce_n0_one():
+    """The n0 = 1 reduction of x86_64-adx: the rows, written once as the macro
+    `reduce_rows_n0_one!` (x86_64-adx-zen's lazy reduction has the same rows), then the
+    final subtraction shared with x86_64-adc."""
+    return [Rust("reduce_rows_n0_one!()"), Rust(f'{FINAL_SUB}!("r12")')]
 
 
 def lazy_sub_regs(tmp, top):
@@ -320,14 +374,45 @@ def final_sub_regs(tmp, top):
 # then mask.
 # --------------------------------------------------------------------------------------
 
-def adc_col(src, c, fresh, first=False):
-    """One column: t[c] (unless fresh) + rax*r8 + r9 → t[c], carry word → r9."""
+def adc_col_lines(src, dst, fresh, first):
+    """One column: t[c] (unless fresh) + rax*r8 + r9 → t[c] (dst), carry word → r9."""
     o = [f"mov rax, {src}", "mul r8"]
     if not fresh:
-        o += [f"add rax, {q('t', c)}", "adc rdx, 0"]
+        o += [f"add rax, {dst}", "adc rdx, 0"]
     if not first:
         o += ["add rax, r9", "adc rdx, 0"]
-    o += [f"mov {q('t', c)}, rax", "mov r9, rdx"]
+    o += [f"mov {dst}, rax", "mov r9, rdx"]
+    return o
+
+
+# The four shapes of a column, as the arms of the macro `col!` in x86_64_adc.rs: `new`
+# when t[c] is not yet written (nothing to add), `first` when there is no carry word
+# from a column below.
+COL_ARMS = [(True, True), (True, False), (False, True), (False, False)]
+
+
+def col_words(fresh, first):
+    return [w for w, on in (("new", fresh), ("first", first)) if on]
+
+
+def adc_col(src, c, fresh, first=False):
+    """A column as one call of `col!` (its lines are `adc_col_lines`)."""
+    words = "".join(w + " " for w in col_words(fresh, first))
+    return [Rust(f'col!({words}"{src}", "{q("t", c)}")')]
+
+
+def adc_col_macro():
+    """The macro `col!`: an arm per shape, each a concat! of `adc_col_lines` with
+    `$src` and `$dst` for the source and t[c] operands."""
+    o = ["macro_rules! col {"]
+    for fresh, first in COL_ARMS:
+        words = "".join(w + " " for w in col_words(fresh, first))
+        o.append(f"    ({words}$src:literal, $dst:literal) => {{")
+        o.append("        concat!(")
+        o += ["            " + x for x in concat_body(adc_col_lines("$src", "$dst", fresh, first))]
+        o.append("        )")
+        o.append("    };")
+    o.append("}")
     return o
 
 
@@ -405,19 +490,62 @@ def adc_reduce(n0_is_one):
         o.append("add rax, r9")
         o.append("adc r10, 0")
         o.append(f"mov {q('t', i + L)}, rax")
-    o += final_sub_regs("r8", "r10")
-    return [x.replace("{t}", "rdi").replace("{n0}", "rcx").replace("{n}", "rsi") for x in o]
+    return fixed_regs(o) + [Rust('final_sub!("r10")')]
 
+
+class Rust:
+    """A template piece that is Rust, not a line of assembly: a call of one of the
+    generated `macro_rules!` below, which expands to the lines it stands for (asm!
+    joins its template pieces with newlines, as the macros join their lines, so the
+    assembly text is the same as if the lines were written out)."""
+
+    def __init__(self, text):
+        self.text = text
+
+
+def by_path(o):
+    """`step!` called by its path: a macro_rules! expansion looks macro names up where
+    it is called, and x86_64_adx_zen calls `reduce_rows_n0_one!`."""
+    return [Rust(x.text.replace("step!(", "super::x86_64_adx::step!(")) if isinstance(x, Rust)
+            else x for x in o]
+
+
+# The final subtraction is one macro, defined in x86_64_adc.rs (`$top` is the register
+# of the carry word: r10 there, r12 in x86_64_adx) and called by all four full
+# reductions; x86_64_adx's n0 = 1 rows are one macro there, called by it and by
+# x86_64_adx_zen.
+FINAL_SUB = "super::x86_64_adc::final_sub"
+
+# Blocks inside `concat!(...)` of a `macro_rules!`: the lines of a template piece.
+MACROS = {
+    "x86_64_adc.rs": {
+        "final_sub": lambda: fixed_regs(final_sub_regs("r8", "$top")),
+    },
+    "x86_64_adx.rs": {
+        "reduce_rows_n0_one": lambda: by_path(adx_reduce(True)),
+    },
+}
+
+# Blocks of a whole macro_rules!.
+MACRO_RULES = {
+    "x86_64_adc.rs": {
+        "col": adc_col_macro,
+    },
+    "x86_64_adx.rs": {
+        "step": adx_step_macro,
+    },
+}
 
 BLOCKS = {
     "x86_64_adx.rs": {
         "mul_product": adx_mul_product,
         "sqr_product": adx_sqr_product,
-        "reduce_n0_one": lambda: adx_reduce(True),
-        "reduce": lambda: adx_reduce(False),
+        "reduce_n0_one": adx_reduce_n0_one,
+        "reduce": lambda: adx_reduce(False) + [Rust(f'{FINAL_SUB}!("r12")')],
     },
     "x86_64_adx_zen.rs": {
-        "reduce_n0_one_lazy": lambda: adx_reduce(True, True),
+        "reduce_n0_one_lazy": lambda: [Rust("super::x86_64_adx::reduce_rows_n0_one!()")]
+        + fixed_regs(lazy_sub_regs("r8", "r12")),
     },
     "x86_64_adc.rs": {
         "mul_product": adc_mul_product,
@@ -428,12 +556,45 @@ BLOCKS = {
 }
 
 
+def asm_piece(item):
+    """One template piece of an asm! block."""
+    if isinstance(item, Rust):
+        return f"{item.text},"
+    return f'"{item}",'
+
+
+def concat_body(lines):
+    """The pieces of `concat!` for lines of assembly, the macro's arguments (`$top`,
+    `$src`, ...) left as they are; newlines between the lines and none after the last."""
+    out = []
+    for k, line in enumerate(lines):
+        end = "" if k == len(lines) - 1 else "\\n"
+        if isinstance(line, Rust):
+            # A macro call that expands to lines itself: the newline after it apart.
+            out.append(f"{line.text},")
+            if end:
+                out.append(f'"{end}",')
+            continue
+        # Literal text and macro arguments ($name) alternate.
+        parts = re.split(r"(\$[a-z]+)", line)
+        pieces = [p if i % 2 else f'"{p}"' for i, p in enumerate(parts)]
+        pieces[-1] = f'"{parts[-1]}{end}"'
+        # One piece a line, as rustfmt lays out concat!'s arguments.
+        out += [f"{x}," for x in pieces if x != '""']
+    return out
+
+
 def main():
     root = pathlib.Path(__file__).resolve().parent.parent / "src" / "backends"
-    for fname, blocks in BLOCKS.items():
+    for fname in dict.fromkeys(list(MACROS) + list(MACRO_RULES) + list(BLOCKS)):
         path = root / fname
         text = path.read_text()
-        for name, gen in blocks.items():
+        pieces = {name: concat_body(gen()) for name, gen in MACROS.get(fname, {}).items()}
+        pieces |= {name: gen() for name, gen in MACRO_RULES.get(fname, {}).items()}
+        pieces |= {
+            name: [asm_piece(x) for x in gen()] for name, gen in BLOCKS.get(fname, {}).items()
+        }
+        for name, body_lines in pieces.items():
             pat = re.compile(
                 r"(?P<indent>[ \t]*)// BEGIN GENERATED " + name + r"\n.*?"
                 r"[ \t]*// END GENERATED " + name + r"\n",
@@ -443,7 +604,7 @@ def main():
             if not m:
                 raise SystemExit(f"{fname}: no block {name}")
             ind = m.group("indent")
-            body = "".join(f'{ind}"{line}",\n' for line in gen())
+            body = "".join(f"{ind}{line}\n" for line in body_lines)
             new = (
                 f"{ind}// BEGIN GENERATED {name}\n{body}"
                 f"{ind}// END GENERATED {name}\n"

@@ -5,6 +5,14 @@ and squaring for 24 x 32-bit limbs, as straight-line cdecl routines.
 Run from the repository root: `python3 bigint-x86/asmgen/x86_p5.py`. CI runs it with
 `--check`, which fails if the checked-in file differs from what this script writes.
 
+The file is written in GNU as macros (one per instruction group: a product, a doubled
+cross product, the all-ones limbs, a Montgomery digit, a result word) and `.irp` loops
+over runs of consecutive limbs, which both GNU as and LLVM's assembler (global_asm!)
+expand into the straight-line code; that keeps the checked-in text at about 2,300
+lines instead of 23,000. `bash bigint-x86/asmgen/same_code.sh [REV]` proves a change
+here left the code alone: it assembles the file as committed at REV and as it is now,
+with both assemblers, and compares the bytes.
+
 Method: finely integrated product scanning (Koc, Acar and Kaliski 1996, "FIPS"). Column
 k of a*b + m*n is summed in a three-word accumulator (c0, c1, c2) held in registers;
 for k < 24 the Montgomery digit m[k] = c0 * n0 is chosen so that the column's low word
@@ -62,7 +70,134 @@ HEADER = """\
 #   ssmail_x86p5_sqr(r, a, n, n0)         r = a*a/R mod n
 #   ssmail_x86p5_sqr_oakley(r, a, n)      the same for such an n
 # Inputs below n; r is fully reduced; R = 2^768. Only P5 instructions, no branch.
+#
+# The repeated instruction groups are assembler macros (ssmail_p5_*), and runs of
+# products over consecutive limbs are `.irp` loops over the limb index j: the assembler
+# expands them into the same straight-line code, one instruction group per product.
 """
+
+# The macros the routines are written in. Memory operands are a base register and a
+# byte offset (an expression in the `.irp` index where the group sits in a run), so that
+# no macro argument holds a space. `lb, lo` name the next product's first operand, loaded
+# between `add c0, eax` and `adc c1, edx` where it pairs on a P5; blank for the last.
+MACROS = """\
+    # edx:eax into the accumulator c2:c1:c0, loading eax from [lb + lo] on the way.
+    .macro ssmail_p5_acc c0, c1, c2, lb, lo
+    add \\c0, eax
+    .ifnb \\lb
+    mov eax, dword ptr [\\lb + \\lo]
+    .endif
+    adc \\c1, edx
+    adc \\c2, 0
+    .endm
+    # One product eax * [mb + mo] into the accumulator.
+    .macro ssmail_p5_mac mb, mo, c0, c1, c2, lb, lo
+    mul dword ptr [\\mb + \\mo]
+    ssmail_p5_acc \\c0, \\c1, \\c2, \\lb, \\lo
+    .endm
+    # A squaring's cross product, added twice: doubled first, its top bit into c2.
+    .macro ssmail_p5_mac2 mb, mo, c0, c1, c2, lb, lo
+    mul dword ptr [\\mb + \\mo]
+    add eax, eax
+    adc edx, edx
+    adc \\c2, 0
+    ssmail_p5_acc \\c0, \\c1, \\c2, \\lb, \\lo
+    .endm
+    # A squaring's diagonal product eax * eax.
+    .macro ssmail_p5_sq c0, c1, c2, lb, lo
+    mul eax
+    ssmail_p5_acc \\c0, \\c1, \\c2, \\lb, \\lo
+    .endm
+    # m[j] * (2^32 - 1) = m[j]*2^32 - m[j], m[j] at [esp + mo]: no mul.
+    .macro ssmail_p5_ones1 mo, c0, c1, c2
+    mov eax, dword ptr [esp + \\mo]
+    add \\c1, eax
+    adc \\c2, 0
+    sub \\c0, eax
+    sbb \\c1, 0
+    sbb \\c2, 0
+    .endm
+    # Two such terms in one column share one add and one subtract.
+    .macro ssmail_p5_ones2 mo, mo2, c0, c1, c2
+    mov eax, dword ptr [esp + \\mo]
+    xor edx, edx
+    add eax, dword ptr [esp + \\mo2]
+    adc edx, 0
+    add \\c1, eax
+    adc \\c2, edx
+    sub \\c0, eax
+    sbb \\c1, edx
+    sbb \\c2, 0
+    .endm
+    # Montgomery digit m = c0 * n0 into [esp + mo], m * n[0] added: c0 becomes zero.
+    .macro ssmail_p5_digit mo, n0o, nb, no, c0, c1, c2
+    mov eax, \\c0
+    imul eax, dword ptr [esp + \\n0o]
+    mov dword ptr [esp + \\mo], eax
+    mul dword ptr [\\nb + \\no]
+    add \\c0, eax
+    adc \\c1, edx
+    adc \\c2, 0
+    .endm
+    # The same for n[0] = 2^32 - 1 (n0 = 1): m = c0, m * n[0] = m*2^32 - m.
+    .macro ssmail_p5_digit_ones mo, c0, c1, c2
+    mov dword ptr [esp + \\mo], \\c0
+    add \\c1, \\c0
+    adc \\c2, 0
+    xor \\c0, \\c0
+    .endm
+    # A finished word of the result into [esp + mo]; c0 becomes the new top word.
+    .macro ssmail_p5_word mo, c0
+    mov dword ptr [esp + \\mo], \\c0
+    xor \\c0, \\c0
+    .endm
+    # The masked final subtraction and the return: u (at esp) - n (at [nb + no]) into
+    # r (at rp, loaded from [esp + ro]), then top - borrow, 0 (keep u - n) or -1
+    # (keep u), selects each word; the frame of fs bytes and the saved registers go.
+    .macro ssmail_p5_final rp, ro, nb, no, top, fs
+    mov \\rp, dword ptr [esp + \\ro]
+    mov eax, dword ptr [esp]
+    sub eax, dword ptr [\\nb + \\no]
+    mov dword ptr [\\rp], eax
+    .irp i, 4,8,12,16,20,24,28,32,36,40,44,48,52,56,60,64,68,72,76,80,84,88,92
+    mov eax, dword ptr [esp + \\i]
+    sbb eax, dword ptr [\\nb + \\no+\\i]
+    mov dword ptr [\\rp + \\i], eax
+    .endr
+    sbb \\top, 0
+    .irp i, 0,4,8,12,16,20,24,28,32,36,40,44,48,52,56,60,64,68,72,76,80,84,88,92
+    mov eax, dword ptr [\\rp + \\i]
+    mov edx, dword ptr [esp + \\i]
+    xor edx, eax
+    and edx, \\top
+    xor eax, edx
+    mov dword ptr [\\rp + \\i], eax
+    .endr
+    add esp, \\fs
+    pop edi
+    pop esi
+    pop ebx
+    pop ebp
+    ret
+    .endm
+"""
+
+MACRO_NAMES = [
+    "ssmail_p5_acc",
+    "ssmail_p5_mac",
+    "ssmail_p5_mac2",
+    "ssmail_p5_sq",
+    "ssmail_p5_ones1",
+    "ssmail_p5_ones2",
+    "ssmail_p5_digit",
+    "ssmail_p5_digit_ones",
+    "ssmail_p5_word",
+    "ssmail_p5_final",
+]
+
+# A run of consecutive products shorter than this is written out call by call: an
+# `.irp` costs three lines.
+MIN_IRP = 3
 
 
 class Emitter:
@@ -85,34 +220,65 @@ def mem(base, off):
     return f"dword ptr [{base} + {off}]"
 
 
-class Column:
-    """Emits multiply-accumulate products with the next load hoisted (see the module doc)."""
+def affine(const, step, var):
+    """`const + step*var` as an assembler expression without spaces."""
+    return f"{const}{step:+d}*{var}"
 
-    def __init__(self, e):
-        self.e = e
 
-    def products(self, prods, c0, c1, c2):
-        """prods: list of (load_operand, mul_operand, doubled)."""
-        e = self.e
-        if not prods:
-            return
-        e.op(f"mov eax, {prods[0][0]}")
-        for idx, (_, mop, doubled) in enumerate(prods):
-            nxt = prods[idx + 1][0] if idx + 1 < len(prods) else None
-            if mop is None:
-                e.op("mul eax")
-            else:
-                e.op(f"mul {mop}")
-            if doubled:
-                # 2*a[i]*a[j]: double the 64-bit product, its top bit into c2.
-                e.op("add eax, eax")
-                e.op("adc edx, edx")
-                e.op(f"adc {c2}, 0")
-            e.op(f"add {c0}, eax")
-            if nxt is not None:
-                e.op(f"mov eax, {nxt}")
-            e.op(f"adc {c1}, edx")
-            e.op(f"adc {c2}, 0")
+class Prod:
+    """One product of a column, for limb index j: eax = [lb + la + lc*j], then
+    eax * [mb + ma + mc*j] (or eax * eax when mb is None), doubled if dbl."""
+
+    def __init__(self, j, lb, la, lc, mb, ma, mc, dbl):
+        self.j = j
+        self.kind = (lb, la, lc, mb, ma, mc, dbl)
+
+    def load(self, var=None):
+        lb, la, lc = self.kind[:3]
+        if var is None:
+            return lb, la + lc * self.j
+        return lb, affine(la + lc, lc, var)
+
+    def call(self, c, nxt, var=None):
+        """The macro call for this product; nxt is the next product, or "run" for the
+        next in an `.irp` run over var, or None."""
+        _, _, _, mb, ma, mc, dbl = self.kind
+        if nxt == "run":
+            lb, lo = self.load(var)
+        elif nxt is not None:
+            lb, lo = nxt.load()
+        else:
+            lb, lo = "", ""
+        tail = f"{c[0]}, {c[1]}, {c[2]}"
+        if lb:
+            tail += f", {lb}, {lo}"
+        if mb is None:
+            return f"ssmail_p5_sq {tail}"
+        mo = ma + mc * self.j if var is None else affine(ma, mc, var)
+        return f"ssmail_p5_mac{'2' if dbl else ''} {mb}, {mo}, {tail}"
+
+
+def products(e, prods, c):
+    """Emits the products of a column with the next load hoisted (see the module doc):
+    runs over consecutive j as `.irp` loops, the rest call by call."""
+    if not prods:
+        return
+    e.op(f"mov eax, {mem(*prods[0].load())}")
+    i, n = 0, len(prods)
+    while i < n:
+        r = i
+        while r + 1 < n and prods[r + 1].kind == prods[i].kind and prods[r + 1].j == prods[r].j + 1:
+            r += 1
+        # Products i..r-1 load their run's next operand; product r loads what follows.
+        if r - i >= MIN_IRP:
+            e.op(".irp j, " + ",".join(str(p.j) for p in prods[i:r]))
+            e.op(prods[i].call(c, "run", "\\j"))
+            e.op(".endr")
+        else:
+            for t in range(i, r):
+                e.op(prods[t].call(c, prods[t + 1]))
+        e.op(prods[r].call(c, prods[r + 1] if r + 1 < n else None))
+        i = r + 1
 
 
 def routine(name, square, oakley):
@@ -152,132 +318,83 @@ def routine(name, square, oakley):
     else:
         # Copy n into the frame (two words per round so that the moves pair on a P5).
         e.op(f"mov eax, {mem('esp', argoff['n'])}")
-        for i in range(0, LIMBS, 2):
-            e.op(f"mov edx, {mem('eax', 4 * i)}")
-            e.op(f"mov ecx, {mem('eax', 4 * i + 4)}")
-            e.op(f"mov {mem('esp', n_off + 4 * i)}, edx")
-            e.op(f"mov {mem('esp', n_off + 4 * i + 4)}, ecx")
+        e.op(".irp i, " + ",".join(str(4 * i) for i in range(0, LIMBS, 2)))
+        e.op("mov edx, dword ptr [eax + \\i]")
+        e.op("mov ecx, dword ptr [eax + \\i+4]")
+        e.op(f"mov dword ptr [esp + {n_off}+\\i], edx")
+        e.op(f"mov dword ptr [esp + {n_off + 4}+\\i], ecx")
+        e.op(".endr")
         e.op(f"mov esi, {mem('esp', argoff['a'])}")
         e.op(f"mov edi, {mem('esp', argoff['b'])}")
 
-    def a_(i):
-        return mem("esi", 4 * i)
-
-    def b_(i):
-        return mem("edi", 4 * i)
-
     def m_(i):
-        return mem("esp", m_off + 4 * i)
-
-    def n_(i):
-        return mem(n_base, n_off + 4 * i)
+        return m_off + 4 * i
 
     regs = ["ebx", "ecx", "ebp"]
     for r in regs:
         e.op(f"xor {r}, {r}")
-    col = Column(e)
     for k in range(2 * LIMBS - 1):
+        c = regs
         c0, c1, c2 = regs
         e.lines.append(f"    # column {k}")
         lo, hi = max(0, k - (LIMBS - 1)), min(k, LIMBS - 1)
         prods = []
         if square:
             for i in range(lo, hi + 1):
-                j = k - i
-                if i < j:
-                    prods.append((a_(i), a_(j), True))
+                if i < k - i:
+                    prods.append(Prod(i, "esi", 0, 4, "esi", 4 * k, -4, True))
             if k % 2 == 0:
-                prods.append((a_(k // 2), None, False))
+                prods.append(Prod(k // 2, "esi", 0, 4, None, 0, 0, False))
         else:
             for j in range(lo, hi + 1):
-                prods.append((a_(j), b_(k - j), False))
+                prods.append(Prod(j, "esi", 0, 4, "edi", 4 * k, -4, False))
         ones = []
         for j in range(lo, min(hi, k - 1) + 1):
             if oakley and k - j in ONES:
                 ones.append(j)
             else:
-                prods.append((m_(j), n_(k - j), False))
-        col.products(prods, c0, c1, c2)
+                prods.append(Prod(j, "esp", m_off, 4, n_base, n_off + 4 * k, -4, False))
+        products(e, prods, c)
         # Limbs of n that are all ones: m*(2^32 - 1) = m*2^32 - m, no mul. Two such
         # terms in a column (n[22] and n[23]) share one add and one subtract.
         while ones:
             pair, ones = ones[:2], ones[2:]
-            e.op(f"mov eax, {m_(pair[0])}")
             if len(pair) == 2:
-                e.op("xor edx, edx")
-                e.op(f"add eax, {m_(pair[1])}")
-                e.op("adc edx, 0")
-                e.op(f"add {c1}, eax")
-                e.op(f"adc {c2}, edx")
-                e.op(f"sub {c0}, eax")
-                e.op(f"sbb {c1}, edx")
-                e.op(f"sbb {c2}, 0")
+                e.op(f"ssmail_p5_ones2 {m_(pair[0])}, {m_(pair[1])}, {c0}, {c1}, {c2}")
             else:
-                e.op(f"add {c1}, eax")
-                e.op(f"adc {c2}, 0")
-                e.op(f"sub {c0}, eax")
-                e.op(f"sbb {c1}, 0")
-                e.op(f"sbb {c2}, 0")
+                e.op(f"ssmail_p5_ones1 {m_(pair[0])}, {c0}, {c1}, {c2}")
         if k < LIMBS:
             if oakley:
-                # n[0] = 2^32 - 1, so n0 = 1, m = c0 and m*n[0] = m*2^32 - m: the
-                # low word cancels and c0 moves up a word.
-                e.op(f"mov {m_(k)}, {c0}")
-                e.op(f"add {c1}, {c0}")
-                e.op(f"adc {c2}, 0")
-                e.op(f"xor {c0}, {c0}")
+                e.op(f"ssmail_p5_digit_ones {m_(k)}, {c0}, {c1}, {c2}")
             else:
-                e.op(f"mov eax, {c0}")
-                e.op(f"imul eax, {mem('esp', n0_slot)}")
-                e.op(f"mov {m_(k)}, eax")
-                e.op(f"mul {n_(0)}")
-                e.op(f"add {c0}, eax")
-                e.op(f"adc {c1}, edx")
-                e.op(f"adc {c2}, 0")
-                # c0 is now zero: it becomes the new top word.
+                e.op(f"ssmail_p5_digit {m_(k)}, {n0_slot}, {n_base}, {n_off}, {c0}, {c1}, {c2}")
         else:
             # m[k - 24] was last read in column k - 1; its slot takes u[k - 24].
-            e.op(f"mov {m_(k - LIMBS)}, {c0}")
-            e.op(f"xor {c0}, {c0}")
+            e.op(f"ssmail_p5_word {m_(k - LIMBS)}, {c0}")
         regs = [c1, c2, c0]
     c0, c1, _ = regs
-    e.op(f"mov {m_(LIMBS - 1)}, {c0}")
+    e.op(f"mov {mem('esp', m_(LIMBS - 1))}, {c0}")
     top = c1
-    # u + top*2^768 < 2n: subtract n into r, keep u if that borrowed past top.
+    # u + top*2^768 < 2n: subtract n into r, keep u if that borrowed past top. The
+    # macro's offsets assume u at esp and 24 limbs.
+    assert m_off == 0 and LIMBS == 24
     e.lines.append("    # masked final subtraction")
-    if square:
-        e.op(f"mov esi, {mem('esp', argoff['r'])}")
-        rp = "esi"
-    else:
-        e.op(f"mov edi, {mem('esp', argoff['r'])}")
-        rp = "edi"
-    for i in range(LIMBS):
-        e.op(f"mov eax, {m_(i)}")
-        e.op(f"{'sub' if i == 0 else 'sbb'} eax, {n_(i)}")
-        e.op(f"mov {mem(rp, 4 * i)}, eax")
-    # top - borrow is 0 (keep u - n) or -1 (keep u): the mask.
-    e.op(f"sbb {top}, 0")
-    for i in range(LIMBS):
-        e.op(f"mov eax, {mem(rp, 4 * i)}")
-        e.op(f"mov edx, {m_(i)}")
-        e.op("xor edx, eax")
-        e.op(f"and edx, {top}")
-        e.op("xor eax, edx")
-        e.op(f"mov {mem(rp, 4 * i)}, eax")
-    e.op(f"add esp, {frame}")
-    for reg in ["edi", "esi", "ebx", "ebp"]:
-        e.op(f"pop {reg}")
-    e.op("ret")
+    rp = "esi" if square else "edi"
+    e.op(f"ssmail_p5_final {rp}, {argoff['r']}, {n_base}, {n_off}, {top}, {frame}")
     e.lines.append(f"    .size {name}, . - {name}")
     return e.lines
 
 
 def generate():
-    lines = [HEADER.rstrip("\n"), "    .text"]
+    lines = [HEADER.rstrip("\n"), MACROS.rstrip("\n"), "    .text"]
     lines += routine("ssmail_x86p5_mul", square=False, oakley=False)
     lines += routine("ssmail_x86p5_mul_oakley", square=False, oakley=True)
     lines += routine("ssmail_x86p5_sqr", square=True, oakley=False)
     lines += routine("ssmail_x86p5_sqr_oakley", square=True, oakley=True)
+    # The macros are gone once the routines are written, so that no other assembly
+    # in the same module (global_asm! and asm! share the assembler) can clash with them.
+    lines.append("")
+    lines += [f"    .purgem {m}" for m in MACRO_NAMES]
     return "\n".join(lines) + "\n"
 
 
