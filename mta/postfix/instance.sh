@@ -4,8 +4,9 @@
 #   mta/postfix/instance.sh start DIR --port N [--relayhost HOST:PORT] [--param NAME=VALUE]...
 #   mta/postfix/instance.sh stop DIR
 # Listens on 127.0.0.1:N. Without --relayhost every recipient in every domain is
-# delivered by virtual(8) into the Maildir DIR/mail/<domain>/<user>/; with it, everything
-# is relayed to HOST:PORT. The log is DIR/maillog (postlogd; no syslog needed).
+# delivered by virtual(8) into the one Maildir DIR/mail/Maildir/ (each copy starts with
+# Delivered-To: <recipient>; virtual(8) refuses regexp substitutions that would give
+# per-user folders); with it, everything is relayed to HOST:PORT. The log is DIR/maillog (postlogd; no syslog needed).
 # Runs as root (master must), the daemons as the system's `postfix` user.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -120,14 +121,12 @@ else
   cat >>"$conf/main.cf" <<EOF
 virtual_mailbox_domains = static:all
 virtual_mailbox_base = $dir/mail
-virtual_mailbox_maps = regexp:$conf/maildirs
+virtual_mailbox_maps = static:Maildir/
 virtual_uid_maps = static:$uid
 virtual_gid_maps = static:$gid
 virtual_minimum_uid = 1
 virtual_mailbox_limit = 0
 EOF
-  # user@domain -> domain/user/ (a trailing slash makes virtual(8) write a Maildir).
-  printf '%s\n' '/^([^@]+)@(.+)$/ ${2}/${1}/' >"$conf/maildirs"
 fi
 for p in "${params[@]}"; do
   printf '%s\n' "$p" >>"$conf/main.cf"

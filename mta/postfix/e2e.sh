@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# End-to-end test of the patched Postfix smtpd (mta/postfix/xcrypt.patch).
+#   mta/postfix/e2e.sh        (root, after mta/postfix/build.sh; about 15 s)
+# Starts two throwaway instances (instance.sh): one with smtpd_xcrypt_level = may, one
+# with the defaults (must behave as stock Postfix), and checks:
+#   1. XCRYPT sessions from xcrypt_client.py (arrsyfor_1.0 with a Python RC4 and
+#      t32_1.0 with libssmail's cipher; DH, KDF and the dialogue are the client's own)
+#      deliver byte-identical bodies; the log line and the Received: header name the
+#      cipher; a plain smtplib session still delivers.
+#   2. tcpdump on lo: the handshake is visible, and after the switch points neither the
+#      envelope addresses nor the body canaries are (e2e/pcapcheck.py --after-switch).
+#   3. The spec's answers: XCRYPT inside a transaction and pipelined XCRYPT get 503 and
+#      the bytes behind are discarded; an unoffered version gets 504.
+#   4. Defaults: no XCRYPT in the EHLO reply, XCRYPT is an unknown command (500).
+# Exit 0 when every check passed.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+W=$REPO/target/postfix/e2e
+LIB=$REPO/target/postfix/libssmail/lib/libssmail.so
+PY=${PYTHON:-python3}
+P_X=${P_X:-12625}   # XCRYPT instance
+P_S=${P_S:-12626}   # stock-default instance
+FAILS=0
+
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; FAILS=$((FAILS + 1)); }
+check() { # check NAME CMD...
+  local name=$1
+  shift
+  if "$@" >/dev/null 2>&1; then ok "$name"; else bad "$name"; fi
+}
+wait_until() { # wait_until SECONDS CMD...
+  local t=$(($1 * 10))
+  shift
+  while [ $t -gt 0 ]; do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.1
+    t=$((t - 1))
+  done
+  return 1
+}
+
+[ "$(id -u)" = 0 ] || { echo "e2e.sh must run as root (Postfix master, tcpdump)" >&2; exit 2; }
+[ -x "$REPO/target/postfix/build/postfix-3.7.11/libexec/smtpd" ] ||
+  { echo "build first: mta/postfix/build.sh" >&2; exit 2; }
+command -v tcpdump >/dev/null || apt-get install -y -q tcpdump >/dev/null
+
+for d in "$W/x" "$W/s"; do "$HERE/instance.sh" stop "$d" 2>/dev/null; done
+rm -rf "$W"
+mkdir -p "$W"
+cleanup() {
+  [ -n "${TCPDUMP:-}" ] && kill "$TCPDUMP" 2>/dev/null
+  "$HERE/instance.sh" stop "$W/x"
+  "$HERE/instance.sh" stop "$W/s"
+}
+trap cleanup EXIT
+
+"$HERE/instance.sh" start "$W/x" --port "$P_X" --param smtpd_xcrypt_level=may || exit 1
+"$HERE/instance.sh" start "$W/s" --port "$P_S" || exit 1
+
+tcpdump -i lo -n -s 65600 -B 65536 -U --immediate-mode -Z root -w "$W/lo.pcap" \
+  "tcp port $P_X or tcp port $P_S" >"$W/tcpdump.log" 2>&1 &
+TCPDUMP=$!
+wait_until 10 grep -q 'listening on' "$W/tcpdump.log" || bad "tcpdump did not start"
+
+# Messages: a header and a body canary, dot lines, and enough lines to span segments.
+CAN=$$$RANDOM
+mkmsg() { # mkmsg FILE TAG
+  {
+    printf 'From: sender@src.test\r\nSubject: hdr%s%s\r\n\r\n' "$2" "$CAN"
+    printf 'body%s%s\r\n' "$2" "$CAN"
+    printf '.a line that needs dot-stuffing\r\n..two dots\r\n'
+    for i in $(seq 2000); do printf 'line %04d of the e2e message, %s\r\n' "$i" "$2"; done
+    printf 'last line %s\r\n' "$2"
+  } >"$1"
+}
+mkmsg "$W/rc4.eml" rc4
+mkmsg "$W/t32.eml" t32
+mkmsg "$W/plain.eml" plain
+
+echo "== 1. delivery"
+check "1.rc4 XCRYPT arrsyfor_1.0 session (Python RC4)" \
+  "$PY" "$HERE/xcrypt_client.py" "$P_X" arrsyfor_1.0 "rc4from$CAN@src.test" "rc4to$CAN@e2e.test" "$W/rc4.eml"
+check "1.t32 XCRYPT t32_1.0 session (libssmail cipher)" \
+  "$PY" "$HERE/xcrypt_client.py" "$P_X" t32_1.0 "t32from$CAN@src.test" "t32to$CAN@e2e.test" "$W/t32.eml" --libssmail "$LIB"
+
+# The capture ends here.
+# A last plaintext session, to the other instance (pcapcheck looks at port $P_X only), as a
+# sentinel: once it is in the file, everything before it is too.
+SENT="sentinel$CAN"
+"$PY" - "$P_S" "$SENT" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+f = s.makefile("rb"); f.readline()
+s.sendall(b"NOOP " + sys.argv[2].encode() + b"\r\n"); f.readline()
+s.sendall(b"QUIT\r\n"); f.readline()
+EOF
+wait_until 10 grep -qaF "$SENT" "$W/lo.pcap" || bad "2. tcpdump did not write the sentinel"
+kill -INT "$TCPDUMP"
+wait "$TCPDUMP" 2>/dev/null
+TCPDUMP=
+
+delivered() { # delivered USER -> path of the file delivered to USER@e2e.test
+  grep -lx "Delivered-To: $1@e2e.test" "$W"/x/mail/Maildir/new/* 2>/dev/null | head -1
+}
+body_same() { # body_same SENT DELIVERED: the bodies (after the first empty line) match
+  "$PY" - "$1" "$2" <<'EOF'
+import sys
+sent = open(sys.argv[1], "rb").read().replace(b"\r\n", b"\n").split(b"\n\n", 1)[1]
+got = open(sys.argv[2], "rb").read().split(b"\n\n", 1)[1]
+sys.exit(0 if sent == got else 1)
+EOF
+}
+# After the XCRYPT sessions, outside the capture (--after-switch fails any unencrypted
+# session it sees).
+check "1.plain smtplib without XCRYPT still delivers" \
+  "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_X" "plainfrom$CAN@src.test" "plainto$CAN@e2e.test" "$W/plain.eml"
+for t in rc4 t32 plain; do
+  if wait_until 20 test -n "$(delivered "${t}to$CAN")"; then
+    f=$(delivered "${t}to$CAN")
+    check "1.$t body arrived byte-identical" body_same "$W/$t.eml" "$f"
+  else
+    bad "1.$t not delivered within 20 s"
+  fi
+done
+f=$(delivered "rc4to$CAN")
+check "1.rc4 Received: header names XCRYPT arrsyfor_1.0" grep -q $'^\t(using XCRYPT with cipher arrsyfor_1.0)' "$f"
+f=$(delivered "t32to$CAN")
+check "1.t32 Received: header names XCRYPT t32_1.0" grep -q $'^\t(using XCRYPT with cipher t32_1.0)' "$f"
+f=$(delivered "plainto$CAN")
+check "1.plain Received: header does not name XCRYPT" bash -c "[ -f '$f' ] && ! grep -q XCRYPT '$f'"
+log=$W/x/maillog
+check "1.log: XCRYPT connection established ... arrsyfor_1.0" \
+  grep -q 'smtpd\[[0-9]*\]: XCRYPT connection established from localhost\[127.0.0.1\]: arrsyfor_1.0$' "$log"
+check "1.log: XCRYPT connection established ... t32_1.0" \
+  grep -q 'smtpd\[[0-9]*\]: XCRYPT connection established from localhost\[127.0.0.1\]: t32_1.0$' "$log"
+
+echo "== 2. the wire"
+grep -E 'captured|dropped' "$W/tcpdump.log" | sed 's/^/     /'
+check "2.handshake visible (XCRYPT OK, 250 XCRYPT OK in the capture)" \
+  "$PY" "$REPO/e2e/pcapcheck.py" "$W/lo.pcap" --port "$P_X" --present "XCRYPT OK" --present "250 XCRYPT OK"
+check "2.no envelope address nor canary after the switch points" \
+  "$PY" "$REPO/e2e/pcapcheck.py" "$W/lo.pcap" --port "$P_X" --after-switch \
+  --absent "rc4from$CAN" --absent "rc4to$CAN" --absent "bodyrc4$CAN" --absent "hdrrc4$CAN" \
+  --absent "t32from$CAN" --absent "t32to$CAN" --absent "bodyt32$CAN" --absent "hdrt32$CAN" \
+  --absent "MAIL FROM" --absent "line 1000 of"
+
+echo "== 3. the spec's answers"
+"$PY" - "$P_X" >"$W/probes.log" 2>&1 <<'EOF'
+import secrets, socket, sys
+P = int("FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22"
+        "514A08798E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6"
+        "F44C42E9A63A3620FFFFFFFFFFFFFFFF", 16)
+port = int(sys.argv[1])
+def start(version="t32_1.0"):
+    ka = pow(2, 2 + secrets.randbelow(P - 3), P)
+    return f"XCRYPT {version} {ka:0192x} {secrets.token_hex(10)}\r\n".encode()
+class S:
+    def __init__(self):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.f = self.s.makefile("rb"); self.reply()
+    def reply(self):
+        lines = []
+        while True:
+            l = self.f.readline().decode().rstrip("\r\n"); lines.append(l)
+            if len(l) < 4 or l[3] != "-": return lines
+    def cmd(self, b):
+        self.s.sendall(b); return self.reply()
+fails = 0
+def want(name, lines, prefix):
+    global fails
+    good = lines[-1].startswith(prefix)
+    print(("ok   " if good else "FAIL ") + f"3.{name}: {lines[-1][:60]!r}")
+    fails += not good
+s = S(); s.cmd(b"EHLO probe.test\r\n"); s.cmd(b"MAIL FROM:<a@src.test>\r\n")
+want("XCRYPT inside a transaction -> 503", s.cmd(start()), "503")
+s = S(); s.cmd(b"EHLO probe.test\r\n")
+want("pipelined XCRYPT -> 503", s.cmd(start() + b"NOOP\r\n"), "503")
+want("bytes behind it were discarded (next reply is to this NOOP only)", s.cmd(b"QUIT\r\n"), "221")
+s = S()
+want("XCRYPT before EHLO -> 503", s.cmd(start()), "503")
+s = S(); s.cmd(b"HELO probe.test\r\n")
+want("XCRYPT after HELO -> 503", s.cmd(start()), "503")
+s = S(); s.cmd(b"EHLO probe.test\r\n")
+want("bad public key -> 501", s.cmd(b"XCRYPT t32_1.0 " + b"0" * 192 + b" " + b"1" * 20 + b"\r\n"), "501")
+want("server goes on in plaintext", s.cmd(b"NOOP\r\n"), "250")
+s = S(); s.cmd(b"EHLO probe.test\r\n")
+want("unknown version -> 504", s.cmd(start("foo_1.0")), "504")
+s = S(); s.cmd(b"EHLO probe.test\r\n")
+want("XCRYPT OK out of turn -> 503", s.cmd(b"XCRYPT OK\r\n"), "503")
+sys.exit(1 if fails else 0)
+EOF
+rc=$?
+cat "$W/probes.log"
+[ $rc = 0 ] || FAILS=$((FAILS + 1))
+
+echo "== 4. defaults behave as stock Postfix"
+"$PY" - "$P_S" >"$W/stock.log" 2>&1 <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+f = s.makefile("rb"); f.readline()
+def cmd(b):
+    s.sendall(b); lines = []
+    while True:
+        l = f.readline().decode().rstrip("\r\n"); lines.append(l)
+        if len(l) < 4 or l[3] != "-": return lines
+ehlo = cmd(b"EHLO probe.test\r\n")
+x = cmd(b"XCRYPT t32_1.0 " + b"2" * 192 + b" " + b"1" * 20 + b"\r\n")
+print(ehlo, x)
+sys.exit(0 if not any("XCRYPT" in l for l in ehlo) and x[-1].startswith("500") else 1)
+EOF
+check "4.no XCRYPT offer; XCRYPT is 500 (see $W/stock.log)" test $? = 0
+check "4.postconf -d knows smtpd_xcrypt_level = none" \
+  bash -c "'$REPO/target/postfix/build/postfix-3.7.11/bin/postconf' -d smtpd_xcrypt_level | grep -qx 'smtpd_xcrypt_level = none'"
+
+echo "== $FAILS failed"
+[ $FAILS = 0 ]
