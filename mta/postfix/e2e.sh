@@ -21,6 +21,8 @@ LIB=$REPO/target/postfix/libssmail/lib/libssmail.so
 PY=${PYTHON:-python3}
 P_X=${P_X:-12625}   # XCRYPT instance
 P_S=${P_S:-12626}   # stock-default instance
+P_C=${P_C:-12627}   # one session per smtpd process, key cache file, t32_1.0 only
+P_M=${P_M:-12628}   # one session per smtpd process, memory-only keys
 FAILS=0
 
 ok() { echo "ok   $*"; }
@@ -46,18 +48,23 @@ wait_until() { # wait_until SECONDS CMD...
   { echo "build first: mta/postfix/build.sh" >&2; exit 2; }
 command -v tcpdump >/dev/null || apt-get install -y -q tcpdump >/dev/null
 
-for d in "$W/x" "$W/s"; do "$HERE/instance.sh" stop "$d" 2>/dev/null; done
+for d in "$W/x" "$W/s" "$W/c" "$W/m"; do "$HERE/instance.sh" stop "$d" 2>/dev/null; done
 rm -rf "$W"
 mkdir -p "$W"
 cleanup() {
   [ -n "${TCPDUMP:-}" ] && kill "$TCPDUMP" 2>/dev/null
   "$HERE/instance.sh" stop "$W/x"
   "$HERE/instance.sh" stop "$W/s"
+  "$HERE/instance.sh" stop "$W/c"
+  "$HERE/instance.sh" stop "$W/m"
 }
 trap cleanup EXIT
 
 "$HERE/instance.sh" start "$W/x" --port "$P_X" --param smtpd_xcrypt_level=may || exit 1
 "$HERE/instance.sh" start "$W/s" --port "$P_S" || exit 1
+"$HERE/instance.sh" start "$W/c" --port "$P_C" --param smtpd_xcrypt_level=may --param max_use=1 \
+  --param "smtpd_xcrypt_cache_file=$W/c/data/xcrypt.cache" --param smtpd_xcrypt_versions=t32_1.0 || exit 1
+"$HERE/instance.sh" start "$W/m" --port "$P_M" --param smtpd_xcrypt_level=may --param max_use=1 || exit 1
 
 tcpdump -i lo -n -s 65600 -B 65536 -U --immediate-mode -Z root -w "$W/lo.pcap" \
   "tcp port $P_X or tcp port $P_S" >"$W/tcpdump.log" 2>&1 &
@@ -177,7 +184,7 @@ s = S(); s.cmd(b"EHLO probe.test\r\n"); s.cmd(b"MAIL FROM:<a@src.test>\r\n")
 want("XCRYPT inside a transaction -> 503", s.cmd(start()), "503")
 s = S(); s.cmd(b"EHLO probe.test\r\n")
 want("pipelined XCRYPT -> 503", s.cmd(start() + b"NOOP\r\n"), "503")
-want("bytes behind it were discarded (next reply is to this NOOP only)", s.cmd(b"QUIT\r\n"), "221")
+want("the NOOP behind it was discarded (the next reply is QUIT's)", s.cmd(b"QUIT\r\n"), "221")
 s = S()
 want("XCRYPT before EHLO -> 503", s.cmd(start()), "503")
 s = S(); s.cmd(b"HELO probe.test\r\n")
@@ -213,6 +220,43 @@ EOF
 check "4.no XCRYPT offer; XCRYPT is 500 (see $W/stock.log)" test $? = 0
 check "4.postconf -d knows smtpd_xcrypt_level = none" \
   bash -c "'$REPO/target/postfix/build/postfix-3.7.11/bin/postconf' -d smtpd_xcrypt_level | grep -qx 'smtpd_xcrypt_level = none'"
+
+echo "== 5. one key pair per server: the cache file shared by smtpd processes"
+# max_use = 1: every session gets a fresh smtpd process. With the cache file the server
+# key must be the same in both sessions; without it (the control) it must differ.
+server_keys() { # server_keys PORT -> the server key of two sessions, one per line
+  for i in 1 2; do
+    "$PY" "$HERE/xcrypt_client.py" "$1" t32_1.0 "k$i$CAN@src.test" "k$i$CAN@e2e.test" "$W/t32.eml" \
+      --libssmail "$LIB" | sed -n 's/^xcrypt: server key //p'
+  done
+}
+server_keys "$P_C" >"$W/keys-c.txt"
+server_keys "$P_M" >"$W/keys-m.txt"
+check "5.two sessions with the cache file got a server key each" test "$(grep -c . "$W/keys-c.txt")" = 2
+check "5.same server key from two smtpd processes (cache file)" test "$(sort -u "$W/keys-c.txt" | wc -l)" = 1
+check "5.the two sessions ran in two smtpd processes" \
+  test "$(sed -n 's/.*smtpd\[\([0-9]*\)\]: XCRYPT connection established.*/\1/p' "$W/c/maillog" | sort -u | wc -l)" = 2
+check "5.control: memory-only keys differ between processes" \
+  test "$(grep -c . "$W/keys-m.txt")" = 2 -a "$(sort -u "$W/keys-m.txt" | wc -l)" = 2
+check "5.cache file is owner-only and the postfix user's" \
+  test "$(stat -c '%a %U' "$W/c/data/xcrypt.cache" 2>/dev/null)" = "600 postfix"
+check "5.smtpd_xcrypt_versions = t32_1.0: arrsyfor_1.0 is not offered" \
+  bash -c "! '$PY' '$HERE/xcrypt_client.py' '$P_C' arrsyfor_1.0 a@src.test b@e2e.test '$W/rc4.eml'"
+"$PY" - "$P_C" >"$W/versions.log" 2>&1 <<'EOF'
+import secrets, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+f = s.makefile("rb"); f.readline()
+def cmd(b):
+    s.sendall(b); lines = []
+    while True:
+        l = f.readline().decode().rstrip("\r\n"); lines.append(l)
+        if len(l) < 4 or l[3] != "-": return lines
+ehlo = cmd(b"EHLO probe.test\r\n")
+x = cmd(b"XCRYPT arrsyfor_1.0 " + b"2" * 192 + b" " + secrets.token_hex(10).encode() + b"\r\n")
+print(ehlo, x)
+sys.exit(0 if "250-XCRYPT t32_1.0" in ehlo and x[-1].startswith("504 XCRYPT FAIL") else 1)
+EOF
+check "5.EHLO offers XCRYPT t32_1.0 only; a start with arrsyfor_1.0 gets 504" test $? = 0
 
 echo "== $FAILS failed"
 [ $FAILS = 0 ]

@@ -148,6 +148,7 @@ def main(argv):
     kb, nb = int(words[2], 16), bytes.fromhex(words[3])
     if len(words[2]) != 192 or not 2 <= kb <= P - 2 or len(nb) != 10:
         raise RuntimeError(f"bad server key or nonce: {lines}")
+    print(f"xcrypt: server key {words[2].lower()}")
     z = pow(kb, r, P).to_bytes(96, "big")
     h = hashlib.sha1(z + na + nb).digest()
     k_c2s, k_s2c = h[:10], h[10:]
