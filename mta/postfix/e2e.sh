@@ -147,6 +147,8 @@ echo "== 2. the wire"
 grep -E 'captured|dropped' "$W/tcpdump.log" | sed 's/^/     /'
 check "2.handshake visible (XCRYPT OK, 250 XCRYPT OK in the capture)" \
   "$PY" "$REPO/e2e/pcapcheck.py" "$W/lo.pcap" --port "$P_X" --present "XCRYPT OK" --present "250 XCRYPT OK"
+check "2.control: the search finds the plaintext EHLO sent before the switch" \
+  bash -c "! '$PY' '$REPO/e2e/pcapcheck.py' '$W/lo.pcap' --port '$P_X' --absent 'EHLO client.e2e.test'"
 check "2.no envelope address nor canary after the switch points" \
   "$PY" "$REPO/e2e/pcapcheck.py" "$W/lo.pcap" --port "$P_X" --after-switch \
   --absent "rc4from$CAN" --absent "rc4to$CAN" --absent "bodyrc4$CAN" --absent "hdrrc4$CAN" \
