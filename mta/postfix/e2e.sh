@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end test of the patched Postfix smtpd (mta/postfix/xcrypt.patch).
-#   mta/postfix/e2e.sh        (root, after mta/postfix/build.sh; about 15 s)
-# Starts two throwaway instances (instance.sh): one with smtpd_xcrypt_level = may, one
-# with the defaults (must behave as stock Postfix), and checks:
+#   mta/postfix/e2e.sh        (root, after mta/postfix/build.sh; about 25 s)
+# Starts four throwaway instances (instance.sh): x with smtpd_xcrypt_level = may, s with
+# the defaults (must behave as stock Postfix), c and m for the key cache, and checks:
 #   1. XCRYPT sessions from xcrypt_client.py (arrsyfor_1.0 with a Python RC4 and
 #      t32_1.0 with libssmail's cipher; DH, KDF and the dialogue are the client's own)
 #      deliver byte-identical bodies; the log line and the Received: header name the
@@ -12,6 +12,11 @@
 #   3. The spec's answers: XCRYPT inside a transaction and pipelined XCRYPT get 503 and
 #      the bytes behind are discarded; an unoffered version gets 504.
 #   4. Defaults: no XCRYPT in the EHLO reply, XCRYPT is an unknown command (500).
+#   5. One key pair per server: with smtpd_xcrypt_cache_file, two sessions in two smtpd
+#      processes (max_use = 1) see the same server key; without it they do not.
+#      smtpd_xcrypt_versions narrows the offer (504 for the others).
+#   6. If target/release/ssmail (or $SSMAIL_BIN) exists: smtplib -> ssmail gateway
+#      outbound --require-xcrypt -> patched smtpd delivers with t32_1.0; else "skip 6".
 # Exit 0 when every check passed.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -23,6 +28,8 @@ P_X=${P_X:-12625}   # XCRYPT instance
 P_S=${P_S:-12626}   # stock-default instance
 P_C=${P_C:-12627}   # one session per smtpd process, key cache file, t32_1.0 only
 P_M=${P_M:-12628}   # one session per smtpd process, memory-only keys
+P_G=${P_G:-12629}   # ssmail gateway outbound in front of instance x
+SSMAIL=${SSMAIL_BIN:-$REPO/target/release/ssmail}
 FAILS=0
 
 ok() { echo "ok   $*"; }
@@ -53,6 +60,7 @@ rm -rf "$W"
 mkdir -p "$W"
 cleanup() {
   [ -n "${TCPDUMP:-}" ] && kill "$TCPDUMP" 2>/dev/null
+  [ -n "${GATEWAY:-}" ] && kill "$GATEWAY" 2>/dev/null
   "$HERE/instance.sh" stop "$W/x"
   "$HERE/instance.sh" stop "$W/s"
   "$HERE/instance.sh" stop "$W/c"
@@ -198,6 +206,10 @@ s = S(); s.cmd(b"EHLO probe.test\r\n")
 want("unknown version -> 504", s.cmd(start("foo_1.0")), "504")
 s = S(); s.cmd(b"EHLO probe.test\r\n")
 want("XCRYPT OK out of turn -> 503", s.cmd(b"XCRYPT OK\r\n"), "503")
+for n in (600, 3000):  # over 512 octets; 3000 is also over Postfix's line_length_limit
+    s = S(); s.cmd(b"EHLO probe.test\r\n")
+    want(f"{n}-octet XCRYPT line -> 501", s.cmd(b"XCRYPT t32_1.0 " + b"a" * n + b" " + b"1" * 20 + b"\r\n"), "501")
+    want(f"... and the session goes on after the {n}-octet line", s.cmd(b"NOOP\r\n"), "250")
 sys.exit(1 if fails else 0)
 EOF
 rc=$?
@@ -259,6 +271,30 @@ print(ehlo, x)
 sys.exit(0 if "250-XCRYPT t32_1.0" in ehlo and x[-1].startswith("504 XCRYPT FAIL") else 1)
 EOF
 check "5.EHLO offers XCRYPT t32_1.0 only; a start with arrsyfor_1.0 gets 504" test $? = 0
+
+echo "== 6. ssmail's own client: smtplib -> ssmail gateway outbound -> patched smtpd"
+if [ -x "$SSMAIL" ]; then
+  "$SSMAIL" gateway outbound --listen "127.0.0.1:$P_G" --upstream "127.0.0.1:$P_X" \
+    --require-xcrypt 2>"$W/gateway.log" &
+  GATEWAY=$!
+  wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$P_G" || bad "6.gateway did not start"
+  mkmsg "$W/gw.eml" gw
+  check "6.smtplib through the outbound gateway" \
+    "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_G" "gwfrom$CAN@src.test" "gwto$CAN@e2e.test" "$W/gw.eml"
+  if wait_until 20 test -n "$(delivered "gwto$CAN")"; then
+    f=$(delivered "gwto$CAN")
+    check "6.body arrived byte-identical" body_same "$W/gw.eml" "$f"
+    check "6.Received: header names XCRYPT t32_1.0" grep -q $'^\t(using XCRYPT with cipher t32_1.0)' "$f"
+  else
+    bad "6.not delivered within 20 s"
+  fi
+  kill "$GATEWAY"
+  wait "$GATEWAY" 2>/dev/null
+  GATEWAY=
+  check "6.gateway log: xcrypt=yes suite=t32_1.0" grep -q 'session mode=outbound .*xcrypt=yes suite=t32_1.0 .*result=ok' "$W/gateway.log"
+else
+  echo "skip 6: no $SSMAIL (cargo build --release --locked -p ssmail, or set SSMAIL_BIN)"
+fi
 
 echo "== $FAILS failed"
 [ $FAILS = 0 ]
