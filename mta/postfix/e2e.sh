@@ -68,7 +68,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$HERE/instance.sh" start "$W/x" --port "$P_X" --param smtpd_xcrypt_level=may || exit 1
+# A throwaway self-signed certificate, so that STARTTLS is on offer beside XCRYPT.
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.e2e.test -days 2 \
+  -keyout "$W/tls.key" -out "$W/tls.crt" >/dev/null 2>&1 || bad "openssl: no test certificate"
+"$HERE/instance.sh" start "$W/x" --port "$P_X" --param smtpd_xcrypt_level=may \
+  --param smtpd_tls_security_level=may --param "smtpd_tls_cert_file=$W/tls.crt" \
+  --param "smtpd_tls_key_file=$W/tls.key" || exit 1
 "$HERE/instance.sh" start "$W/s" --port "$P_S" || exit 1
 "$HERE/instance.sh" start "$W/c" --port "$P_C" --param smtpd_xcrypt_level=may --param max_use=1 \
   --param "smtpd_xcrypt_cache_file=$W/c/data/xcrypt.cache" --param smtpd_xcrypt_versions=t32_1.0 || exit 1
@@ -210,6 +215,16 @@ for n in (600, 3000):  # over 512 octets; 3000 is also over Postfix's line_lengt
     s = S(); s.cmd(b"EHLO probe.test\r\n")
     want(f"{n}-octet XCRYPT line -> 501", s.cmd(b"XCRYPT t32_1.0 " + b"a" * n + b" " + b"1" * 20 + b"\r\n"), "501")
     want(f"... and the session goes on after the {n}-octet line", s.cmd(b"NOOP\r\n"), "250")
+import ssl
+s = S(); ehlo = s.cmd(b"EHLO probe.test\r\n")
+want("STARTTLS offered beside XCRYPT", [str(any(l[4:] == "STARTTLS" for l in ehlo))], "True")
+want("STARTTLS -> 220", s.cmd(b"STARTTLS\r\n"), "220")
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+s.s = ctx.wrap_socket(s.s, server_hostname="mx.e2e.test"); s.f = s.s.makefile("rb")
+ehlo = s.cmd(b"EHLO probe.test\r\n")
+want("no XCRYPT offer under TLS", [str(not any("XCRYPT" in l for l in ehlo))], "True")
+want("XCRYPT after STARTTLS -> 503", s.cmd(start()), "503")
+want("the TLS session goes on", s.cmd(b"NOOP\r\n"), "250")
 sys.exit(1 if fails else 0)
 EOF
 rc=$?
