@@ -56,10 +56,11 @@ fi
 
 # 3. The source, as Debian ships it (Debian's patches applied by dpkg-source).
 if ! ls "$out/src"/postfix_"$version"-*.dsc >/dev/null 2>&1; then
-  (cd "$out/src" && apt-get source --download-only -q postfix="$version"-\*) ||
-    (cd "$out/src" && apt-get source --download-only -q postfix)
+  (cd "$out/src" && apt-get source --download-only -q postfix)
 fi
-dsc=$(ls "$out/src"/postfix_"$version"-*.dsc | head -1)
+# The patch is written against this version; a newer bookworm point release needs a look.
+dsc=$(ls "$out/src"/postfix_"$version"-*.dsc 2>/dev/null | head -1)
+[ -n "$dsc" ] || { echo "build.sh: no postfix $version source in $out/src (apt-cache policy postfix)" >&2; exit 1; }
 tree=$out/build/postfix-$version
 stamp=$tree/.xcrypt.patch.applied
 
