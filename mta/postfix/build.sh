@@ -99,7 +99,9 @@ fi
 make -s
 # Our own C (not Postfix's) is held to the project's warning flags; -Wno-comment because
 # Postfix's manual-page comment blocks nest "/*" on purpose.
-(cd src/smtpd && gcc -fsyntax-only -Wall -Wextra -Werror -Wno-comment -I. -I../../include \
-  -D"$(sed -n 's/^SYSTYPE\t= //p' Makefile)" -DUSE_TLS $ssmail_cflags smtpd_xcrypt.c)
+for f in smtpd/smtpd_xcrypt.c smtp/smtp_xcrypt.c; do
+  (cd "src/${f%/*}" && gcc -fsyntax-only -Wall -Wextra -Werror -Wno-comment -I. -I../../include \
+    -D"$(sed -n 's/^SYSTYPE\t= //p' Makefile)" -DUSE_TLS $ssmail_cflags "${f#*/}")
+done
 echo "built: $tree/libexec/smtpd ($(./bin/postconf -d mail_version))"
 ./bin/postconf -d | grep '^smtpd_xcrypt_'

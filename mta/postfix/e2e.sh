@@ -29,6 +29,8 @@ P_S=${P_S:-12626}   # stock-default instance
 P_C=${P_C:-12627}   # one session per smtpd process, key cache file, t32_1.0 only
 P_M=${P_M:-12628}   # one session per smtpd process, memory-only keys
 P_G=${P_G:-12629}   # ssmail gateway outbound in front of instance x
+P_R=${P_R:-12630}   # smtp_xcrypt_level = may, relaying everything to x
+P_T=${P_T:-12631}   # smtp_xcrypt_level = may, relaying everything to s (no XCRYPT there)
 SSMAIL=${SSMAIL_BIN:-$REPO/target/release/ssmail}
 FAILS=0
 
@@ -55,7 +57,7 @@ wait_until() { # wait_until SECONDS CMD...
   { echo "build first: mta/postfix/build.sh" >&2; exit 2; }
 command -v tcpdump >/dev/null || apt-get install -y -q tcpdump >/dev/null
 
-for d in "$W/x" "$W/s" "$W/c" "$W/m"; do "$HERE/instance.sh" stop "$d" 2>/dev/null; done
+for d in "$W/x" "$W/s" "$W/c" "$W/m" "$W/r" "$W/t"; do "$HERE/instance.sh" stop "$d" 2>/dev/null; done
 rm -rf "$W"
 mkdir -p "$W"
 cleanup() {
@@ -65,6 +67,8 @@ cleanup() {
   "$HERE/instance.sh" stop "$W/s"
   "$HERE/instance.sh" stop "$W/c"
   "$HERE/instance.sh" stop "$W/m"
+  "$HERE/instance.sh" stop "$W/r"
+  "$HERE/instance.sh" stop "$W/t"
 }
 trap cleanup EXIT
 
@@ -78,6 +82,8 @@ openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.e2e.test -days 2 \
 "$HERE/instance.sh" start "$W/c" --port "$P_C" --param smtpd_xcrypt_level=may --param max_use=1 \
   --param "smtpd_xcrypt_cache_file=$W/c/data/xcrypt.cache" --param smtpd_xcrypt_versions=t32_1.0 || exit 1
 "$HERE/instance.sh" start "$W/m" --port "$P_M" --param smtpd_xcrypt_level=may --param max_use=1 || exit 1
+"$HERE/instance.sh" start "$W/r" --port "$P_R" --relayhost "127.0.0.1:$P_X" --param smtp_xcrypt_level=may || exit 1
+"$HERE/instance.sh" start "$W/t" --port "$P_T" --relayhost "127.0.0.1:$P_S" --param smtp_xcrypt_level=may || exit 1
 
 tcpdump -i lo -n -s 65600 -B 65536 -U --immediate-mode -Z root -w "$W/lo.pcap" \
   "tcp port $P_X or tcp port $P_S" >"$W/tcpdump.log" 2>&1 &
@@ -310,6 +316,63 @@ if [ -x "$SSMAIL" ]; then
 else
   echo "skip 6: no $SSMAIL (cargo build --release --locked -p ssmail, or set SSMAIL_BIN)"
 fi
+
+echo "== 7. patched smtp (sending side): r relays to x (XCRYPT), t relays to s (stock: plain)"
+tcpdump -i lo -n -s 65600 -B 65536 -U --immediate-mode -Z root -w "$W/relay.pcap" \
+  "tcp port $P_X or tcp port $P_S" >"$W/tcpdump-relay.log" 2>&1 &
+TCPDUMP=$!
+wait_until 10 grep -q 'listening on' "$W/tcpdump-relay.log" || bad "7.tcpdump did not start"
+{
+  printf 'Subject: hdrrelay1k%s\r\n\r\nbodyrelay1k%s\r\n' "$CAN" "$CAN"
+  for i in $(seq 12); do printf 'line %02d of a small message, padding it to about 1 KB....\r\n' "$i"; done
+} >"$W/relay1k.eml"
+mkmsg "$W/relay100k.eml" relay100k
+for m in relay1k relay100k; do
+  check "7.$m handed to r" \
+    "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_R" "${m}from$CAN@src.test" "${m}to$CAN@e2e.test" "$W/$m.eml"
+done
+mkmsg "$W/tplain.eml" tplain
+check "7.tplain handed to t" \
+  "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_T" "tplainfrom$CAN@src.test" "tplainto$CAN@e2e.test" "$W/tplain.eml"
+for m in relay1k relay100k; do
+  if wait_until 20 test -n "$(delivered "${m}to$CAN")"; then
+    f=$(delivered "${m}to$CAN")
+    check "7.$m arrived at x byte-identical" body_same "$W/$m.eml" "$f"
+    check "7.$m: x's Received: header for the r hop names XCRYPT t32_1.0" \
+      bash -c "grep -A1 '^Received: from mx.e2e.test' '$f' | grep -q \$'^\t(using XCRYPT with cipher t32_1.0)'"
+  else
+    bad "7.$m not delivered to x within 20 s"
+  fi
+done
+check "7.r logs XCRYPT connection established to x" \
+  grep -q "smtp\[[0-9]*\]: XCRYPT connection established to 127.0.0.1\[127.0.0.1\]:$P_X: t32_1.0" "$W/r/maillog"
+if wait_until 20 bash -c "grep -qx 'Delivered-To: tplainto$CAN@e2e.test' '$W'/s/mail/Maildir/new/* 2>/dev/null"; then
+  f=$(grep -lx "Delivered-To: tplainto$CAN@e2e.test" "$W"/s/mail/Maildir/new/* | head -1)
+  check "7.t -> stock s: delivered in plaintext, byte-identical" body_same "$W/tplain.eml" "$f"
+  check "7.t -> stock s: no XCRYPT attempted" bash -c "! grep -q XCRYPT '$W/t/maillog'"
+else
+  bad "7.t -> stock s: not delivered within 20 s"
+fi
+SENT2="sentinel2$CAN"
+"$PY" - "$P_S" "$SENT2" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+f = s.makefile("rb"); f.readline()
+s.sendall(b"NOOP " + sys.argv[2].encode() + b"\r\n"); f.readline()
+s.sendall(b"QUIT\r\n"); f.readline()
+EOF
+wait_until 10 grep -qaF "$SENT2" "$W/relay.pcap" || bad "7.tcpdump did not write the sentinel"
+kill -INT "$TCPDUMP"
+wait "$TCPDUMP" 2>/dev/null
+TCPDUMP=
+check "7.wire r -> x: handshake present" \
+  "$PY" "$REPO/e2e/pcapcheck.py" "$W/relay.pcap" --port "$P_X" --present "XCRYPT OK" --present "250 XCRYPT OK"
+check "7.wire r -> x: no envelope address, canary or body line after the switch points" \
+  "$PY" "$REPO/e2e/pcapcheck.py" "$W/relay.pcap" --port "$P_X" --after-switch \
+  --absent "relay1kto$CAN" --absent "relay1kfrom$CAN" --absent "bodyrelay1k$CAN" --absent "hdrrelay1k$CAN" \
+  --absent "relay100kto$CAN" --absent "bodyrelay100k$CAN" --absent "MAIL FROM" --absent "line 1000 of"
+check "7.control: the t -> s hop is plaintext on the wire" \
+  "$PY" "$REPO/e2e/pcapcheck.py" "$W/relay.pcap" --port "$P_S" --present "bodytplain$CAN"
 
 echo "== $FAILS failed"
 [ $FAILS = 0 ]
