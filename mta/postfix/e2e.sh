@@ -31,6 +31,8 @@ P_M=${P_M:-12628}   # one session per smtpd process, memory-only keys
 P_G=${P_G:-12629}   # ssmail gateway outbound in front of instance x
 P_R=${P_R:-12630}   # smtp_xcrypt_level = may, relaying everything to x
 P_T=${P_T:-12631}   # smtp_xcrypt_level = may, relaying everything to s (no XCRYPT there)
+P_U=${P_U:-12632}   # smtp_xcrypt_level = encrypt, relaying everything to v
+P_V=${P_V:-12633}   # starts with the defaults (no XCRYPT), then turns it on
 SSMAIL=${SSMAIL_BIN:-$REPO/target/release/ssmail}
 FAILS=0
 
@@ -57,7 +59,7 @@ wait_until() { # wait_until SECONDS CMD...
   { echo "build first: mta/postfix/build.sh" >&2; exit 2; }
 command -v tcpdump >/dev/null || apt-get install -y -q tcpdump >/dev/null
 
-for d in "$W/x" "$W/s" "$W/c" "$W/m" "$W/r" "$W/t"; do "$HERE/instance.sh" stop "$d" 2>/dev/null; done
+for d in "$W/x" "$W/s" "$W/c" "$W/m" "$W/r" "$W/t" "$W/u" "$W/v"; do "$HERE/instance.sh" stop "$d" 2>/dev/null; done
 rm -rf "$W"
 mkdir -p "$W"
 cleanup() {
@@ -69,6 +71,8 @@ cleanup() {
   "$HERE/instance.sh" stop "$W/m"
   "$HERE/instance.sh" stop "$W/r"
   "$HERE/instance.sh" stop "$W/t"
+  "$HERE/instance.sh" stop "$W/u"
+  "$HERE/instance.sh" stop "$W/v"
 }
 trap cleanup EXIT
 
@@ -84,6 +88,8 @@ openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.e2e.test -days 2 \
 "$HERE/instance.sh" start "$W/m" --port "$P_M" --param smtpd_xcrypt_level=may --param max_use=1 || exit 1
 "$HERE/instance.sh" start "$W/r" --port "$P_R" --relayhost "127.0.0.1:$P_X" --param smtp_xcrypt_level=may || exit 1
 "$HERE/instance.sh" start "$W/t" --port "$P_T" --relayhost "127.0.0.1:$P_S" --param smtp_xcrypt_level=may || exit 1
+"$HERE/instance.sh" start "$W/u" --port "$P_U" --relayhost "127.0.0.1:$P_V" --param smtp_xcrypt_level=encrypt || exit 1
+"$HERE/instance.sh" start "$W/v" --port "$P_V" || exit 1
 
 tcpdump -i lo -n -s 65600 -B 65536 -U --immediate-mode -Z root -w "$W/lo.pcap" \
   "tcp port $P_X or tcp port $P_S" >"$W/tcpdump.log" 2>&1 &
@@ -373,6 +379,42 @@ check "7.wire r -> x: no envelope address, canary or body line after the switch 
   --absent "relay100kto$CAN" --absent "bodyrelay100k$CAN" --absent "MAIL FROM" --absent "line 1000 of"
 check "7.control: the t -> s hop is plaintext on the wire" \
   "$PY" "$REPO/e2e/pcapcheck.py" "$W/relay.pcap" --port "$P_S" --present "bodytplain$CAN"
+
+echo "== 8. smtp_xcrypt_level = encrypt: deferred towards a server without XCRYPT, sent once it has it"
+PF=$REPO/target/postfix/build/postfix-3.7.11
+mkmsg "$W/enc.eml" enc
+check "8.message handed to u" \
+  "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_U" "encfrom$CAN@src.test" "encto$CAN@e2e.test" "$W/enc.eml"
+check "8.u defers it: XCRYPT required, not offered" \
+  wait_until 20 grep -q "to=<encto$CAN@e2e.test>.*status=deferred (XCRYPT is required, but host 127.0.0.1\[127.0.0.1\] did not offer it" "$W/u/maillog"
+check "8.nothing reached v in plaintext" bash -c "! grep -q 'encto$CAN' '$W/v/maillog'"
+# v turns XCRYPT on (main.cf + reload), then u's queue is flushed.
+echo "smtpd_xcrypt_level = may" >>"$W/v/conf/main.cf"
+kill -HUP "$(tr -d ' ' <"$W/v/queue/pid/master.pid")"
+# An idle smtpd from before the reload may still take a connection: wait for the offer.
+offers_xcrypt() {
+  "$PY" - "$P_V" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+f = s.makefile("rb"); f.readline(); s.sendall(b"EHLO probe.test\r\n")
+lines = []
+while True:
+    l = f.readline().decode(); lines.append(l)
+    if len(l) < 4 or l[3] != "-": break
+s.sendall(b"QUIT\r\n")
+sys.exit(0 if any(l[4:].startswith("XCRYPT") for l in lines) else 1)
+EOF
+}
+check "8.v offers XCRYPT after the reload" wait_until 15 offers_xcrypt
+"$PF/bin/postqueue" -c "$W/u/conf" -f
+if wait_until 30 bash -c "grep -qx 'Delivered-To: encto$CAN@e2e.test' '$W'/v/mail/Maildir/new/* 2>/dev/null"; then
+  f=$(grep -lx "Delivered-To: encto$CAN@e2e.test" "$W"/v/mail/Maildir/new/* | head -1)
+  check "8.after v offers XCRYPT: delivered byte-identical" body_same "$W/enc.eml" "$f"
+  check "8.... over XCRYPT (v's Received: header)" \
+    bash -c "grep -A1 '^Received: from mx.e2e.test' '$f' | grep -q \$'^\t(using XCRYPT with cipher t32_1.0)'"
+else
+  bad "8.not delivered to v within 30 s of the flush"
+fi
 
 echo "== $FAILS failed"
 [ $FAILS = 0 ]
