@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end test of the patched Postfix smtpd (mta/postfix/xcrypt.patch).
-#   mta/postfix/e2e.sh        (root, after mta/postfix/build.sh; about 25 s)
-# Starts four throwaway instances (instance.sh): x with smtpd_xcrypt_level = may, s with
-# the defaults (must behave as stock Postfix), c and m for the key cache, and checks:
+#   mta/postfix/e2e.sh        (root, after mta/postfix/build.sh; about 45 s)
+# Starts throwaway instances (instance.sh): x with smtpd_xcrypt_level = may, s with the
+# defaults (must behave as stock Postfix), c and m for the key cache, r t u v y for the
+# sending side, and checks:
 #   1. XCRYPT sessions from xcrypt_client.py (arrsyfor_1.0 with a Python RC4 and
 #      t32_1.0 with libssmail's cipher; DH, KDF and the dialogue are the client's own)
 #      deliver byte-identical bodies; the log line and the Received: header name the
@@ -16,7 +17,12 @@
 #      processes (max_use = 1) see the same server key; without it they do not.
 #      smtpd_xcrypt_versions narrows the offer (504 for the others).
 #   6. If target/release/ssmail (or $SSMAIL_BIN) exists: smtplib -> ssmail gateway
-#      outbound --require-xcrypt -> patched smtpd delivers with t32_1.0; else "skip 6".
+#      outbound --require-xcrypt -> patched smtpd, and patched smtp -> ssmail gateway
+#      inbound -> stock-default smtpd, both with t32_1.0; else "skip 6".
+#   7. Patched smtp -> patched smtpd (1 KB, ~74 KB with dot lines; wire checked) and
+#      patched smtp -> stock-default smtpd (plain).
+#   8. smtp_xcrypt_level = encrypt defers towards a server without XCRYPT and delivers
+#      once it offers XCRYPT.
 # Exit 0 when every check passed.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -33,6 +39,8 @@ P_R=${P_R:-12630}   # smtp_xcrypt_level = may, relaying everything to x
 P_T=${P_T:-12631}   # smtp_xcrypt_level = may, relaying everything to s (no XCRYPT there)
 P_U=${P_U:-12632}   # smtp_xcrypt_level = encrypt, relaying everything to v
 P_V=${P_V:-12633}   # starts with the defaults (no XCRYPT), then turns it on
+P_GI=${P_GI:-12634} # ssmail gateway inbound in front of s
+P_Y=${P_Y:-12635}   # smtp_xcrypt_level = may, relaying everything to the inbound gateway
 SSMAIL=${SSMAIL_BIN:-$REPO/target/release/ssmail}
 FAILS=0
 
@@ -59,7 +67,7 @@ wait_until() { # wait_until SECONDS CMD...
   { echo "build first: mta/postfix/build.sh" >&2; exit 2; }
 command -v tcpdump >/dev/null || apt-get install -y -q tcpdump >/dev/null
 
-for d in "$W/x" "$W/s" "$W/c" "$W/m" "$W/r" "$W/t" "$W/u" "$W/v"; do "$HERE/instance.sh" stop "$d" 2>/dev/null; done
+for d in "$W/x" "$W/s" "$W/c" "$W/m" "$W/r" "$W/t" "$W/u" "$W/v" "$W/y"; do "$HERE/instance.sh" stop "$d" 2>/dev/null; done
 rm -rf "$W"
 mkdir -p "$W"
 cleanup() {
@@ -73,6 +81,7 @@ cleanup() {
   "$HERE/instance.sh" stop "$W/t"
   "$HERE/instance.sh" stop "$W/u"
   "$HERE/instance.sh" stop "$W/v"
+  "$HERE/instance.sh" stop "$W/y"
 }
 trap cleanup EXIT
 
@@ -319,6 +328,30 @@ if [ -x "$SSMAIL" ]; then
   wait "$GATEWAY" 2>/dev/null
   GATEWAY=
   check "6.gateway log: xcrypt=yes suite=t32_1.0" grep -q 'session mode=outbound .*xcrypt=yes suite=t32_1.0 .*result=ok' "$W/gateway.log"
+
+  # The other direction: patched smtp (y) -> ssmail gateway inbound -> stock-default s.
+  "$SSMAIL" gateway inbound --listen "127.0.0.1:$P_GI" --upstream "127.0.0.1:$P_S" \
+    2>"$W/gateway-in.log" &
+  GATEWAY=$!
+  wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$P_GI" || bad "6.inbound gateway did not start"
+  "$HERE/instance.sh" start "$W/y" --port "$P_Y" --relayhost "127.0.0.1:$P_GI" \
+    --param smtp_xcrypt_level=may >/dev/null || bad "6.instance y did not start"
+  mkmsg "$W/gwin.eml" gwin
+  check "6.smtplib to y (patched smtp -> inbound gateway)" \
+    "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_Y" "gwinfrom$CAN@src.test" "gwinto$CAN@e2e.test" "$W/gwin.eml"
+  if wait_until 20 bash -c "grep -qx 'Delivered-To: gwinto$CAN@e2e.test' '$W'/s/mail/Maildir/new/* 2>/dev/null"; then
+    f=$(grep -lx "Delivered-To: gwinto$CAN@e2e.test" "$W"/s/mail/Maildir/new/* | head -1)
+    check "6.delivered through the inbound gateway byte-identical" body_same "$W/gwin.eml" "$f"
+  else
+    bad "6.not delivered through the inbound gateway within 20 s"
+  fi
+  check "6.y logs XCRYPT connection established to the gateway" \
+    grep -q "smtp\[[0-9]*\]: XCRYPT connection established to 127.0.0.1\[127.0.0.1\]:$P_GI: t32_1.0" "$W/y/maillog"
+  kill "$GATEWAY"
+  wait "$GATEWAY" 2>/dev/null
+  GATEWAY=
+  check "6.inbound gateway log: xcrypt=yes suite=t32_1.0" \
+    grep -q 'session mode=inbound .*xcrypt=yes suite=t32_1.0 .*result=ok' "$W/gateway-in.log"
 else
   echo "skip 6: no $SSMAIL (cargo build --release --locked -p ssmail, or set SSMAIL_BIN)"
 fi
