@@ -1,0 +1,453 @@
+#!/usr/bin/env bash
+# End-to-end test of the patched Postfix smtpd (mta/postfix/xcrypt.patch).
+#   mta/postfix/e2e.sh        (root, after mta/postfix/build.sh; about 45 s)
+# Starts throwaway instances (instance.sh): x with smtpd_xcrypt_level = may, s with the
+# defaults (must behave as stock Postfix), c and m for the key cache, r t u v y for the
+# sending side, and checks:
+#   1. XCRYPT sessions from xcrypt_client.py (arrsyfor_1.0 with a Python RC4 and
+#      t32_1.0 with libssmail's cipher; DH, KDF and the dialogue are the client's own)
+#      deliver byte-identical bodies; the log line and the Received: header name the
+#      cipher; a plain smtplib session still delivers.
+#   2. tcpdump on lo: the handshake is visible, and after the switch points neither the
+#      envelope addresses nor the body canaries are (e2e/pcapcheck.py --after-switch).
+#   3. The spec's answers: XCRYPT inside a transaction and pipelined XCRYPT get 503 and
+#      the bytes behind are discarded; an unoffered version gets 504.
+#   4. Defaults: no XCRYPT in the EHLO reply, XCRYPT is an unknown command (500).
+#   5. One key pair per server: with smtpd_xcrypt_cache_file, two sessions in two smtpd
+#      processes (max_use = 1) see the same server key; without it they do not.
+#      smtpd_xcrypt_versions narrows the offer (504 for the others).
+#   6. If target/release/ssmail (or $SSMAIL_BIN) exists: smtplib -> ssmail gateway
+#      outbound --require-xcrypt -> patched smtpd, and patched smtp -> ssmail gateway
+#      inbound -> stock-default smtpd, both with t32_1.0; else "skip 6".
+#   7. Patched smtp -> patched smtpd (1 KB, ~74 KB with dot lines; wire checked) and
+#      patched smtp -> stock-default smtpd (plain).
+#   8. smtp_xcrypt_level = encrypt defers towards a server without XCRYPT and delivers
+#      once it offers XCRYPT.
+# Exit 0 when every check passed.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+W=$REPO/target/postfix/e2e
+LIB=$REPO/target/postfix/libssmail/lib/libssmail.so
+PY=${PYTHON:-python3}
+P_X=${P_X:-12625}   # XCRYPT instance
+P_S=${P_S:-12626}   # stock-default instance
+P_C=${P_C:-12627}   # one session per smtpd process, key cache file, t32_1.0 only
+P_M=${P_M:-12628}   # one session per smtpd process, memory-only keys
+P_G=${P_G:-12629}   # ssmail gateway outbound in front of instance x
+P_R=${P_R:-12630}   # smtp_xcrypt_level = may, relaying everything to x
+P_T=${P_T:-12631}   # smtp_xcrypt_level = may, relaying everything to s (no XCRYPT there)
+P_U=${P_U:-12632}   # smtp_xcrypt_level = encrypt, relaying everything to v
+P_V=${P_V:-12633}   # starts with the defaults (no XCRYPT), then turns it on
+P_GI=${P_GI:-12634} # ssmail gateway inbound in front of s
+P_Y=${P_Y:-12635}   # smtp_xcrypt_level = may, relaying everything to the inbound gateway
+SSMAIL=${SSMAIL_BIN:-$REPO/target/release/ssmail}
+FAILS=0
+
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; FAILS=$((FAILS + 1)); }
+check() { # check NAME CMD...
+  local name=$1
+  shift
+  if "$@" >/dev/null 2>&1; then ok "$name"; else bad "$name"; fi
+}
+wait_until() { # wait_until SECONDS CMD...
+  local t=$(($1 * 10))
+  shift
+  while [ $t -gt 0 ]; do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.1
+    t=$((t - 1))
+  done
+  return 1
+}
+
+[ "$(id -u)" = 0 ] || { echo "e2e.sh must run as root (Postfix master, tcpdump)" >&2; exit 2; }
+[ -x "$REPO/target/postfix/build/postfix-3.7.11/libexec/smtpd" ] ||
+  { echo "build first: mta/postfix/build.sh" >&2; exit 2; }
+command -v tcpdump >/dev/null || apt-get install -y -q tcpdump >/dev/null
+
+for d in "$W/x" "$W/s" "$W/c" "$W/m" "$W/r" "$W/t" "$W/u" "$W/v" "$W/y"; do "$HERE/instance.sh" stop "$d" 2>/dev/null; done
+rm -rf "$W"
+mkdir -p "$W"
+cleanup() {
+  [ -n "${TCPDUMP:-}" ] && kill "$TCPDUMP" 2>/dev/null
+  [ -n "${GATEWAY:-}" ] && kill "$GATEWAY" 2>/dev/null
+  "$HERE/instance.sh" stop "$W/x"
+  "$HERE/instance.sh" stop "$W/s"
+  "$HERE/instance.sh" stop "$W/c"
+  "$HERE/instance.sh" stop "$W/m"
+  "$HERE/instance.sh" stop "$W/r"
+  "$HERE/instance.sh" stop "$W/t"
+  "$HERE/instance.sh" stop "$W/u"
+  "$HERE/instance.sh" stop "$W/v"
+  "$HERE/instance.sh" stop "$W/y"
+}
+trap cleanup EXIT
+
+# A throwaway self-signed certificate, so that STARTTLS is on offer beside XCRYPT.
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.e2e.test -days 2 \
+  -keyout "$W/tls.key" -out "$W/tls.crt" >/dev/null 2>&1 || bad "openssl: no test certificate"
+"$HERE/instance.sh" start "$W/x" --port "$P_X" --param smtpd_xcrypt_level=may \
+  --param smtpd_tls_security_level=may --param "smtpd_tls_cert_file=$W/tls.crt" \
+  --param "smtpd_tls_key_file=$W/tls.key" || exit 1
+"$HERE/instance.sh" start "$W/s" --port "$P_S" || exit 1
+"$HERE/instance.sh" start "$W/c" --port "$P_C" --param smtpd_xcrypt_level=may --param max_use=1 \
+  --param "smtpd_xcrypt_cache_file=$W/c/data/xcrypt.cache" --param smtpd_xcrypt_versions=t32_1.0 || exit 1
+"$HERE/instance.sh" start "$W/m" --port "$P_M" --param smtpd_xcrypt_level=may --param max_use=1 || exit 1
+"$HERE/instance.sh" start "$W/r" --port "$P_R" --relayhost "127.0.0.1:$P_X" --param smtp_xcrypt_level=may || exit 1
+"$HERE/instance.sh" start "$W/t" --port "$P_T" --relayhost "127.0.0.1:$P_S" --param smtp_xcrypt_level=may || exit 1
+"$HERE/instance.sh" start "$W/u" --port "$P_U" --relayhost "127.0.0.1:$P_V" --param smtp_xcrypt_level=encrypt || exit 1
+"$HERE/instance.sh" start "$W/v" --port "$P_V" || exit 1
+
+tcpdump -i lo -n -s 65600 -B 65536 -U --immediate-mode -Z root -w "$W/lo.pcap" \
+  "tcp port $P_X or tcp port $P_S" >"$W/tcpdump.log" 2>&1 &
+TCPDUMP=$!
+wait_until 10 grep -q 'listening on' "$W/tcpdump.log" || bad "tcpdump did not start"
+
+# Messages: a header and a body canary, dot lines, and enough lines to span segments.
+CAN=$$$RANDOM
+mkmsg() { # mkmsg FILE TAG
+  {
+    printf 'From: sender@src.test\r\nSubject: hdr%s%s\r\n\r\n' "$2" "$CAN"
+    printf 'body%s%s\r\n' "$2" "$CAN"
+    printf '.a line that needs dot-stuffing\r\n..two dots\r\n'
+    for i in $(seq 2000); do printf 'line %04d of the e2e message, %s\r\n' "$i" "$2"; done
+    printf 'last line %s\r\n' "$2"
+  } >"$1"
+}
+mkmsg "$W/rc4.eml" rc4
+mkmsg "$W/t32.eml" t32
+mkmsg "$W/plain.eml" plain
+
+echo "== 1. delivery"
+check "1.rc4 XCRYPT arrsyfor_1.0 session (Python RC4)" \
+  "$PY" "$HERE/xcrypt_client.py" "$P_X" arrsyfor_1.0 "rc4from$CAN@src.test" "rc4to$CAN@e2e.test" "$W/rc4.eml"
+check "1.t32 XCRYPT t32_1.0 session (libssmail cipher)" \
+  "$PY" "$HERE/xcrypt_client.py" "$P_X" t32_1.0 "t32from$CAN@src.test" "t32to$CAN@e2e.test" "$W/t32.eml" --libssmail "$LIB"
+
+# The capture ends here.
+# A last plaintext session, to the other instance (pcapcheck looks at port $P_X only), as a
+# sentinel: once it is in the file, everything before it is too.
+SENT="sentinel$CAN"
+"$PY" - "$P_S" "$SENT" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+f = s.makefile("rb"); f.readline()
+s.sendall(b"NOOP " + sys.argv[2].encode() + b"\r\n"); f.readline()
+s.sendall(b"QUIT\r\n"); f.readline()
+EOF
+wait_until 10 grep -qaF "$SENT" "$W/lo.pcap" || bad "2. tcpdump did not write the sentinel"
+kill -INT "$TCPDUMP"
+wait "$TCPDUMP" 2>/dev/null
+TCPDUMP=
+
+delivered() { # delivered USER -> path of the file delivered to USER@e2e.test
+  grep -lx "Delivered-To: $1@e2e.test" "$W"/x/mail/Maildir/new/* 2>/dev/null | head -1
+}
+body_same() { # body_same SENT DELIVERED: the bodies (after the first empty line) match
+  "$PY" - "$1" "$2" <<'EOF'
+import sys
+sent = open(sys.argv[1], "rb").read().replace(b"\r\n", b"\n").split(b"\n\n", 1)[1]
+got = open(sys.argv[2], "rb").read().split(b"\n\n", 1)[1]
+sys.exit(0 if sent == got else 1)
+EOF
+}
+# After the XCRYPT sessions, outside the capture (--after-switch fails any unencrypted
+# session it sees).
+check "1.plain smtplib without XCRYPT still delivers" \
+  "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_X" "plainfrom$CAN@src.test" "plainto$CAN@e2e.test" "$W/plain.eml"
+for t in rc4 t32 plain; do
+  if wait_until 20 test -n "$(delivered "${t}to$CAN")"; then
+    f=$(delivered "${t}to$CAN")
+    check "1.$t body arrived byte-identical" body_same "$W/$t.eml" "$f"
+  else
+    bad "1.$t not delivered within 20 s"
+  fi
+done
+f=$(delivered "rc4to$CAN")
+check "1.rc4 Received: header names XCRYPT arrsyfor_1.0" grep -q $'^\t(using XCRYPT with cipher arrsyfor_1.0)' "$f"
+f=$(delivered "t32to$CAN")
+check "1.t32 Received: header names XCRYPT t32_1.0" grep -q $'^\t(using XCRYPT with cipher t32_1.0)' "$f"
+f=$(delivered "plainto$CAN")
+check "1.plain Received: header does not name XCRYPT" bash -c "[ -f '$f' ] && ! grep -q XCRYPT '$f'"
+log=$W/x/maillog
+check "1.log: XCRYPT connection established ... arrsyfor_1.0" \
+  grep -q 'smtpd\[[0-9]*\]: XCRYPT connection established from localhost\[127.0.0.1\]: arrsyfor_1.0$' "$log"
+check "1.log: XCRYPT connection established ... t32_1.0" \
+  grep -q 'smtpd\[[0-9]*\]: XCRYPT connection established from localhost\[127.0.0.1\]: t32_1.0$' "$log"
+
+echo "== 2. the wire"
+grep -E 'captured|dropped' "$W/tcpdump.log" | sed 's/^/     /'
+check "2.handshake visible (XCRYPT OK, 250 XCRYPT OK in the capture)" \
+  "$PY" "$REPO/e2e/pcapcheck.py" "$W/lo.pcap" --port "$P_X" --present "XCRYPT OK" --present "250 XCRYPT OK"
+check "2.control: the search finds the plaintext EHLO sent before the switch" \
+  bash -c "! '$PY' '$REPO/e2e/pcapcheck.py' '$W/lo.pcap' --port '$P_X' --absent 'EHLO client.e2e.test'"
+check "2.no envelope address nor canary after the switch points" \
+  "$PY" "$REPO/e2e/pcapcheck.py" "$W/lo.pcap" --port "$P_X" --after-switch \
+  --absent "rc4from$CAN" --absent "rc4to$CAN" --absent "bodyrc4$CAN" --absent "hdrrc4$CAN" \
+  --absent "t32from$CAN" --absent "t32to$CAN" --absent "bodyt32$CAN" --absent "hdrt32$CAN" \
+  --absent "MAIL FROM" --absent "line 1000 of"
+
+echo "== 3. the spec's answers"
+"$PY" - "$P_X" >"$W/probes.log" 2>&1 <<'EOF'
+import secrets, socket, sys
+P = int("FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22"
+        "514A08798E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6"
+        "F44C42E9A63A3620FFFFFFFFFFFFFFFF", 16)
+port = int(sys.argv[1])
+def start(version="t32_1.0"):
+    ka = pow(2, 2 + secrets.randbelow(P - 3), P)
+    return f"XCRYPT {version} {ka:0192x} {secrets.token_hex(10)}\r\n".encode()
+class S:
+    def __init__(self):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.f = self.s.makefile("rb"); self.reply()
+    def reply(self):
+        lines = []
+        while True:
+            l = self.f.readline().decode().rstrip("\r\n"); lines.append(l)
+            if len(l) < 4 or l[3] != "-": return lines
+    def cmd(self, b):
+        self.s.sendall(b); return self.reply()
+fails = 0
+def want(name, lines, prefix):
+    global fails
+    good = lines[-1].startswith(prefix)
+    print(("ok   " if good else "FAIL ") + f"3.{name}: {lines[-1][:60]!r}")
+    fails += not good
+s = S(); s.cmd(b"EHLO probe.test\r\n"); s.cmd(b"MAIL FROM:<a@src.test>\r\n")
+want("XCRYPT inside a transaction -> 503", s.cmd(start()), "503")
+s = S(); s.cmd(b"EHLO probe.test\r\n")
+want("pipelined XCRYPT -> 503", s.cmd(start() + b"NOOP\r\n"), "503")
+want("the NOOP behind it was discarded (the next reply is QUIT's)", s.cmd(b"QUIT\r\n"), "221")
+s = S()
+want("XCRYPT before EHLO -> 503", s.cmd(start()), "503")
+s = S(); s.cmd(b"HELO probe.test\r\n")
+want("XCRYPT after HELO -> 503", s.cmd(start()), "503")
+s = S(); s.cmd(b"EHLO probe.test\r\n")
+want("bad public key -> 501", s.cmd(b"XCRYPT t32_1.0 " + b"0" * 192 + b" " + b"1" * 20 + b"\r\n"), "501")
+want("server goes on in plaintext", s.cmd(b"NOOP\r\n"), "250")
+s = S(); s.cmd(b"EHLO probe.test\r\n")
+want("unknown version -> 504", s.cmd(start("foo_1.0")), "504")
+s = S(); s.cmd(b"EHLO probe.test\r\n")
+want("XCRYPT OK out of turn -> 503", s.cmd(b"XCRYPT OK\r\n"), "503")
+for n in (600, 3000):  # over 512 octets; 3000 is also over Postfix's line_length_limit
+    s = S(); s.cmd(b"EHLO probe.test\r\n")
+    want(f"{n}-octet XCRYPT line -> 501", s.cmd(b"XCRYPT t32_1.0 " + b"a" * n + b" " + b"1" * 20 + b"\r\n"), "501")
+    want(f"... and the session goes on after the {n}-octet line", s.cmd(b"NOOP\r\n"), "250")
+import ssl
+s = S(); ehlo = s.cmd(b"EHLO probe.test\r\n")
+want("STARTTLS offered beside XCRYPT", [str(any(l[4:] == "STARTTLS" for l in ehlo))], "True")
+want("STARTTLS -> 220", s.cmd(b"STARTTLS\r\n"), "220")
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+s.s = ctx.wrap_socket(s.s, server_hostname="mx.e2e.test"); s.f = s.s.makefile("rb")
+ehlo = s.cmd(b"EHLO probe.test\r\n")
+want("no XCRYPT offer under TLS", [str(not any("XCRYPT" in l for l in ehlo))], "True")
+want("XCRYPT after STARTTLS -> 503", s.cmd(start()), "503")
+want("the TLS session goes on", s.cmd(b"NOOP\r\n"), "250")
+sys.exit(1 if fails else 0)
+EOF
+rc=$?
+cat "$W/probes.log"
+[ $rc = 0 ] || FAILS=$((FAILS + 1))
+
+echo "== 4. defaults behave as stock Postfix"
+"$PY" - "$P_S" >"$W/stock.log" 2>&1 <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+f = s.makefile("rb"); f.readline()
+def cmd(b):
+    s.sendall(b); lines = []
+    while True:
+        l = f.readline().decode().rstrip("\r\n"); lines.append(l)
+        if len(l) < 4 or l[3] != "-": return lines
+ehlo = cmd(b"EHLO probe.test\r\n")
+x = cmd(b"XCRYPT t32_1.0 " + b"2" * 192 + b" " + b"1" * 20 + b"\r\n")
+print(ehlo, x)
+sys.exit(0 if not any("XCRYPT" in l for l in ehlo) and x[-1].startswith("500") else 1)
+EOF
+check "4.no XCRYPT offer; XCRYPT is 500 (see $W/stock.log)" test $? = 0
+check "4.postconf -d knows smtpd_xcrypt_level = none" \
+  bash -c "'$REPO/target/postfix/build/postfix-3.7.11/bin/postconf' -d smtpd_xcrypt_level | grep -qx 'smtpd_xcrypt_level = none'"
+
+echo "== 5. one key pair per server: the cache file shared by smtpd processes"
+# max_use = 1: every session gets a fresh smtpd process. With the cache file the server
+# key must be the same in both sessions; without it (the control) it must differ.
+server_keys() { # server_keys PORT -> the server key of two sessions, one per line
+  for i in 1 2; do
+    "$PY" "$HERE/xcrypt_client.py" "$1" t32_1.0 "k$i$CAN@src.test" "k$i$CAN@e2e.test" "$W/t32.eml" \
+      --libssmail "$LIB" | sed -n 's/^xcrypt: server key //p'
+  done
+}
+server_keys "$P_C" >"$W/keys-c.txt"
+server_keys "$P_M" >"$W/keys-m.txt"
+check "5.two sessions with the cache file got a server key each" test "$(grep -c . "$W/keys-c.txt")" = 2
+check "5.same server key from two smtpd processes (cache file)" test "$(sort -u "$W/keys-c.txt" | wc -l)" = 1
+check "5.the two sessions ran in two smtpd processes" \
+  test "$(sed -n 's/.*smtpd\[\([0-9]*\)\]: XCRYPT connection established.*/\1/p' "$W/c/maillog" | sort -u | wc -l)" = 2
+check "5.control: memory-only keys differ between processes" \
+  test "$(grep -c . "$W/keys-m.txt")" = 2 -a "$(sort -u "$W/keys-m.txt" | wc -l)" = 2
+check "5.cache file is owner-only and the postfix user's" \
+  test "$(stat -c '%a %U' "$W/c/data/xcrypt.cache" 2>/dev/null)" = "600 postfix"
+check "5.smtpd_xcrypt_versions = t32_1.0: arrsyfor_1.0 is not offered" \
+  bash -c "! '$PY' '$HERE/xcrypt_client.py' '$P_C' arrsyfor_1.0 a@src.test b@e2e.test '$W/rc4.eml'"
+"$PY" - "$P_C" >"$W/versions.log" 2>&1 <<'EOF'
+import secrets, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+f = s.makefile("rb"); f.readline()
+def cmd(b):
+    s.sendall(b); lines = []
+    while True:
+        l = f.readline().decode().rstrip("\r\n"); lines.append(l)
+        if len(l) < 4 or l[3] != "-": return lines
+ehlo = cmd(b"EHLO probe.test\r\n")
+x = cmd(b"XCRYPT arrsyfor_1.0 " + b"2" * 192 + b" " + secrets.token_hex(10).encode() + b"\r\n")
+print(ehlo, x)
+sys.exit(0 if "250-XCRYPT t32_1.0" in ehlo and x[-1].startswith("504 XCRYPT FAIL") else 1)
+EOF
+check "5.EHLO offers XCRYPT t32_1.0 only; a start with arrsyfor_1.0 gets 504" test $? = 0
+
+echo "== 6. ssmail's own client: smtplib -> ssmail gateway outbound -> patched smtpd"
+if [ -x "$SSMAIL" ]; then
+  "$SSMAIL" gateway outbound --listen "127.0.0.1:$P_G" --upstream "127.0.0.1:$P_X" \
+    --require-xcrypt 2>"$W/gateway.log" &
+  GATEWAY=$!
+  wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$P_G" || bad "6.gateway did not start"
+  mkmsg "$W/gw.eml" gw
+  check "6.smtplib through the outbound gateway" \
+    "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_G" "gwfrom$CAN@src.test" "gwto$CAN@e2e.test" "$W/gw.eml"
+  if wait_until 20 test -n "$(delivered "gwto$CAN")"; then
+    f=$(delivered "gwto$CAN")
+    check "6.body arrived byte-identical" body_same "$W/gw.eml" "$f"
+    check "6.Received: header names XCRYPT t32_1.0" grep -q $'^\t(using XCRYPT with cipher t32_1.0)' "$f"
+  else
+    bad "6.not delivered within 20 s"
+  fi
+  kill "$GATEWAY"
+  wait "$GATEWAY" 2>/dev/null
+  GATEWAY=
+  check "6.gateway log: xcrypt=yes suite=t32_1.0" grep -q 'session mode=outbound .*xcrypt=yes suite=t32_1.0 .*result=ok' "$W/gateway.log"
+
+  # The other direction: patched smtp (y) -> ssmail gateway inbound -> stock-default s.
+  "$SSMAIL" gateway inbound --listen "127.0.0.1:$P_GI" --upstream "127.0.0.1:$P_S" \
+    2>"$W/gateway-in.log" &
+  GATEWAY=$!
+  wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$P_GI" || bad "6.inbound gateway did not start"
+  "$HERE/instance.sh" start "$W/y" --port "$P_Y" --relayhost "127.0.0.1:$P_GI" \
+    --param smtp_xcrypt_level=may >/dev/null || bad "6.instance y did not start"
+  mkmsg "$W/gwin.eml" gwin
+  check "6.smtplib to y (patched smtp -> inbound gateway)" \
+    "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_Y" "gwinfrom$CAN@src.test" "gwinto$CAN@e2e.test" "$W/gwin.eml"
+  if wait_until 20 bash -c "grep -qx 'Delivered-To: gwinto$CAN@e2e.test' '$W'/s/mail/Maildir/new/* 2>/dev/null"; then
+    f=$(grep -lx "Delivered-To: gwinto$CAN@e2e.test" "$W"/s/mail/Maildir/new/* | head -1)
+    check "6.delivered through the inbound gateway byte-identical" body_same "$W/gwin.eml" "$f"
+  else
+    bad "6.not delivered through the inbound gateway within 20 s"
+  fi
+  check "6.y logs XCRYPT connection established to the gateway" \
+    grep -q "smtp\[[0-9]*\]: XCRYPT connection established to 127.0.0.1\[127.0.0.1\]:$P_GI: t32_1.0" "$W/y/maillog"
+  kill "$GATEWAY"
+  wait "$GATEWAY" 2>/dev/null
+  GATEWAY=
+  check "6.inbound gateway log: xcrypt=yes suite=t32_1.0" \
+    grep -q 'session mode=inbound .*xcrypt=yes suite=t32_1.0 .*result=ok' "$W/gateway-in.log"
+else
+  echo "skip 6: no $SSMAIL (cargo build --release --locked -p ssmail, or set SSMAIL_BIN)"
+fi
+
+echo "== 7. patched smtp (sending side): r relays to x (XCRYPT), t relays to s (stock: plain)"
+tcpdump -i lo -n -s 65600 -B 65536 -U --immediate-mode -Z root -w "$W/relay.pcap" \
+  "tcp port $P_X or tcp port $P_S" >"$W/tcpdump-relay.log" 2>&1 &
+TCPDUMP=$!
+wait_until 10 grep -q 'listening on' "$W/tcpdump-relay.log" || bad "7.tcpdump did not start"
+{
+  printf 'Subject: hdrrelay1k%s\r\n\r\nbodyrelay1k%s\r\n' "$CAN" "$CAN"
+  for i in $(seq 12); do printf 'line %02d of a small message, padding it to about 1 KB....\r\n' "$i"; done
+} >"$W/relay1k.eml"
+mkmsg "$W/relay100k.eml" relay100k
+for m in relay1k relay100k; do
+  check "7.$m handed to r" \
+    "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_R" "${m}from$CAN@src.test" "${m}to$CAN@e2e.test" "$W/$m.eml"
+done
+mkmsg "$W/tplain.eml" tplain
+check "7.tplain handed to t" \
+  "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_T" "tplainfrom$CAN@src.test" "tplainto$CAN@e2e.test" "$W/tplain.eml"
+for m in relay1k relay100k; do
+  if wait_until 20 test -n "$(delivered "${m}to$CAN")"; then
+    f=$(delivered "${m}to$CAN")
+    check "7.$m arrived at x byte-identical" body_same "$W/$m.eml" "$f"
+    check "7.$m: x's Received: header for the r hop names XCRYPT t32_1.0" \
+      bash -c "grep -A1 '^Received: from mx.e2e.test' '$f' | grep -q \$'^\t(using XCRYPT with cipher t32_1.0)'"
+  else
+    bad "7.$m not delivered to x within 20 s"
+  fi
+done
+check "7.r logs XCRYPT connection established to x" \
+  grep -q "smtp\[[0-9]*\]: XCRYPT connection established to 127.0.0.1\[127.0.0.1\]:$P_X: t32_1.0" "$W/r/maillog"
+if wait_until 20 bash -c "grep -qx 'Delivered-To: tplainto$CAN@e2e.test' '$W'/s/mail/Maildir/new/* 2>/dev/null"; then
+  f=$(grep -lx "Delivered-To: tplainto$CAN@e2e.test" "$W"/s/mail/Maildir/new/* | head -1)
+  check "7.t -> stock s: delivered in plaintext, byte-identical" body_same "$W/tplain.eml" "$f"
+  check "7.t -> stock s: no XCRYPT attempted" bash -c "! grep -q XCRYPT '$W/t/maillog'"
+else
+  bad "7.t -> stock s: not delivered within 20 s"
+fi
+SENT2="sentinel2$CAN"
+"$PY" - "$P_S" "$SENT2" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+f = s.makefile("rb"); f.readline()
+s.sendall(b"NOOP " + sys.argv[2].encode() + b"\r\n"); f.readline()
+s.sendall(b"QUIT\r\n"); f.readline()
+EOF
+wait_until 10 grep -qaF "$SENT2" "$W/relay.pcap" || bad "7.tcpdump did not write the sentinel"
+kill -INT "$TCPDUMP"
+wait "$TCPDUMP" 2>/dev/null
+TCPDUMP=
+check "7.wire r -> x: handshake present" \
+  "$PY" "$REPO/e2e/pcapcheck.py" "$W/relay.pcap" --port "$P_X" --present "XCRYPT OK" --present "250 XCRYPT OK"
+check "7.wire r -> x: no envelope address, canary or body line after the switch points" \
+  "$PY" "$REPO/e2e/pcapcheck.py" "$W/relay.pcap" --port "$P_X" --after-switch \
+  --absent "relay1kto$CAN" --absent "relay1kfrom$CAN" --absent "bodyrelay1k$CAN" --absent "hdrrelay1k$CAN" \
+  --absent "relay100kto$CAN" --absent "bodyrelay100k$CAN" --absent "MAIL FROM" --absent "line 1000 of"
+check "7.control: the t -> s hop is plaintext on the wire" \
+  "$PY" "$REPO/e2e/pcapcheck.py" "$W/relay.pcap" --port "$P_S" --present "bodytplain$CAN"
+
+echo "== 8. smtp_xcrypt_level = encrypt: deferred towards a server without XCRYPT, sent once it has it"
+PF=$REPO/target/postfix/build/postfix-3.7.11
+mkmsg "$W/enc.eml" enc
+check "8.message handed to u" \
+  "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_U" "encfrom$CAN@src.test" "encto$CAN@e2e.test" "$W/enc.eml"
+check "8.u defers it: XCRYPT required, not offered" \
+  wait_until 20 grep -q "to=<encto$CAN@e2e.test>.*status=deferred (XCRYPT is required, but host 127.0.0.1\[127.0.0.1\] did not offer it" "$W/u/maillog"
+check "8.nothing reached v in plaintext" bash -c "! grep -q 'encto$CAN' '$W/v/maillog'"
+# v turns XCRYPT on (main.cf + reload), then u's queue is flushed.
+echo "smtpd_xcrypt_level = may" >>"$W/v/conf/main.cf"
+kill -HUP "$(tr -d ' ' <"$W/v/queue/pid/master.pid")"
+# An idle smtpd from before the reload may still take a connection: wait for the offer.
+offers_xcrypt() {
+  "$PY" - "$P_V" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+f = s.makefile("rb"); f.readline(); s.sendall(b"EHLO probe.test\r\n")
+lines = []
+while True:
+    l = f.readline().decode(); lines.append(l)
+    if len(l) < 4 or l[3] != "-": break
+s.sendall(b"QUIT\r\n")
+sys.exit(0 if any(l[4:].startswith("XCRYPT") for l in lines) else 1)
+EOF
+}
+check "8.v offers XCRYPT after the reload" wait_until 15 offers_xcrypt
+"$PF/bin/postqueue" -c "$W/u/conf" -f
+if wait_until 30 bash -c "grep -qx 'Delivered-To: encto$CAN@e2e.test' '$W'/v/mail/Maildir/new/* 2>/dev/null"; then
+  f=$(grep -lx "Delivered-To: encto$CAN@e2e.test" "$W"/v/mail/Maildir/new/* | head -1)
+  check "8.after v offers XCRYPT: delivered byte-identical" body_same "$W/enc.eml" "$f"
+  check "8.... over XCRYPT (v's Received: header)" \
+    bash -c "grep -A1 '^Received: from mx.e2e.test' '$f' | grep -q \$'^\t(using XCRYPT with cipher t32_1.0)'"
+else
+  bad "8.not delivered to v within 30 s of the flush"
+fi
+
+echo "== $FAILS failed"
+[ $FAILS = 0 ]
