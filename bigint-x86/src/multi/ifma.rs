@@ -39,9 +39,8 @@ use zeroize::Zeroize;
 use super::LANES;
 use crate::backends::portable::reduce_below_2n;
 use crate::limbs52::{
-    K, L64, M52, OAKLEY, OAKLEY_C, Params52, hi, lo, to52, to64, unroll, unroll_k,
+    K, L64, M52, OAKLEY, OAKLEY_C, Params52, WINDOWS, hi, lo, to52, to64, unroll, unroll_k,
 };
-use crate::monty::WINDOWS;
 use crate::uint::U768;
 
 type V = __m512i;
@@ -415,7 +414,7 @@ mod tests {
             return;
         }
         // A modulus with n0 != 1 for the general reduction: p - 2.
-        let mut q = crate::oakley::P;
+        let mut q = crate::oakley_prime::P;
         q.0[0] -= 2;
         let general = Params52::new(&MontyParams::new_vartime(&q).unwrap());
         assert!(!general.low_all_ones());

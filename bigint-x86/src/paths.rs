@@ -1,9 +1,13 @@
-//! The backends by name, for tests, benchmarks and the command line to list and force.
+//! The backends by name ([`Backend`]), for tests, benchmarks and the command line to
+//! list and force, and the choice of the fastest one on this CPU.
 //!
 //! Each backend but the portable one needs an architecture (chosen at compile time) and
 //! may need CPU features (checked at run time).
+//!
+//! Layer: above `backends`, whose feature checks it asks; imports nothing else of the
+//! crate (its trait, `Paths`, is `ssmail-cpu`'s).
 
-use ssmail_cpu::{Forced, Paths, Vendor};
+use ssmail_cpu::{Forced, Paths};
 
 /// A Montgomery multiplication backend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,7 +117,7 @@ impl Paths for Backend {
         }
         #[cfg(target_arch = "x86_64")]
         if Self::X86_64Adx.is_runnable() {
-            return if ssmail_cpu::vendor() == Vendor::Amd {
+            return if ssmail_cpu::vendor() == ssmail_cpu::Vendor::Amd {
                 Self::X86_64AdxZen
             } else {
                 Self::X86_64Adx
