@@ -7,6 +7,8 @@
 //! through `core::hint::black_box`, which hides its value from the optimiser. The
 //! valgrind check (`examples/ct_valgrind.rs`, run by `.ci/run`) is what checks the
 //! machine code.
+//!
+//! Layer: above `word`, which is all it imports.
 
 use core::hint::black_box;
 

@@ -14,7 +14,7 @@ use crate::Paths as _;
 use crate::backends::portable::Portable;
 use crate::ct;
 use crate::monty::{MontArith, MontyParams, SecretExponent};
-use crate::oakley_prime::{COMB_COLS, COMB_TABLE, PARAMS, comb_index};
+use crate::oakley_prime::{COMB, COMB_COLS, PARAMS, comb_index};
 use crate::uint::U768;
 use crate::word::{LIMBS, Word};
 
@@ -194,10 +194,10 @@ pub(crate) fn window<A: MontArith>(
 /// [`ct::lookup`] (all 64 entries), and the arithmetic is the backend's.
 pub(crate) fn comb<A: MontArith>(r: &SecretExponent) -> U768 {
     // The top position's entry starts the product (one times it would be it).
-    let mut acc = ct::lookup(&COMB_TABLE, comb_index(r, COMB_COLS - 1));
+    let mut acc = ct::lookup(&COMB.0, comb_index(r, COMB_COLS - 1));
     for i in (0..COMB_COLS - 1).rev() {
         acc = PARAMS.sqr::<A>(&acc);
-        acc = PARAMS.mul::<A>(&acc, &ct::lookup(&COMB_TABLE, comb_index(r, i)));
+        acc = PARAMS.mul::<A>(&acc, &ct::lookup(&COMB.0, comb_index(r, i)));
     }
     PARAMS.leave_monty::<A>(&acc)
 }

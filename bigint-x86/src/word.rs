@@ -1,5 +1,7 @@
 //! The machine word the arithmetic is written over: `u64` (with `u128` products) on
 //! 64-bit targets, `u32` (with `u64` products) elsewhere, as crypto-bigint does.
+//!
+//! Layer: the bottom one; imports nothing of the crate.
 
 #[cfg(target_pointer_width = "64")]
 mod width {

@@ -35,7 +35,7 @@ use core::arch::asm;
 use crate::backends::x86_64_adx::{Scratch, is_runnable, mul_product, reduce, sqr_product};
 use crate::ct;
 use crate::monty::{MontArith, MontyParams, SecretExponent};
-use crate::oakley_prime::{COMB_COLS, COMB_TABLE, P, PARAMS, comb_index};
+use crate::oakley_prime::{COMB, COMB_COLS, P, PARAMS, comb_index};
 use crate::uint::U768;
 use crate::word::{LIMBS, Word, sbb};
 use zeroize::Zeroize;
@@ -916,9 +916,9 @@ pub(super) fn public_key_lazy_in(r: &SecretExponent, avx2: bool) -> [Word; LIMBS
     let lookup = |index: Word| {
         if avx2 {
             // SAFETY: `avx2` is true only on a CPU with AVX2 (the caller's contract).
-            unsafe { lookup_avx2(&COMB_TABLE, index) }
+            unsafe { lookup_avx2(&COMB.0, index) }
         } else {
-            ct::lookup(&COMB_TABLE, index)
+            ct::lookup(&COMB.0, index)
         }
     };
     let mut acc = lookup(comb_index(r, COMB_COLS - 1));
