@@ -17,7 +17,7 @@
 //! NOTE: valgrind 3.19 (Debian bookworm) does not decode AVX-512, so under valgrind the
 //! IFMA multi-buffer kernels are skipped (they would die of SIGILL) and only the
 //! fallback (one exponentiation after another on each single backend) is checked. The
-//! IFMA kernels are constant time by construction (see `src/multi/ifma.rs`), and
+//! IFMA kernels are constant time by construction (see `src/backends/ifma/lanes.rs`), and
 //! `benches/benches/ct_dudect.rs` checks their timing statistically.
 
 use ssmail_bigint_x86::Paths as _;

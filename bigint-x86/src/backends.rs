@@ -1,13 +1,20 @@
 //! The Montgomery multiplication backends, one file each, each a type implementing
 //! `monty::MontArith` (a multiplication and a squaring). Two backends keep a number form
 //! of their own through a whole exponentiation (`x86_64_adx_zen`'s almost-Montgomery
-//! values, `x86_64_ifma`'s 52-bit limbs), so they also export exponentiation loops over
-//! that form; the `pow` layer decides when to call them.
+//! values, `ifma::single`'s 52-bit limbs), so they also export exponentiation loops over
+//! that form; the `pow` layer decides when to call them. All the AVX-512 IFMA code,
+//! including the batches' eight-lane kernels, is in `ifma/`.
 //!
 //! Layer: above `monty` and `oakley_prime` (the Oakley prime's constants, on which some
-//! backends specialise), and `limbs52` for IFMA; imports nothing above them. The enum
+//! backends specialise); imports nothing above them. The enum
 //! that names the backends is `paths`, one layer up.
 
+#[cfg(ssmail_bigint_ifma)]
+#[allow(
+    clippy::incompatible_msrv,
+    reason = "compiled only when rustc has the AVX-512 intrinsics (1.89 and later), see build.rs"
+)]
+pub(crate) mod ifma;
 pub(crate) mod portable;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86_64_adc;
@@ -15,12 +22,6 @@ pub(crate) mod x86_64_adc;
 pub(crate) mod x86_64_adx;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86_64_adx_zen;
-#[cfg(ssmail_bigint_ifma)]
-#[allow(
-    clippy::incompatible_msrv,
-    reason = "compiled only when rustc has the AVX-512 intrinsics (1.89 and later), see build.rs"
-)]
-pub(crate) mod x86_64_ifma;
 #[cfg(all(test, target_arch = "x86_64"))]
 mod x86_64_tests;
 #[cfg(target_arch = "x86")]

@@ -28,12 +28,6 @@
 // (see README.md).
 mod backends;
 mod ct;
-#[cfg(ssmail_bigint_ifma)]
-#[allow(
-    clippy::incompatible_msrv,
-    reason = "compiled only when rustc has the AVX-512 intrinsics (1.89 and later), see build.rs"
-)]
-mod limbs52;
 mod monty;
 mod multi;
 pub mod oakley;

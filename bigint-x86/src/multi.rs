@@ -22,14 +22,9 @@ use crate::pow::{oakley_public_key_on, pow_on};
 use crate::uint::U768;
 
 #[cfg(ssmail_bigint_ifma)]
-#[allow(
-    clippy::incompatible_msrv,
-    reason = "compiled only when rustc has the AVX-512 intrinsics (1.89 and later), see build.rs"
-)]
-mod ifma;
+use crate::backends::ifma::{lanes as ifma, limbs52};
 
-/// Exponentiations per multi-buffer call: the 64-bit lanes of a zmm register.
-pub const LANES: usize = 8;
+pub use crate::word::LANES;
 
 /// How a multi-buffer call computes its eight exponentiations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,7 +126,7 @@ impl MontyParams {
             MultiBackend::Ifma => {
                 // The 52-bit constants: 36 modular doublings, cheap beside eight
                 // exponentiations (the Oakley prime's are worked out at compile time).
-                let p = crate::limbs52::Params52::new(self);
+                let p = limbs52::Params52::new(self);
                 ifma::pow(&p, bases, &values(exps))
             }
             MultiBackend::Each(b) => core::array::from_fn(|l| pow_on(b, self, &bases[l], &exps[l])),
@@ -151,7 +146,7 @@ fn shared_secret_many_with(
     backend.check();
     match backend {
         #[cfg(ssmail_bigint_ifma)]
-        MultiBackend::Ifma => ifma::pow(&crate::limbs52::OAKLEY, peers, &values(exps)),
+        MultiBackend::Ifma => ifma::pow(&limbs52::OAKLEY, peers, &values(exps)),
         MultiBackend::Each(b) => core::array::from_fn(|l| pow_on(b, &PARAMS, &peers[l], &exps[l])),
     }
 }

@@ -91,7 +91,7 @@ impl Paths for Backend {
             #[cfg(target_arch = "x86_64")]
             Self::X86_64Adx | Self::X86_64AdxZen => crate::backends::x86_64_adx::is_runnable(),
             #[cfg(ssmail_bigint_ifma)]
-            Self::X86_64Ifma => crate::backends::x86_64_ifma::is_runnable(),
+            Self::X86_64Ifma => crate::backends::ifma::single::is_runnable(),
         }
     }
 

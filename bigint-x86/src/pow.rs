@@ -72,13 +72,13 @@ impl Exponentiator for crate::backends::x86_64_adx_zen::X86_64AdxZen {
 
 /// Its own loops over 52-bit limbs (see the backend's module doc).
 #[cfg(ssmail_bigint_ifma)]
-impl Exponentiator for crate::backends::x86_64_ifma::X86_64Ifma {
+impl Exponentiator for crate::backends::ifma::single::X86_64Ifma {
     fn pow(params: &MontyParams, base: &U768, exp: &SecretExponent) -> U768 {
-        crate::backends::x86_64_ifma::pow(params, base, exp)
+        crate::backends::ifma::single::pow(params, base, exp)
     }
 
     fn oakley_public_key(r: &SecretExponent) -> U768 {
-        crate::backends::x86_64_ifma::oakley_public_key(r)
+        crate::backends::ifma::single::oakley_public_key(r)
     }
 }
 
@@ -124,7 +124,7 @@ macro_rules! with_arith {
             }
             #[cfg(ssmail_bigint_ifma)]
             $crate::Backend::X86_64Ifma => {
-                type $A = $crate::backends::x86_64_ifma::X86_64Ifma;
+                type $A = $crate::backends::ifma::single::X86_64Ifma;
                 $body
             }
         }

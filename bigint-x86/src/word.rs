@@ -54,3 +54,6 @@ pub const fn mac(a: Word, b: Word, c: Word, carry: Word) -> (Word, Word) {
     let t = (a as WideWord) + (b as WideWord) * (c as WideWord) + (carry as WideWord);
     (t as Word, (t >> WORD_BITS) as Word)
 }
+
+/// Exponentiations per multi-buffer call: the 64-bit lanes of a zmm register.
+pub const LANES: usize = 8;

@@ -12,12 +12,12 @@ use std::vec;
 use std::vec::Vec;
 
 use crate::Backend;
+#[cfg(ssmail_bigint_ifma)]
+use crate::backends::ifma::single::{self, X86_64Ifma};
 use crate::backends::portable::Portable;
 use crate::backends::x86_64_adc::X86_64Adc;
 use crate::backends::x86_64_adx::{self, X86_64Adx};
 use crate::backends::x86_64_adx_zen::{self, Lazy, X86_64AdxZen};
-#[cfg(ssmail_bigint_ifma)]
-use crate::backends::x86_64_ifma::{self, X86_64Ifma};
 use crate::monty::MontArith;
 use crate::monty::MontyParams;
 use crate::oakley;
@@ -95,7 +95,7 @@ fn check(a: &Limbs, b: &Limbs, n: &Limbs, n0: Word) {
         assert_eq!(X86_64AdxZen::sqr(a, n, n0), want_sqr, "adx-zen sqr");
     }
     #[cfg(ssmail_bigint_ifma)]
-    if x86_64_ifma::is_runnable() {
+    if single::is_runnable() {
         assert_eq!(X86_64Ifma::mul(a, b, n, n0), want_mul, "ifma mul");
         assert_eq!(X86_64Ifma::sqr(a, n, n0), want_sqr, "ifma sqr");
     }
@@ -223,7 +223,7 @@ proptest! {
             prop_assert_eq!(X86_64AdxZen::mul(&a, &b, &n, n0), want);
         }
         #[cfg(ssmail_bigint_ifma)]
-        if x86_64_ifma::is_runnable() {
+        if single::is_runnable() {
             prop_assert_eq!(X86_64Ifma::mul(&a, &b, &n, n0), want);
         }
     }
@@ -313,7 +313,7 @@ fn vendor_and_default_backend() {
     let best = Backend::best();
     assert!(best.is_runnable());
     #[cfg(ssmail_bigint_ifma)]
-    if x86_64_ifma::is_runnable() {
+    if single::is_runnable() {
         assert_eq!(best, Backend::X86_64Ifma);
         return;
     }

@@ -51,10 +51,10 @@ use core::arch::x86_64::{
 };
 use zeroize::Zeroize;
 
-use crate::backends::portable::reduce_below_2n;
-use crate::limbs52::{
+use super::limbs52::{
     K, L64, M52, OAKLEY, Params52, WINDOWS, hi, lo, shift_mod, to52, to64, unroll, unroll_k,
 };
+use crate::backends::portable::reduce_below_2n;
 use crate::monty::{MontArith, MontyParams, SecretExponent};
 use crate::oakley_prime::{self as oakley, COMB_COLS, COMB_ENTRIES, COMB_TABLE, comb_index};
 use crate::uint::U768;
@@ -734,7 +734,7 @@ mod tests {
     extern crate std;
 
     use super::*;
-    use crate::limbs52::testing::{self, SEED, edge_values, random};
+    use crate::backends::ifma::limbs52::testing::{self, SEED, edge_values, random};
     use num_bigint::BigUint;
 
     fn big(x: &Num52) -> BigUint {

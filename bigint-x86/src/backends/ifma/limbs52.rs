@@ -2,7 +2,7 @@
 //! compute in: conversions from and to 64-bit limbs, a modulus's constants, and the
 //! unrolling macros the kernels share.
 //!
-//! Layer: beside `monty`, for the IFMA code only; imports `monty` and `oakley_prime`
+//! Layer: the base of `backends::ifma`; imports `monty` and `oakley_prime`
 //! (whose constants it converts at compile time).
 
 use core::arch::x86_64::{__m512i, _mm512_madd52hi_epu64, _mm512_madd52lo_epu64};
