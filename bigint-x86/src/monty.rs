@@ -8,8 +8,38 @@
 use core::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use crate::ct::Words;
 use crate::uint::{BYTES, U768};
 use crate::word::{LIMBS, Word, adc, sbb};
+
+/// A number in Montgomery form for `R = 2^768`, `x·R mod n`, for the modulus of the
+/// [`MontyParams`] that made it; plain numbers are [`U768`]. The ways between the two
+/// forms are [`MontyParams::enter_monty`] and [`MontyParams::leave_monty`] (and
+/// wrapping a precomputed table's words, which are in this form), so that a plain
+/// value used as a Montgomery one, or the other way round, does not type-check. The
+/// IFMA code's form, `R' = 2^780` over 52-bit limbs, has its own types
+/// (`backends/ifma`).
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+pub(crate) struct Monty(pub(crate) [Word; LIMBS]);
+
+impl Words<LIMBS> for Monty {
+    #[inline(always)]
+    fn words(&self) -> &[Word; LIMBS] {
+        &self.0
+    }
+
+    #[inline(always)]
+    fn from_words(words: [Word; LIMBS]) -> Self {
+        Self(words)
+    }
+}
+
+impl Zeroize for Monty {
+    fn zeroize(&mut self) {
+        self.0.zeroize();
+    }
+}
 
 /// One backend's Montgomery arithmetic over `LIMBS` words of the native width.
 ///
@@ -154,8 +184,8 @@ impl MontyParams {
 
     /// One in Montgomery form, from which the IFMA code derives its own (and with which
     /// the exponentiations start their tables).
-    pub(crate) const fn monty_one(&self) -> [Word; LIMBS] {
-        self.one
+    pub(crate) const fn monty_one(&self) -> Monty {
+        Monty(self.one)
     }
 
     /// `-n⁻¹ mod 2^w`, for the multi-buffer code's own `-n⁻¹ mod 2^52` (and for
@@ -165,32 +195,35 @@ impl MontyParams {
         self.n0
     }
 
-    /// `R² mod n`, from which the multi-buffer code derives its own `R'² mod n` (and
+    /// `R² mod n` (as words: it is `R` in Montgomery form, but used only to enter it),
+    /// from which the multi-buffer code derives its own `R'² mod n` (and
     /// with which `x86_64_adx_zen`'s exponentiation enters Montgomery form).
     #[cfg(any(ssmail_bigint_ifma, target_arch = "x86_64"))]
     pub(crate) const fn monty_r2(&self) -> [Word; LIMBS] {
         self.r2
     }
 
+    /// `a·b` in Montgomery form, by the arithmetic `A`.
     #[inline(always)]
-    pub(crate) fn mul<A: MontArith>(&self, a: &[Word; LIMBS], b: &[Word; LIMBS]) -> [Word; LIMBS] {
-        A::mul(a, b, &self.n, self.n0)
+    pub(crate) fn mul<A: MontArith>(&self, a: &Monty, b: &Monty) -> Monty {
+        Monty(A::mul(&a.0, &b.0, &self.n, self.n0))
     }
 
+    /// `a²` in Montgomery form, by the arithmetic `A`.
     #[inline(always)]
-    pub(crate) fn sqr<A: MontArith>(&self, a: &[Word; LIMBS]) -> [Word; LIMBS] {
-        A::sqr(a, &self.n, self.n0)
+    pub(crate) fn sqr<A: MontArith>(&self, a: &Monty) -> Monty {
+        Monty(A::sqr(&a.0, &self.n, self.n0))
     }
 
     /// Into Montgomery form; any 768-bit `x` (also `x >= n`) comes out reduced.
     #[inline(always)]
-    pub(crate) fn enter_monty<A: MontArith>(&self, x: &U768) -> [Word; LIMBS] {
-        self.mul::<A>(&x.0, &self.r2)
+    pub(crate) fn enter_monty<A: MontArith>(&self, x: &U768) -> Monty {
+        Monty(A::mul(&x.0, &self.r2, &self.n, self.n0))
     }
 
     /// Out of Montgomery form.
     #[inline(always)]
-    pub(crate) fn leave_monty<A: MontArith>(&self, x: &[Word; LIMBS]) -> U768 {
-        U768(self.mul::<A>(x, &U768::ONE.0))
+    pub(crate) fn leave_monty<A: MontArith>(&self, x: &Monty) -> U768 {
+        U768(A::mul(&x.0, &U768::ONE.0, &self.n, self.n0))
     }
 }

@@ -13,10 +13,9 @@ use crate::Backend;
 use crate::Paths as _;
 use crate::backends::portable::Portable;
 use crate::ct;
-use crate::monty::{MontArith, MontyParams, SecretExponent};
+use crate::monty::{MontArith, Monty, MontyParams, SecretExponent};
 use crate::oakley_prime::{COMB, COMB_COLS, PARAMS, comb_index};
 use crate::uint::U768;
-use crate::word::{LIMBS, Word};
 
 /// Bits per exponent window in [`window`]. Five rather than four: 153
 /// multiplications by table entries (and 30 to build the table, half of them
@@ -162,8 +161,7 @@ pub(crate) fn window<A: MontArith>(
 ) -> U768 {
     let b = params.enter_monty::<A>(base);
     // table[i] = b^i; the even entries by squaring, which is cheaper than a product.
-    let mut table = [[0 as Word; LIMBS]; TABLE];
-    table[0] = params.monty_one();
+    let mut table = [params.monty_one(); TABLE];
     table[1] = b;
     for i in 2..TABLE {
         table[i] = if i & 1 == 0 {
@@ -194,10 +192,11 @@ pub(crate) fn window<A: MontArith>(
 /// [`ct::lookup`] (all 64 entries), and the arithmetic is the backend's.
 pub(crate) fn comb<A: MontArith>(r: &SecretExponent) -> U768 {
     // The top position's entry starts the product (one times it would be it).
-    let mut acc = ct::lookup(&COMB.0, comb_index(r, COMB_COLS - 1));
+    // The table's words are in Montgomery form (see `oakley_prime`).
+    let mut acc = Monty(ct::lookup(&COMB.0, comb_index(r, COMB_COLS - 1)));
     for i in (0..COMB_COLS - 1).rev() {
         acc = PARAMS.sqr::<A>(&acc);
-        acc = PARAMS.mul::<A>(&acc, &ct::lookup(&COMB.0, comb_index(r, i)));
+        acc = PARAMS.mul::<A>(&acc, &Monty(ct::lookup(&COMB.0, comb_index(r, i))));
     }
     PARAMS.leave_monty::<A>(&acc)
 }

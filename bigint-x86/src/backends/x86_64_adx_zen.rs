@@ -869,7 +869,7 @@ pub(super) fn pow_lazy_in(
     // Into Montgomery form: any base below R (also one >= n) gives a result below R.
     let b = Lazy::mul(&base.0, &params.monty_r2(), n, n0);
     let mut table = [[0 as Word; LIMBS]; TABLE];
-    table[0] = params.monty_one();
+    table[0] = params.monty_one().0;
     table[1] = b;
     for i in 2..TABLE {
         table[i] = if i & 1 == 0 {

@@ -85,7 +85,7 @@ impl Params52 {
             n: to52(&n64),
             // -n⁻¹ mod 2^52 is the low 52 bits of -n⁻¹ mod 2^64.
             n0: p.neg_inv() & M52,
-            one: to52(&shift_mod(&p.monty_one(), 12, &n64)),
+            one: to52(&shift_mod(&p.monty_one().0, 12, &n64)),
             rr: to52(&shift_mod(&p.monty_r2(), 24, &n64)),
             n64,
         }
@@ -101,7 +101,7 @@ impl Params52 {
 /// `2^768 - p` for the Oakley prime, as 52-bit limbs: `2^768 ≡ C` when reducing the
 /// bits of a shifted value above `2^768`. As `2^767 < p`, it is `R mod p`, one in
 /// Montgomery form. It is below `2^704`, so limb 14 is zero.
-pub(crate) const OAKLEY_C: [u64; K] = to52(&PARAMS.monty_one());
+pub(crate) const OAKLEY_C: [u64; K] = to52(&PARAMS.monty_one().0);
 const _: () = assert!(OAKLEY_C[K - 1] == 0);
 
 /// The Oakley prime's parameters, at compile time.
