@@ -40,6 +40,7 @@ mod word;
 pub use monty::{MontyParams, SecretExponent};
 pub use multi::{LANES, MultiBackend};
 pub use paths::Backend;
+use paths::OnThisCpu;
 /// The trait of [`Backend`]: list, check, choose and force a backend.
 pub use ssmail_cpu::Paths;
 pub use uint::{BYTES, U768};

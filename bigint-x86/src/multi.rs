@@ -129,7 +129,10 @@ impl MontyParams {
                 let p = limbs52::Params52::new(self);
                 ifma::pow(&p, bases, &values(exps))
             }
-            MultiBackend::Each(b) => core::array::from_fn(|l| pow_on(b, self, &bases[l], &exps[l])),
+            MultiBackend::Each(b) => {
+                let b = b.checked();
+                core::array::from_fn(|l| pow_on(b, self, &bases[l], &exps[l]))
+            }
         }
     }
 }
@@ -147,7 +150,10 @@ fn shared_secret_many_with(
     match backend {
         #[cfg(ssmail_bigint_ifma)]
         MultiBackend::Ifma => ifma::pow(&limbs52::OAKLEY, peers, &values(exps)),
-        MultiBackend::Each(b) => core::array::from_fn(|l| pow_on(b, &PARAMS, &peers[l], &exps[l])),
+        MultiBackend::Each(b) => {
+            let b = b.checked();
+            core::array::from_fn(|l| pow_on(b, &PARAMS, &peers[l], &exps[l]))
+        }
     }
 }
 
@@ -160,7 +166,10 @@ fn public_key_many_with(backend: MultiBackend, exps: &[SecretExponent; LANES]) -
     match backend {
         #[cfg(ssmail_bigint_ifma)]
         MultiBackend::Ifma => ifma::public_key_oakley(&values(exps)),
-        MultiBackend::Each(b) => core::array::from_fn(|l| oakley_public_key_on(b, &exps[l])),
+        MultiBackend::Each(b) => {
+            let b = b.checked();
+            core::array::from_fn(|l| oakley_public_key_on(b, &exps[l]))
+        }
     }
 }
 

@@ -24,7 +24,7 @@ pub use crate::oakley_prime::{P, PARAMS};
 /// # Panics
 /// If the backend `on` names cannot run on this CPU ([`Backend::is_runnable`]).
 pub fn public_key(r: &SecretExponent, on: Option<Backend>) -> U768 {
-    oakley_public_key_on(on.unwrap_or_else(Backend::default_path), r)
+    oakley_public_key_on(on.unwrap_or_else(Backend::default_path).checked(), r)
 }
 
 /// `peer^r mod p`: an XCRYPT shared secret, in constant time in both `peer` and `r`.
@@ -33,7 +33,12 @@ pub fn public_key(r: &SecretExponent, on: Option<Backend>) -> U768 {
 /// # Panics
 /// If the backend `on` names cannot run on this CPU ([`Backend::is_runnable`]).
 pub fn shared_secret(peer: &U768, r: &SecretExponent, on: Option<Backend>) -> U768 {
-    pow_on(on.unwrap_or_else(Backend::default_path), &PARAMS, peer, r)
+    pow_on(
+        on.unwrap_or_else(Backend::default_path).checked(),
+        &PARAMS,
+        peer,
+        r,
+    )
 }
 
 /// Many key agreements at once, [`LANES`](crate::LANES) at a time (a last partial group

@@ -140,3 +140,33 @@ impl Backend {
         crate::backends::x86_64_adx::assume_bmi2_adx();
     }
 }
+
+/// A backend that this CPU was checked to run: the proof that `with_arith!`, the only
+/// way from a [`Backend`] to its instructions, takes, so that no call path reaches an
+/// instruction the CPU lacks without the check having been made (ring's
+/// `cpu::Features` idea). Only [`Backend::checked`] makes one.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OnThisCpu(Backend);
+
+impl OnThisCpu {
+    /// The backend it proves runnable.
+    pub(crate) fn backend(self) -> Backend {
+        self.0
+    }
+}
+
+impl Backend {
+    /// The proof that this CPU runs the backend ([`OnThisCpu`]).
+    ///
+    /// # Panics
+    /// If it cannot ([`Backend::is_runnable`]): running it would execute instructions the
+    /// CPU does not have. Callers that take a backend from a user check first.
+    pub(crate) fn checked(self) -> OnThisCpu {
+        assert!(
+            self.is_runnable(),
+            "the {} backend cannot run on this CPU",
+            self.name()
+        );
+        OnThisCpu(self)
+    }
+}

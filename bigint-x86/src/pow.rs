@@ -9,13 +9,13 @@
 
 use zeroize::Zeroize;
 
-use crate::Backend;
 use crate::Paths as _;
 use crate::backends::portable::Portable;
 use crate::ct;
 use crate::monty::{MontArith, Monty, MontyParams, SecretExponent};
 use crate::oakley_prime::{COMB, COMB_COLS, PARAMS, comb_index};
 use crate::uint::U768;
+use crate::{Backend, OnThisCpu};
 
 /// Bits per exponent window in [`window`]. Five rather than four: 153
 /// multiplications by table entries (and 30 to build the table, half of them
@@ -81,22 +81,13 @@ impl Exponentiator for crate::backends::ifma::single::X86_64Ifma {
     }
 }
 
-/// `with_arith!(backend, A => expr)`: evaluates `expr` with the type alias `A` naming
-/// the backend type of `backend` (a [`MontArith`] and an [`Exponentiator`]).
-///
-/// # Panics
-/// If `backend` cannot run on this CPU: running it would execute instructions the CPU
-/// does not have. Callers that take a backend from a user check
-/// [`Backend::is_runnable`](crate::Backend::is_runnable) first.
+/// `with_arith!(on_this_cpu, A => expr)`: evaluates `expr` with the type alias `A`
+/// naming the backend type (a [`MontArith`] and an [`Exponentiator`]) of the backend
+/// that `on_this_cpu`, an [`OnThisCpu`], proves this CPU runs.
 macro_rules! with_arith {
-    ($backend:expr, $A:ident => $body:expr) => {{
-        let backend: $crate::Backend = $backend;
-        assert!(
-            backend.is_runnable(),
-            "the {} backend cannot run on this CPU",
-            backend.name()
-        );
-        match backend {
+    ($on_this_cpu:expr, $A:ident => $body:expr) => {{
+        let proof: $crate::OnThisCpu = $on_this_cpu;
+        match proof.backend() {
             $crate::Backend::Portable => {
                 type $A = $crate::backends::portable::Portable;
                 $body
@@ -131,11 +122,8 @@ macro_rules! with_arith {
 }
 
 /// `base^exp mod n` on `backend` (see [`MontyParams::pow`]).
-///
-/// # Panics
-/// If `backend` cannot run on this CPU.
 pub(crate) fn pow_on(
-    backend: Backend,
+    backend: OnThisCpu,
     params: &MontyParams,
     base: &U768,
     exp: &SecretExponent,
@@ -144,10 +132,7 @@ pub(crate) fn pow_on(
 }
 
 /// `2^r mod p` for the Oakley prime on `backend`.
-///
-/// # Panics
-/// If `backend` cannot run on this CPU.
-pub(crate) fn oakley_public_key_on(backend: Backend, r: &SecretExponent) -> U768 {
+pub(crate) fn oakley_public_key_on(backend: OnThisCpu, r: &SecretExponent) -> U768 {
     with_arith!(backend, A => A::oakley_public_key(r))
 }
 
@@ -216,7 +201,7 @@ impl MontyParams {
     /// # Panics
     /// If `backend` cannot run on this CPU ([`Backend::is_runnable`]).
     pub fn pow_with(&self, backend: Backend, base: &U768, exp: &SecretExponent) -> U768 {
-        pow_on(backend, self, base, exp)
+        pow_on(backend.checked(), self, base, exp)
     }
 
     /// `base^exp mod n`, square and multiply.

@@ -678,7 +678,8 @@ pub(crate) struct X86_64Ifma;
 impl MontArith for X86_64Ifma {
     fn mul(a: &[Word; LIMBS], b: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
         let m = modulus52(n, n0);
-        // SAFETY: `with_arith!` checked that the CPU has AVX-512F, IFMA and BMI2.
+        // SAFETY: reached only through `with_arith!`, whose `OnThisCpu` proof says the
+        // CPU has AVX-512F, IFMA and BMI2.
         unsafe {
             if m.low_ones {
                 mul64::<true>(a, b, &m, n)
@@ -694,10 +695,11 @@ impl MontArith for X86_64Ifma {
 }
 
 /// This backend's `2^r mod p` for the Oakley prime, all in 52-bit limbs. Called by the
-/// `pow` layer for [`X86_64Ifma`], after `with_arith!`'s check.
+/// `pow` layer for [`X86_64Ifma`], under `with_arith!`'s
+/// `OnThisCpu` proof.
 pub(crate) fn oakley_public_key(r: &SecretExponent) -> U768 {
-    // SAFETY: reached only through `with_arith!`, which checked that the CPU has
-    // AVX-512F, IFMA and BMI2.
+    // SAFETY: reached only through `with_arith!`, whose `OnThisCpu` proof says the CPU
+    // has AVX-512F, IFMA and BMI2.
     unsafe { public_key_in(r) }
 }
 
@@ -714,8 +716,8 @@ pub(crate) fn pow(params: &MontyParams, base: &U768, exp: &SecretExponent) -> U7
             Params52::new(params),
         )
     };
-    // SAFETY: reached only through `with_arith!`, which checked that the CPU has
-    // AVX-512F, IFMA and BMI2.
+    // SAFETY: reached only through `with_arith!`, whose `OnThisCpu` proof says the CPU
+    // has AVX-512F, IFMA and BMI2.
     unsafe {
         if m.low_ones {
             pow_in::<true>(&m, &p, base, exp)
