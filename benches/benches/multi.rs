@@ -30,8 +30,16 @@ fn multi(c: &mut Criterion) {
     let mut ossl = OpensslModexp::new(&p, &bases[0].to_be_bytes(), &exp_bytes[0]);
     let mut out = [0u8; 96];
     ossl.run(&mut out);
-    let want =
-        oakley::shared_secret_many_with(MultiBackend::Each(Backend::Portable), &bases, &exps);
+    let want = {
+        let mut out = [U768::ZERO; LANES];
+        oakley::batch(
+            Some(&bases[..]),
+            &exps,
+            &mut out,
+            Some(MultiBackend::Each(Backend::Portable)),
+        );
+        out
+    };
     assert_eq!(out, want[0].to_be_bytes(), "OpenSSL and ours must agree");
 
     let mut g = c.benchmark_group("dh-multi");
@@ -40,13 +48,33 @@ fn multi(c: &mut Criterion) {
     let mut ways = vec![MultiBackend::Each(Backend::best())];
     ways.extend(MultiBackend::runnable().filter(|b| !matches!(b, MultiBackend::Each(_))));
     for way in ways {
-        assert_eq!(oakley::shared_secret_many_with(way, &bases, &exps), want);
+        assert_eq!(
+            {
+                let mut out = [U768::ZERO; LANES];
+                oakley::batch(Some(&bases[..]), &exps, &mut out, Some(way));
+                out
+            },
+            want
+        );
         let name = way.name();
         g.bench_function(format!("{name}/shared_secret_x8"), |b| {
-            b.iter(|| oakley::shared_secret_many_with(way, black_box(&bases), black_box(&exps)));
+            b.iter(|| {
+                let mut out = [U768::ZERO; LANES];
+                oakley::batch(
+                    Some(&black_box(&bases)[..]),
+                    black_box(&exps),
+                    &mut out,
+                    Some(way),
+                );
+                out
+            });
         });
         g.bench_function(format!("{name}/public_key_x8"), |b| {
-            b.iter(|| oakley::public_key_many_with(way, black_box(&exps)));
+            b.iter(|| {
+                let mut out = [U768::ZERO; LANES];
+                oakley::batch(None, black_box(&exps), &mut out, Some(way));
+                out
+            });
         });
     }
     g.finish();

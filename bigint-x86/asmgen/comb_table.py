@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes bigint-x86/src/oakley/comb_table.rs: the precomputed table of the fixed-base
-comb that computes XCRYPT public keys 2^r mod p (see `oakley::public_key_in`).
+comb that computes XCRYPT public keys 2^r mod p (see `pow::comb`).
 
 The 768-bit exponent is cut into COMB_ROWS = 6 rows of COMB_COLS = 128 bits,
 r = sum_j r_j 2^(128 j), so 2^r = prod_j g_j^(r_j) with g_j = 2^(2^(128 j)) mod p.

@@ -7,7 +7,7 @@
 //! It checks the exponentiation of [`MontyParams::pow`] with the exponent secret, the
 //! shared secret with both the base and the exponent secret, and the base-2 public key,
 //! on every backend this CPU can run; then the multi-buffer calls
-//! (`oakley::shared_secret_many_with`, `oakley::public_key_many_with`,
+//! (`oakley::batch` for shared secrets and public keys,
 //! `MontyParams::pow_many_with`) with all eight bases and exponents secret.
 //!
 //! valgrind 3.19 reports AVX2 in its CPUID when the CPU has it, so `x86_64-adx-zen` runs
@@ -17,7 +17,7 @@
 //! NOTE: valgrind 3.19 (Debian bookworm) does not decode AVX-512, so under valgrind the
 //! IFMA multi-buffer kernels are skipped (they would die of SIGILL) and only the
 //! fallback (one exponentiation after another on each single backend) is checked. The
-//! IFMA kernels are constant time by construction (see `src/multi/ifma.rs`), and
+//! IFMA kernels are constant time by construction (see `src/backends/ifma/lanes.rs`), and
 //! `benches/benches/ct_dudect.rs` checks their timing statistically.
 
 use ssmail_bigint_x86::Paths as _;
@@ -155,13 +155,13 @@ fn main() {
     for backend in Backend::runnable() {
         // Exponent secret: the public-key computation 2^r.
         secret(&exp);
-        let pk = oakley::public_key_with(backend, &exp);
+        let pk = oakley::public_key(&exp, Some(backend));
         public(&pk);
 
         // Exponent and base secret: the shared secret peer^r (the peer key is public on
         // the wire, but the check is stronger with it secret too).
         secret(&base);
-        let z = oakley::shared_secret_with(backend, &base, &exp);
+        let z = oakley::shared_secret(&base, &exp, Some(backend));
         public(&z);
 
         public(&exp);
@@ -204,10 +204,18 @@ fn main() {
             continue;
         }
         secret(&exps);
-        let pk = oakley::public_key_many_with(multi, &exps);
+        let pk = {
+            let mut out = [U768::ZERO; LANES];
+            oakley::batch(None, &exps, &mut out, Some(multi));
+            out
+        };
         public(&pk);
         secret(&bases);
-        let z = oakley::shared_secret_many_with(multi, &bases, &exps);
+        let z = {
+            let mut out = [U768::ZERO; LANES];
+            oakley::batch(Some(&bases[..]), &exps, &mut out, Some(multi));
+            out
+        };
         public(&z);
         let y = oakley::PARAMS.pow_many_with(multi, &bases, &exps);
         public(&y);
@@ -215,8 +223,12 @@ fn main() {
         public(&bases);
         // The lanes must equal the single API (checked outside the secret region).
         for l in 0..LANES {
-            assert_eq!(pk[l], oakley::public_key(&exps[l]), "lane {l}");
-            assert_eq!(z[l], oakley::shared_secret(&bases[l], &exps[l]), "lane {l}");
+            assert_eq!(pk[l], oakley::public_key(&exps[l], None), "lane {l}");
+            assert_eq!(
+                z[l],
+                oakley::shared_secret(&bases[l], &exps[l], None),
+                "lane {l}"
+            );
             assert_eq!(y[l], z[l], "lane {l}");
         }
         println!(

@@ -7,6 +7,8 @@
 //! through `core::hint::black_box`, which hides its value from the optimiser. The
 //! valgrind check (`examples/ct_valgrind.rs`, run by `.ci/run`) is what checks the
 //! machine code.
+//!
+//! Layer: above `word`, which is all it imports.
 
 use core::hint::black_box;
 
@@ -37,16 +39,37 @@ pub fn select<const L: usize>(a: &[Word; L], b: &[Word; L], mask: Word) -> [Word
     core::array::from_fn(|i| a[i] ^ (mask & (a[i] ^ b[i])))
 }
 
+/// A value that is `L` words and nothing else: what [`lookup`] can select from a table
+/// (plain word arrays, and the typed numbers of the layers above).
+pub trait Words<const L: usize> {
+    /// Its words.
+    fn words(&self) -> &[Word; L];
+    /// The value with these words.
+    fn from_words(words: [Word; L]) -> Self;
+}
+
+impl<const L: usize> Words<L> for [Word; L] {
+    #[inline(always)]
+    fn words(&self) -> &[Word; L] {
+        self
+    }
+
+    #[inline(always)]
+    fn from_words(words: [Word; L]) -> Self {
+        words
+    }
+}
+
 /// `table[index]`, reading every entry of `table` so that the address pattern does not
 /// depend on `index`.
 #[inline(always)]
-pub fn lookup<const L: usize, const T: usize>(table: &[[Word; L]; T], index: Word) -> [Word; L] {
+pub fn lookup<E: Words<L>, const L: usize, const T: usize>(table: &[E; T], index: Word) -> E {
     let mut out = [0; L];
     for (i, entry) in table.iter().enumerate() {
         let m = mask_eq(i as Word, index);
-        for (o, e) in out.iter_mut().zip(entry) {
+        for (o, e) in out.iter_mut().zip(entry.words()) {
             *o |= e & m;
         }
     }
-    out
+    E::from_words(out)
 }

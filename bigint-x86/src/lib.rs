@@ -24,24 +24,23 @@
 // `// SAFETY:` line; everything else is safe Rust.
 #![deny(unsafe_code)]
 
-mod backend;
+// The layers, bottom first; each imports only from the ones above it in this list
+// (see README.md).
 mod backends;
 mod ct;
-#[cfg(ssmail_bigint_ifma)]
-#[allow(
-    clippy::incompatible_msrv,
-    reason = "compiled only when rustc has the AVX-512 intrinsics (1.89 and later), see build.rs"
-)]
-mod limbs52;
 mod monty;
 mod multi;
 pub mod oakley;
+mod oakley_prime;
+mod paths;
+mod pow;
 mod uint;
 mod word;
 
-pub use backend::Backend;
 pub use monty::{MontyParams, SecretExponent};
 pub use multi::{LANES, MultiBackend};
+pub use paths::Backend;
+use paths::OnThisCpu;
 /// The trait of [`Backend`]: list, check, choose and force a backend.
 pub use ssmail_cpu::Paths;
 pub use uint::{BYTES, U768};

@@ -1,37 +1,59 @@
-//! Montgomery arithmetic modulo an odd 768-bit modulus, and exponentiation.
+//! Montgomery arithmetic modulo an odd 768-bit modulus: the parameters of a modulus
+//! ([`MontyParams`]), the secret exponent type, and the contract every backend meets
+//! ([`MontArith`]: a multiplication and a squaring, nothing more).
+//!
+//! Layer: above `word`, `ct` and `uint`, which are all it imports. The backends
+//! (`backends/`) implement [`MontArith`]; the exponentiations (`pow`) run over it.
 
-use crate::Paths as _;
 use core::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::Backend;
-use crate::backends::portable::Portable;
-use crate::backends::{MontArith, with_arith};
-use crate::ct;
+use crate::ct::Words;
 use crate::uint::{BYTES, U768};
 use crate::word::{LIMBS, Word, adc, sbb};
 
-/// Windows in a 768-bit exponent cut into 4-bit nibbles (the IFMA exponentiations'
-/// window).
-#[cfg(ssmail_bigint_ifma)]
-pub(crate) const WINDOWS: usize = 768 >> 2;
+/// A number in Montgomery form for `R = 2^768`, `x·R mod n`, for the modulus of the
+/// [`MontyParams`] that made it; plain numbers are [`U768`]. The ways between the two
+/// forms are [`MontyParams::enter_monty`] and [`MontyParams::leave_monty`] (and
+/// wrapping a precomputed table's words, which are in this form), so that a plain
+/// value used as a Montgomery one, or the other way round, does not type-check. The
+/// IFMA code's form, `R' = 2^780` over 52-bit limbs, has its own types
+/// (`backends/ifma`).
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+pub(crate) struct Monty(pub(crate) [Word; LIMBS]);
 
-/// Bits per exponent window in [`MontyParams::pow_in`]. Five rather than four: 153
-/// multiplications by table entries (and 30 to build the table, half of them
-/// squarings) instead of 192 (and 15), for 32-entry lookups instead of 16-entry ones,
-/// which cost little beside a multiplication. Measured with `modexp_min` on AMD Zen 3
-/// (EPYC, family 25 model 1), fastest of 400 calls: portable 196 → 190 µs, x86_64-adc
-/// 188 → 183, x86_64-adx 137.0 → 136.5 (the lookups overlap the products there; an
-/// SSE2 lookup measured no faster). Six bits would take 127 multiplications but 62 to
-/// build the table, more than it saves.
-const WINDOW: usize = 5;
-/// Entries in the window table.
-const TABLE: usize = 1 << WINDOW;
-/// Full windows below the top one: 768 = 5·153 + 3.
-const FULL_WINDOWS: usize = 153;
-/// Bits in the top window (the ones above the full windows).
-const TOP_BITS: usize = 3;
-const _: () = assert!(FULL_WINDOWS * WINDOW + TOP_BITS == 768 && TOP_BITS < WINDOW);
+impl Words<LIMBS> for Monty {
+    #[inline(always)]
+    fn words(&self) -> &[Word; LIMBS] {
+        &self.0
+    }
+
+    #[inline(always)]
+    fn from_words(words: [Word; LIMBS]) -> Self {
+        Self(words)
+    }
+}
+
+impl Zeroize for Monty {
+    fn zeroize(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+/// One backend's Montgomery arithmetic over `LIMBS` words of the native width.
+///
+/// Contract for every implementation: inputs below `n` (and `a < 2^768` for `mul`
+/// when `b < n`), `n` odd, `n0 = -n⁻¹ mod 2^w`; output fully reduced below `n`; no
+/// branch and no memory address depends on `a` or `b`. An implementation may look at
+/// `n` and `n0` (they are public) to pick a specialised path, for the Oakley prime's
+/// `n0 = 1` say.
+pub(crate) trait MontArith {
+    /// `a·b·R⁻¹ mod n`, `R = 2^768`.
+    fn mul(a: &[Word; LIMBS], b: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS];
+    /// `a²·R⁻¹ mod n`.
+    fn sqr(a: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS];
+}
 
 /// A secret exponent (a Diffie-Hellman private key). Wiped when dropped; its `Debug`
 /// prints nothing of it.
@@ -160,11 +182,10 @@ impl MontyParams {
         U768(self.n)
     }
 
-    /// One in Montgomery form, from which the IFMA code derives its own (and which
-    /// `x86_64_adx_zen`'s exponentiation puts in its table).
-    #[cfg(any(ssmail_bigint_ifma, target_arch = "x86_64"))]
-    pub(crate) const fn monty_one(&self) -> [Word; LIMBS] {
-        self.one
+    /// One in Montgomery form, from which the IFMA code derives its own (and with which
+    /// the exponentiations start their tables).
+    pub(crate) const fn monty_one(&self) -> Monty {
+        Monty(self.one)
     }
 
     /// `-n⁻¹ mod 2^w`, for the multi-buffer code's own `-n⁻¹ mod 2^52` (and for
@@ -174,92 +195,35 @@ impl MontyParams {
         self.n0
     }
 
-    /// `R² mod n`, from which the multi-buffer code derives its own `R'² mod n` (and
+    /// `R² mod n` (as words: it is `R` in Montgomery form, but used only to enter it),
+    /// from which the multi-buffer code derives its own `R'² mod n` (and
     /// with which `x86_64_adx_zen`'s exponentiation enters Montgomery form).
     #[cfg(any(ssmail_bigint_ifma, target_arch = "x86_64"))]
     pub(crate) const fn monty_r2(&self) -> [Word; LIMBS] {
         self.r2
     }
 
+    /// `a·b` in Montgomery form, by the arithmetic `A`.
     #[inline(always)]
-    pub(crate) fn mul<A: MontArith>(&self, a: &[Word; LIMBS], b: &[Word; LIMBS]) -> [Word; LIMBS] {
-        A::mul(a, b, &self.n, self.n0)
+    pub(crate) fn mul<A: MontArith>(&self, a: &Monty, b: &Monty) -> Monty {
+        Monty(A::mul(&a.0, &b.0, &self.n, self.n0))
     }
 
+    /// `a²` in Montgomery form, by the arithmetic `A`.
     #[inline(always)]
-    pub(crate) fn sqr<A: MontArith>(&self, a: &[Word; LIMBS]) -> [Word; LIMBS] {
-        A::sqr(a, &self.n, self.n0)
+    pub(crate) fn sqr<A: MontArith>(&self, a: &Monty) -> Monty {
+        Monty(A::sqr(&a.0, &self.n, self.n0))
     }
 
     /// Into Montgomery form; any 768-bit `x` (also `x >= n`) comes out reduced.
     #[inline(always)]
-    fn enter_monty<A: MontArith>(&self, x: &U768) -> [Word; LIMBS] {
-        self.mul::<A>(&x.0, &self.r2)
+    pub(crate) fn enter_monty<A: MontArith>(&self, x: &U768) -> Monty {
+        Monty(A::mul(&x.0, &self.r2, &self.n, self.n0))
     }
 
     /// Out of Montgomery form.
     #[inline(always)]
-    pub(crate) fn leave_monty<A: MontArith>(&self, x: &[Word; LIMBS]) -> U768 {
-        U768(self.mul::<A>(x, &U768::ONE.0))
-    }
-
-    /// `base^exp mod n`, in constant time: a fixed 5-bit window over all 768 exponent
-    /// bits, every table entry read at every window, the final subtraction masked. No
-    /// branch or memory address depends on `base`, `exp` or any intermediate value.
-    /// A `base >= n` is reduced first. Runs on [`Backend::default_path`](crate::Paths::default_path).
-    pub fn pow(&self, base: &U768, exp: &SecretExponent) -> U768 {
-        self.pow_with(Backend::default_path(), base, exp)
-    }
-
-    /// [`pow`](Self::pow) on the given backend.
-    ///
-    /// # Panics
-    /// If `backend` cannot run on this CPU ([`Backend::is_runnable`]).
-    pub fn pow_with(&self, backend: Backend, base: &U768, exp: &SecretExponent) -> U768 {
-        with_arith!(backend, A => A::pow(self, base, exp))
-    }
-
-    /// [`pow`](Self::pow) with the arithmetic `A`.
-    pub(crate) fn pow_in<A: MontArith>(&self, base: &U768, exp: &SecretExponent) -> U768 {
-        let b = self.enter_monty::<A>(base);
-        // table[i] = b^i; the even entries by squaring, which is cheaper than a product.
-        let mut table = [[0 as Word; LIMBS]; TABLE];
-        table[0] = self.one;
-        table[1] = b;
-        for i in 2..TABLE {
-            table[i] = if i & 1 == 0 {
-                self.sqr::<A>(&table[i >> 1])
-            } else {
-                self.mul::<A>(&table[i - 1], &b)
-            };
-        }
-        // The top window (TOP_BITS bits, so its index is below 2^TOP_BITS, but the
-        // lookup still reads all the entries) starts the product: one times it would
-        // be it.
-        let mut acc = ct::lookup(&table, exp.0.bits(FULL_WINDOWS * WINDOW, TOP_BITS));
-        for w in (0..FULL_WINDOWS).rev() {
-            for _ in 0..WINDOW {
-                acc = self.sqr::<A>(&acc);
-            }
-            let e = ct::lookup(&table, exp.0.bits(w * WINDOW, WINDOW));
-            acc = self.mul::<A>(&acc, &e);
-        }
-        table.zeroize();
-        self.leave_monty::<A>(&acc)
-    }
-
-    /// `base^exp mod n`, square and multiply.
-    ///
-    /// NOTE: variable time: branches on the bits of `exp`, which must be public.
-    pub fn pow_vartime(&self, base: &U768, exp: &U768) -> U768 {
-        let b = self.enter_monty::<Portable>(base);
-        let mut acc = self.one;
-        for i in (0..768).rev() {
-            acc = self.sqr::<Portable>(&acc);
-            if exp.bit(i) == 1 {
-                acc = self.mul::<Portable>(&acc, &b);
-            }
-        }
-        self.leave_monty::<Portable>(&acc)
+    pub(crate) fn leave_monty<A: MontArith>(&self, x: &Monty) -> U768 {
+        U768(A::mul(&x.0, &U768::ONE.0, &self.n, self.n0))
     }
 }

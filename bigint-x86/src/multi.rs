@@ -7,24 +7,24 @@
 //! the other on a single-exponentiation backend ([`MultiBackend::Each`]). Both give
 //! the single API's results, in constant time: fixed windows, every table entry read,
 //! one masked final subtraction, and no lane's data reaching another lane's control
-//! flow or addresses. The `_each` functions of [`oakley`](crate::oakley) take any
-//! count, in groups of eight, into a slice the caller provides (no allocator).
+//! flow or addresses. [`oakley::batch`](crate::oakley::batch) takes any count, in
+//! groups of eight, into a slice the caller provides (no allocator).
+//!
+//! Layer: above `pow` (a single backend's exponentiations, for [`MultiBackend::Each`])
+//! and `limbs52`/`oakley_prime` (for the IFMA lanes); imports nothing above them. The
+//! group API, `oakley`, calls down into it.
 
 use crate::Backend;
 use crate::Paths as _;
 use crate::monty::{MontyParams, SecretExponent};
-use crate::oakley;
+use crate::oakley_prime::PARAMS;
+use crate::pow::{oakley_public_key_on, pow_on};
 use crate::uint::U768;
 
 #[cfg(ssmail_bigint_ifma)]
-#[allow(
-    clippy::incompatible_msrv,
-    reason = "compiled only when rustc has the AVX-512 intrinsics (1.89 and later), see build.rs"
-)]
-mod ifma;
+use crate::backends::ifma::{lanes as ifma, limbs52};
 
-/// Exponentiations per multi-buffer call: the 64-bit lanes of a zmm register.
-pub const LANES: usize = 8;
+pub use crate::word::LANES;
 
 /// How a multi-buffer call computes its eight exponentiations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,18 +126,22 @@ impl MontyParams {
             MultiBackend::Ifma => {
                 // The 52-bit constants: 36 modular doublings, cheap beside eight
                 // exponentiations (the Oakley prime's are worked out at compile time).
-                let p = crate::limbs52::Params52::new(self);
+                let p = limbs52::Params52::new(self);
                 ifma::pow(&p, bases, &values(exps))
             }
             MultiBackend::Each(b) => {
-                core::array::from_fn(|l| self.pow_with(b, &bases[l], &exps[l]))
+                let b = b.checked();
+                core::array::from_fn(|l| pow_on(b, self, &bases[l], &exps[l]))
             }
         }
     }
 }
 
-/// [`oakley::shared_secret_many_with`].
-pub(crate) fn shared_secret_many_with(
+/// `peers[l]^exps[l] mod p` for the Oakley prime, on `backend`.
+///
+/// # Panics
+/// If `backend` cannot run on this CPU.
+fn shared_secret_many_with(
     backend: MultiBackend,
     peers: &[U768; LANES],
     exps: &[SecretExponent; LANES],
@@ -145,23 +149,27 @@ pub(crate) fn shared_secret_many_with(
     backend.check();
     match backend {
         #[cfg(ssmail_bigint_ifma)]
-        MultiBackend::Ifma => ifma::pow(&crate::limbs52::OAKLEY, peers, &values(exps)),
+        MultiBackend::Ifma => ifma::pow(&limbs52::OAKLEY, peers, &values(exps)),
         MultiBackend::Each(b) => {
-            core::array::from_fn(|l| oakley::shared_secret_with(b, &peers[l], &exps[l]))
+            let b = b.checked();
+            core::array::from_fn(|l| pow_on(b, &PARAMS, &peers[l], &exps[l]))
         }
     }
 }
 
-/// [`oakley::public_key_many_with`].
-pub(crate) fn public_key_many_with(
-    backend: MultiBackend,
-    exps: &[SecretExponent; LANES],
-) -> [U768; LANES] {
+/// `2^exps[l] mod p` for the Oakley prime, on `backend`.
+///
+/// # Panics
+/// If `backend` cannot run on this CPU.
+fn public_key_many_with(backend: MultiBackend, exps: &[SecretExponent; LANES]) -> [U768; LANES] {
     backend.check();
     match backend {
         #[cfg(ssmail_bigint_ifma)]
         MultiBackend::Ifma => ifma::public_key_oakley(&values(exps)),
-        MultiBackend::Each(b) => core::array::from_fn(|l| oakley::public_key_with(b, &exps[l])),
+        MultiBackend::Each(b) => {
+            let b = b.checked();
+            core::array::from_fn(|l| oakley_public_key_on(b, &exps[l]))
+        }
     }
 }
 

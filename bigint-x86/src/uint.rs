@@ -1,5 +1,7 @@
 //! `U768`: a 768-bit unsigned integer as little-endian limbs, with the byte conversions
 //! and comparisons the rest of the crate needs.
+//!
+//! Layer: above `word` and `ct`, which are all it imports.
 
 use core::fmt;
 

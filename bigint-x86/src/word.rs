@@ -1,5 +1,7 @@
 //! The machine word the arithmetic is written over: `u64` (with `u128` products) on
 //! 64-bit targets, `u32` (with `u64` products) elsewhere, as crypto-bigint does.
+//!
+//! Layer: the bottom one; imports nothing of the crate.
 
 #[cfg(target_pointer_width = "64")]
 mod width {
@@ -52,3 +54,6 @@ pub const fn mac(a: Word, b: Word, c: Word, carry: Word) -> (Word, Word) {
     let t = (a as WideWord) + (b as WideWord) * (c as WideWord) + (carry as WideWord);
     (t as Word, (t >> WORD_BITS) as Word)
 }
+
+/// Exponentiations per multi-buffer call: the 64-bit lanes of a zmm register.
+pub const LANES: usize = 8;

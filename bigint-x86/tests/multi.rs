@@ -18,6 +18,17 @@ fn two() -> U768 {
     U768::from_be_slice(&[2]).unwrap()
 }
 
+/// One group of [`LANES`] through [`oakley::batch`], as an array.
+fn batch8(
+    peers: Option<&[U768; LANES]>,
+    exps: &[SecretExponent; LANES],
+    on: Option<MultiBackend>,
+) -> [U768; LANES] {
+    let mut out = [U768::ZERO; LANES];
+    oakley::batch(peers.map(|p| &p[..]), exps, &mut out, on);
+    out
+}
+
 /// Checks one call of every multi-buffer entry point, on every backend, lane by lane
 /// against num-bigint and the single API.
 fn check_lanes(bases: &[U768; LANES], exps: &[U768; LANES]) {
@@ -29,24 +40,24 @@ fn check_lanes(bases: &[U768; LANES], exps: &[U768; LANES]) {
         core::array::from_fn(|l| u768(&BigUint::from(2u8).modpow(&big(&exps[l]), &p)));
     for l in 0..LANES {
         assert_eq!(
-            oakley::shared_secret(&bases[l], &e[l]),
+            oakley::shared_secret(&bases[l], &e[l], None),
             want[l],
             "single, lane {l}"
         );
-        assert_eq!(oakley::public_key(&e[l]), want_pk[l], "single pk, lane {l}");
+        assert_eq!(
+            oakley::public_key(&e[l], None),
+            want_pk[l],
+            "single pk, lane {l}"
+        );
     }
     for b in MultiBackend::runnable() {
         let name = b.name();
-        assert_eq!(
-            oakley::shared_secret_many_with(b, bases, &e),
-            want,
-            "{name}"
-        );
+        assert_eq!(batch8(Some(bases), &e, Some(b)), want, "{name}");
         assert_eq!(oakley::PARAMS.pow_many_with(b, bases, &e), want, "{name}");
-        assert_eq!(oakley::public_key_many_with(b, &e), want_pk, "{name}");
+        assert_eq!(batch8(None, &e, Some(b)), want_pk, "{name}");
     }
-    assert_eq!(oakley::shared_secret_many(bases, &e), want);
-    assert_eq!(oakley::public_key_many(&e), want_pk);
+    assert_eq!(batch8(Some(bases), &e, None), want);
+    assert_eq!(batch8(None, &e, None), want_pk);
 }
 
 #[test]
@@ -123,7 +134,7 @@ fn published_modexp_vectors() {
         let want: [U768; LANES] =
             core::array::from_fn(|l| U768::from_be_slice(&group[l].result).unwrap());
         for b in MultiBackend::runnable() {
-            let got = oakley::shared_secret_many_with(b, &bases, &secrets(&exps));
+            let got = batch8(Some(&bases), &secrets(&exps), Some(b));
             assert_eq!(got, want, "lines {}.. on {}", group[0].line, b.name());
         }
         check_lanes(&bases, &exps);
@@ -133,10 +144,10 @@ fn published_modexp_vectors() {
         let exp = U768::from_be_slice(&v.exp).unwrap();
         let want = U768::from_be_slice(&v.result).unwrap();
         for b in MultiBackend::runnable() {
-            let got = oakley::shared_secret_many_with(b, &[base; LANES], &secrets(&[exp; LANES]));
+            let got = batch8(Some(&[base; LANES]), &secrets(&[exp; LANES]), Some(b));
             assert_eq!(got, [want; LANES], "line {} on {}", v.line, b.name());
             if base == two() {
-                let got = oakley::public_key_many_with(b, &secrets(&[exp; LANES]));
+                let got = batch8(None, &secrets(&[exp; LANES]), Some(b));
                 assert_eq!(got, [want; LANES], "line {} on {}", v.line, b.name());
             }
         }
@@ -152,17 +163,17 @@ fn any_count_in_groups_of_eight() {
             .map(|i| secret(&u768(&((BigUint::from(1u8) << 768) - 1u8 - i as u8))))
             .collect();
         let mut out = vec![U768::ZERO; count];
-        oakley::shared_secret_each(&peers, &exps, &mut out);
+        oakley::batch(Some(&peers[..]), &exps, &mut out, None);
         for i in 0..count {
             assert_eq!(
                 out[i],
-                oakley::shared_secret(&peers[i], &exps[i]),
+                oakley::shared_secret(&peers[i], &exps[i], None),
                 "{count}: {i}"
             );
         }
-        oakley::public_key_each(&exps, &mut out);
+        oakley::batch(None, &exps, &mut out, None);
         for i in 0..count {
-            assert_eq!(out[i], oakley::public_key(&exps[i]), "{count}: {i}");
+            assert_eq!(out[i], oakley::public_key(&exps[i], None), "{count}: {i}");
         }
     }
 }
@@ -172,7 +183,7 @@ fn any_count_in_groups_of_eight() {
 fn mismatched_lengths_are_refused() {
     let exps = [secret(&U768::ONE)];
     let mut out = [U768::ZERO; 2];
-    oakley::public_key_each(&exps, &mut out);
+    oakley::batch(None, &exps, &mut out, None);
 }
 
 fn any_lanes() -> impl Strategy<Value = [U768; LANES]> {

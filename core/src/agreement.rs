@@ -28,6 +28,6 @@ impl fmt::Debug for SharedSecret {
 /// `peer^r mod p`, in constant time in the private key and the peer's key. The peer's
 /// key was validated when it was parsed ([`PublicKey`] only holds values in `[2, p-2]`).
 pub fn shared_secret(own: &PrivateKey, peer: &PublicKey) -> SharedSecret {
-    let z = oakley::shared_secret(&peer.0, own.exponent());
+    let z = oakley::shared_secret(&peer.0, own.exponent(), None);
     SharedSecret(z.to_be_bytes())
 }

@@ -69,7 +69,7 @@ impl PrivateKey {
 
     /// The matching public key `2^r mod p`.
     pub fn public_key(&self) -> PublicKey {
-        PublicKey(oakley::public_key(&self.exp))
+        PublicKey(oakley::public_key(&self.exp, None))
     }
 
     pub(crate) fn exponent(&self) -> &SecretExponent {

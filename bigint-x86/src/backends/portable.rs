@@ -1,8 +1,8 @@
 //! Portable Rust over the native word: coarsely integrated operand scanning (CIOS), then
 //! a masked final subtraction. No branch and no index depends on the operands.
 
-use crate::backends::MontArith;
 use crate::ct;
+use crate::monty::MontArith;
 use crate::word::{LIMBS, Word, adc, mac, sbb};
 
 /// The portable backend.

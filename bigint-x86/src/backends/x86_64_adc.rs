@@ -26,7 +26,7 @@
 use core::arch::asm;
 use core::mem::MaybeUninit;
 
-use crate::backends::MontArith;
+use crate::monty::MontArith;
 use crate::word::{LIMBS, Word};
 
 /// The `mul`/`adc` backend.

@@ -40,7 +40,7 @@ use core::arch::asm;
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use crate::backends::MontArith;
+use crate::monty::MontArith;
 use crate::word::{LIMBS, Word};
 
 cpufeatures::new!(bmi2_adx, "bmi2", "adx");

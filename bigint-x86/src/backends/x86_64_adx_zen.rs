@@ -32,10 +32,10 @@
 
 use core::arch::asm;
 
-use crate::backends::MontArith;
 use crate::backends::x86_64_adx::{Scratch, is_runnable, mul_product, reduce, sqr_product};
 use crate::ct;
-use crate::monty::{MontyParams, SecretExponent};
+use crate::monty::{MontArith, MontyParams, SecretExponent};
+use crate::oakley_prime::{COMB, COMB_COLS, P, PARAMS, comb_index};
 use crate::uint::U768;
 use crate::word::{LIMBS, Word, sbb};
 use zeroize::Zeroize;
@@ -59,19 +59,21 @@ impl MontArith for X86_64AdxZen {
         sqr_product(a, &mut t);
         reduce(&mut t, n, n0)
     }
+}
 
-    /// The window exponentiation over [`Lazy`] (results below `R`, not `n`), then one
-    /// masked subtraction to bring the result below `n`.
-    fn pow(params: &MontyParams, base: &U768, exp: &SecretExponent) -> U768 {
-        let r = pow_lazy(params, base, exp);
-        U768(below_n(&r, params.modulus().as_limbs()))
-    }
+/// This backend's `base^exp mod n`: the window exponentiation over [`Lazy`] (results
+/// below `R`, not `n`), then one masked subtraction to bring the result below `n`.
+/// Called by the `pow` layer for [`X86_64AdxZen`], after `with_arith!`'s check.
+pub(crate) fn pow(params: &MontyParams, base: &U768, exp: &SecretExponent) -> U768 {
+    let r = pow_lazy(params, base, exp);
+    U768(below_n(&r, params.modulus().as_limbs()))
+}
 
-    /// The comb over [`Lazy`], then one masked subtraction.
-    fn oakley_public_key(r: &SecretExponent) -> U768 {
-        let y = public_key_lazy(r);
-        U768(below_n(&y, crate::oakley::P.as_limbs()))
-    }
+/// This backend's `2^r mod p` for the Oakley prime: the comb over [`Lazy`], then one
+/// masked subtraction. Called like [`pow`].
+pub(crate) fn oakley_public_key(r: &SecretExponent) -> U768 {
+    let y = public_key_lazy(r);
+    U768(below_n(&y, P.as_limbs()))
 }
 
 /// The arithmetic of [`X86_64AdxZen`] with almost-Montgomery results: below `R = 2^768`
@@ -189,7 +191,7 @@ fn reduce_lazy(t: &mut Scratch, n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
     w
 }
 
-/// Bits per exponent window in [`pow_lazy`], as in `MontyParams::pow_in`.
+/// Bits per exponent window in [`pow_lazy`], as in `pow::window`.
 const WINDOW: usize = 5;
 /// Entries in the window table.
 const TABLE: usize = 1 << WINDOW;
@@ -206,7 +208,7 @@ pub(super) fn has_avx2() -> bool {
     avx2_cpu::get()
 }
 
-/// `MontyParams::pow_in` over [`Lazy`] (a fixed 5-bit window, every table entry read
+/// `pow::window` over [`Lazy`] (a fixed 5-bit window, every table entry read
 /// at every window), with two changes: the lookup of a window's entry comes before
 /// the window's squarings rather than after them, and with AVX2 it is [`lookup_avx2`].
 /// Why: the lookup does not depend on the squarings, so placed first it runs while
@@ -230,7 +232,7 @@ pub(super) fn pow_lazy_in(
     // Into Montgomery form: any base below R (also one >= n) gives a result below R.
     let b = Lazy::mul(&base.0, &params.monty_r2(), n, n0);
     let mut table = [[0 as Word; LIMBS]; TABLE];
-    table[0] = params.monty_one();
+    table[0] = params.monty_one().0;
     table[1] = b;
     for i in 2..TABLE {
         table[i] = if i & 1 == 0 {
@@ -261,7 +263,7 @@ pub(super) fn pow_lazy_in(
     Lazy::mul(&acc, &one, n, n0)
 }
 
-/// `oakley::public_key_in` over [`Lazy`] (the fixed-base comb, every entry of its
+/// `pow::comb` over [`Lazy`] (the fixed-base comb, every entry of its
 /// 64-entry table read at every position), with [`pow_lazy`]'s two changes: each
 /// position's lookup comes before its squaring, and with AVX2 it is [`lookup_avx2`].
 /// Returns a result below `R`, congruent to `2^r mod p`.
@@ -272,15 +274,14 @@ fn public_key_lazy(r: &SecretExponent) -> [Word; LIMBS] {
 /// [`public_key_lazy`] with the AVX2 lookup or without it (`avx2` true only when the
 /// CPU has AVX2; the tests run both).
 pub(super) fn public_key_lazy_in(r: &SecretExponent, avx2: bool) -> [Word; LIMBS] {
-    use crate::oakley::{COMB_COLS, COMB_TABLE, PARAMS, comb_index};
     let n = PARAMS.modulus();
     let (n, n0) = (n.as_limbs(), PARAMS.neg_inv());
     let lookup = |index: Word| {
         if avx2 {
             // SAFETY: `avx2` is true only on a CPU with AVX2 (the caller's contract).
-            unsafe { lookup_avx2(&COMB_TABLE, index) }
+            unsafe { lookup_avx2(&COMB.0, index) }
         } else {
-            ct::lookup(&COMB_TABLE, index)
+            ct::lookup(&COMB.0, index)
         }
     };
     let mut acc = lookup(comb_index(r, COMB_COLS - 1));

@@ -12,13 +12,13 @@ use std::vec;
 use std::vec::Vec;
 
 use crate::Backend;
-use crate::backends::MontArith;
+#[cfg(ssmail_bigint_ifma)]
+use crate::backends::ifma::single::{self, X86_64Ifma};
 use crate::backends::portable::Portable;
 use crate::backends::x86_64_adc::X86_64Adc;
 use crate::backends::x86_64_adx::{self, X86_64Adx};
 use crate::backends::x86_64_adx_zen::{self, Lazy, X86_64AdxZen};
-#[cfg(ssmail_bigint_ifma)]
-use crate::backends::x86_64_ifma::{self, X86_64Ifma};
+use crate::monty::MontArith;
 use crate::monty::MontyParams;
 use crate::oakley;
 use crate::uint::U768;
@@ -95,7 +95,7 @@ fn check(a: &Limbs, b: &Limbs, n: &Limbs, n0: Word) {
         assert_eq!(X86_64AdxZen::sqr(a, n, n0), want_sqr, "adx-zen sqr");
     }
     #[cfg(ssmail_bigint_ifma)]
-    if x86_64_ifma::is_runnable() {
+    if single::is_runnable() {
         assert_eq!(X86_64Ifma::mul(a, b, n, n0), want_mul, "ifma mul");
         assert_eq!(X86_64Ifma::sqr(a, n, n0), want_sqr, "ifma sqr");
     }
@@ -223,7 +223,7 @@ proptest! {
             prop_assert_eq!(X86_64AdxZen::mul(&a, &b, &n, n0), want);
         }
         #[cfg(ssmail_bigint_ifma)]
-        if x86_64_ifma::is_runnable() {
+        if single::is_runnable() {
             prop_assert_eq!(X86_64Ifma::mul(&a, &b, &n, n0), want);
         }
     }
@@ -313,7 +313,7 @@ fn vendor_and_default_backend() {
     let best = Backend::best();
     assert!(best.is_runnable());
     #[cfg(ssmail_bigint_ifma)]
-    if x86_64_ifma::is_runnable() {
+    if single::is_runnable() {
         assert_eq!(best, Backend::X86_64Ifma);
         return;
     }
@@ -373,9 +373,9 @@ fn check_zen_pow(n: &Limbs, base: &Limbs, exp: &Limbs) {
         let got = x86_64_adx_zen::pow_lazy_in(&params, &U768(*base), &e, avx2);
         assert_eq!(sub_if_ge(&got, n), want.0, "pow, avx2 {avx2}");
     }
-    assert_eq!(X86_64AdxZen::pow(&params, &U768(*base), &e), want);
+    assert_eq!(x86_64_adx_zen::pow(&params, &U768(*base), &e), want);
     if n == oakley::P.as_limbs() {
-        let want = oakley::public_key_with(Backend::Portable, &e);
+        let want = oakley::public_key(&e, Some(Backend::Portable));
         for avx2 in [false, x86_64_adx_zen::has_avx2()] {
             let got = x86_64_adx_zen::public_key_lazy_in(&e, avx2);
             assert_eq!(sub_if_ge(&got, n), want.0, "public key, avx2 {avx2}");

@@ -16,7 +16,7 @@
 //! instead of 900. Any other odd modulus takes the general routines. Which one runs
 //! depends only on the public `n`.
 
-use crate::backends::MontArith;
+use crate::monty::MontArith;
 use crate::word::{LIMBS, Word};
 
 core::arch::global_asm!(include_str!("x86_p5.s"));
@@ -75,8 +75,8 @@ impl MontArith for X86P5 {
 #[cfg(test)]
 mod tests {
     use super::X86P5;
-    use crate::backends::MontArith;
     use crate::backends::portable::Portable;
+    use crate::monty::MontArith;
     use crate::word::{LIMBS, Word};
     use crate::{U768, oakley};
 

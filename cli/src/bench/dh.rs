@@ -43,13 +43,13 @@ pub fn run(plan: Plan, backend: Backend) -> Row {
     Row {
         backend,
         public_key: measure(plan, || {
-            black_box(oakley::public_key_with(backend, black_box(&exp)));
+            black_box(oakley::public_key(black_box(&exp), Some(backend)));
         }),
         shared_secret: measure(plan, || {
-            black_box(oakley::shared_secret_with(
-                backend,
+            black_box(oakley::shared_secret(
                 black_box(&base),
                 black_box(&exp),
+                Some(backend),
             ));
         }),
     }

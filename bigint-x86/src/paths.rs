@@ -1,9 +1,13 @@
-//! The backends by name, for tests, benchmarks and the command line to list and force.
+//! The backends by name ([`Backend`]), for tests, benchmarks and the command line to
+//! list and force, and the choice of the fastest one on this CPU.
 //!
 //! Each backend but the portable one needs an architecture (chosen at compile time) and
 //! may need CPU features (checked at run time).
+//!
+//! Layer: above `backends`, whose feature checks it asks; imports nothing else of the
+//! crate (its trait, `Paths`, is `ssmail-cpu`'s).
 
-use ssmail_cpu::{Forced, Paths, Vendor};
+use ssmail_cpu::{Forced, Paths};
 
 /// A Montgomery multiplication backend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,7 +91,7 @@ impl Paths for Backend {
             #[cfg(target_arch = "x86_64")]
             Self::X86_64Adx | Self::X86_64AdxZen => crate::backends::x86_64_adx::is_runnable(),
             #[cfg(ssmail_bigint_ifma)]
-            Self::X86_64Ifma => crate::backends::x86_64_ifma::is_runnable(),
+            Self::X86_64Ifma => crate::backends::ifma::single::is_runnable(),
         }
     }
 
@@ -113,7 +117,7 @@ impl Paths for Backend {
         }
         #[cfg(target_arch = "x86_64")]
         if Self::X86_64Adx.is_runnable() {
-            return if ssmail_cpu::vendor() == Vendor::Amd {
+            return if ssmail_cpu::vendor() == ssmail_cpu::Vendor::Amd {
                 Self::X86_64AdxZen
             } else {
                 Self::X86_64Adx
@@ -134,5 +138,35 @@ impl Backend {
     #[cfg(target_arch = "x86_64")]
     pub fn assume_bmi2_adx() {
         crate::backends::x86_64_adx::assume_bmi2_adx();
+    }
+}
+
+/// A backend that this CPU was checked to run: the proof that `with_arith!`, the only
+/// way from a [`Backend`] to its instructions, takes, so that no call path reaches an
+/// instruction the CPU lacks without the check having been made (ring's
+/// `cpu::Features` idea). Only [`Backend::checked`] makes one.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OnThisCpu(Backend);
+
+impl OnThisCpu {
+    /// The backend it proves runnable.
+    pub(crate) fn backend(self) -> Backend {
+        self.0
+    }
+}
+
+impl Backend {
+    /// The proof that this CPU runs the backend ([`OnThisCpu`]).
+    ///
+    /// # Panics
+    /// If it cannot ([`Backend::is_runnable`]): running it would execute instructions the
+    /// CPU does not have. Callers that take a backend from a user check first.
+    pub(crate) fn checked(self) -> OnThisCpu {
+        assert!(
+            self.is_runnable(),
+            "the {} backend cannot run on this CPU",
+            self.name()
+        );
+        OnThisCpu(self)
     }
 }

@@ -1,10 +1,18 @@
 //! Numbers as fifteen 52-bit limbs (`R' = 2^780`), the form the AVX-512 IFMA kernels
 //! compute in: conversions from and to 64-bit limbs, a modulus's constants, and the
 //! unrolling macros the kernels share.
+//!
+//! Layer: the base of `backends::ifma`; imports `monty` and `oakley_prime`
+//! (whose constants it converts at compile time).
 
 use core::arch::x86_64::{__m512i, _mm512_madd52hi_epu64, _mm512_madd52lo_epu64};
 
-use crate::monty::MontyParams;
+use crate::monty::{MontyParams, double_mod};
+use crate::oakley_prime::PARAMS;
+
+/// Windows in a 768-bit exponent cut into 4-bit nibbles (the IFMA exponentiations'
+/// window).
+pub(crate) const WINDOWS: usize = 768 >> 2;
 
 /// 52-bit limbs in a number: `R' = 2^(52·15) = 2^780`.
 pub(crate) const K: usize = 15;
@@ -18,7 +26,7 @@ pub(crate) const fn shift_mod(x: &[u64; L64], k: usize, n: &[u64; L64]) -> [u64;
     let mut x = *x;
     let mut i = 0;
     while i < k {
-        x = crate::monty::double_mod(&x, n);
+        x = double_mod(&x, n);
         i += 1;
     }
     x
@@ -77,7 +85,7 @@ impl Params52 {
             n: to52(&n64),
             // -n⁻¹ mod 2^52 is the low 52 bits of -n⁻¹ mod 2^64.
             n0: p.neg_inv() & M52,
-            one: to52(&shift_mod(&p.monty_one(), 12, &n64)),
+            one: to52(&shift_mod(&p.monty_one().0, 12, &n64)),
             rr: to52(&shift_mod(&p.monty_r2(), 24, &n64)),
             n64,
         }
@@ -93,11 +101,11 @@ impl Params52 {
 /// `2^768 - p` for the Oakley prime, as 52-bit limbs: `2^768 ≡ C` when reducing the
 /// bits of a shifted value above `2^768`. As `2^767 < p`, it is `R mod p`, one in
 /// Montgomery form. It is below `2^704`, so limb 14 is zero.
-pub(crate) const OAKLEY_C: [u64; K] = to52(&crate::oakley::PARAMS.monty_one());
+pub(crate) const OAKLEY_C: [u64; K] = to52(&PARAMS.monty_one().0);
 const _: () = assert!(OAKLEY_C[K - 1] == 0);
 
 /// The Oakley prime's parameters, at compile time.
-pub(crate) const OAKLEY: Params52 = Params52::new(&crate::oakley::PARAMS);
+pub(crate) const OAKLEY: Params52 = Params52::new(&PARAMS);
 const _: () = assert!(OAKLEY.n0 == 1 && OAKLEY.n[0] == M52);
 
 /// `unroll!(i in [0 1 ..] { body })`: the body once per listed index, with `i` a

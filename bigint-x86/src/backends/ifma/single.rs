@@ -51,13 +51,12 @@ use core::arch::x86_64::{
 };
 use zeroize::Zeroize;
 
-use crate::backends::MontArith;
-use crate::backends::portable::reduce_below_2n;
-use crate::limbs52::{
-    K, L64, M52, OAKLEY, Params52, hi, lo, shift_mod, to52, to64, unroll, unroll_k,
+use super::limbs52::{
+    K, L64, M52, OAKLEY, Params52, WINDOWS, hi, lo, shift_mod, to52, to64, unroll, unroll_k,
 };
-use crate::monty::{MontyParams, SecretExponent, WINDOWS};
-use crate::oakley;
+use crate::backends::portable::reduce_below_2n;
+use crate::monty::{MontArith, MontyParams, SecretExponent};
+use crate::oakley_prime::{self as oakley, COMB_COLS, COMB_ENTRIES, COMB_TABLE, comb_index};
 use crate::uint::U768;
 use crate::word::{LIMBS, Word};
 
@@ -615,13 +614,13 @@ fn pow_in<const LOW_ONES: bool>(
     U768(reduce_below_2n(&to64(&y.limbs()), 0, &p.n64))
 }
 
-/// The Oakley comb table ([`oakley::COMB_TABLE`]) in this backend's Montgomery form:
+/// The Oakley comb table ([`COMB_TABLE`]) in this backend's Montgomery form:
 /// each entry times `2^12` (`R' = 2^12·R`), as 52-bit limbs. Worked out at compile time.
-static COMB52: [Num52; oakley::COMB_ENTRIES] = {
-    let mut t = [Num52::ZERO; oakley::COMB_ENTRIES];
+static COMB52: [Num52; COMB_ENTRIES] = {
+    let mut t = [Num52::ZERO; COMB_ENTRIES];
     let mut m = 0;
     while m < t.len() {
-        t[m] = Num52::from_limbs(&to52(&shift_mod(&oakley::COMB_TABLE[m], 12, &oakley::P.0)));
+        t[m] = Num52::from_limbs(&to52(&shift_mod(&COMB_TABLE[m], 12, &oakley::P.0)));
         m += 1;
     }
     t
@@ -632,10 +631,10 @@ static COMB52: [Num52; oakley::COMB_ENTRIES] = {
 fn public_key_in(r: &SecretExponent) -> U768 {
     let m = &OAKLEY52;
     let mut tm = Slots::new();
-    let mut acc = lookup(&COMB52, oakley::comb_index(r, oakley::COMB_COLS - 1));
-    for i in (0..oakley::COMB_COLS - 1).rev() {
+    let mut acc = lookup(&COMB52, comb_index(r, COMB_COLS - 1));
+    for i in (0..COMB_COLS - 1).rev() {
         acc = mont_sqr::<true>(&acc, m, &mut tm);
-        let e = lookup(&COMB52, oakley::comb_index(r, i));
+        let e = lookup(&COMB52, comb_index(r, i));
         acc = mont_mul::<true>(&acc, &e, m, &mut tm);
     }
     let y = mont_mul::<true>(&acc, &ONE, m, &mut tm);
@@ -679,7 +678,8 @@ pub(crate) struct X86_64Ifma;
 impl MontArith for X86_64Ifma {
     fn mul(a: &[Word; LIMBS], b: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
         let m = modulus52(n, n0);
-        // SAFETY: `with_arith!` checked that the CPU has AVX-512F, IFMA and BMI2.
+        // SAFETY: reached only through `with_arith!`, whose `OnThisCpu` proof says the
+        // CPU has AVX-512F, IFMA and BMI2.
         unsafe {
             if m.low_ones {
                 mul64::<true>(a, b, &m, n)
@@ -692,30 +692,37 @@ impl MontArith for X86_64Ifma {
     fn sqr(a: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
         Self::mul(a, a, n, n0)
     }
+}
 
-    fn oakley_public_key(r: &SecretExponent) -> U768 {
-        // SAFETY: `with_arith!` checked that the CPU has AVX-512F, IFMA and BMI2.
-        unsafe { public_key_in(r) }
-    }
+/// This backend's `2^r mod p` for the Oakley prime, all in 52-bit limbs. Called by the
+/// `pow` layer for [`X86_64Ifma`], under `with_arith!`'s
+/// `OnThisCpu` proof.
+pub(crate) fn oakley_public_key(r: &SecretExponent) -> U768 {
+    // SAFETY: reached only through `with_arith!`, whose `OnThisCpu` proof says the CPU
+    // has AVX-512F, IFMA and BMI2.
+    unsafe { public_key_in(r) }
+}
 
-    fn pow(params: &MontyParams, base: &U768, exp: &SecretExponent) -> U768 {
-        let modulus = params.modulus();
-        // Both forms of the Oakley prime's constants are worked out at compile time.
-        let (m, p) = if modulus == oakley::P {
-            (OAKLEY52, OAKLEY)
+/// This backend's `base^exp mod n`, all in 52-bit limbs. Called like
+/// [`oakley_public_key`].
+pub(crate) fn pow(params: &MontyParams, base: &U768, exp: &SecretExponent) -> U768 {
+    let modulus = params.modulus();
+    // Both forms of the Oakley prime's constants are worked out at compile time.
+    let (m, p) = if modulus == oakley::P {
+        (OAKLEY52, OAKLEY)
+    } else {
+        (
+            Modulus52::new(&modulus.0, params.neg_inv()),
+            Params52::new(params),
+        )
+    };
+    // SAFETY: reached only through `with_arith!`, whose `OnThisCpu` proof says the CPU
+    // has AVX-512F, IFMA and BMI2.
+    unsafe {
+        if m.low_ones {
+            pow_in::<true>(&m, &p, base, exp)
         } else {
-            (
-                Modulus52::new(&modulus.0, params.neg_inv()),
-                Params52::new(params),
-            )
-        };
-        // SAFETY: `with_arith!` checked that the CPU has AVX-512F, IFMA and BMI2.
-        unsafe {
-            if m.low_ones {
-                pow_in::<true>(&m, &p, base, exp)
-            } else {
-                pow_in::<false>(&m, &p, base, exp)
-            }
+            pow_in::<false>(&m, &p, base, exp)
         }
     }
 }
@@ -729,7 +736,7 @@ mod tests {
     extern crate std;
 
     use super::*;
-    use crate::limbs52::testing::{self, SEED, edge_values, random};
+    use crate::backends::ifma::limbs52::testing::{self, SEED, edge_values, random};
     use num_bigint::BigUint;
 
     fn big(x: &Num52) -> BigUint {

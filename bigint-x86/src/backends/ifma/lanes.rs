@@ -21,7 +21,7 @@
 //! 0.5 cycle per `vpmadd52` in a throughput loop and 4.4 cycles of latency) that is
 //! port-bound: with the adds, shifts and masks of the carries, about 390 cycles per
 //! squaring, within a few per cent of the measured time. A single exponentiation has
-//! its own IFMA backend (`backends/x86_64_ifma.rs`), one number across the lanes, with
+//! its own IFMA backend (`single.rs` beside this file), one number across the lanes, with
 //! the reduction's serial chain in general registers.
 #![allow(
     unsafe_code,
@@ -36,13 +36,12 @@ use core::arch::x86_64::{
 };
 use zeroize::Zeroize;
 
-use super::LANES;
-use crate::backends::portable::reduce_below_2n;
-use crate::limbs52::{
-    K, L64, M52, OAKLEY, OAKLEY_C, Params52, hi, lo, to52, to64, unroll, unroll_k,
+use super::limbs52::{
+    K, L64, M52, OAKLEY, OAKLEY_C, Params52, WINDOWS, hi, lo, to52, to64, unroll, unroll_k,
 };
-use crate::monty::WINDOWS;
+use crate::backends::portable::reduce_below_2n;
 use crate::uint::U768;
+use crate::word::LANES;
 
 type V = __m512i;
 /// Eight numbers, limb-major: `num[j]` holds limb `j` of every lane.
@@ -339,7 +338,7 @@ fn public_key_in(exps: &[&U768; LANES]) -> [U768; LANES] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limbs52::testing::{SEED, big, check, edge_values, random};
+    use crate::backends::ifma::limbs52::testing::{SEED, big, check, edge_values, random};
     use crate::monty::MontyParams;
     use num_bigint::BigUint;
 
@@ -415,7 +414,7 @@ mod tests {
             return;
         }
         // A modulus with n0 != 1 for the general reduction: p - 2.
-        let mut q = crate::oakley::P;
+        let mut q = crate::oakley_prime::P;
         q.0[0] -= 2;
         let general = Params52::new(&MontyParams::new_vartime(&q).unwrap());
         assert!(!general.low_all_ones());
