@@ -9,6 +9,37 @@
 //! backends specialise); imports nothing above them. The enum
 //! that names the backends is `paths`, one layer up.
 
+/// The [`MontArith`](crate::monty::MontArith) of an x86_64 backend whose product and
+/// reduction are separate steps over a scratch buffer (`Scratch::uninit`, `mul_product`
+/// or `sqr_product`, then `$reduce`): `x86_64-adc`, `x86_64-adx`, `x86_64-adx-zen`
+/// (whose single multiplications are `x86_64-adx`'s) and adx-zen's lazy arithmetic
+/// differ only in the functions named. Defined before the modules so that they can use it.
+#[cfg(target_arch = "x86_64")]
+macro_rules! product_then_reduce {
+    ($backend:ty, $reduce:path) => {
+        impl $crate::monty::MontArith for $backend {
+            #[inline]
+            fn mul(
+                a: &[Word; LIMBS],
+                b: &[Word; LIMBS],
+                n: &[Word; LIMBS],
+                n0: Word,
+            ) -> [Word; LIMBS] {
+                let mut t = Scratch::uninit();
+                mul_product(a, b, &mut t);
+                $reduce(&mut t, n, n0)
+            }
+
+            #[inline]
+            fn sqr(a: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
+                let mut t = Scratch::uninit();
+                sqr_product(a, &mut t);
+                $reduce(&mut t, n, n0)
+            }
+        }
+    };
+}
+
 #[cfg(ssmail_bigint_ifma)]
 #[allow(
     clippy::incompatible_msrv,

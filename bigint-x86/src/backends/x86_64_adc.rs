@@ -26,7 +26,6 @@
 use core::arch::asm;
 use core::mem::MaybeUninit;
 
-use crate::monty::MontArith;
 use crate::word::{LIMBS, Word};
 
 /// The `mul`/`adc` backend.
@@ -36,21 +35,7 @@ pub(crate) struct X86_64Adc;
 /// every word before it reads it.
 type Scratch = MaybeUninit<[Word; 2 * LIMBS + 1]>;
 
-impl MontArith for X86_64Adc {
-    #[inline]
-    fn mul(a: &[Word; LIMBS], b: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
-        let mut t = Scratch::uninit();
-        mul_product(a, b, &mut t);
-        reduce(&mut t, n, n0)
-    }
-
-    #[inline]
-    fn sqr(a: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
-        let mut t = Scratch::uninit();
-        sqr_product(a, &mut t);
-        reduce(&mut t, n, n0)
-    }
-}
+product_then_reduce!(X86_64Adc, reduce);
 
 /// One column of an operand-scanning row as an `asm!` template piece: `t[c]` (`$dst`)
 /// plus `$src · r8` plus the carry word in r9, into `t[c]`, the new carry word into r9;

@@ -40,7 +40,6 @@ use core::arch::asm;
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use crate::monty::MontArith;
 use crate::word::{LIMBS, Word};
 
 cpufeatures::new!(bmi2_adx, "bmi2", "adx");
@@ -70,21 +69,7 @@ pub(crate) struct X86_64Adx;
 /// uninitialised: the assembly writes every word before it reads it.
 pub(super) type Scratch = MaybeUninit<[Word; 2 * LIMBS + 1]>;
 
-impl MontArith for X86_64Adx {
-    #[inline]
-    fn mul(a: &[Word; LIMBS], b: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
-        let mut t = Scratch::uninit();
-        mul_product(a, b, &mut t);
-        reduce(&mut t, n, n0)
-    }
-
-    #[inline]
-    fn sqr(a: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
-        let mut t = Scratch::uninit();
-        sqr_product(a, &mut t);
-        reduce(&mut t, n, n0)
-    }
-}
+product_then_reduce!(X86_64Adx, reduce);
 
 /// One product of a row as an `asm!` template piece: `$hi:r8 = rdx·$src`, then
 /// r8 plus `$t` (adcx, the CF chain) plus the high half of the product before, `$lo`

@@ -45,21 +45,7 @@ use zeroize::Zeroize;
 /// `x86_64_adx`).
 pub(crate) struct X86_64AdxZen;
 
-impl MontArith for X86_64AdxZen {
-    #[inline]
-    fn mul(a: &[Word; LIMBS], b: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
-        let mut t = Scratch::uninit();
-        mul_product(a, b, &mut t);
-        reduce(&mut t, n, n0)
-    }
-
-    #[inline]
-    fn sqr(a: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
-        let mut t = Scratch::uninit();
-        sqr_product(a, &mut t);
-        reduce(&mut t, n, n0)
-    }
-}
+product_then_reduce!(X86_64AdxZen, reduce);
 
 /// This backend's `base^exp mod n`: the window exponentiation over [`Lazy`] (results
 /// below `R`, not `n`), then one masked subtraction to bring the result below `n`.
@@ -89,21 +75,7 @@ pub(crate) fn oakley_public_key(r: &SecretExponent) -> U768 {
 /// word alone, low words first.
 pub(crate) struct Lazy;
 
-impl MontArith for Lazy {
-    #[inline]
-    fn mul(a: &[Word; LIMBS], b: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
-        let mut t = Scratch::uninit();
-        mul_product(a, b, &mut t);
-        reduce_lazy(&mut t, n, n0)
-    }
-
-    #[inline]
-    fn sqr(a: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
-        let mut t = Scratch::uninit();
-        sqr_product(a, &mut t);
-        reduce_lazy(&mut t, n, n0)
-    }
-}
+product_then_reduce!(Lazy, reduce_lazy);
 
 /// `x mod n` for `x < 2n`, in constant time: `x - n` unless that borrows.
 fn below_n(x: &[Word; LIMBS], n: &[Word; LIMBS]) -> [Word; LIMBS] {
