@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ssmail_core::kdf::NONCE_BYTES;
-use ssmail_core::xcrypt::KeyUnavailable;
+use ssmail_core::xcrypt::{CachedKeys, KeySource, KeyUnavailable};
 use ssmail_core::{KeyCache, PublicKey, SharedSecret};
 
 use crate::guard::guard;
@@ -57,21 +57,27 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Runs `f` on this process's key source: core's `FileKeys` over the shared
+    /// cache file (which falls back to memory when the file fails; the failure is kept
+    /// for `ssmail_keys_flush`), or `CachedKeys` when there is no file.
+    fn with_source<T>(&self, f: impl FnOnce(&mut dyn KeySource) -> T) -> T {
+        let mut st = self.lock();
+        let st = &mut *st;
+        let rng = &mut getrandom::SysRng;
+        match &mut st.store {
+            Some(store) => store.with_keys(&mut st.cache, now, rng, f),
+            None => f(&mut CachedKeys {
+                cache: &mut st.cache,
+                now: now(),
+                rng,
+            }),
+        }
+    }
+
     /// Our public key for a new exchange, rotating the pair if it has expired; another
     /// process's newer pair, if the file has one, is taken over rather than making one.
     pub(crate) fn own_public_key(&self) -> Result<PublicKey, KeyUnavailable> {
-        let mut st = self.lock();
-        let st = &mut *st;
-        if let Some(store) = &mut st.store {
-            if let Some(key) = store.own_public_key(&mut st.cache, now) {
-                return Ok(key);
-            }
-        }
-        // No file, or the file failed (kept for ssmail_keys_flush): this process's
-        // memory alone, so that the exchange still runs.
-        st.cache
-            .own_public_key(now(), &mut getrandom::SysRng)
-            .map_err(|_| KeyUnavailable)
+        self.with_source(|k| k.own_public_key())
     }
 
     pub(crate) fn shared_secret(
@@ -79,17 +85,7 @@ impl Shared {
         own: &PublicKey,
         peer: &PublicKey,
     ) -> Result<SharedSecret, KeyUnavailable> {
-        let mut st = self.lock();
-        let st = &mut *st;
-        if let Some(store) = &mut st.store {
-            if let Some((secret, _)) = store.shared_secret(&mut st.cache, own, peer) {
-                return Ok(secret);
-            }
-        }
-        st.cache
-            .shared_secret_for(own, peer)
-            .map(|(secret, _)| secret)
-            .ok_or(KeyUnavailable)
+        self.with_source(|k| k.shared_secret(own, peer))
     }
 }
 

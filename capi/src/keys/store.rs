@@ -7,8 +7,9 @@
 use std::io;
 use std::path::Path;
 
-use ssmail_core::cache::file::CacheFile;
-use ssmail_core::{KeyCache, Lookup, PublicKey, SharedSecret};
+use ssmail_core::cache::file::{CacheFile, FileKeys};
+use ssmail_core::xcrypt::KeySource;
+use ssmail_core::KeyCache;
 
 use crate::result::ssmail_result;
 
@@ -34,37 +35,23 @@ impl Store {
         Ok(Self { file, failed: None })
     }
 
-    /// The server's key pair, shared with every process using the file; `None` if the
-    /// file failed (the error is kept), and the caller uses its memory alone.
-    pub(super) fn own_public_key<const N: usize>(
+    /// Runs `f` on core's `FileKeys` over this file and `cache`: one key pair per
+    /// lifetime for every process using the file, peer secrets found in the file before
+    /// any is computed, and this process's memory when the file fails (the error is
+    /// kept for [`flush`](Self::flush)).
+    pub(super) fn with_keys<const N: usize, T>(
         &mut self,
         cache: &mut KeyCache<N>,
-        now: impl Fn() -> u64,
-    ) -> Option<PublicKey> {
-        match self.file.own_key_pair(cache, now, &mut getrandom::SysRng) {
-            Ok((public, _)) => Some(public),
-            Err(e) => {
-                self.failed = Some(e.kind());
-                None
-            }
+        now: fn() -> u64,
+        rng: &mut getrandom::SysRng,
+        f: impl FnOnce(&mut dyn KeySource) -> T,
+    ) -> T {
+        let mut keys = FileKeys::new(&self.file, cache, now, rng);
+        let out = f(&mut keys);
+        if let Some(e) = keys.error {
+            self.failed = Some(e.kind());
         }
-    }
-
-    /// The shared secret with `peer`, through the file on a miss; `None` if the file
-    /// failed (the error is kept) or `own` is not ours.
-    pub(super) fn shared_secret<const N: usize>(
-        &mut self,
-        cache: &mut KeyCache<N>,
-        own: &PublicKey,
-        peer: &PublicKey,
-    ) -> Option<(SharedSecret, Lookup)> {
-        match self.file.shared_secret_for(cache, own, peer) {
-            Ok(found) => found,
-            Err(e) => {
-                self.failed = Some(e.kind());
-                None
-            }
-        }
+        out
     }
 
     /// Writes `cache` to the file (merged with it under its lock), and reports the
