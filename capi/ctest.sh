@@ -83,6 +83,9 @@ readelf -d "$BIN/probe-shared" | grep -q 'NEEDED.*\[libssmail\.so\.0\]'
 
 run_all vectors capi/tests/c/vectors.c "$ROOT/vectors/data"
 run_all errors capi/tests/c/errors.c
+# The last-exchange report (version, key cache hit or miss) and the version list.
+mkdir -p "$PREFIX/exchange"
+run_all exchange capi/tests/c/exchange.c "$PREFIX/exchange/cache"
 
 # The two examples: a C server and a C client, an exchange over a UNIX socket, then one
 # message under the ciphers; the server prints what it received.

@@ -173,6 +173,24 @@ typedef struct ssmail_keys ssmail_keys;
  */
 typedef struct ssmail_server ssmail_server;
 
+/**
+ * What `ssmail_server_last_exchange` and `ssmail_client_last_exchange` report about
+ * the session's last exchange that got as far as a shared secret (for the MTA's log:
+ * `XCRYPT connection established ...: t32_1.0, key cache hit`).
+ */
+typedef struct {
+  /**
+   * The version the exchange uses: a static NUL-terminated name (`"t32_1.0"` or
+   * `"arrsyfor_1.0"`), never freed; NULL when the call failed.
+   */
+  const char *version;
+  /**
+   * True when the shared secret came from the key cache (this process's memory or
+   * the shared cache file), false when this exchange computed a new Diffie-Hellman.
+   */
+  bool cache_hit;
+} ssmail_exchange_info;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -480,6 +498,20 @@ ssmail_result ssmail_client_ciphers(ssmail_client *client,
                                     ssmail_cipher **recv);
 
 /**
+ * Reports the session's exchange if it reached a shared secret (whether or not
+ * encryption then came on): its version and whether the secret was a key cache hit.
+ * Call it after `SSMAIL_STEP_ENCRYPT` for the log line.
+ *
+ * Errors: `SSMAIL_ERR_NULL_POINTER`, `SSMAIL_ERR_STATE` (no exchange got that far). On
+ * error `info->version` is NULL and `info->cache_hit` false.
+ *
+ * # Safety
+ * `client` is NULL or a live handle used by one thread at a time; `info` is NULL or
+ * writable.
+ */
+ssmail_result ssmail_client_last_exchange(const ssmail_client *client, ssmail_exchange_info *info);
+
+/**
  * Releases the client side of a session and wipes its keys. NULL is accepted.
  *
  * # Safety
@@ -489,7 +521,8 @@ void ssmail_client_free(ssmail_client *client);
 
 /**
  * Makes the server side of one session's exchange, drawing on `keys` (which it keeps a
- * reference to: `keys` may be freed first).
+ * reference to: `keys` may be freed first). It accepts every version this library
+ * knows (`ssmail_ehlo_keyword`).
  *
  * Errors: `SSMAIL_ERR_NULL_POINTER`. On error `*out` is NULL.
  *
@@ -497,6 +530,39 @@ void ssmail_client_free(ssmail_client *client);
  * `keys` is NULL or a live handle; `out` is NULL or writable.
  */
 ssmail_result ssmail_server_new(const ssmail_keys *keys, ssmail_server **out);
+
+/**
+ * As `ssmail_server_new`, but the server accepts only the versions named in `versions`
+ * (a NUL-terminated list such as `"t32_1.0 arrsyfor_1.0"`, separated by spaces, tabs
+ * or commas, any case): a start naming another version gets
+ * `504 XCRYPT FAIL no common version`, after the checks of the line's syntax, key and
+ * nonce (docs/xcrypt.md §4.4). Offer the same list, in the same order, in the EHLO
+ * reply. Check a configured list once at start by making (and freeing) a server.
+ *
+ * Errors: `SSMAIL_ERR_NULL_POINTER`, `SSMAIL_ERR_BAD_VERSION` (a name this library
+ * does not know, or no name at all). On error `*out` is NULL.
+ *
+ * # Safety
+ * `keys` is NULL or a live handle; `versions` is NULL or a NUL-terminated string; `out`
+ * is NULL or writable.
+ */
+ssmail_result ssmail_server_new_versions(const ssmail_keys *keys,
+                                         const char *versions,
+                                         ssmail_server **out);
+
+/**
+ * Reports the session's last exchange that reached a shared secret (whether or not
+ * encryption then came on): its version and whether the secret was a key cache hit.
+ * Call it after `SSMAIL_STEP_ENCRYPT` for the log line.
+ *
+ * Errors: `SSMAIL_ERR_NULL_POINTER`, `SSMAIL_ERR_STATE` (no exchange got that far). On
+ * error `info->version` is NULL and `info->cache_hit` false.
+ *
+ * # Safety
+ * `server` is NULL or a live handle used by one thread at a time; `info` is NULL or
+ * writable.
+ */
+ssmail_result ssmail_server_last_exchange(const ssmail_server *server, ssmail_exchange_info *info);
 
 /**
  * Gives the server one command line from the client (`len` bytes at `line`, with or

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use ssmail_core::cache::Lookup;
 use ssmail_core::kdf::NONCE_BYTES;
 use ssmail_core::xcrypt::{CachedKeys, KeySource, KeyUnavailable};
 use ssmail_core::{KeyCache, PublicKey, SharedSecret};
@@ -80,12 +81,23 @@ impl Shared {
         self.with_source(|k| k.own_public_key())
     }
 
+    /// The shared secret of our pair `own` with `peer`, and whether it came from the
+    /// cache (this process's memory or the shared file) or from a new Diffie-Hellman:
+    /// what `ssmail_*_last_exchange` report. Core's `KeySource` hands out the secret
+    /// only, so the lookup is asked of the cache (and file) directly, with the same
+    /// fall-back to memory as `FileKeys`.
     pub(crate) fn shared_secret(
         &self,
         own: &PublicKey,
         peer: &PublicKey,
-    ) -> Result<SharedSecret, KeyUnavailable> {
-        self.with_source(|k| k.shared_secret(own, peer))
+    ) -> Result<(SharedSecret, Lookup), KeyUnavailable> {
+        let mut st = self.lock();
+        let st = &mut *st;
+        let found = match &mut st.store {
+            Some(store) => store.shared_secret_for(&mut st.cache, own, peer),
+            None => st.cache.shared_secret_for(own, peer),
+        };
+        found.ok_or(KeyUnavailable)
     }
 }
 

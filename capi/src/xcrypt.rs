@@ -49,6 +49,67 @@ pub extern "C" fn ssmail_ehlo_keyword() -> *const c_char {
     b"XCRYPT t32_1.0 arrsyfor_1.0\0".as_ptr().cast()
 }
 
+/// What `ssmail_server_last_exchange` and `ssmail_client_last_exchange` report about
+/// the session's last exchange that got as far as a shared secret (for the MTA's log:
+/// `XCRYPT connection established ...: t32_1.0, key cache hit`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ssmail_exchange_info {
+    /// The version the exchange uses: a static NUL-terminated name (`"t32_1.0"` or
+    /// `"arrsyfor_1.0"`), never freed; NULL when the call failed.
+    pub version: *const c_char,
+    /// True when the shared secret came from the key cache (this process's memory or
+    /// the shared cache file), false when this exchange computed a new Diffie-Hellman.
+    pub cache_hit: bool,
+}
+
+/// The outcome of an exchange that reached a shared secret, kept for
+/// `ssmail_*_last_exchange`.
+#[derive(Clone, Copy)]
+struct Exchange {
+    version: Version,
+    lookup: ssmail_core::Lookup,
+}
+
+/// A version's name as a static C string.
+// Byte strings, not C string literals: Debian's cbindgen 0.24 cannot parse those.
+#[allow(clippy::manual_c_str_literals)]
+fn version_c_name(version: Version) -> *const c_char {
+    let name: &'static [u8] = match version {
+        Version::T32V1_0 => b"t32_1.0\0",
+        Version::ArrsyforV1_0 => b"arrsyfor_1.0\0",
+    };
+    name.as_ptr().cast()
+}
+
+/// The body of the two `_last_exchange` calls: `info` NULL-checked and cleared, then
+/// filled from `last`, or `SSMAIL_ERR_STATE` if there is none.
+///
+/// # Safety
+/// `info` is NULL or writable.
+unsafe fn report(
+    last: Result<Option<Exchange>, ssmail_result>,
+    info: *mut ssmail_exchange_info,
+) -> Result<(), ssmail_result> {
+    if info.is_null() {
+        return Err(ssmail_result::SSMAIL_ERR_NULL_POINTER);
+    }
+    let cleared = ssmail_exchange_info {
+        version: core::ptr::null(),
+        cache_hit: false,
+    };
+    // SAFETY: non-NULL and writable (the caller's promise).
+    unsafe { info.write(cleared) };
+    let last = last?.ok_or(ssmail_result::SSMAIL_ERR_STATE)?;
+    let filled = ssmail_exchange_info {
+        version: version_c_name(last.version),
+        cache_hit: last.lookup == ssmail_core::Lookup::Hit,
+    };
+    // SAFETY: as above.
+    unsafe { info.write(filled) };
+    Ok(())
+}
+
 /// Checks the output arguments of a line-writing call and clears them.
 ///
 /// # Safety
@@ -178,17 +239,50 @@ mod tests {
     /// Runs one exchange between a client and a server through the C entry points,
     /// checks that their ciphers match, and returns the server's `250 XCRYPT <Kb> <Nb>`.
     fn exchange(ck: *mut ssmail_keys, sk: *mut ssmail_keys) -> Vec<u8> {
-        let (mut c, mut s) = (core::ptr::null_mut(), core::ptr::null_mut());
+        let mut s = core::ptr::null_mut();
+        // SAFETY: valid arguments.
+        let r = unsafe { ssmail_server_new(sk, &mut s) };
+        assert_eq!(r, ssmail_result::SSMAIL_OK);
+        exchange_on(ck, s).0
+    }
+
+    /// [`exchange`] with the server `s` (freed here), also returning what the client
+    /// and the server report about it (`ssmail_*_last_exchange`).
+    fn exchange_on(
+        ck: *mut ssmail_keys,
+        s: *mut ssmail_server,
+    ) -> (Vec<u8>, ssmail_exchange_info, ssmail_exchange_info) {
+        exchange_on_offer(ck, s, b"250 XCRYPT t32_1.0 arrsyfor_1.0\r\n")
+    }
+
+    /// [`exchange_on`] with the server's EHLO offer line `offer`.
+    fn exchange_on_offer(
+        ck: *mut ssmail_keys,
+        s: *mut ssmail_server,
+        offer: &[u8],
+    ) -> (Vec<u8>, ssmail_exchange_info, ssmail_exchange_info) {
+        let mut c = core::ptr::null_mut();
         let mut buf = [0u8; SSMAIL_LINE_MAX];
         let (mut n, mut step) = (0usize, SSMAIL_STEP_NOT_XCRYPT);
+        let blank = ssmail_exchange_info {
+            version: core::ptr::null(),
+            cache_hit: false,
+        };
+        let (mut c_info, mut s_info) = (blank, blank);
         // SAFETY: every pointer below is valid for its stated length.
         unsafe {
             assert_eq!(ssmail_client_new(ck, &mut c), ssmail_result::SSMAIL_OK);
-            assert_eq!(ssmail_server_new(sk, &mut s), ssmail_result::SSMAIL_OK);
-            for l in [
-                &b"250-mx.example\r\n"[..],
-                b"250 XCRYPT t32_1.0 arrsyfor_1.0\r\n",
-            ] {
+            // Nothing to report before an exchange.
+            assert_eq!(
+                ssmail_client_last_exchange(c, &mut c_info),
+                ssmail_result::SSMAIL_ERR_STATE
+            );
+            assert_eq!(
+                ssmail_server_last_exchange(s, &mut s_info),
+                ssmail_result::SSMAIL_ERR_STATE
+            );
+            assert!(c_info.version.is_null() && s_info.version.is_null());
+            for l in [&b"250-mx.example\r\n"[..], offer] {
                 assert_eq!(
                     ssmail_client_ehlo_line(c, l.as_ptr(), l.len()),
                     ssmail_result::SSMAIL_OK
@@ -199,7 +293,7 @@ mod tests {
                 ssmail_result::SSMAIL_OK
             );
             assert_eq!(step, SSMAIL_STEP_SEND);
-            assert!(buf[..n].starts_with(b"XCRYPT t32_1.0 ") && buf[..n].ends_with(b"\r\n"));
+            assert!(buf[..n].starts_with(b"XCRYPT ") && buf[..n].ends_with(b"\r\n"));
             let cmd = buf[..n].to_vec();
             let r = ssmail_server_command(
                 s,
@@ -302,9 +396,171 @@ mod tests {
             for cipher in [c_send, c_recv, s_recv, s_send] {
                 ssmail_cipher_free(cipher);
             }
+            assert_eq!(
+                ssmail_client_last_exchange(c, &mut c_info),
+                ssmail_result::SSMAIL_OK
+            );
+            assert_eq!(
+                ssmail_server_last_exchange(s, &mut s_info),
+                ssmail_result::SSMAIL_OK
+            );
             ssmail_client_free(c);
             ssmail_server_free(s);
-            accept
+            (accept, c_info, s_info)
+        }
+    }
+
+    fn name(info: &ssmail_exchange_info) -> &'static [u8] {
+        assert!(!info.version.is_null());
+        // SAFETY: a static NUL-terminated name from libssmail.
+        unsafe { std::ffi::CStr::from_ptr(info.version) }.to_bytes()
+    }
+
+    #[test]
+    fn the_first_exchange_with_a_peer_is_a_miss_then_hits() {
+        let (ck, sk) = (keys(None), keys(None));
+        let new_server = || {
+            let mut s = core::ptr::null_mut();
+            // SAFETY: valid arguments.
+            let r = unsafe { ssmail_server_new(sk, &mut s) };
+            assert_eq!(r, ssmail_result::SSMAIL_OK);
+            s
+        };
+        let (_, c1, s1) = exchange_on(ck, new_server());
+        assert_eq!((name(&c1), name(&s1)), (&b"t32_1.0"[..], &b"t32_1.0"[..]));
+        assert!(!c1.cache_hit && !s1.cache_hit, "first meeting: a DH each");
+        let (_, c2, s2) = exchange_on(ck, new_server());
+        assert!(
+            c2.cache_hit && s2.cache_hit,
+            "same pairs: both from the cache"
+        );
+        // A client with a key source of its own is a new peer to the server.
+        let other = keys(None);
+        let (_, c3, s3) = exchange_on(other, new_server());
+        assert!(!c3.cache_hit && !s3.cache_hit);
+        // SAFETY: live handles, freed once; NULLs for the error paths.
+        unsafe {
+            let mut info = c3;
+            assert_eq!(
+                ssmail_server_last_exchange(core::ptr::null(), &mut info),
+                ssmail_result::SSMAIL_ERR_NULL_POINTER
+            );
+            assert!(info.version.is_null() && !info.cache_hit);
+            assert_eq!(
+                ssmail_client_last_exchange(core::ptr::null(), core::ptr::null_mut()),
+                ssmail_result::SSMAIL_ERR_NULL_POINTER
+            );
+            for k in [ck, sk, other] {
+                ssmail_keys_free(k);
+            }
+        }
+    }
+
+    #[test]
+    fn a_hit_through_the_cache_file_counts_as_a_hit() {
+        let dir = std::env::temp_dir().join(format!("ssmail-capi-hit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let cpath =
+            std::ffi::CString::new(dir.join("cache").as_os_str().as_encoded_bytes()).expect("path");
+        let ck = keys(None);
+        let mut s = core::ptr::null_mut();
+        let s1 = keys(Some(&cpath));
+        // SAFETY: valid arguments.
+        unsafe { ssmail_server_new(s1, &mut s) };
+        let (_, _, first) = exchange_on(ck, s);
+        assert!(!first.cache_hit);
+        // Another process's key source: the secret is in the file, not in its memory.
+        let s2 = keys(Some(&cpath));
+        // SAFETY: valid arguments.
+        unsafe { ssmail_server_new(s2, &mut s) };
+        let (_, client, second) = exchange_on(ck, s);
+        assert!(second.cache_hit && client.cache_hit);
+        // SAFETY: live handles, freed once.
+        unsafe {
+            for k in [ck, s1, s2] {
+                ssmail_keys_free(k);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_server_restricted_to_versions() {
+        let (ck, sk) = (keys(None), keys(None));
+        let make = |list: &[u8]| {
+            let list = std::ffi::CString::new(list).expect("no NUL");
+            let mut s = core::ptr::null_mut();
+            // SAFETY: valid arguments.
+            let r = unsafe { ssmail_server_new_versions(sk, list.as_ptr(), &mut s) };
+            (r, s)
+        };
+        for bad in [&b""[..], b" , ", b"t32_1.0 t32_2.0", b"rc4"] {
+            let (r, s) = make(bad);
+            assert_eq!(r, ssmail_result::SSMAIL_ERR_BAD_VERSION, "{bad:?}");
+            assert!(s.is_null());
+        }
+        let mut s = core::ptr::null_mut();
+        // SAFETY: NULL arguments are errors, not crashes.
+        unsafe {
+            assert_eq!(
+                ssmail_server_new_versions(sk, core::ptr::null(), &mut s),
+                ssmail_result::SSMAIL_ERR_NULL_POINTER
+            );
+            let t32 = std::ffi::CString::new("t32_1.0").expect("no NUL");
+            assert_eq!(
+                ssmail_server_new_versions(core::ptr::null(), t32.as_ptr(), &mut s),
+                ssmail_result::SSMAIL_ERR_NULL_POINTER
+            );
+        }
+        assert!(s.is_null());
+        // The client picks the server's first choice: arrsyfor here.
+        let (r, s) = make(b"ARRSYFOR_1.0,t32_1.0");
+        assert_eq!(r, ssmail_result::SSMAIL_OK);
+        let (accept, _, info) = exchange_on_offer(ck, s, b"250 XCRYPT arrsyfor_1.0 t32_1.0\r\n");
+        assert!(accept.starts_with(b"250 XCRYPT "));
+        assert_eq!(name(&info), b"arrsyfor_1.0");
+
+        // A t32-only server: an arrsyfor start gets 504, but a start that is also
+        // malformed gets the syntax answer first (docs/xcrypt.md §4.4).
+        let (r, s) = make(b"t32_1.0");
+        assert_eq!(r, ssmail_result::SSMAIL_OK);
+        let key = format!("{:0>192}", "5");
+        let nonce = "00112233445566778899";
+        let cases = [
+            (format!("XCRYPT arrsyfor_1.0 {key} {nonce}\r\n"), "504 "),
+            (format!("XCRYPT arrsyfor_1.0 {key} 0011\r\n"), "501 "),
+            (format!("XCRYPT arrsyfor_1.0 00 {nonce}\r\n"), "501 "),
+            (format!("XCRYPT rc4_9.9 {key} {nonce}\r\n"), "504 "),
+            (format!("XCRYPT t32_1.0 {key} {nonce}\r\n"), "250 XCRYPT "),
+        ];
+        let mut buf = [0u8; SSMAIL_LINE_MAX];
+        let (mut n, mut step) = (0usize, SSMAIL_STEP_NOT_XCRYPT);
+        for (line, want) in cases {
+            // SAFETY: valid buffers.
+            let r = unsafe {
+                ssmail_server_command(
+                    s,
+                    line.as_ptr(),
+                    line.len(),
+                    true,
+                    buf.as_mut_ptr(),
+                    buf.len(),
+                    &mut n,
+                    &mut step,
+                )
+            };
+            assert_eq!(r, ssmail_result::SSMAIL_OK);
+            assert!(
+                buf[..n].starts_with(want.as_bytes()),
+                "{line}: {:?}",
+                String::from_utf8_lossy(&buf[..n])
+            );
+        }
+        // SAFETY: live handles, freed once.
+        unsafe {
+            ssmail_server_free(s);
+            ssmail_keys_free(ck);
+            ssmail_keys_free(sk);
         }
     }
 

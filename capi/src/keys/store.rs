@@ -8,8 +8,9 @@ use std::io;
 use std::path::Path;
 
 use ssmail_core::cache::file::{CacheFile, FileKeys};
+use ssmail_core::cache::Lookup;
 use ssmail_core::xcrypt::KeySource;
-use ssmail_core::KeyCache;
+use ssmail_core::{KeyCache, PublicKey, SharedSecret};
 
 use crate::result::ssmail_result;
 
@@ -52,6 +53,25 @@ impl Store {
             self.failed = Some(e.kind());
         }
         out
+    }
+
+    /// The shared secret of `own` with `peer` through the file
+    /// (`CacheFile::shared_secret_for`), with whether it was found or computed; when the
+    /// file fails, from `cache` alone (the error kept for [`flush`](Self::flush)), as
+    /// `FileKeys::shared_secret` does.
+    pub(super) fn shared_secret_for<const N: usize>(
+        &mut self,
+        cache: &mut KeyCache<N>,
+        own: &PublicKey,
+        peer: &PublicKey,
+    ) -> Option<(SharedSecret, Lookup)> {
+        match self.file.shared_secret_for(cache, own, peer) {
+            Ok(found) => found,
+            Err(e) => {
+                self.failed = Some(e.kind());
+                cache.shared_secret_for(own, peer)
+            }
+        }
     }
 
     /// Writes `cache` to the file (merged with it under its lock), and reports the

@@ -6,7 +6,10 @@ use ssmail_core::kdf::NONCE_BYTES;
 use ssmail_core::xcrypt::{offer_in_ehlo_line, Command, Offer, Reply, ReplyError, Version};
 use ssmail_core::{DirectionKeys, PublicKey};
 
-use super::{emit, hand_out_ciphers, input, outputs, ssmail_step, Active};
+use super::{
+    emit, hand_out_ciphers, input, outputs, report, ssmail_exchange_info, ssmail_step, Active,
+    Exchange,
+};
 use crate::cipher::ssmail_cipher;
 use crate::guard::guard;
 use crate::keys::{nonce, ssmail_keys, Shared};
@@ -25,6 +28,8 @@ pub struct ssmail_client {
     /// A continuation line (`250-`) came in the reply being read: the reply is unusable
     /// (docs/xcrypt.md §6.10).
     multiline: bool,
+    /// The exchange, once it reached a shared secret.
+    last: Option<Exchange>,
 }
 
 enum State {
@@ -94,9 +99,10 @@ fn decide(client: &mut ssmail_client, line: &[u8]) -> (Option<Command>, ssmail_s
             }
             match Reply::parse(line) {
                 Ok(Reply::Accept { key, nonce: nb }) => {
-                    let Ok(z) = client.keys.shared_secret(&own, &key) else {
+                    let Ok((z, lookup)) = client.keys.shared_secret(&own, &key) else {
                         return fail(client); // LocalFailure
                     };
+                    client.last = Some(Exchange { version, lookup });
                     let keys = ssmail_core::derive(z.as_bytes(), &na, &nb);
                     client.state = State::SentOk { version, keys };
                     (Some(Command::Ok), SSMAIL_STEP_SEND)
@@ -149,6 +155,7 @@ pub unsafe extern "C" fn ssmail_client_new(
             offer: Offer::default(),
             state: State::Fresh,
             multiline: false,
+            last: None,
         };
         // SAFETY: as above.
         unsafe { out.write(Box::into_raw(Box::new(client))) };
@@ -301,6 +308,31 @@ pub unsafe extern "C" fn ssmail_client_ciphers(
     // The client sends client to server and receives server to client.
     // SAFETY: the caller's promises on `send` and `recv`.
     guard(|| unsafe { hand_out_ciphers(active, send, recv) })
+}
+
+/// Reports the session's exchange if it reached a shared secret (whether or not
+/// encryption then came on): its version and whether the secret was a key cache hit.
+/// Call it after `SSMAIL_STEP_ENCRYPT` for the log line.
+///
+/// Errors: `SSMAIL_ERR_NULL_POINTER`, `SSMAIL_ERR_STATE` (no exchange got that far). On
+/// error `info->version` is NULL and `info->cache_hit` false.
+///
+/// # Safety
+/// `client` is NULL or a live handle used by one thread at a time; `info` is NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn ssmail_client_last_exchange(
+    client: *const ssmail_client,
+    info: *mut ssmail_exchange_info,
+) -> ssmail_result {
+    guard(|| {
+        // SAFETY: NULL or a live handle (the caller's promise); shared access only.
+        let last = unsafe { client.as_ref() }
+            .map(|c| c.last)
+            .ok_or(ssmail_result::SSMAIL_ERR_NULL_POINTER);
+        // SAFETY: the caller's promise on `info`.
+        unsafe { report(last, info) }
+    })
 }
 
 /// Releases the client side of a session and wipes its keys. NULL is accepted.

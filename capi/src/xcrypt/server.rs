@@ -2,10 +2,16 @@
 
 use std::sync::Arc;
 
-use ssmail_core::xcrypt::{Command, Reply, Version};
+use core::ffi::c_char;
+use std::ffi::CStr;
+
+use ssmail_core::xcrypt::{Command, CommandError, Offer, Reply, Version};
 use ssmail_core::DirectionKeys;
 
-use super::{emit, hand_out_ciphers, input, outputs, ssmail_step, Active};
+use super::{
+    emit, hand_out_ciphers, input, outputs, report, ssmail_exchange_info, ssmail_step, Active,
+    Exchange,
+};
 use crate::cipher::ssmail_cipher;
 use crate::guard::guard;
 use crate::keys::{nonce, ssmail_keys, Shared};
@@ -18,7 +24,11 @@ use crate::result::ssmail_result;
 /// between threads); one per session.
 pub struct ssmail_server {
     keys: Arc<Shared>,
+    /// The versions this server accepts, in its order of preference.
+    versions: Offer,
     state: State,
+    /// The last exchange that reached a shared secret.
+    last: Option<Exchange>,
 }
 
 enum State {
@@ -54,6 +64,9 @@ fn decide(server: &mut ssmail_server, line: &[u8], allowed: bool) -> (Option<Rep
         (Err(why), _) => Reply::refusal(why),
         (Ok(Command::Start { .. }), State::Waiting { .. }) => Reply::BadSequence, // §6.8
         (Ok(Command::Start { .. }), _) if !allowed => Reply::BadSequence,         // §4.3
+        (Ok(Command::Start { version, .. }), _) if !server.versions.contains(version) => {
+            Reply::refusal(CommandError::NoCommonVersion) // §4.4, after the syntax checks
+        }
         (
             Ok(Command::Start {
                 version,
@@ -61,8 +74,9 @@ fn decide(server: &mut ssmail_server, line: &[u8], allowed: bool) -> (Option<Rep
                 nonce: na,
             }),
             _,
-        ) => match start(&server.keys, version, &key, &na) {
-            Ok((reply, keys)) => {
+        ) => match start(&server.keys, &key, &na) {
+            Ok((reply, keys, lookup)) => {
+                server.last = Some(Exchange { version, lookup });
                 server.state = State::Waiting { version, keys };
                 return (Some(reply), SSMAIL_STEP_SEND);
             }
@@ -85,15 +99,13 @@ fn decide(server: &mut ssmail_server, line: &[u8], allowed: bool) -> (Option<Rep
 /// client's; `454` when the key source or the RNG fails (docs/xcrypt.md §4.4).
 fn start(
     keys: &Shared,
-    version: Version,
     client_key: &ssmail_core::PublicKey,
     na: &[u8; ssmail_core::kdf::NONCE_BYTES],
-) -> Result<(Reply, DirectionKeys), Reply> {
-    let _ = version; // every version the parser knows is offered (ssmail_ehlo_keyword)
+) -> Result<(Reply, DirectionKeys, ssmail_core::Lookup), Reply> {
     let local = Reply::Refused { code: 454 };
     let own = keys.own_public_key().map_err(|_| local.clone())?;
     let nb = nonce().map_err(|_| local.clone())?;
-    let z = keys.shared_secret(&own, client_key).map_err(|_| local)?;
+    let (z, lookup) = keys.shared_secret(&own, client_key).map_err(|_| local)?;
     let session = ssmail_core::derive(z.as_bytes(), na, &nb);
     Ok((
         Reply::Accept {
@@ -101,11 +113,54 @@ fn start(
             nonce: nb,
         },
         session,
+        lookup,
     ))
 }
 
+/// The body of both constructors: `out` checked and cleared, then a server over `keys`
+/// accepting `versions`.
+///
+/// # Safety
+/// `keys` is NULL or a live handle; `out` is NULL or writable.
+unsafe fn make(
+    keys: *const ssmail_keys,
+    versions: impl FnOnce() -> Result<Offer, ssmail_result>,
+    out: *mut *mut ssmail_server,
+) -> Result<(), ssmail_result> {
+    if out.is_null() {
+        return Err(ssmail_result::SSMAIL_ERR_NULL_POINTER);
+    }
+    // SAFETY: non-NULL and writable.
+    unsafe { out.write(core::ptr::null_mut()) };
+    // SAFETY: NULL or a live handle; shared access only.
+    let keys = unsafe { keys.as_ref() }.ok_or(ssmail_result::SSMAIL_ERR_NULL_POINTER)?;
+    let server = ssmail_server {
+        keys: Arc::clone(&keys.shared),
+        versions: versions()?,
+        state: State::Idle,
+        last: None,
+    };
+    // SAFETY: as above.
+    unsafe { out.write(Box::into_raw(Box::new(server))) };
+    Ok(())
+}
+
+/// The versions named in `list` (separated by spaces, tabs or commas), in that order,
+/// repeats dropped; `None` if one is unknown or there are none.
+fn parse_versions(list: &[u8]) -> Option<Offer> {
+    let mut named = Vec::new();
+    for token in list
+        .split(|b| matches!(b, b' ' | b'\t' | b','))
+        .filter(|t| !t.is_empty())
+    {
+        named.push(Version::parse(token)?);
+    }
+    (!named.is_empty()).then(|| Offer::new(&named))
+}
+
 /// Makes the server side of one session's exchange, drawing on `keys` (which it keeps a
-/// reference to: `keys` may be freed first).
+/// reference to: `keys` may be freed first). It accepts every version this library
+/// knows (`ssmail_ehlo_keyword`).
 ///
 /// Errors: `SSMAIL_ERR_NULL_POINTER`. On error `*out` is NULL.
 ///
@@ -116,21 +171,63 @@ pub unsafe extern "C" fn ssmail_server_new(
     keys: *const ssmail_keys,
     out: *mut *mut ssmail_server,
 ) -> ssmail_result {
-    guard(|| {
-        if out.is_null() {
+    // SAFETY: the caller's promises.
+    guard(|| unsafe { make(keys, || Ok(Offer::new(&Version::ALL)), out) })
+}
+
+/// As `ssmail_server_new`, but the server accepts only the versions named in `versions`
+/// (a NUL-terminated list such as `"t32_1.0 arrsyfor_1.0"`, separated by spaces, tabs
+/// or commas, any case): a start naming another version gets
+/// `504 XCRYPT FAIL no common version`, after the checks of the line's syntax, key and
+/// nonce (docs/xcrypt.md §4.4). Offer the same list, in the same order, in the EHLO
+/// reply. Check a configured list once at start by making (and freeing) a server.
+///
+/// Errors: `SSMAIL_ERR_NULL_POINTER`, `SSMAIL_ERR_BAD_VERSION` (a name this library
+/// does not know, or no name at all). On error `*out` is NULL.
+///
+/// # Safety
+/// `keys` is NULL or a live handle; `versions` is NULL or a NUL-terminated string; `out`
+/// is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ssmail_server_new_versions(
+    keys: *const ssmail_keys,
+    versions: *const c_char,
+    out: *mut *mut ssmail_server,
+) -> ssmail_result {
+    let offer = || {
+        if versions.is_null() {
             return Err(ssmail_result::SSMAIL_ERR_NULL_POINTER);
         }
-        // SAFETY: non-NULL and writable.
-        unsafe { out.write(core::ptr::null_mut()) };
-        // SAFETY: NULL or a live handle; shared access only.
-        let keys = unsafe { keys.as_ref() }.ok_or(ssmail_result::SSMAIL_ERR_NULL_POINTER)?;
-        let server = ssmail_server {
-            keys: Arc::clone(&keys.shared),
-            state: State::Idle,
-        };
-        // SAFETY: as above.
-        unsafe { out.write(Box::into_raw(Box::new(server))) };
-        Ok(())
+        // SAFETY: non-NULL and NUL-terminated (the caller's promise).
+        let list = unsafe { CStr::from_ptr(versions) };
+        parse_versions(list.to_bytes()).ok_or(ssmail_result::SSMAIL_ERR_BAD_VERSION)
+    };
+    // SAFETY: the caller's promises.
+    guard(|| unsafe { make(keys, offer, out) })
+}
+
+/// Reports the session's last exchange that reached a shared secret (whether or not
+/// encryption then came on): its version and whether the secret was a key cache hit.
+/// Call it after `SSMAIL_STEP_ENCRYPT` for the log line.
+///
+/// Errors: `SSMAIL_ERR_NULL_POINTER`, `SSMAIL_ERR_STATE` (no exchange got that far). On
+/// error `info->version` is NULL and `info->cache_hit` false.
+///
+/// # Safety
+/// `server` is NULL or a live handle used by one thread at a time; `info` is NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn ssmail_server_last_exchange(
+    server: *const ssmail_server,
+    info: *mut ssmail_exchange_info,
+) -> ssmail_result {
+    guard(|| {
+        // SAFETY: NULL or a live handle (the caller's promise); shared access only.
+        let last = unsafe { server.as_ref() }
+            .map(|s| s.last)
+            .ok_or(ssmail_result::SSMAIL_ERR_NULL_POINTER);
+        // SAFETY: the caller's promise on `info`.
+        unsafe { report(last, info) }
     })
 }
 
