@@ -114,3 +114,22 @@ fn a_full_cache_forgets_the_least_recently_used_peer() {
     );
     assert!(format!("{cache:?}").contains("peers: 2"));
 }
+
+#[test]
+fn cached_keys_tell_whether_the_latest_secret_was_a_hit() {
+    use ssmail_core::xcrypt::{CachedKeys, KeySource as _};
+    let mut rng = TestRng(7);
+    let mut cache: KeyCache<4> = KeyCache::new(7200);
+    let (peer_private, p) = peer(13);
+    let mut keys = CachedKeys::new(&mut cache, 10, &mut rng);
+    assert_eq!(keys.lookup, None);
+    let own = keys.own_public_key().unwrap();
+    let miss = keys.shared_secret(&own, &p).unwrap();
+    assert_eq!(keys.lookup, Some(Lookup::Miss));
+    assert_eq!(keys.shared_secret(&own, &p).unwrap(), miss);
+    assert_eq!(keys.lookup, Some(Lookup::Hit));
+    assert_eq!(miss, shared_secret(&peer_private, &own));
+    // A key that is not ours fails, and the latest lookup is then none.
+    assert!(keys.shared_secret(&p, &p).is_err());
+    assert_eq!(keys.lookup, None);
+}
