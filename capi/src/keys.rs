@@ -60,40 +60,39 @@ impl Shared {
 
     /// Runs `f` on this process's key source: core's `FileKeys` over the shared
     /// cache file (which falls back to memory when the file fails; the failure is kept
-    /// for `ssmail_keys_flush`), or `CachedKeys` when there is no file.
-    fn with_source<T>(&self, f: impl FnOnce(&mut dyn KeySource) -> T) -> T {
+    /// for `ssmail_keys_flush`), or `CachedKeys` when there is no file. Also returns the
+    /// source's record of whether the latest shared secret was a cache hit.
+    fn with_source<T>(&self, f: impl FnOnce(&mut dyn KeySource) -> T) -> (T, Option<Lookup>) {
         let mut st = self.lock();
         let st = &mut *st;
         let rng = &mut getrandom::SysRng;
         match &mut st.store {
             Some(store) => store.with_keys(&mut st.cache, now, rng, f),
-            None => f(&mut CachedKeys::new(&mut st.cache, now(), rng)),
+            None => {
+                let mut keys = CachedKeys::new(&mut st.cache, now(), rng);
+                let out = f(&mut keys);
+                (out, keys.lookup)
+            }
         }
     }
 
     /// Our public key for a new exchange, rotating the pair if it has expired; another
     /// process's newer pair, if the file has one, is taken over rather than making one.
     pub(crate) fn own_public_key(&self) -> Result<PublicKey, KeyUnavailable> {
-        self.with_source(|k| k.own_public_key())
+        self.with_source(|k| k.own_public_key()).0
     }
 
     /// The shared secret of our pair `own` with `peer`, and whether it came from the
     /// cache (this process's memory or the shared file) or from a new Diffie-Hellman:
-    /// what `ssmail_*_last_exchange` report. Core's `KeySource` hands out the secret
-    /// only, so the lookup is asked of the cache (and file) directly, with the same
-    /// fall-back to memory as `FileKeys`.
+    /// what `ssmail_*_last_exchange` report.
     pub(crate) fn shared_secret(
         &self,
         own: &PublicKey,
         peer: &PublicKey,
     ) -> Result<(SharedSecret, Lookup), KeyUnavailable> {
-        let mut st = self.lock();
-        let st = &mut *st;
-        let found = match &mut st.store {
-            Some(store) => store.shared_secret_for(&mut st.cache, own, peer),
-            None => st.cache.shared_secret_for(own, peer),
-        };
-        found.ok_or(KeyUnavailable)
+        let (secret, lookup) = self.with_source(|k| k.shared_secret(own, peer));
+        // The source records a lookup for every secret it hands out.
+        Ok((secret?, lookup.ok_or(KeyUnavailable)?))
     }
 }
 

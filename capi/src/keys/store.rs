@@ -10,7 +10,7 @@ use std::path::Path;
 use ssmail_core::cache::file::{CacheFile, FileKeys};
 use ssmail_core::cache::Lookup;
 use ssmail_core::xcrypt::KeySource;
-use ssmail_core::{KeyCache, PublicKey, SharedSecret};
+use ssmail_core::KeyCache;
 
 use crate::result::ssmail_result;
 
@@ -39,39 +39,21 @@ impl Store {
     /// Runs `f` on core's `FileKeys` over this file and `cache`: one key pair per
     /// lifetime for every process using the file, peer secrets found in the file before
     /// any is computed, and this process's memory when the file fails (the error is
-    /// kept for [`flush`](Self::flush)).
+    /// kept for [`flush`](Self::flush)). Also returns whether the latest shared secret
+    /// was a cache hit (`FileKeys::lookup`).
     pub(super) fn with_keys<const N: usize, T>(
         &mut self,
         cache: &mut KeyCache<N>,
         now: fn() -> u64,
         rng: &mut getrandom::SysRng,
         f: impl FnOnce(&mut dyn KeySource) -> T,
-    ) -> T {
+    ) -> (T, Option<Lookup>) {
         let mut keys = FileKeys::new(&self.file, cache, now, rng);
         let out = f(&mut keys);
         if let Some(e) = keys.error {
             self.failed = Some(e.kind());
         }
-        out
-    }
-
-    /// The shared secret of `own` with `peer` through the file
-    /// (`CacheFile::shared_secret_for`), with whether it was found or computed; when the
-    /// file fails, from `cache` alone (the error kept for [`flush`](Self::flush)), as
-    /// `FileKeys::shared_secret` does.
-    pub(super) fn shared_secret_for<const N: usize>(
-        &mut self,
-        cache: &mut KeyCache<N>,
-        own: &PublicKey,
-        peer: &PublicKey,
-    ) -> Option<(SharedSecret, Lookup)> {
-        match self.file.shared_secret_for(cache, own, peer) {
-            Ok(found) => found,
-            Err(e) => {
-                self.failed = Some(e.kind());
-                cache.shared_secret_for(own, peer)
-            }
-        }
+        (out, keys.lookup)
     }
 
     /// Writes `cache` to the file (merged with it under its lock), and reports the
