@@ -15,29 +15,7 @@ patch_file=$repo/mta/postfix/xcrypt.patch
 version=3.7.11
 mkdir -p "$out/src" "$out/build"
 
-# 1. Source lines for apt-get source / build-dep. Bookworm's images use deb822
-#    (debian.sources), so the deb-src entries go into a file of our own.
-have_src() {
-  grep -rqsE '^(deb-src|Types:.*deb-src)' /etc/apt/sources.list /etc/apt/sources.list.d/
-}
-if ! have_src; then
-  cat >/etc/apt/sources.list.d/ssmail-deb-src.sources <<'EOF'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb-src
-URIs: http://deb.debian.org/debian-security
-Suites: bookworm-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-  apt-get update -qq
-fi
-
-# 2. Build dependencies: not `apt-get build-dep postfix` (it pulls in LDAP, MySQL,
+# 1. Build dependencies: not `apt-get build-dep postfix` (it pulls in LDAP, MySQL,
 #    PostgreSQL, SQLite, CDB, SASL, ICU and the documentation toolchain, none of which
 #    this build uses). The minimum:
 #      libdb-dev   Berkeley DB: Postfix's default map type (hash:) for aliases/postmap
@@ -51,12 +29,44 @@ for p in libdb-dev libssl-dev libnsl-dev m4 gcc make dpkg-dev pkg-config; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}"
 fi
 
-# 3. The source, as Debian ships it (Debian's patches applied by dpkg-source).
+# 3. The source, as Debian ships it (Debian's patches applied by dpkg-source), downloaded
+#    once. apt-get source needs deb-src entries, which a fresh bookworm lacks (its
+#    debian.sources has "Types: deb" only): then they go into a file of our own for the
+#    download and are taken out again afterwards (with a second apt-get update, a few
+#    seconds), leaving the machine's apt configuration as it was.
+have_src() {
+  grep -rqsE '^(deb-src|Types:.*deb-src)' /etc/apt/sources.list /etc/apt/sources.list.d/
+}
 if ! ls "$out/src"/postfix_"$version"-*.dsc >/dev/null 2>&1; then
+  added_src=
+  if ! have_src; then
+    added_src=/etc/apt/sources.list.d/ssmail-deb-src.sources
+    cat >"$added_src" <<'EOF'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+    trap 'rm -f "$added_src"' EXIT
+    apt-get update -qq
+  fi
   (cd "$out/src" && apt-get source --download-only -q postfix)
+  if [ -n "$added_src" ]; then
+    rm -f "$added_src"
+    trap - EXIT
+    apt-get update -qq
+  fi
 fi
 # The patch is written against this version; a newer bookworm point release needs a look.
 dsc=$(ls "$out/src"/postfix_"$version"-*.dsc 2>/dev/null | head -1)

@@ -41,6 +41,16 @@ P_U=${P_U:-12632}   # smtp_xcrypt_level = encrypt, relaying everything to v
 P_V=${P_V:-12633}   # starts with the defaults (no XCRYPT), then turns it on
 P_GI=${P_GI:-12634} # ssmail gateway inbound in front of s
 P_Y=${P_Y:-12635}   # smtp_xcrypt_level = may, relaying everything to the inbound gateway
+P_K=${P_K:-12636}   # the key cache test's receiving pool (cache file)
+P_J=${P_J:-12637}   # the key cache test's sender: 20 concurrent smtp, cache file, to k
+P_P=${P_P:-12638}   # smtp_xcrypt_policy_maps: encrypt towards x and s, none towards c
+P_FB=${P_FB:-12639} # fake_server.py badkey
+P_FR=${P_FR:-12640} # fake_server.py refuse
+P_FI=${P_FI:-12641} # fake_server.py inject
+P_FM=${P_FM:-12642} # smtp_xcrypt_level = may towards the fake servers
+P_FE=${P_FE:-12643} # smtp_xcrypt_level = encrypt towards the fake servers
+INSTANCES="x s c m r t u v y k j p fm fe"
+FAKES=
 SSMAIL=${SSMAIL_BIN:-$REPO/target/release/ssmail}
 FAILS=0
 
@@ -67,21 +77,14 @@ wait_until() { # wait_until SECONDS CMD...
   { echo "build first: mta/postfix/build.sh" >&2; exit 2; }
 command -v tcpdump >/dev/null || apt-get install -y -q tcpdump >/dev/null
 
-for d in "$W/x" "$W/s" "$W/c" "$W/m" "$W/r" "$W/t" "$W/u" "$W/v" "$W/y"; do "$HERE/instance.sh" stop "$d" 2>/dev/null; done
+for i in $INSTANCES; do "$HERE/instance.sh" stop "$W/$i" 2>/dev/null; done
 rm -rf "$W"
 mkdir -p "$W"
 cleanup() {
   [ -n "${TCPDUMP:-}" ] && kill "$TCPDUMP" 2>/dev/null
   [ -n "${GATEWAY:-}" ] && kill "$GATEWAY" 2>/dev/null
-  "$HERE/instance.sh" stop "$W/x"
-  "$HERE/instance.sh" stop "$W/s"
-  "$HERE/instance.sh" stop "$W/c"
-  "$HERE/instance.sh" stop "$W/m"
-  "$HERE/instance.sh" stop "$W/r"
-  "$HERE/instance.sh" stop "$W/t"
-  "$HERE/instance.sh" stop "$W/u"
-  "$HERE/instance.sh" stop "$W/v"
-  "$HERE/instance.sh" stop "$W/y"
+  for pid in $FAKES; do kill "$pid" 2>/dev/null; done
+  for i in $INSTANCES; do "$HERE/instance.sh" stop "$W/$i"; done
 }
 trap cleanup EXIT
 
@@ -145,6 +148,8 @@ TCPDUMP=
 delivered() { # delivered USER -> path of the file delivered to USER@e2e.test
   grep -lx "Delivered-To: $1@e2e.test" "$W"/x/mail/Maildir/new/* 2>/dev/null | head -1
 }
+# (A function, so that wait_until evaluates it on every try.)
+has_delivered() { test -n "$(delivered "$1")"; }
 body_same() { # body_same SENT DELIVERED: the bodies (after the first empty line) match
   "$PY" - "$1" "$2" <<'EOF'
 import sys
@@ -158,7 +163,7 @@ EOF
 check "1.plain smtplib without XCRYPT still delivers" \
   "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_X" "plainfrom$CAN@src.test" "plainto$CAN@e2e.test" "$W/plain.eml"
 for t in rc4 t32 plain; do
-  if wait_until 20 test -n "$(delivered "${t}to$CAN")"; then
+  if wait_until 20 has_delivered "${t}to$CAN"; then
     f=$(delivered "${t}to$CAN")
     check "1.$t body arrived byte-identical" body_same "$W/$t.eml" "$f"
   else
@@ -172,10 +177,11 @@ check "1.t32 Received: header names XCRYPT t32_1.0" grep -q $'^\t(using XCRYPT w
 f=$(delivered "plainto$CAN")
 check "1.plain Received: header does not name XCRYPT" bash -c "[ -f '$f' ] && ! grep -q XCRYPT '$f'"
 log=$W/x/maillog
-check "1.log: XCRYPT connection established ... arrsyfor_1.0" \
-  grep -q 'smtpd\[[0-9]*\]: XCRYPT connection established from localhost\[127.0.0.1\]: arrsyfor_1.0$' "$log"
-check "1.log: XCRYPT connection established ... t32_1.0" \
-  grep -q 'smtpd\[[0-9]*\]: XCRYPT connection established from localhost\[127.0.0.1\]: t32_1.0$' "$log"
+# xcrypt_client.py makes a new key pair per session: a new peer, so a Diffie-Hellman.
+check "1.log: XCRYPT connection established ... arrsyfor_1.0, key cache miss" \
+  grep -q 'smtpd\[[0-9]*\]: XCRYPT connection established from localhost\[127.0.0.1\]: arrsyfor_1.0, key cache miss$' "$log"
+check "1.log: XCRYPT connection established ... t32_1.0, key cache miss" \
+  grep -q 'smtpd\[[0-9]*\]: XCRYPT connection established from localhost\[127.0.0.1\]: t32_1.0, key cache miss$' "$log"
 
 echo "== 2. the wire"
 grep -E 'captured|dropped' "$W/tcpdump.log" | sed 's/^/     /'
@@ -317,7 +323,7 @@ if [ -x "$SSMAIL" ]; then
   mkmsg "$W/gw.eml" gw
   check "6.smtplib through the outbound gateway" \
     "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_G" "gwfrom$CAN@src.test" "gwto$CAN@e2e.test" "$W/gw.eml"
-  if wait_until 20 test -n "$(delivered "gwto$CAN")"; then
+  if wait_until 20 has_delivered "gwto$CAN"; then
     f=$(delivered "gwto$CAN")
     check "6.body arrived byte-identical" body_same "$W/gw.eml" "$f"
     check "6.Received: header names XCRYPT t32_1.0" grep -q $'^\t(using XCRYPT with cipher t32_1.0)' "$f"
@@ -374,7 +380,7 @@ mkmsg "$W/tplain.eml" tplain
 check "7.tplain handed to t" \
   "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_T" "tplainfrom$CAN@src.test" "tplainto$CAN@e2e.test" "$W/tplain.eml"
 for m in relay1k relay100k; do
-  if wait_until 20 test -n "$(delivered "${m}to$CAN")"; then
+  if wait_until 20 has_delivered "${m}to$CAN"; then
     f=$(delivered "${m}to$CAN")
     check "7.$m arrived at x byte-identical" body_same "$W/$m.eml" "$f"
     check "7.$m: x's Received: header for the r hop names XCRYPT t32_1.0" \
@@ -448,6 +454,163 @@ if wait_until 30 bash -c "grep -qx 'Delivered-To: encto$CAN@e2e.test' '$W'/v/mai
 else
   bad "8.not delivered to v within 30 s of the flush"
 fi
+
+echo "== 9. a 10 MB message, patched smtp (r) -> patched smtpd (x)"
+"$PY" - "$W/big.eml" "$CAN" <<'EOF'
+import sys
+with open(sys.argv[1], "wb") as f:
+    f.write(b"From: sender@src.test\r\nSubject: big%s\r\n\r\n" % sys.argv[2].encode())
+    n = 0
+    while n < 10 * 1024 * 1024:
+        line = b"%s%07d %s\r\n" % (b"." if n % 7 == 0 else b"", n, b"x" * 90)
+        f.write(line)
+        n += len(line)
+EOF
+check "9.10 MB message handed to r" \
+  "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_R" "bigfrom$CAN@src.test" "bigto$CAN@e2e.test" "$W/big.eml"
+if wait_until 90 has_delivered "bigto$CAN"; then
+  f=$(delivered "bigto$CAN")
+  check "9.10 MB body arrived at x byte-identical ($(stat -c %s "$W/big.eml") bytes sent)" body_same "$W/big.eml" "$f"
+  check "9.... over XCRYPT (x's Received: header for the r hop)" \
+    bash -c "grep -A1 '^Received: from mx.e2e.test' '$f' | grep -q \$'^\t(using XCRYPT with cipher t32_1.0)'"
+else
+  bad "9.10 MB message not delivered to x within 90 s"
+fi
+
+echo "== 10. the key cache: 200 sessions, 20 concurrent smtp processes -> one smtpd pool"
+# j relays to k; each message its own session (no connection cache); up to 20 smtp
+# processes at once from the start; both sides keep their keys in a cache file.
+"$HERE/instance.sh" start "$W/k" --port "$P_K" --param smtpd_xcrypt_level=may \
+  --param "smtpd_xcrypt_cache_file=$W/k/data/xcrypt.cache" >/dev/null || bad "10.instance k did not start"
+"$HERE/instance.sh" start "$W/j" --port "$P_J" --relayhost "127.0.0.1:$P_K" \
+  --param smtp_xcrypt_level=may --param "smtp_xcrypt_cache_file=$W/j/data/xcrypt.cache" \
+  --param default_destination_concurrency_limit=20 --param initial_destination_concurrency=20 \
+  --param smtp_connection_cache_on_demand=no >/dev/null || bad "10.instance j did not start"
+# 200 messages into j from 20 threads (10 each, one SMTP session per thread).
+"$PY" - "$P_J" "$CAN" <<'EOF' || bad "10.injecting 200 messages into j"
+import smtplib, sys, threading
+port, can = int(sys.argv[1]), sys.argv[2]
+errors = []
+def worker(t):
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=60) as s:
+            for i in range(10):
+                n = t * 10 + i
+                s.sendmail(f"cf{n}@src.test", [f"cache{n}-{can}@e2e.test"],
+                           f"Subject: cache {n}\r\n\r\ncache test message {n}\r\n")
+    except Exception as e:
+        errors.append(e)
+threads = [threading.Thread(target=worker, args=(t,)) for t in range(20)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(errors)
+sys.exit(1 if errors else 0)
+EOF
+arrived() { grep -lx "Delivered-To: cache[0-9]*-$CAN@e2e.test" "$W"/k/mail/Maildir/new/* 2>/dev/null | wc -l; }
+enough() { test "$(arrived)" -ge "$1"; }
+wait_until 120 enough 200
+check "10.all 200 messages arrived at k ($(arrived))" test "$(arrived)" = 200
+est_j() { grep -c "smtp\[[0-9]*\]: XCRYPT connection established to 127.0.0.1\[127.0.0.1\]:$P_K: t32_1.0, key cache $1\$" "$W/j/maillog"; }
+est_k() { grep -c "smtpd\[[0-9]*\]: XCRYPT connection established from localhost\[127.0.0.1\]: t32_1.0, key cache $1\$" "$W/k/maillog"; }
+echo "     j (smtp): $(est_j miss) miss, $(est_j hit) hit; k (smtpd): $(est_k miss) miss, $(est_k hit) hit"
+check "10.j: 200 XCRYPT sessions, exactly one Diffie-Hellman (1 miss, 199 hits)" \
+  test "$(est_j miss) $(est_j hit)" = "1 199"
+check "10.k: 200 XCRYPT sessions, exactly one Diffie-Hellman (1 miss, 199 hits)" \
+  test "$(est_k miss) $(est_k hit)" = "1 199"
+procs_j=$(sed -n "s/.*smtp\[\([0-9]*\)\]: XCRYPT connection established to .*:$P_K: .*/\1/p" "$W/j/maillog" | sort -u | wc -l)
+procs_k=$(sed -n 's/.*smtpd\[\([0-9]*\)\]: XCRYPT connection established from .*/\1/p' "$W/k/maillog" | sort -u | wc -l)
+# The most k sessions open at once, from its connect/disconnect lines in log order.
+peak=$(grep -oE 'smtpd\[[0-9]+\]: (connect|disconnect) from' "$W/k/maillog" |
+  awk '/ connect/{n++; if (n > m) m = n} / disconnect/{n--} END{print m + 0}')
+echo "     $procs_j smtp processes on j, $procs_k smtpd processes on k, at most $peak sessions at once"
+check "10.the sessions ran in several smtp processes at once (peak $peak > 1, $procs_j processes)" \
+  test "$peak" -gt 1 -a "$procs_j" -gt 1
+check "10.no exchange fell back to plaintext" \
+  bash -c "! grep -qE 'XCRYPT to .* failed|plaintext goes on' '$W/j/maillog' '$W/k/maillog'"
+
+echo "== 11. smtp_xcrypt_policy_maps: encrypt towards x and s, none towards c (level may)"
+"$HERE/instance.sh" start "$W/p" --port "$P_P" --relayhost "127.0.0.1:$P_S" \
+  --param smtp_xcrypt_level=may \
+  --param "smtp_xcrypt_policy_maps = inline:{ [127.0.0.1]:$P_X=encrypt, [127.0.0.1]:$P_C=none, [127.0.0.1]:$P_S=encrypt }" \
+  --param "transport_maps = inline:{ enc.test=smtp:[127.0.0.1]:$P_X, none.test=smtp:[127.0.0.1]:$P_C, encs.test=smtp:[127.0.0.1]:$P_S }" \
+  >/dev/null || bad "11.instance p did not start"
+check "11.postconf -d knows smtp_xcrypt_policy_maps and lmtp_xcrypt_policy_maps (empty)" \
+  test "$("$PF/bin/postconf" -d smtp_xcrypt_policy_maps lmtp_xcrypt_policy_maps | tr '\n' ' ')" = \
+  'smtp_xcrypt_policy_maps = lmtp_xcrypt_policy_maps = '
+mkmsg "$W/pol.eml" pol
+for d in enc none encs; do
+  check "11.message to $d.test handed to p" \
+    "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_P" "polfrom$CAN@src.test" "pol$d$CAN@$d.test" "$W/pol.eml"
+done
+if wait_until 20 bash -c "grep -qx 'Delivered-To: polenc$CAN@enc.test' '$W'/x/mail/Maildir/new/* 2>/dev/null"; then
+  f=$(grep -lx "Delivered-To: polenc$CAN@enc.test" "$W"/x/mail/Maildir/new/* | head -1)
+  check "11.encrypt -> x: delivered byte-identical" body_same "$W/pol.eml" "$f"
+  check "11.encrypt -> x: over XCRYPT (x's Received: header)" \
+    bash -c "grep -A1 '^Received: from mx.e2e.test' '$f' | grep -q \$'^\t(using XCRYPT with cipher t32_1.0)'"
+else
+  bad "11.encrypt -> x: not delivered within 20 s"
+fi
+if wait_until 20 bash -c "grep -qx 'Delivered-To: polnone$CAN@none.test' '$W'/c/mail/Maildir/new/* 2>/dev/null"; then
+  f=$(grep -lx "Delivered-To: polnone$CAN@none.test" "$W"/c/mail/Maildir/new/* | head -1)
+  check "11.none -> c (which offers XCRYPT): delivered byte-identical" body_same "$W/pol.eml" "$f"
+  check "11.none -> c: in plaintext (no XCRYPT in c's Received: header)" bash -c "! grep -q XCRYPT '$f'"
+  check "11.none -> c: p did not try XCRYPT with c" bash -c "! grep -q 'XCRYPT.*:$P_C' '$W/p/maillog'"
+else
+  bad "11.none -> c: not delivered within 20 s"
+fi
+check "11.encrypt -> stock s: deferred (XCRYPT is required)" \
+  wait_until 20 grep -q "to=<polencs$CAN@encs.test>.*status=deferred (XCRYPT is required" "$W/p/maillog"
+check "11.encrypt -> stock s: nothing reached s" bash -c "! grep -rqF 'polencs$CAN' '$W/s/mail/Maildir/new/'"
+
+echo "== 12. misbehaving servers towards smtp: bad key, refusal, plaintext behind 250 XCRYPT OK"
+for m in badkey:$P_FB refuse:$P_FR inject:$P_FI; do
+  "$PY" "$HERE/fake_server.py" "${m#*:}" "${m%%:*}" "$W/fake.jsonl" 2>"$W/fake-${m%%:*}.log" &
+  FAKES="$FAKES $!"
+done
+for m in $P_FB $P_FR $P_FI; do
+  wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$m" || bad "12.fake server on $m did not start"
+done
+fakemaps="transport_maps = inline:{ bk.test=smtp:[127.0.0.1]:$P_FB, rf.test=smtp:[127.0.0.1]:$P_FR, in.test=smtp:[127.0.0.1]:$P_FI }"
+"$HERE/instance.sh" start "$W/fm" --port "$P_FM" --relayhost "127.0.0.1:$P_S" \
+  --param smtp_xcrypt_level=may --param "$fakemaps" >/dev/null || bad "12.instance fm did not start"
+"$HERE/instance.sh" start "$W/fe" --port "$P_FE" --relayhost "127.0.0.1:$P_S" \
+  --param smtp_xcrypt_level=encrypt --param "$fakemaps" >/dev/null || bad "12.instance fe did not start"
+mkmsg "$W/fake.eml" fake
+for lvl in fm fe; do
+  port=$P_FM
+  [ $lvl = fe ] && port=$P_FE
+  for d in bk rf in; do
+    check "12.$lvl: message to $d.test handed over" \
+      "$PY" "$REPO/e2e/pyclient.py" smtplib "$port" "fakefrom$CAN@src.test" "$lvl$d$CAN@$d.test" "$W/fake.eml"
+  done
+done
+recorded() { # recorded RCPT -> "encrypted=True|False body=same|different" per copy the fake got
+  "$PY" - "$W/fake.jsonl" "$1" "$W/fake.eml" <<'EOF'
+import json, os, sys
+sent = open(sys.argv[3], "rb").read().decode().split("\r\n\r\n", 1)[1].rstrip("\r\n")
+for line in open(sys.argv[1]) if os.path.exists(sys.argv[1]) else []:
+    r = json.loads(line)
+    if sys.argv[2] in r["rcpt"]:
+        body = r["body"].split("\r\n\r\n", 1)[1].rstrip("\r\n")
+        print(f"encrypted={r['encrypted']} body={'same' if body == sent else 'different'}")
+EOF
+}
+wait_until 30 bash -c "[ \$(grep -c '$CAN' '$W/fake.jsonl' 2>/dev/null) -ge 4 ]"
+check "12.may, bad server key: delivered in plaintext" test "$(recorded "fmbk$CAN@bk.test")" = "encrypted=False body=same"
+check "12.may, bad server key: smtp sent XCRYPT FAIL and logged it" \
+  grep -q "XCRYPT to 127.0.0.1\[127.0.0.1\]:$P_FB failed (the server's key or nonce is unusable: sent XCRYPT FAIL), plaintext: 250 XCRYPT FAIL" "$W/fm/maillog"
+check "12.may, refusal (454): delivered in plaintext" test "$(recorded "fmrf$CAN@rf.test")" = "encrypted=False body=same"
+check "12.may, refusal: logged with the server's reply" \
+  grep -q "XCRYPT to 127.0.0.1\[127.0.0.1\]:$P_FR failed, plaintext: 454 XCRYPT FAIL" "$W/fm/maillog"
+check "12.may, plaintext behind 250 XCRYPT OK: delivered encrypted" test "$(recorded "fmin$CAN@in.test")" = "encrypted=True body=same"
+check "12.may, plaintext behind 250 XCRYPT OK: discarded and logged" \
+  grep -q "XCRYPT: discarded 42 bytes behind 250 XCRYPT OK from 127.0.0.1\[127.0.0.1\]:$P_FI" "$W/fm/maillog"
+check "12.encrypt, plaintext behind 250 XCRYPT OK: delivered encrypted" test "$(recorded "fein$CAN@in.test")" = "encrypted=True body=same"
+for d in bk rf; do
+  check "12.encrypt, $d: deferred (XCRYPT is required)" \
+    wait_until 20 grep -q "to=<fe$d$CAN@$d.test>.*status=deferred (XCRYPT is required, but host 127.0.0.1\[127.0.0.1\] did not offer it or the exchange failed" "$W/fe/maillog"
+  check "12.encrypt, $d: nothing reached the server" test -z "$(recorded "fe$d$CAN@$d.test")"
+done
 
 echo "== $FAILS failed"
 [ $FAILS = 0 ]

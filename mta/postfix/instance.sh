@@ -64,6 +64,11 @@ done
 [ -x "$tree/libexec/master" ] || { echo "instance.sh: build first (mta/postfix/build.sh)" >&2; exit 1; }
 stop
 
+# The daemons' user and the maildrop group, as Debian's postfix package makes them (on a
+# machine without that package).
+getent group postfix >/dev/null || groupadd --system postfix
+getent group postdrop >/dev/null || groupadd --system postdrop
+id postfix >/dev/null 2>&1 || useradd --system -g postfix -d /var/spool/postfix -s /usr/sbin/nologin postfix
 uid=$(id -u postfix)
 gid=$(id -g postfix)
 mkdir -p "$conf" "$dir/queue" "$dir/data" "$dir/mail"
