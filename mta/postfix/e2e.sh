@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end test of the patched Postfix smtpd (mta/postfix/xcrypt.patch).
-#   mta/postfix/e2e.sh        (root, after mta/postfix/build.sh; about 45 s)
+#   mta/postfix/e2e.sh        (root, after mta/postfix/build.sh; about 2 min)
 # Starts throwaway instances (instance.sh): x with smtpd_xcrypt_level = may, s with the
 # defaults (must behave as stock Postfix), c and m for the key cache, r t u v y for the
-# sending side, and checks:
+# sending side, k j p fm fe d for sections 10-13, and checks:
 #   1. XCRYPT sessions from xcrypt_client.py (arrsyfor_1.0 with a Python RC4 and
 #      t32_1.0 with libssmail's cipher; DH, KDF and the dialogue are the client's own)
 #      deliver byte-identical bodies; the log line and the Received: header name the
@@ -23,6 +23,14 @@
 #      patched smtp -> stock-default smtpd (plain).
 #   8. smtp_xcrypt_level = encrypt defers towards a server without XCRYPT and delivers
 #      once it offers XCRYPT.
+#   9. A 10 MB message, patched smtp -> patched smtpd, arrives byte-identical.
+#  10. 200 sessions from up to 20 concurrent smtp processes (cache file) to one smtpd
+#      pool (cache file): exactly one "key cache miss" per side, 199 hits.
+#  11. smtp_xcrypt_policy_maps: encrypt and none per next hop override the level.
+#  12. Misbehaving servers (fake_server.py): bad public key, 454 refusal -> plaintext
+#      with may, deferred with encrypt; plaintext behind 250 XCRYPT OK -> discarded.
+#  13. xcrypt in smtpd_/smtp_discard_ehlo_keywords.
+# Key rotation under load is rotation.sh (it needs more than the 60 s lifetime).
 # Exit 0 when every check passed.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -49,7 +57,8 @@ P_FR=${P_FR:-12640} # fake_server.py refuse
 P_FI=${P_FI:-12641} # fake_server.py inject
 P_FM=${P_FM:-12642} # smtp_xcrypt_level = may towards the fake servers
 P_FE=${P_FE:-12643} # smtp_xcrypt_level = encrypt towards the fake servers
-INSTANCES="x s c m r t u v y k j p fm fe"
+P_D=${P_D:-12644}   # XCRYPT on, but in smtpd_ and smtp_discard_ehlo_keywords; relays to x
+INSTANCES="x s c m r t u v y k j p fm fe d"
 FAKES=
 SSMAIL=${SSMAIL_BIN:-$REPO/target/release/ssmail}
 FAILS=0
@@ -503,7 +512,8 @@ def worker(t):
 threads = [threading.Thread(target=worker, args=(t,)) for t in range(20)]
 [t.start() for t in threads]
 [t.join() for t in threads]
-print(errors)
+if errors:
+    print(errors)
 sys.exit(1 if errors else 0)
 EOF
 arrived() { grep -lx "Delivered-To: cache[0-9]*-$CAN@e2e.test" "$W"/k/mail/Maildir/new/* 2>/dev/null | wc -l; }
@@ -519,7 +529,9 @@ check "10.k: 200 XCRYPT sessions, exactly one Diffie-Hellman (1 miss, 199 hits)"
   test "$(est_k miss) $(est_k hit)" = "1 199"
 procs_j=$(sed -n "s/.*smtp\[\([0-9]*\)\]: XCRYPT connection established to .*:$P_K: .*/\1/p" "$W/j/maillog" | sort -u | wc -l)
 procs_k=$(sed -n 's/.*smtpd\[\([0-9]*\)\]: XCRYPT connection established from .*/\1/p' "$W/k/maillog" | sort -u | wc -l)
-# The most k sessions open at once, from its connect/disconnect lines in log order.
+# The most k sessions open at once, from its connect/disconnect lines in log order
+# (approximate: postlogd writes the processes' lines in arrival order, and an smtpd
+# logs its disconnect after the client has moved on to its next session).
 peak=$(grep -oE 'smtpd\[[0-9]+\]: (connect|disconnect) from' "$W/k/maillog" |
   awk '/ connect/{n++; if (n > m) m = n} / disconnect/{n--} END{print m + 0}')
 echo "     $procs_j smtp processes on j, $procs_k smtpd processes on k, at most $peak sessions at once"
@@ -611,6 +623,39 @@ for d in bk rf; do
     wait_until 20 grep -q "to=<fe$d$CAN@$d.test>.*status=deferred (XCRYPT is required, but host 127.0.0.1\[127.0.0.1\] did not offer it or the exchange failed" "$W/fe/maillog"
   check "12.encrypt, $d: nothing reached the server" test -z "$(recorded "fe$d$CAN@$d.test")"
 done
+
+echo "== 13. xcrypt in smtpd_discard_ehlo_keywords / smtp_discard_ehlo_keywords"
+# d offers XCRYPT (level may) but discards the keyword; its smtp (level may) relays to x
+# and ignores x's offer.
+"$HERE/instance.sh" start "$W/d" --port "$P_D" --relayhost "127.0.0.1:$P_X" \
+  --param smtpd_xcrypt_level=may --param smtpd_discard_ehlo_keywords=xcrypt \
+  --param smtp_xcrypt_level=may --param smtp_discard_ehlo_keywords=xcrypt \
+  >/dev/null || bad "13.instance d did not start"
+"$PY" - "$P_D" >"$W/discard.log" 2>&1 <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+f = s.makefile("rb"); f.readline(); s.sendall(b"EHLO probe.test\r\n")
+lines = []
+while True:
+    l = f.readline().decode(); lines.append(l)
+    if len(l) < 4 or l[3] != "-": break
+print(lines)
+sys.exit(0 if not any("XCRYPT" in l.upper() for l in lines) and len(lines) > 3 else 1)
+EOF
+check "13.smtpd: no XCRYPT in the EHLO reply (see $W/discard.log)" test $? = 0
+mkmsg "$W/disc.eml" disc
+check "13.message handed to d" \
+  "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_D" "discfrom$CAN@src.test" "discto$CAN@e2e.test" "$W/disc.eml"
+if wait_until 20 has_delivered "discto$CAN"; then
+  f=$(delivered "discto$CAN")
+  check "13.smtp: delivered to x byte-identical" body_same "$W/disc.eml" "$f"
+  check "13.smtp: in plaintext (no XCRYPT in x's Received: header for the d hop)" \
+    bash -c "! grep -A1 '^Received: from mx.e2e.test' '$f' | grep -q XCRYPT"
+  check "13.smtp: d did not try XCRYPT (and logged the discard)" \
+    bash -c "grep -q 'smtp\[[0-9]*\]: discarding EHLO keywords: XCRYPT' '$W/d/maillog' && ! grep -qE 'XCRYPT (connection|to )' '$W/d/maillog'"
+else
+  bad "13.not delivered to x within 20 s"
+fi
 
 echo "== $FAILS failed"
 [ $FAILS = 0 ]
