@@ -318,10 +318,13 @@ def cmd(b):
         if len(l) < 4 or l[3] != "-": return lines
 ehlo = cmd(b"EHLO probe.test\r\n")
 x = cmd(b"XCRYPT arrsyfor_1.0 " + b"2" * 192 + b" " + secrets.token_hex(10).encode() + b"\r\n")
-print(ehlo, x)
-sys.exit(0 if "250-XCRYPT t32_1.0" in ehlo and x[-1].startswith("504 XCRYPT FAIL") else 1)
+# docs/xcrypt.md 4.4's order: the key is checked before the version (501, not 504).
+y = cmd(b"XCRYPT arrsyfor_1.0 " + b"0" * 192 + b" " + secrets.token_hex(10).encode() + b"\r\n")
+print(ehlo, x, y)
+sys.exit(0 if "250-XCRYPT t32_1.0" in ehlo and x[-1].startswith("504 XCRYPT FAIL")
+         and y[-1].startswith("501 ") else 1)
 EOF
-check "5.EHLO offers XCRYPT t32_1.0 only; a start with arrsyfor_1.0 gets 504" test $? = 0
+check "5.EHLO offers XCRYPT t32_1.0 only; arrsyfor_1.0 gets 504, with a bad key too 501" test $? = 0
 
 echo "== 6. ssmail's own client: smtplib -> ssmail gateway outbound -> patched smtpd"
 if [ -x "$SSMAIL" ]; then
