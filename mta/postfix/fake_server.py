@@ -13,7 +13,8 @@ MODE:
            speaks encrypted
 Offers only arrsyfor_1.0 (the client takes it; RC4 is Python here, from xcrypt_client.py),
 accepts every message, and appends one JSON line per message to RECORD:
-{"mode", "encrypted", "rcpt", "body"}. Runs until killed; one thread per connection.
+{"mode", "encrypted", "client_key" (the Ka of the session's start, hex, or null), "rcpt",
+"body"}. Runs until killed; one thread per connection.
 """
 import hashlib
 import json
@@ -33,6 +34,7 @@ class Handler(socketserver.BaseRequestHandler):
     def setup(self):
         self.rx = self.tx = None
         self.pending = b""
+        self.client_key = None
 
     def send(self, data):
         self.request.sendall(self.tx.apply(data) if self.tx else data)
@@ -48,6 +50,7 @@ class Handler(socketserver.BaseRequestHandler):
 
     def exchange(self, words):
         mode = self.server.mode
+        self.client_key = words[2].decode().lower()
         if mode == "refuse":
             self.send(b"454 XCRYPT FAIL temporary local failure\r\n")
             return
@@ -98,6 +101,7 @@ class Handler(socketserver.BaseRequestHandler):
                     record = {
                         "mode": self.server.mode,
                         "encrypted": self.tx is not None,
+                        "client_key": self.client_key,
                         "rcpt": rcpt,
                         "body": b"\r\n".join(body).decode("utf-8", "replace"),
                     }
