@@ -107,6 +107,9 @@ if [ ! -f .made ]; then
   touch .made
 fi
 make -s
+# lmtp is smtp under another name (the process name picks the protocol); the install
+# makes it a hard link (conf/postfix-files), the build tree has none: instance.sh runs it.
+ln -f libexec/smtp libexec/lmtp
 # Our own C (not Postfix's) is held to the project's warning flags; -Wno-comment because
 # Postfix's manual-page comment blocks nest "/*" on purpose.
 for f in smtpd/smtpd_xcrypt.c smtp/smtp_xcrypt.c; do

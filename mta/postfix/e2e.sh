@@ -30,6 +30,7 @@
 #  12. Misbehaving servers (fake_server.py): bad public key, 454 refusal -> plaintext
 #      with may, deferred with encrypt; plaintext behind 250 XCRYPT OK -> discarded.
 #      One cache file for smtpd and smtp: the smtp side sends the smtpd side's key.
+#      LMTP: lmtp_xcrypt_level = may encrypts, unset it stays plaintext.
 #  13. xcrypt in smtpd_/smtp_discard_ehlo_keywords.
 # Key rotation under load is rotation.sh (it needs more than the 60 s lifetime).
 # Exit 0 when every check passed.
@@ -586,11 +587,12 @@ done
 for m in $P_FB $P_FR $P_FI; do
   wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$m" || bad "12.fake server on $m did not start"
 done
-fakemaps="transport_maps = inline:{ bk.test=smtp:[127.0.0.1]:$P_FB, rf.test=smtp:[127.0.0.1]:$P_FR, in.test=smtp:[127.0.0.1]:$P_FI }"
+fakemaps="transport_maps = inline:{ bk.test=smtp:[127.0.0.1]:$P_FB, rf.test=smtp:[127.0.0.1]:$P_FR, in.test=smtp:[127.0.0.1]:$P_FI, lm.test=lmtp:[127.0.0.1]:$P_FI }"
 # fm also receives with XCRYPT, smtpd and smtp sharing one cache file: one key pair for
 # the whole server, so the key fm's smtp sends must be the one its smtpd showed.
 "$HERE/instance.sh" start "$W/fm" --port "$P_FM" --relayhost "127.0.0.1:$P_S" \
   --param smtp_xcrypt_level=may --param "$fakemaps" --param smtpd_xcrypt_level=may \
+  --param lmtp_xcrypt_level=may \
   --param "smtpd_xcrypt_cache_file=$W/fm/data/xcrypt.cache" \
   --param "smtp_xcrypt_cache_file=$W/fm/data/xcrypt.cache" >/dev/null || bad "12.instance fm did not start"
 "$HERE/instance.sh" start "$W/fe" --port "$P_FE" --relayhost "127.0.0.1:$P_S" \
@@ -602,7 +604,7 @@ check "12.fm's smtpd took a message over XCRYPT (its server key: ${fm_key:0:16}.
 for lvl in fm fe; do
   port=$P_FM
   [ $lvl = fe ] && port=$P_FE
-  for d in bk rf in; do
+  for d in bk rf in lm; do
     check "12.$lvl: message to $d.test handed over" \
       "$PY" "$REPO/e2e/pyclient.py" smtplib "$port" "fakefrom$CAN@src.test" "$lvl$d$CAN@$d.test" "$W/fake.eml"
   done
@@ -618,7 +620,7 @@ for line in open(sys.argv[1]) if os.path.exists(sys.argv[1]) else []:
         print(f"encrypted={r['encrypted']} body={'same' if body == sent else 'different'}")
 EOF
 }
-wait_until 30 bash -c "[ \$(grep -c '$CAN' '$W/fake.jsonl' 2>/dev/null) -ge 5 ]"
+wait_until 30 bash -c "[ \$(grep -c '$CAN' '$W/fake.jsonl' 2>/dev/null) -ge 7 ]"
 check "12.may, bad server key: delivered in plaintext" test "$(recorded "fmbk$CAN@bk.test")" = "encrypted=False body=same"
 check "12.may, bad server key: smtp sent XCRYPT FAIL and logged it" \
   grep -q "XCRYPT to 127.0.0.1\[127.0.0.1\]:$P_FB failed (the server's key or nonce is unusable: sent XCRYPT FAIL), plaintext: 250 XCRYPT FAIL" "$W/fm/maillog"
@@ -626,6 +628,13 @@ check "12.may, refusal (454): delivered in plaintext" test "$(recorded "fmrf$CAN
 check "12.may, refusal: logged with the server's reply" \
   grep -q "XCRYPT to 127.0.0.1\[127.0.0.1\]:$P_FR failed, plaintext: 454 XCRYPT FAIL" "$W/fm/maillog"
 check "12.may, plaintext behind 250 XCRYPT OK: delivered encrypted" test "$(recorded "fmin$CAN@in.test")" = "encrypted=True body=same"
+# LMTP: fm's lmtp_xcrypt_level = may runs the exchange over LMTP; fe sets only
+# smtp_xcrypt_level = encrypt, so its lmtp client (level none) sends in plaintext.
+check "12.lmtp_xcrypt_level = may: LMTP delivery over XCRYPT" test "$(recorded "fmlm$CAN@lm.test")" = "encrypted=True body=same"
+check "12.lmtp: logged, the plaintext behind 250 XCRYPT OK discarded" \
+  grep -q "lmtp\[[0-9]*\]: XCRYPT: discarded 42 bytes behind 250 XCRYPT OK from 127.0.0.1\[127.0.0.1\]:$P_FI" "$W/fm/maillog"
+check "12.lmtp_xcrypt_level unset (none) beside smtp_xcrypt_level = encrypt: LMTP in plaintext" \
+  test "$(recorded "felm$CAN@lm.test")" = "encrypted=False body=same"
 client_key() { # client_key RCPT -> the public key the fake server got with RCPT's message
   "$PY" -c 'import json, sys
 for l in open(sys.argv[1]):

@@ -11,7 +11,7 @@ MODE:
   inject   runs a correct exchange, but sends a plaintext line right behind
            `250 XCRYPT OK` in the same write (the client must discard it, §4.2), then
            speaks encrypted
-Offers only arrsyfor_1.0 (the client takes it; RC4 is Python here, from xcrypt_client.py),
+Speaks LMTP too (LHLO), for Postfix's lmtp client. Offers only arrsyfor_1.0 (the client takes it; RC4 is Python here, from xcrypt_client.py),
 accepts every message, and appends one JSON line per message to RECORD:
 {"mode", "encrypted", "client_key" (the Ka of the session's start, hex, or null), "rcpt",
 "body"}. Runs until killed; one thread per connection.
@@ -82,7 +82,8 @@ class Handler(socketserver.BaseRequestHandler):
             while True:
                 line = self.line()
                 verb = line.split(b" ", 1)[0].upper()
-                if verb == b"EHLO":
+                if verb in (b"EHLO", b"LHLO"):  # LHLO: Postfix's lmtp client (one
+                    # recipient per message here, so LMTP's per-recipient DATA reply is one)
                     offer = b"" if self.tx else b"250-XCRYPT arrsyfor_1.0\r\n"
                     self.send(b"250-fake.e2e.test\r\n" + offer + b"250 8BITMIME\r\n")
                 elif verb == b"XCRYPT" and len(line.split()) == 4 and not self.tx:

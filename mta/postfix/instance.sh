@@ -152,6 +152,7 @@ flush     unix n - n 1000? 0 flush
 proxymap  unix - - n - - proxymap
 smtp      unix - - n - - smtp
 relay     unix - - n - - smtp
+lmtp      unix - - n - - lmtp
 error     unix - - n - - error
 retry     unix - - n - - error
 discard   unix - - n - - discard
