@@ -3,7 +3,8 @@
 //! ([`MontArith`]: a multiplication and a squaring, nothing more).
 //!
 //! Layer: above `word`, `ct` and `uint`, which are all it imports. The backends
-//! (`backends/`) implement [`MontArith`]; the exponentiations (`pow`) run over it.
+//! (`backends/`) implement [`MontArith`]; the exponentiations (`pow`) run over a
+//! backend's number form (`form`), by default [`Monty`] values through it.
 
 use core::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop};
