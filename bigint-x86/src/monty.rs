@@ -183,6 +183,13 @@ impl MontyParams {
         U768(self.n)
     }
 
+    /// The modulus's limbs, in place: for a backend whose form holds the parameters by
+    /// reference (`x86_64_adx_zen`'s).
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) const fn modulus_limbs(&self) -> &[Word; LIMBS] {
+        &self.n
+    }
+
     /// One in Montgomery form, from which the IFMA code derives its own (and with which
     /// the exponentiations start their tables).
     pub(crate) const fn monty_one(&self) -> Monty {

@@ -131,6 +131,7 @@ pub(crate) fn oakley_public_key_on(backend: OnThisCpu, r: &SecretExponent) -> U7
 /// (by the form's lookup), each window's entry looked up after its squarings or,
 /// where the form says so, before them. A `base >= n` is reduced on entry. The table,
 /// the base and the accumulator are wiped before returning.
+#[inline(never)]
 pub(crate) fn window<F: Form<W, T>, const W: usize, const T: usize>(
     mut form: F,
     base: &U768,
@@ -192,6 +193,7 @@ fn window_in<F: Form<W, T>, const W: usize, const T: usize>(
 /// pick. 127 squarings and 127 multiplications instead of 768 squarings. Constant
 /// time: every position is visited, the entry is read by the form's
 /// [`OakleyForm::comb_entry`] (all 64 entries), and the arithmetic is the form's.
+#[inline(never)]
 pub(crate) fn comb<F: OakleyForm<W, T>, const W: usize, const T: usize>(
     mut form: F,
     r: &SecretExponent,
@@ -431,7 +433,7 @@ mod tests {
         // x86_64-adx-zen's (its old `pow_lazy_in` and `public_key_lazy_in`).
         #[cfg(target_arch = "x86_64")]
         {
-            type Z = crate::backends::x86_64_adx_zen::LazyForm;
+            type Z<'a> = crate::backends::x86_64_adx_zen::LazyForm<'a>;
             const Z_SQ: bool = <Z as Form<LIMBS, 32>>::TABLE_BY_SQUARES;
             const Z_FIRST: bool = <Z as Form<LIMBS, 32>>::LOOKUP_FIRST;
             check_shape::<32, Z_SQ, Z_FIRST>(&params, base, &e, &want, (true, true));

@@ -174,28 +174,32 @@ impl HasForm for X86_64AdxZen {
 /// execution slots free; placed after them the multiplication by the entry waited for
 /// it. A 5-bit window, the table's even entries by squaring, as `MontyForm`'s. Leaving
 /// the form brings the result below `n` with one masked subtraction ([`below_n`]).
-pub(crate) struct LazyForm {
-    n: [Word; LIMBS],
+///
+/// It holds the modulus by reference: the assembly is handed a pointer to `n` and may
+/// (for all the compiler knows) write what it points into, so a copy of `n` inside the
+/// form would make the compiler reload `n0` and `avx2` after every multiplication.
+pub(crate) struct LazyForm<'a> {
+    params: &'a MontyParams,
     n0: Word,
-    /// `R mod n`, below `n` (so also a lazy value).
-    one: [Word; LIMBS],
-    /// `R² mod n`, to enter the form.
-    r2: [Word; LIMBS],
     /// Whether the lookups are [`lookup_avx2`]: true only on a CPU with AVX2.
     avx2: bool,
 }
 
-impl LazyForm {
+impl<'a> LazyForm<'a> {
     /// The form for the modulus of `params`, with the AVX2 lookup or without it (`avx2`
     /// true only when the CPU has AVX2; the tests run both).
-    pub(super) fn new(params: &MontyParams, avx2: bool) -> Self {
+    pub(super) fn new(params: &'a MontyParams, avx2: bool) -> Self {
         Self {
-            n: params.modulus().0,
+            params,
             n0: params.neg_inv(),
-            one: params.monty_one().0,
-            r2: params.monty_r2(),
             avx2: avx2 && has_avx2(),
         }
+    }
+
+    /// The modulus.
+    #[inline(always)]
+    fn n(&self) -> &'a [Word; LIMBS] {
+        self.params.modulus_limbs()
     }
 
     /// `table[index]`, every entry read: by AVX2 or by `ct::lookup`.
@@ -210,7 +214,7 @@ impl LazyForm {
     }
 }
 
-impl Form<LIMBS, 32> for LazyForm {
+impl Form<LIMBS, 32> for LazyForm<'_> {
     type Elem = [Word; LIMBS];
     const TABLE_BY_SQUARES: bool = true;
     const LOOKUP_FIRST: bool = true;
@@ -218,30 +222,31 @@ impl Form<LIMBS, 32> for LazyForm {
     /// Any base below `R` (also one `>= n`) gives a result below `R`.
     #[inline(always)]
     fn enter(&mut self, x: &U768) -> [Word; LIMBS] {
-        Lazy::mul(&x.0, &self.r2, &self.n, self.n0)
+        Lazy::mul(&x.0, &self.params.monty_r2(), self.n(), self.n0)
     }
 
     #[inline(always)]
     fn leave(&mut self, x: &[Word; LIMBS]) -> U768 {
         let mut one = [0 as Word; LIMBS];
         one[0] = 1;
-        let r = Lazy::mul(x, &one, &self.n, self.n0);
-        U768(below_n(&r, &self.n))
+        let r = Lazy::mul(x, &one, self.n(), self.n0);
+        U768(below_n(&r, self.n()))
     }
 
     #[inline(always)]
     fn one(&self) -> [Word; LIMBS] {
-        self.one
+        // `R mod n`, below `n`, so also a lazy value.
+        self.params.monty_one().0
     }
 
     #[inline(always)]
     fn mul(&mut self, a: &[Word; LIMBS], b: &[Word; LIMBS]) -> [Word; LIMBS] {
-        Lazy::mul(a, b, &self.n, self.n0)
+        Lazy::mul(a, b, self.n(), self.n0)
     }
 
     #[inline(always)]
     fn sqr(&mut self, a: &[Word; LIMBS]) -> [Word; LIMBS] {
-        Lazy::sqr(a, &self.n, self.n0)
+        Lazy::sqr(a, self.n(), self.n0)
     }
 
     #[inline(always)]
@@ -251,7 +256,7 @@ impl Form<LIMBS, 32> for LazyForm {
 }
 
 /// Only [`X86_64AdxZen::with_oakley_form`] makes the Oakley one, with `PARAMS`.
-impl OakleyForm<LIMBS, 32> for LazyForm {
+impl OakleyForm<LIMBS, 32> for LazyForm<'_> {
     #[inline(always)]
     fn comb_entry(&self, index: Word) -> [Word; LIMBS] {
         self.select(&COMB.0, index)
