@@ -218,6 +218,7 @@ impl Form<LIMBS, 32> for LazyForm<'_> {
     type Elem = [Word; LIMBS];
     const TABLE_BY_SQUARES: bool = true;
     const LOOKUP_FIRST: bool = true;
+    const WIPE_BASE_AND_ACC: bool = false;
 
     /// Any base below `R` (also one `>= n`) gives a result below `R`.
     #[inline(always)]

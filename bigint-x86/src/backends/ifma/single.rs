@@ -641,6 +641,7 @@ impl<const LOW_ONES: bool> Form<16, 16> for Ifma52<LOW_ONES> {
     type Elem = Num52;
     const TABLE_BY_SQUARES: bool = false;
     const LOOKUP_FIRST: bool = false;
+    const WIPE_BASE_AND_ACC: bool = true;
 
     /// `base < 2^768` and `R'² mod n < 2^768`: the product bound holds for any base.
     #[inline]
