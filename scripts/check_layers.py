@@ -11,8 +11,8 @@ import re
 import sys
 
 # Bottom first. A module path's first component (or, for backends, the file) decides.
-LAYERS = ["word", "ct", "uint", "monty", "oakley_prime", "backends", "paths", "pow",
-          "multi", "oakley"]
+LAYERS = ["word", "ct", "uint", "monty", "oakley_prime", "form", "backends", "paths",
+          "pow", "multi", "oakley"]
 # The crate root's re-exports, by the module that defines them.
 ROOT_NAMES = {"Word": "word", "LIMBS": "word", "LANES": "word", "U768": "uint",
               "BYTES": "uint", "MontyParams": "monty", "SecretExponent": "monty",

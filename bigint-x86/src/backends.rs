@@ -1,12 +1,13 @@
 //! The Montgomery multiplication backends, one file each, each a type implementing
-//! `monty::MontArith` (a multiplication and a squaring). Two backends keep a number form
-//! of their own through a whole exponentiation (`x86_64_adx_zen`'s almost-Montgomery
-//! values, `ifma::single`'s 52-bit limbs), so they also export exponentiation loops over
-//! that form; the `pow` layer decides when to call them. All the AVX-512 IFMA code,
-//! including the batches' eight-lane kernels, is in `ifma/`.
+//! `monty::MontArith` (a multiplication and a squaring) and `form::HasForm` (the number
+//! form it exponentiates in). Two backends keep a form of their own through a whole
+//! exponentiation (`x86_64_adx_zen`'s almost-Montgomery values, `ifma::single`'s 52-bit
+//! limbs): they implement `form::Form` for it (into and out of it, mul, sqr, lookup),
+//! never a loop; the loops are the `pow` layer's. All the AVX-512 IFMA code, including
+//! the batches' eight-lane kernels, is in `ifma/`.
 //!
-//! Layer: above `monty` and `oakley_prime` (the Oakley prime's constants, on which some
-//! backends specialise); imports nothing above them. The enum
+//! Layer: above `monty`, `oakley_prime` (the Oakley prime's constants, on which some
+//! backends specialise) and `form`; imports nothing above them. The enum
 //! that names the backends is `paths`, one layer up.
 
 /// The [`MontArith`](crate::monty::MontArith) of an x86_64 backend whose product and

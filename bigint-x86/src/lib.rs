@@ -28,6 +28,7 @@
 // (see README.md).
 mod backends;
 mod ct;
+mod form;
 mod monty;
 mod multi;
 pub mod oakley;

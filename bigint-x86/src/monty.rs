@@ -3,7 +3,8 @@
 //! ([`MontArith`]: a multiplication and a squaring, nothing more).
 //!
 //! Layer: above `word`, `ct` and `uint`, which are all it imports. The backends
-//! (`backends/`) implement [`MontArith`]; the exponentiations (`pow`) run over it.
+//! (`backends/`) implement [`MontArith`]; the exponentiations (`pow`) run over a
+//! backend's number form (`form`), by default [`Monty`] values through it.
 
 use core::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop};
@@ -180,6 +181,13 @@ impl MontyParams {
     /// The modulus.
     pub const fn modulus(&self) -> U768 {
         U768(self.n)
+    }
+
+    /// The modulus's limbs, in place: for a backend whose form holds the parameters by
+    /// reference (`x86_64_adx_zen`'s).
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) const fn modulus_limbs(&self) -> &[Word; LIMBS] {
+        &self.n
     }
 
     /// One in Montgomery form, from which the IFMA code derives its own (and with which

@@ -78,13 +78,6 @@ impl U768 {
         (self.0[i >> WORD_SHIFT] >> (i & (WORD_BITS - 1))) & 1
     }
 
-    /// Four bits starting at bit `i` (a multiple of 4). `i` is public.
-    #[cfg(ssmail_bigint_ifma)]
-    #[inline(always)]
-    pub(crate) fn nibble(&self, i: usize) -> Word {
-        (self.0[i >> WORD_SHIFT] >> (i & (WORD_BITS - 1))) & 0xf
-    }
-
     /// The `width` bits starting at bit `i` (`width` below the word size; bits past the
     /// top read as zero). `i` and `width` are public: only the bits' values may be
     /// secret, and they steer no branch or address.

@@ -7,7 +7,7 @@
 //! Compiled only where rustc has the AVX-512 intrinsics (1.89 and later, `build.rs`);
 //! run only where the CPU has them (each file's `is_runnable`/`runnable`).
 //!
-//! Layer: the backends' (see `backends`): imports `word`, `uint`, `monty`,
+//! Layer: the backends' (see `backends`): imports `word`, `ct`, `uint`, `monty`, `form`,
 //! `oakley_prime` and the portable backend's final subtraction; nothing above.
 
 pub(crate) mod lanes;

@@ -8,6 +8,9 @@ use crate::word::{LIMBS, Word, adc, mac, sbb};
 /// The portable backend.
 pub(crate) struct Portable;
 
+/// Exponentiates in `MontyForm` (the default).
+impl crate::form::HasForm for Portable {}
+
 impl MontArith for Portable {
     #[inline(always)]
     fn mul(a: &[Word; LIMBS], b: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {

@@ -31,6 +31,9 @@ use crate::word::{LIMBS, Word};
 /// The `mul`/`adc` backend.
 pub(crate) struct X86_64Adc;
 
+/// Exponentiates in `MontyForm` (the default).
+impl crate::form::HasForm for X86_64Adc {}
+
 /// The 1536-bit product and one scratch word. Left uninitialised: the assembly writes
 /// every word before it reads it.
 type Scratch = MaybeUninit<[Word; 2 * LIMBS + 1]>;

@@ -65,6 +65,9 @@ pub(crate) fn assume_bmi2_adx() {
 /// [`is_runnable`] first.
 pub(crate) struct X86_64Adx;
 
+/// Exponentiates in `MontyForm` (the default).
+impl crate::form::HasForm for X86_64Adx {}
+
 /// The 1536-bit product and one scratch word (shared with `x86_64_adx_zen`). Left
 /// uninitialised: the assembly writes every word before it reads it.
 pub(super) type Scratch = MaybeUninit<[Word; 2 * LIMBS + 1]>;

@@ -13,9 +13,9 @@
 //! tried). The `x86_64_adx` schedule was measured on a Sapphire Rapids Xeon and stays
 //! the choice there: [`Backend::best`](crate::Backend::best) picks by CPU vendor.
 //!
-//! Its exponentiation and comb are its own loops ([`pow_lazy`], [`public_key_lazy`]):
-//! each window's table entry is looked up before the window's squarings, by AVX2
-//! where the CPU has it ([`lookup_avx2`]). Same machine, `modexp_min`: shared secret
+//! It exponentiates in its own number form, [`LazyForm`] (the `pow` layer's generic
+//! window and comb over it): each window's table entry is looked up before the
+//! window's squarings, by AVX2 where the CPU has it ([`lookup_avx2`]). Same machine, `modexp_min`: shared secret
 //! 131.7 -> 127.6–128.3 µs, public key 48.1 -> 41.0 µs.
 //!
 //! No branch and no address depends on the operands: no branch in the assembly but
@@ -34,11 +34,11 @@ use core::arch::asm;
 
 use crate::backends::x86_64_adx::{Scratch, is_runnable, mul_product, reduce, sqr_product};
 use crate::ct;
-use crate::monty::{MontArith, MontyParams, SecretExponent};
-use crate::oakley_prime::{COMB, COMB_COLS, P, PARAMS, comb_index};
+use crate::form::{Exponentiation, Form, HasForm, OakleyExponentiation, OakleyForm};
+use crate::monty::{MontArith, MontyParams};
+use crate::oakley_prime::{COMB, PARAMS};
 use crate::uint::U768;
 use crate::word::{LIMBS, Word, sbb};
-use zeroize::Zeroize;
 
 /// The BMI2 + ADX backend with almost-Montgomery exponentiations. Reached only through
 /// `with_arith!`, which checks [`is_runnable`] first (the same features as
@@ -47,26 +47,11 @@ pub(crate) struct X86_64AdxZen;
 
 product_then_reduce!(X86_64AdxZen, reduce);
 
-/// This backend's `base^exp mod n`: the window exponentiation over [`Lazy`] (results
-/// below `R`, not `n`), then one masked subtraction to bring the result below `n`.
-/// Called by the `pow` layer for [`X86_64AdxZen`], after `with_arith!`'s check.
-pub(crate) fn pow(params: &MontyParams, base: &U768, exp: &SecretExponent) -> U768 {
-    let r = pow_lazy(params, base, exp);
-    U768(below_n(&r, params.modulus().as_limbs()))
-}
-
-/// This backend's `2^r mod p` for the Oakley prime: the comb over [`Lazy`], then one
-/// masked subtraction. Called like [`pow`].
-pub(crate) fn oakley_public_key(r: &SecretExponent) -> U768 {
-    let y = public_key_lazy(r);
-    U768(below_n(&y, P.as_limbs()))
-}
-
 /// The arithmetic of [`X86_64AdxZen`] with almost-Montgomery results: below `R = 2^768`
 /// and congruent to the true result, but not always below `n` (for `n0 = 1`; other
 /// moduli get fully reduced results). Inputs below `R` are enough (`a·b < R²`, so the
-/// reduction's `u < R + n`), so the results feed each other; only the exponentiations
-/// here use it, each finishing with [`below_n`]. It breaks the trait's contract
+/// reduction's `u < R + n`), so the results feed each other; only [`LazyForm`] uses
+/// it, whose exponentiations finish with [`below_n`]. It breaks the trait's contract
 /// (results below `n`) on purpose and is not a [`Backend`](crate::Backend).
 ///
 /// Why: the final subtraction's comparison (a borrow chain over all twelve words before
@@ -163,16 +148,6 @@ fn reduce_lazy(t: &mut Scratch, n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {
     w
 }
 
-/// Bits per exponent window in [`pow_lazy`], as in `pow::window`.
-const WINDOW: usize = 5;
-/// Entries in the window table.
-const TABLE: usize = 1 << WINDOW;
-/// Full windows below the top one: 768 = 5·153 + 3.
-const FULL_WINDOWS: usize = 153;
-/// Bits in the top window.
-const TOP_BITS: usize = 3;
-const _: () = assert!(FULL_WINDOWS * WINDOW + TOP_BITS == 768 && TOP_BITS < WINDOW);
-
 cpufeatures::new!(avx2_cpu, "avx2");
 
 /// Whether this CPU has AVX2 (cached after the first call), for [`lookup_avx2`].
@@ -180,91 +155,113 @@ pub(super) fn has_avx2() -> bool {
     avx2_cpu::get()
 }
 
-/// `pow::window` over [`Lazy`] (a fixed 5-bit window, every table entry read
-/// at every window), with two changes: the lookup of a window's entry comes before
-/// the window's squarings rather than after them, and with AVX2 it is [`lookup_avx2`].
-/// Why: the lookup does not depend on the squarings, so placed first it runs while
-/// the squarings' chain of dependent multiplications leaves execution slots free;
-/// placed after them the multiplication by the entry waited for it. Returns a result
-/// below `R`, congruent to `base^exp` (see [`Lazy`]).
-fn pow_lazy(params: &MontyParams, base: &U768, exp: &SecretExponent) -> [Word; LIMBS] {
-    pow_lazy_in(params, base, exp, has_avx2())
+/// This backend exponentiates in [`LazyForm`].
+impl HasForm for X86_64AdxZen {
+    fn with_form<E: Exponentiation>(params: &MontyParams, e: E) -> E::Output {
+        e.run(LazyForm::new(params, has_avx2()))
+    }
+
+    fn with_oakley_form<E: OakleyExponentiation>(e: E) -> E::Output {
+        e.run(LazyForm::new(&PARAMS, has_avx2()))
+    }
 }
 
-/// [`pow_lazy`] with the AVX2 lookup or without it (`avx2` true only when the CPU has
-/// AVX2; the tests run both).
-pub(super) fn pow_lazy_in(
-    params: &MontyParams,
-    base: &U768,
-    exp: &SecretExponent,
+/// [`Lazy`]'s values (below `R`, congruent to the Montgomery form's) as a number form:
+/// the generic loops over it, with each window's (and comb position's) table entry
+/// looked up before the squarings rather than after them, by AVX2 where the CPU has
+/// it ([`lookup_avx2`]). Why: the lookup does not depend on the squarings, so placed
+/// first it runs while the squarings' chain of dependent multiplications leaves
+/// execution slots free; placed after them the multiplication by the entry waited for
+/// it. A 5-bit window, the table's even entries by squaring, as `MontyForm`'s. Leaving
+/// the form brings the result below `n` with one masked subtraction ([`below_n`]).
+///
+/// It holds the modulus by reference: the assembly is handed a pointer to `n` and may
+/// (for all the compiler knows) write what it points into, so a copy of `n` inside the
+/// form would make the compiler reload `n0` and `avx2` after every multiplication.
+pub(crate) struct LazyForm<'a> {
+    params: &'a MontyParams,
+    n0: Word,
+    /// Whether the lookups are [`lookup_avx2`]: true only on a CPU with AVX2.
     avx2: bool,
-) -> [Word; LIMBS] {
-    let n = params.modulus();
-    let (n, n0) = (n.as_limbs(), params.neg_inv());
-    // Into Montgomery form: any base below R (also one >= n) gives a result below R.
-    let b = Lazy::mul(&base.0, &params.monty_r2(), n, n0);
-    let mut table = [[0 as Word; LIMBS]; TABLE];
-    table[0] = params.monty_one().0;
-    table[1] = b;
-    for i in 2..TABLE {
-        table[i] = if i & 1 == 0 {
-            Lazy::sqr(&table[i >> 1], n, n0)
-        } else {
-            Lazy::mul(&table[i - 1], &b, n, n0)
-        };
-    }
-    let lookup = |index: Word| {
-        if avx2 {
-            // SAFETY: `avx2` is true only on a CPU with AVX2 (the caller's contract).
-            unsafe { lookup_avx2(&table, index) }
-        } else {
-            ct::lookup(&table, index)
-        }
-    };
-    let mut acc = lookup(exp.0.bits(FULL_WINDOWS * WINDOW, TOP_BITS));
-    for w in (0..FULL_WINDOWS).rev() {
-        let e = lookup(exp.0.bits(w * WINDOW, WINDOW));
-        for _ in 0..WINDOW {
-            acc = Lazy::sqr(&acc, n, n0);
-        }
-        acc = Lazy::mul(&acc, &e, n, n0);
-    }
-    table.zeroize();
-    let mut one = [0 as Word; LIMBS];
-    one[0] = 1;
-    Lazy::mul(&acc, &one, n, n0)
 }
 
-/// `pow::comb` over [`Lazy`] (the fixed-base comb, every entry of its
-/// 64-entry table read at every position), with [`pow_lazy`]'s two changes: each
-/// position's lookup comes before its squaring, and with AVX2 it is [`lookup_avx2`].
-/// Returns a result below `R`, congruent to `2^r mod p`.
-fn public_key_lazy(r: &SecretExponent) -> [Word; LIMBS] {
-    public_key_lazy_in(r, has_avx2())
+impl<'a> LazyForm<'a> {
+    /// The form for the modulus of `params`, with the AVX2 lookup or without it (`avx2`
+    /// true only when the CPU has AVX2; the tests run both).
+    pub(super) fn new(params: &'a MontyParams, avx2: bool) -> Self {
+        Self {
+            params,
+            n0: params.neg_inv(),
+            avx2: avx2 && has_avx2(),
+        }
+    }
+
+    /// The modulus.
+    #[inline(always)]
+    fn n(&self) -> &'a [Word; LIMBS] {
+        self.params.modulus_limbs()
+    }
+
+    /// `table[index]`, every entry read: by AVX2 or by `ct::lookup`.
+    #[inline(always)]
+    fn select<const T: usize>(&self, table: &[[Word; LIMBS]; T], index: Word) -> [Word; LIMBS] {
+        if self.avx2 {
+            // SAFETY: `avx2` is true only on a CPU with AVX2 (`new` checks it).
+            unsafe { lookup_avx2(table, index) }
+        } else {
+            ct::lookup(table, index)
+        }
+    }
 }
 
-/// [`public_key_lazy`] with the AVX2 lookup or without it (`avx2` true only when the
-/// CPU has AVX2; the tests run both).
-pub(super) fn public_key_lazy_in(r: &SecretExponent, avx2: bool) -> [Word; LIMBS] {
-    let n = PARAMS.modulus();
-    let (n, n0) = (n.as_limbs(), PARAMS.neg_inv());
-    let lookup = |index: Word| {
-        if avx2 {
-            // SAFETY: `avx2` is true only on a CPU with AVX2 (the caller's contract).
-            unsafe { lookup_avx2(&COMB.0, index) }
-        } else {
-            ct::lookup(&COMB.0, index)
-        }
-    };
-    let mut acc = lookup(comb_index(r, COMB_COLS - 1));
-    for i in (0..COMB_COLS - 1).rev() {
-        let e = lookup(comb_index(r, i));
-        acc = Lazy::sqr(&acc, n, n0);
-        acc = Lazy::mul(&acc, &e, n, n0);
+impl Form<LIMBS, 32> for LazyForm<'_> {
+    type Elem = [Word; LIMBS];
+    const TABLE_BY_SQUARES: bool = true;
+    const LOOKUP_FIRST: bool = true;
+    const WIPE_BASE_AND_ACC: bool = false;
+
+    /// Any base below `R` (also one `>= n`) gives a result below `R`.
+    #[inline(always)]
+    fn enter(&mut self, x: &U768) -> [Word; LIMBS] {
+        Lazy::mul(&x.0, &self.params.monty_r2(), self.n(), self.n0)
     }
-    let mut one = [0 as Word; LIMBS];
-    one[0] = 1;
-    Lazy::mul(&acc, &one, n, n0)
+
+    #[inline(always)]
+    fn leave(&mut self, x: &[Word; LIMBS]) -> U768 {
+        let mut one = [0 as Word; LIMBS];
+        one[0] = 1;
+        let r = Lazy::mul(x, &one, self.n(), self.n0);
+        U768(below_n(&r, self.n()))
+    }
+
+    #[inline(always)]
+    fn one(&self) -> [Word; LIMBS] {
+        // `R mod n`, below `n`, so also a lazy value.
+        self.params.monty_one().0
+    }
+
+    #[inline(always)]
+    fn mul(&mut self, a: &[Word; LIMBS], b: &[Word; LIMBS]) -> [Word; LIMBS] {
+        Lazy::mul(a, b, self.n(), self.n0)
+    }
+
+    #[inline(always)]
+    fn sqr(&mut self, a: &[Word; LIMBS]) -> [Word; LIMBS] {
+        Lazy::sqr(a, self.n(), self.n0)
+    }
+
+    #[inline(always)]
+    fn lookup(&self, table: &[[Word; LIMBS]; 32], index: Word) -> [Word; LIMBS] {
+        self.select(table, index)
+    }
+}
+
+/// Only [`X86_64AdxZen::with_oakley_form`] makes the Oakley one, with `PARAMS`.
+impl OakleyForm<LIMBS, 32> for LazyForm<'_> {
+    #[inline(always)]
+    fn comb_entry(&self, index: Word) -> [Word; LIMBS] {
+        self.select(&COMB.0, index)
+    }
 }
 
 /// [`lookup_avx2`] if this CPU has AVX2, for the tests.

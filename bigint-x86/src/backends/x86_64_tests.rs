@@ -17,10 +17,11 @@ use crate::backends::ifma::single::{self, X86_64Ifma};
 use crate::backends::portable::Portable;
 use crate::backends::x86_64_adc::X86_64Adc;
 use crate::backends::x86_64_adx::{self, X86_64Adx};
-use crate::backends::x86_64_adx_zen::{self, Lazy, X86_64AdxZen};
+use crate::backends::x86_64_adx_zen::{self, Lazy, LazyForm, X86_64AdxZen};
 use crate::monty::MontArith;
 use crate::monty::MontyParams;
 use crate::oakley;
+use crate::pow;
 use crate::uint::U768;
 use crate::word::{LIMBS, Word, sbb};
 
@@ -358,9 +359,9 @@ fn avx2_lookup_matches_the_scalar_one() {
     }
 }
 
-/// x86_64-adx-zen's own exponentiation and comb, with the AVX2 lookup and with the
-/// scalar one, against the portable backend (through `MontyParams::pow_with` and the
-/// comb over `Portable`), once below `n`.
+/// The generic window and comb over x86_64-adx-zen's form, with the AVX2 lookup and
+/// with the scalar one, and through `pow_with`, against the portable backend (through
+/// `MontyParams::pow_with` and the comb over `Portable`).
 fn check_zen_pow(n: &Limbs, base: &Limbs, exp: &Limbs) {
     if !x86_64_adx::is_runnable() {
         return;
@@ -370,15 +371,18 @@ fn check_zen_pow(n: &Limbs, base: &Limbs, exp: &Limbs) {
     let e = SecretExponent(U768(*exp));
     let want = params.pow_with(Backend::Portable, &U768(*base), &e);
     for avx2 in [false, x86_64_adx_zen::has_avx2()] {
-        let got = x86_64_adx_zen::pow_lazy_in(&params, &U768(*base), &e, avx2);
-        assert_eq!(sub_if_ge(&got, n), want.0, "pow, avx2 {avx2}");
+        let got = pow::window(LazyForm::new(&params, avx2), &U768(*base), &e);
+        assert_eq!(got, want, "pow, avx2 {avx2}");
     }
-    assert_eq!(x86_64_adx_zen::pow(&params, &U768(*base), &e), want);
+    assert_eq!(
+        params.pow_with(Backend::X86_64AdxZen, &U768(*base), &e),
+        want
+    );
     if n == oakley::P.as_limbs() {
         let want = oakley::public_key(&e, Some(Backend::Portable));
         for avx2 in [false, x86_64_adx_zen::has_avx2()] {
-            let got = x86_64_adx_zen::public_key_lazy_in(&e, avx2);
-            assert_eq!(sub_if_ge(&got, n), want.0, "public key, avx2 {avx2}");
+            let got = pow::comb(LazyForm::new(&oakley::PARAMS, avx2), &e);
+            assert_eq!(got, want, "public key, avx2 {avx2}");
         }
     }
 }

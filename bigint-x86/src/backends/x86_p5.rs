@@ -41,6 +41,9 @@ fn oakley_shaped(n: &[Word; LIMBS], n0: Word) -> bool {
 /// The Pentium assembly backend.
 pub(crate) struct X86P5;
 
+/// Exponentiates in `MontyForm` (the default).
+impl crate::form::HasForm for X86P5 {}
+
 impl MontArith for X86P5 {
     #[inline]
     fn mul(a: &[Word; LIMBS], b: &[Word; LIMBS], n: &[Word; LIMBS], n0: Word) -> [Word; LIMBS] {

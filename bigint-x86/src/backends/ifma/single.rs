@@ -52,11 +52,13 @@ use core::arch::x86_64::{
 use zeroize::Zeroize;
 
 use super::limbs52::{
-    K, L64, M52, OAKLEY, Params52, WINDOWS, hi, lo, shift_mod, to52, to64, unroll, unroll_k,
+    K, L64, M52, OAKLEY, Params52, hi, lo, shift_mod, to52, to64, unroll, unroll_k,
 };
 use crate::backends::portable::reduce_below_2n;
-use crate::monty::{MontArith, MontyParams, SecretExponent};
-use crate::oakley_prime::{self as oakley, COMB_COLS, COMB_ENTRIES, COMB_TABLE, comb_index};
+use crate::ct::Words;
+use crate::form::{Exponentiation, Form, HasForm, OakleyExponentiation, OakleyForm};
+use crate::monty::{MontArith, MontyParams};
+use crate::oakley_prime::{self as oakley, COMB_ENTRIES, COMB_TABLE};
 use crate::uint::U768;
 use crate::word::{LIMBS, Word};
 
@@ -157,6 +159,14 @@ impl Modulus52 {
 /// The Oakley prime's, at compile time.
 const OAKLEY52: Modulus52 = Modulus52::new(&oakley::P.0, 1);
 const _: () = assert!(OAKLEY52.low_ones);
+// The Oakley form leaves by subtracting `OAKLEY.n64`: it must be the prime.
+const _: () = {
+    let mut j = 0;
+    while j < L64 {
+        assert!(OAKLEY.n64[j] == oakley::P.0[j]);
+        j += 1;
+    }
+};
 
 /// The kernel's form of `n`: worked out at compile time for the Oakley prime, else
 /// now. `n` is public; comparing it is no leak.
@@ -571,47 +581,120 @@ fn lookup<const T: usize>(table: &[Num52; T], index: Word) -> Num52 {
     r
 }
 
-/// `base^exp mod n`, the 4-bit fixed window of [`MontyParams::pow`], all in 52-bit
-/// limbs.
-#[target_feature(enable = "avx512f,avx512ifma,bmi2")]
-fn pow_in<const LOW_ONES: bool>(
-    m: &Modulus52,
-    p: &Params52,
-    base: &U768,
-    exp: &SecretExponent,
-) -> U768 {
-    let mut tm = Slots::new();
-    let one = Num52::from_limbs(&p.one);
-    // base < 2^768 and R'² mod n < 2^768: the product bound holds for any base.
-    let mut b = mont_mul::<LOW_ONES>(
-        &Num52::from_limbs(&to52(&base.0)),
-        &Num52::from_limbs(&p.rr),
-        m,
-        &mut tm,
-    );
-    let mut table = [one; 16];
-    table[1] = b;
-    for i in 2..16 {
-        table[i] = mont_mul::<LOW_ONES>(&table[i - 1], &b, m, &mut tm);
-    }
-    // The top window's entry starts the product (one times it would be it).
-    let mut acc = lookup(&table, exp.0.nibble((WINDOWS - 1) << 2));
-    for w in (0..WINDOWS - 1).rev() {
-        for _ in 0..4 {
-            acc = mont_sqr::<LOW_ONES>(&acc, m, &mut tm);
+/// This backend's number form for one modulus: values as 52-bit limbs in Montgomery
+/// form for `R' = 2^780`, below `2^779` between multiplications (nothing subtracted
+/// until [`leave`](Form::leave)), through [`mont_mul`] and [`mont_sqr`] with the
+/// reduction `LOW_ONES` picks (the Oakley prime's shape, or the general one). A 4-bit
+/// window (16-entry tables for [`lookup`]), every table entry the one below it times
+/// the base, each lookup after its squarings: the loop this backend was written and
+/// measured with.
+///
+/// Made only by [`X86_64Ifma`]'s [`HasForm`] methods, which `with_arith!` reaches only
+/// under an `OnThisCpu` proof that the CPU has AVX-512F, IFMA and BMI2: that is what
+/// makes its calls of the kernels sound.
+pub(crate) struct Ifma52<const LOW_ONES: bool> {
+    m: Modulus52,
+    p: Params52,
+    /// The kernels' scratch, wiped when the form is left.
+    tm: Slots,
+}
+
+impl<const LOW_ONES: bool> Ifma52<LOW_ONES> {
+    /// The form for `m` and `p` (one modulus), `LOW_ONES` as `m.low_ones`.
+    fn new(m: Modulus52, p: Params52) -> Self {
+        debug_assert_eq!(m.low_ones, LOW_ONES);
+        Self {
+            m,
+            p,
+            tm: Slots::new(),
         }
-        let e = lookup(&table, exp.0.nibble(w << 2));
-        acc = mont_mul::<LOW_ONES>(&acc, &e, m, &mut tm);
     }
-    for x in table.iter_mut() {
-        x.0.zeroize();
+}
+
+impl Words<16> for Num52 {
+    #[inline(always)]
+    fn words(&self) -> &[Word; 16] {
+        &self.0
     }
-    b.0.zeroize();
-    // acc/R' with acc < 2^779 is at most n (n exactly when acc ≡ 0): one subtraction.
-    let y = mont_mul::<LOW_ONES>(&acc, &ONE, m, &mut tm);
-    tm.wipe();
-    acc.0.zeroize();
-    U768(reduce_below_2n(&to64(&y.limbs()), 0, &p.n64))
+
+    #[inline(always)]
+    fn from_words(words: [Word; 16]) -> Self {
+        Self(words)
+    }
+}
+
+impl Zeroize for Num52 {
+    fn zeroize(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+/// Runs `f` with AVX-512F, IFMA and BMI2 enabled, so that the loop that `f` holds is
+/// compiled into one function with them, its lookups inlined, as the loops this
+/// backend had of its own were.
+#[target_feature(enable = "avx512f,avx512ifma,bmi2")]
+fn with_ifma<S, R>(s: &mut S, f: impl FnOnce(&mut S) -> R) -> R {
+    f(s)
+}
+
+impl<const LOW_ONES: bool> Form<16, 16> for Ifma52<LOW_ONES> {
+    type Elem = Num52;
+    const TABLE_BY_SQUARES: bool = false;
+    const LOOKUP_FIRST: bool = false;
+    const WIPE_BASE_AND_ACC: bool = true;
+
+    /// `base < 2^768` and `R'² mod n < 2^768`: the product bound holds for any base.
+    #[inline]
+    fn enter(&mut self, x: &U768) -> Num52 {
+        // SAFETY: the CPU has AVX-512F, IFMA and BMI2 (see `Ifma52`).
+        unsafe {
+            mont_mul::<LOW_ONES>(
+                &Num52::from_limbs(&to52(&x.0)),
+                &Num52::from_limbs(&self.p.rr),
+                &self.m,
+                &mut self.tm,
+            )
+        }
+    }
+
+    /// `x/R'` with `x < 2^779` is at most `n` (`n` exactly when `x ≡ 0`): one
+    /// subtraction. Wipes the scratch.
+    #[inline]
+    fn leave(&mut self, x: &Num52) -> U768 {
+        // SAFETY: as in `enter`.
+        let y = unsafe { mont_mul::<LOW_ONES>(x, &ONE, &self.m, &mut self.tm) };
+        self.tm.wipe();
+        U768(reduce_below_2n(&to64(&y.limbs()), 0, &self.p.n64))
+    }
+
+    #[inline(always)]
+    fn one(&self) -> Num52 {
+        Num52::from_limbs(&self.p.one)
+    }
+
+    #[inline]
+    fn mul(&mut self, a: &Num52, b: &Num52) -> Num52 {
+        // SAFETY: as in `enter`.
+        unsafe { mont_mul::<LOW_ONES>(a, b, &self.m, &mut self.tm) }
+    }
+
+    #[inline]
+    fn sqr(&mut self, a: &Num52) -> Num52 {
+        // SAFETY: as in `enter`.
+        unsafe { mont_sqr::<LOW_ONES>(a, &self.m, &mut self.tm) }
+    }
+
+    #[inline]
+    fn lookup(&self, table: &[Num52; 16], index: Word) -> Num52 {
+        // SAFETY: as in `enter` (AVX-512F).
+        unsafe { lookup(table, index) }
+    }
+
+    #[inline(always)]
+    fn within<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        // SAFETY: as in `enter`.
+        unsafe { with_ifma(self, f) }
+    }
 }
 
 /// The Oakley comb table ([`COMB_TABLE`]) in this backend's Montgomery form:
@@ -626,21 +709,13 @@ static COMB52: [Num52; COMB_ENTRIES] = {
     t
 };
 
-/// `2^r mod p` by the fixed-base comb of [`oakley::public_key`], in 52-bit limbs.
-#[target_feature(enable = "avx512f,avx512ifma,bmi2")]
-fn public_key_in(r: &SecretExponent) -> U768 {
-    let m = &OAKLEY52;
-    let mut tm = Slots::new();
-    let mut acc = lookup(&COMB52, comb_index(r, COMB_COLS - 1));
-    for i in (0..COMB_COLS - 1).rev() {
-        acc = mont_sqr::<true>(&acc, m, &mut tm);
-        let e = lookup(&COMB52, comb_index(r, i));
-        acc = mont_mul::<true>(&acc, &e, m, &mut tm);
+/// Only [`X86_64Ifma::with_oakley_form`] makes the Oakley one, with [`OAKLEY52`].
+impl OakleyForm<16, 16> for Ifma52<true> {
+    #[inline]
+    fn comb_entry(&self, index: Word) -> Num52 {
+        // SAFETY: as in `Ifma52::enter` (AVX-512F).
+        unsafe { lookup(&COMB52, index) }
     }
-    let y = mont_mul::<true>(&acc, &ONE, m, &mut tm);
-    tm.wipe();
-    acc.0.zeroize();
-    U768(reduce_below_2n(&to64(&y.limbs()), 0, &oakley::P.0))
 }
 
 /// `a·b/R mod n` (`R = 2^768`), fully reduced, through the 52-bit kernel: `a·2^12`
@@ -672,7 +747,7 @@ fn mul64<const LOW_ONES: bool>(
 }
 
 /// The IFMA backend. Its Montgomery multiplication over 64-bit limbs converts to and
-/// from 52-bit limbs on every call; its exponentiation stays in 52-bit limbs.
+/// from 52-bit limbs on every call; its exponentiations stay in 52-bit limbs ([`Ifma52`]).
 pub(crate) struct X86_64Ifma;
 
 impl MontArith for X86_64Ifma {
@@ -694,36 +769,28 @@ impl MontArith for X86_64Ifma {
     }
 }
 
-/// This backend's `2^r mod p` for the Oakley prime, all in 52-bit limbs. Called by the
-/// `pow` layer for [`X86_64Ifma`], under `with_arith!`'s
-/// `OnThisCpu` proof.
-pub(crate) fn oakley_public_key(r: &SecretExponent) -> U768 {
-    // SAFETY: reached only through `with_arith!`, whose `OnThisCpu` proof says the CPU
-    // has AVX-512F, IFMA and BMI2.
-    unsafe { public_key_in(r) }
-}
-
-/// This backend's `base^exp mod n`, all in 52-bit limbs. Called like
-/// [`oakley_public_key`].
-pub(crate) fn pow(params: &MontyParams, base: &U768, exp: &SecretExponent) -> U768 {
-    let modulus = params.modulus();
-    // Both forms of the Oakley prime's constants are worked out at compile time.
-    let (m, p) = if modulus == oakley::P {
-        (OAKLEY52, OAKLEY)
-    } else {
-        (
-            Modulus52::new(&modulus.0, params.neg_inv()),
-            Params52::new(params),
-        )
-    };
-    // SAFETY: reached only through `with_arith!`, whose `OnThisCpu` proof says the CPU
-    // has AVX-512F, IFMA and BMI2.
-    unsafe {
-        if m.low_ones {
-            pow_in::<true>(&m, &p, base, exp)
+/// This backend exponentiates in [`Ifma52`], all in 52-bit limbs.
+impl HasForm for X86_64Ifma {
+    fn with_form<E: Exponentiation>(params: &MontyParams, e: E) -> E::Output {
+        let modulus = params.modulus();
+        // Both forms of the Oakley prime's constants are worked out at compile time.
+        let (m, p) = if modulus == oakley::P {
+            (OAKLEY52, OAKLEY)
         } else {
-            pow_in::<false>(&m, &p, base, exp)
+            (
+                Modulus52::new(&modulus.0, params.neg_inv()),
+                Params52::new(params),
+            )
+        };
+        if m.low_ones {
+            e.run(Ifma52::<true>::new(m, p))
+        } else {
+            e.run(Ifma52::<false>::new(m, p))
         }
+    }
+
+    fn with_oakley_form<E: OakleyExponentiation>(e: E) -> E::Output {
+        e.run(Ifma52::<true>::new(OAKLEY52, OAKLEY))
     }
 }
 
