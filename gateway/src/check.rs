@@ -102,9 +102,8 @@ fn place(text: &str, message: &str) -> String {
     if message.contains(" at line ") {
         return message.to_owned();
     }
-    let Some((field, _)) = message.split_once(": ") else {
-        return message.to_owned();
-    };
+    // `field: what is wrong`, or a sentence that starts with the field's name.
+    let field = message.split([':', ' ']).next().unwrap_or_default();
     let (table, key) = field.rsplit_once('.').unwrap_or(("", field));
     let quoted: Vec<&str> = message.split('"').skip(1).step_by(2).collect();
     let mut current = "";
