@@ -171,24 +171,33 @@ fn summary(c: &Config) -> String {
 }
 
 /// Re-reads the config of `options` at each SIGHUP and hands it to `reloader`, until
-/// the task is cancelled.
-pub async fn on_sighup(options: Options, reloader: Reloader, format: LogFormat) {
+/// the returned future is dropped. The handler is installed here, before the future
+/// first runs, so that a SIGHUP right after systemd hears `READY=1` reloads rather than
+/// ends the process (SIGHUP's default). Call it inside the runtime.
+pub fn on_sighup(
+    options: Options,
+    reloader: Reloader,
+    format: LogFormat,
+) -> impl Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut hup) = signal(SignalKind::hangup()) else {
-        log::notice(
-            format,
-            "no SIGHUP handler: the config is not reloadable in this process",
-        );
-        return;
-    };
-    while hup.recv().await.is_some() {
-        let options = options.clone();
-        // Reading the file is blocking I/O: off the async workers.
-        let new = tokio::task::spawn_blocking(move || Config::from_options(&options))
-            .await
-            .unwrap_or_else(|e| Err(Error::Io(format!("reading the config: {e}"))));
-        // Refusals are logged and counted inside.
-        let _ = reloader.reload(new);
+    let hup = signal(SignalKind::hangup());
+    async move {
+        let Ok(mut hup) = hup else {
+            log::notice(
+                format,
+                "no SIGHUP handler: the config is not reloadable in this process",
+            );
+            return;
+        };
+        while hup.recv().await.is_some() {
+            let options = options.clone();
+            // Reading the file is blocking I/O: off the async workers.
+            let new = tokio::task::spawn_blocking(move || Config::from_options(&options))
+                .await
+                .unwrap_or_else(|e| Err(Error::Io(format!("reading the config: {e}"))));
+            // Refusals are logged and counted inside.
+            let _ = reloader.reload(new);
+        }
     }
 }
 
