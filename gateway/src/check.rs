@@ -1,7 +1,9 @@
 //! `ssmail gateway check-config FILE`: the config file read and checked as a start (or a
 //! SIGHUP reload) would, without opening a socket, and every error given with the line
 //! it is on: toml's own errors carry it, and for a value that parses but is refused the
-//! line of the key the message names is looked up in the text.
+//! line of the key the message names is looked up in the text. The config stops at its
+//! first error; to find the next, the line of each one found is blanked and the text
+//! checked again (a syntax error ends the search: what follows it cannot be read).
 
 use std::path::Path;
 
@@ -17,13 +19,23 @@ pub struct Checked {
     pub notes: Vec<String>,
 }
 
+/// Errors reported at most for one file and side.
+const MAX_ERRORS: usize = 20;
+
 /// Reads and checks the config file at `path` for `mode`, or for both sides when
-/// `mode` is `None` (it passes if it is valid for one). An error names the file, the
-/// line where it could be found, and the field.
+/// `mode` is `None` (it passes if it is valid for one). The error lists every problem
+/// found, one a line, each with the file, the line it is on (where it can be found) and
+/// the field.
 pub fn check_file(path: &Path, mode: Option<Mode>) -> Result<Checked, Error> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
-    check_text(&text, mode).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+    check_text(&text, mode).map_err(|e| {
+        let lines: Vec<String> = e
+            .lines()
+            .map(|l| format!("{}: {l}", path.display()))
+            .collect();
+        Error::Config(lines.join("\n"))
+    })
 }
 
 /// [`check_file`] on the file's text.
@@ -47,26 +59,30 @@ fn check_text(text: &str, mode: Option<Mode>) -> Result<Checked, String> {
             args.listen = Some("127.0.0.1:1".into());
             args.upstream = Some("127.0.0.1:2".into());
         }
-        match Config::from_toml(&args, text).and_then(|c| more_checks(&c)) {
-            Ok(()) => checked.modes.push(m),
-            Err(e) => errors.push((m, place(text, &e.to_string()))),
+        let found = all_errors(text, &args);
+        if found.is_empty() {
+            checked.modes.push(m);
+        } else {
+            errors.push((m, found));
         }
     }
     if checked.modes.is_empty() {
         errors.dedup_by(|a, b| a.1 == b.1);
         let parts: Vec<String> = match errors.as_slice() {
-            [(_, e)] => vec![e.clone()],
+            [(_, found)] => found.clone(),
             _ => errors
                 .iter()
-                .map(|(m, e)| format!("as {}: {e}", m.name()))
+                .flat_map(|(m, found)| found.iter().map(move |e| format!("as {}: {e}", m.name())))
                 .collect(),
         };
-        return Err(parts.join("; "));
+        return Err(parts.join("\n"));
     }
-    for (m, e) in errors {
-        checked
-            .notes
-            .push(format!("not valid for {}: {e}", m.name()));
+    for (m, found) in errors {
+        for e in found {
+            checked
+                .notes
+                .push(format!("not valid for {}: {e}", m.name()));
+        }
     }
     if !has_routes {
         checked
@@ -74,6 +90,45 @@ fn check_text(text: &str, mode: Option<Mode>) -> Result<Checked, String> {
             .push("no [[route]]: give --listen and --upstream when running it".into());
     }
     Ok(checked)
+}
+
+/// Every error of `text` as a config for `args`, each with its line where it can be
+/// found: after each, its line is blanked and the text checked again.
+fn all_errors(text: &str, args: &Options) -> Vec<String> {
+    let mut lines: Vec<&str> = text.lines().collect();
+    let mut found: Vec<String> = Vec::new();
+    let mut blanked = Vec::new();
+    while found.len() < MAX_ERRORS {
+        let current = lines.join("\n");
+        let Err(e) = Config::from_toml(args, &current).and_then(|c| more_checks(&c)) else {
+            break;
+        };
+        let message = place(&current, &e.to_string());
+        if !found.is_empty() && message.contains("missing field") {
+            // Made by the blanking of a required key: not the file's.
+            break;
+        }
+        let line = line_of(&message);
+        found.push(message);
+        match line {
+            Some(n) if n >= 1 && n <= lines.len() && !blanked.contains(&n) => {
+                blanked.push(n);
+                lines[n - 1] = "";
+            }
+            // Nowhere to look further.
+            _ => break,
+        }
+    }
+    // In the order of the file: toml's own errors come before the checks of values.
+    found.sort_by_key(|m| line_of(m).unwrap_or(usize::MAX));
+    found
+}
+
+/// The line number a message of [`place`] gives (`line N: ...`).
+fn line_of(message: &str) -> Option<usize> {
+    let rest = message.strip_prefix("line ")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 /// What the gateway would find out only at bind time: two listeners on one address.
@@ -99,8 +154,11 @@ fn more_checks(c: &Config) -> Result<(), Error> {
 /// when it can be found: the key's line in its table, the one holding the quoted value
 /// the message names if several do.
 fn place(text: &str, message: &str) -> String {
-    if message.contains(" at line ") {
-        return message.to_owned();
+    if let Some((_, at)) = message.split_once(" at line ") {
+        // toml's: `TOML parse error at line N, column M | N | text | ^^^ what`.
+        let place = at.split(" |").next().unwrap_or_default();
+        let what = message.rsplit('^').next().unwrap_or_default().trim();
+        return format!("line {place}: {what}");
     }
     // `field: what is wrong`, or a sentence that starts with the field's name.
     let field = message.split([':', ' ']).next().unwrap_or_default();
@@ -194,6 +252,20 @@ mod tests {
         assert!(e.contains("line 1") || e.contains("line 2"), "{e}");
         let e = bad("metrics_listen = \"9925\"\n");
         assert!(e.starts_with("line 1: metrics_listen"), "{e}");
+    }
+
+    #[test]
+    fn every_error_is_reported_not_only_the_first() {
+        let text = "versions = [\"rot13_1.0\"]\nkey_lifetime_secs = 0\n[timeouts]\n\
+                    session_secs = -1\nsesion_secs = 5\n[limits]\nmax_sessions = 0\n";
+        let e = check_text(text, Some(Mode::Inbound)).expect_err("refused");
+        let lines: Vec<&str> = e.lines().collect();
+        assert_eq!(lines.len(), 5, "{e}");
+        for (i, n) in [1, 2, 4, 5, 7].into_iter().enumerate() {
+            assert_eq!(line_of(lines[i]), Some(n), "{e}");
+        }
+        assert!(lines[3].contains("sesion_secs"), "{e}");
+        assert!(lines[4].contains("limits.max_sessions"), "{e}");
     }
 
     #[test]
