@@ -5,8 +5,9 @@
 //! command line's [`Options`]), the listeners and the process's life (here), one proxied
 //! session (`session`), the key cache shared by the sessions (`keys`) and the session
 //! log (`log`). It may import `ssmail-core` (and, through it, the ciphers and the
-//! exponentiation), tokio, serde and toml; never the `ssmail` command line, which
-//! only parses `ssmail gateway ...` into [`Options`] and calls [`run`].
+//! exponentiation), tokio, serde, toml and prometheus-client; never the `ssmail`
+//! command line, which only parses `ssmail gateway ...` into [`Options`] and calls
+//! [`run_from`].
 //!
 //! [`run`] serves until SIGINT or SIGTERM; [`run_from`] also re-reads its config file on
 //! SIGHUP (`reload`). Tests and other embedders use [`Gateway`]: [`Gateway::bind`]
