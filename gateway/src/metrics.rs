@@ -100,7 +100,7 @@ struct Inner {
 }
 
 /// The gateway's metrics: a handle that is cheap to clone (one `Arc`), with one method
-/// per event. Always there (counting costs a few atomic adds); served only when
+/// per event. Always kept (whether or not anyone scrapes them); served only when
 /// `metrics_listen` is set.
 #[derive(Clone)]
 pub struct Metrics(Arc<Inner>);
