@@ -4,14 +4,15 @@
 # through an outbound/inbound pair in front of an aiosmtpd sink, and parsed with the
 # Prometheus project's own Python parser (e2e/opscheck.py); SIGHUP reloading the config
 # for new sessions while a bad file is refused; `check-config`; systemd's readiness
-# messages (READY=1 only once the port greets, STOPPING=1 at SIGTERM); and the systemd
-# unit of gateway/dist checked by `systemd-analyze verify`.
+# messages (READY=1 only once the port greets, STOPPING=1 at SIGTERM); the systemd unit
+# of gateway/dist checked by `systemd-analyze verify`; and the system calls the gateway
+# makes (strace) against the unit's SystemCallFilter.
 #
-# Run as root from anywhere: `bash e2e/ops.sh` (about 10 s). Needs a release build of
+# Run as root from anywhere: `bash e2e/ops.sh` (about 20 s). Needs a release build of
 # ssmail (cargo build --release --locked -p ssmail): $SSMAIL_BIN, else
 # ${CARGO_TARGET_DIR:-target}/release/ssmail. Installs what it lacks (e2e/install.sh,
-# prometheus-client from PyPI, systemd for systemd-analyze). Each check prints PASS or
-# FAIL; the exit status is 1 when any failed. Ports: 127.0.0.1:E2E_OPS_PORT_BASE+1 .. +9
+# prometheus-client from PyPI, systemd for systemd-analyze, strace). Each check prints
+# PASS or FAIL; the exit status is 1 when any failed. Ports: 127.0.0.1:E2E_OPS_PORT_BASE+1 .. +9
 # (default base 25850).
 # Functions run through `check` look unreachable to shellcheck.
 # shellcheck disable=SC2317
@@ -33,9 +34,9 @@ if ! "$PY" -c 'import prometheus_client' 2>/dev/null; then
   "$PY" -m pip install -q prometheus-client 2>/dev/null \
     || "$PY" -m pip install -q --break-system-packages prometheus-client
 fi
-if ! command -v systemd-analyze >/dev/null; then
+if ! command -v systemd-analyze >/dev/null || ! command -v strace >/dev/null; then
   apt-get update -qq || true
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends systemd >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends systemd strace >/dev/null
 fi
 
 BIN=${SSMAIL_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/ssmail}
@@ -58,7 +59,9 @@ P_OUT=$((B + 3))      # outbound gateway -> inbound
 P_INM=$((B + 4))      # inbound's metrics
 P_OUTM=$((B + 5))     # outbound's metrics
 P_NOTIFY=$((B + 6))   # the gateway started under a NOTIFY_SOCKET
-for p in "$P_SINK" "$P_IN" "$P_OUT" "$P_INM" "$P_OUTM" "$P_NOTIFY"; do
+P_TRACE=$((B + 7))    # the gateway run under strace
+P_TRACEM=$((B + 8))   # its metrics
+for p in "$P_SINK" "$P_IN" "$P_OUT" "$P_INM" "$P_OUTM" "$P_NOTIFY" "$P_TRACE" "$P_TRACEM"; do
   if listening "$p"; then
     say "FAIL setup: port $p is already in use (set E2E_OPS_PORT_BASE)"
     exit 1
@@ -180,6 +183,46 @@ verify_unit() {
   systemd-analyze security --offline=true "$W/unit/ssmail-gateway.service" 2>/dev/null | tail -n 1
 }
 check 3.unit "systemd-analyze verify: gateway/dist/ssmail-gateway.service, no warnings" verify_unit
+# expand @GROUP...: the system calls of systemd's groups, nested groups included.
+expand() {
+  local g x
+  for g in "$@"; do
+    systemd-analyze syscall-filter "$g" | sed -n '2,$p' | grep -vE '^[[:space:]]*(#|$)' | tr -d ' ' |
+      while read -r x; do case $x in @*) expand "$x" ;; *) echo "$x" ;; esac; done
+  done
+}
+syscalls() {
+  local pid rc=0
+  printf 'metrics_listen = "127.0.0.1:%s"\ncache_file = "%s/keys"\n' "$P_TRACEM" "$W" >"$W/trace.toml"
+  start_bg trace "$W/gw-trace.log" env NOTIFY_SOCKET="$W/no-notify-socket" strace -f -qq \
+    -o "$W/strace.out" "$BIN" gateway inbound --listen "127.0.0.1:$P_TRACE" \
+    --upstream "127.0.0.1:$P_SINK" --config "$W/trace.toml"
+  pid=$LAST_PID
+  wait_listen "$P_TRACEM" 20 "$pid" || return 1
+  "$PY" "$HERE/opscheck.py" ehlo "$P_TRACE" >/dev/null || rc=1
+  "$PY" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$P_TRACEM/metrics', timeout=5).read()" || rc=1
+  # strace's child is the gateway: signal it, not strace.
+  kill -HUP "$(pgrep -P "$pid")"
+  wait_until 10 grep -q "config reloaded" "$W/gw-trace.log" || rc=1
+  kill -TERM "$(pgrep -P "$pid")"
+  stop_pid "$pid" TERM 15
+  awk '{ for (i = 2; i <= NF; i++) if ($i ~ /^[a-z_0-9]+\(/) { sub(/\(.*/, "", $i); print $i; break } }' \
+    "$W/strace.out" | sort -u >"$W/syscalls.used"
+  expand @system-service | sort -u >"$W/syscalls.allowed"
+  expand @privileged @resources | sort -u >"$W/syscalls.denied"
+  say "system calls used: $(wc -l <"$W/syscalls.used")"
+  if [ -n "$(comm -23 "$W/syscalls.used" "$W/syscalls.allowed")" ] ||
+    [ -n "$(comm -12 "$W/syscalls.used" "$W/syscalls.denied")" ]; then
+    say "outside SystemCallFilter=@system-service ~@privileged @resources:"
+    comm -23 "$W/syscalls.used" "$W/syscalls.allowed"
+    comm -12 "$W/syscalls.used" "$W/syscalls.denied"
+    return 1
+  fi
+  [ "$(wc -l <"$W/syscalls.used")" -gt 20 ] || { say "too few system calls traced"; return 1; }
+  return "$rc"
+}
+check 3.syscalls "start, session, scrape, SIGHUP, SIGTERM under strace: only the unit's allowed system calls" \
+  syscalls
 
 section "shutdown"
 stop_all() {
