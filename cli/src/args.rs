@@ -63,22 +63,61 @@ pub enum Command {
     /// Replay a trace of arrivals (CSV: seconds,peer) through the key cache and count the
     /// Diffie-Hellman computations.
     CacheSim(CacheSimArgs),
-    /// Run an XCRYPT proxy in front of an unmodified MTA (see gateway/GATEWAY.md).
-    Gateway(GatewayArgs),
+    /// Run an XCRYPT proxy in front of an unmodified MTA (see gateway/GATEWAY.md), or
+    /// check its config file.
+    Gateway(GatewayCmd),
 }
 
-/// Options of `gateway`.
+/// `gateway`: which side to run, or a config file to check.
+#[derive(Debug, Args)]
+#[cfg_attr(
+    not(feature = "gateway"),
+    allow(dead_code, reason = "read by the gateway, which this build leaves out")
+)]
+pub struct GatewayCmd {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: GatewayCommand,
+}
+
+/// The subcommands of `gateway`.
+#[derive(Debug, Subcommand)]
+#[cfg_attr(
+    not(feature = "gateway"),
+    allow(dead_code, reason = "read by the gateway, which this build leaves out")
+)]
+pub enum GatewayCommand {
+    /// In front of the receiving MTA: the server side of XCRYPT.
+    Inbound(GatewayArgs),
+    /// The sending MTA's relay host: the client side of XCRYPT.
+    Outbound(GatewayArgs),
+    /// Read and check a config file as the gateway would (no socket is opened): prints
+    /// `ok` and exits 0, or prints every problem with its line and exits 2.
+    CheckConfig(CheckConfigArgs),
+}
+
+/// Options of `gateway check-config`.
+#[derive(Debug, Args)]
+#[cfg_attr(
+    not(feature = "gateway"),
+    allow(dead_code, reason = "read by the gateway, which this build leaves out")
+)]
+pub struct CheckConfigArgs {
+    /// The config file (TOML).
+    pub file: std::path::PathBuf,
+
+    /// Check it for this side only; by default it passes when valid for either.
+    #[arg(long, value_parser = ["inbound", "outbound"])]
+    pub mode: Option<String>,
+}
+
+/// Options of `gateway inbound` and `gateway outbound`.
 #[derive(Debug, Args)]
 #[cfg_attr(
     not(feature = "gateway"),
     allow(dead_code, reason = "read by the gateway, which this build leaves out")
 )]
 pub struct GatewayArgs {
-    /// Which side of the hop: `inbound` (in front of the receiving MTA: server side) or
-    /// `outbound` (the sending MTA's relay: client side).
-    #[arg(value_parser = ["inbound", "outbound"])]
-    pub mode: String,
-
     /// Where to listen (ADDR:PORT); with --upstream, one route.
     #[arg(long)]
     pub listen: Option<String>,
@@ -100,6 +139,11 @@ pub struct GatewayArgs {
     /// and keeps the mail queued).
     #[arg(long)]
     pub require_xcrypt: bool,
+
+    /// Serve Prometheus metrics on ADDR:PORT (`GET /metrics`), over the file's
+    /// `metrics_listen`.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<String>,
 }
 
 /// Options of `bench`.

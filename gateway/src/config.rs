@@ -55,6 +55,8 @@ pub struct Options {
     pub log_format: Option<LogFormat>,
     /// Outbound: never send mail to any upstream in plaintext, over the file's.
     pub require_xcrypt: bool,
+    /// Where to serve the metrics (ADDR:PORT), over the file's `metrics_listen`.
+    pub metrics_listen: Option<String>,
 }
 
 impl Options {
@@ -67,6 +69,7 @@ impl Options {
             config: None,
             log_format: None,
             require_xcrypt: false,
+            metrics_listen: None,
         }
     }
 }
@@ -116,6 +119,8 @@ pub struct Config {
     pub grace: Duration,
     /// The listeners.
     pub routes: Vec<Route>,
+    /// Where the Prometheus metrics are served (`GET /metrics`), if anywhere.
+    pub metrics_listen: Option<String>,
 }
 
 /// How long a client may be silent on its turn: RFC 5321's server timeout (section
@@ -134,6 +139,7 @@ struct FileConfig {
     cache_file: Option<PathBuf>,
     log_format: Option<String>,
     require_xcrypt: Option<bool>,
+    metrics_listen: Option<String>,
     #[serde(default)]
     timeouts: FileTimeouts,
     #[serde(default)]
@@ -269,6 +275,10 @@ impl Config {
                 ));
             }
         }
+        let metrics_listen = args.metrics_listen.clone().or(file.metrics_listen);
+        if let Some(addr) = &metrics_listen {
+            check_address("metrics_listen", addr)?;
+        }
         Ok(Self {
             mode,
             versions,
@@ -279,6 +289,7 @@ impl Config {
             max_sessions,
             grace,
             routes,
+            metrics_listen,
         })
     }
 }

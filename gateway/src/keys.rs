@@ -22,6 +22,8 @@ pub struct SharedKeys {
     file: Option<CacheFile>,
     /// Changed since the last save.
     dirty: AtomicBool,
+    /// Where lookups are counted (set by the gateway after `new`).
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl SharedKeys {
@@ -35,6 +37,7 @@ impl SharedKeys {
             cache: Mutex::new(cache),
             file,
             dirty: AtomicBool::new(false),
+            metrics: crate::metrics::Metrics::default(),
         };
         (keys, loaded)
     }
@@ -106,11 +109,18 @@ impl KeySource for SessionKeys<'_> {
     ) -> Result<SharedSecret, KeyUnavailable> {
         // A miss computes the secret under the lock (about 70 µs here): other sessions
         // wait that long, which is cheaper than computing one peer's secret twice.
-        let (secret, lookup) = self
-            .shared
-            .lock()
-            .shared_secret_for(own, peer)
-            .ok_or(KeyUnavailable)?;
+        let (started, mut cache) = (std::time::Instant::now(), self.shared.lock());
+        let full = cache.len() == CACHE_PEERS;
+        let (secret, lookup) = cache.shared_secret_for(own, peer).ok_or(KeyUnavailable)?;
+        drop(cache);
+        let m = &self.shared.metrics;
+        m.cache_lookup(lookup == Lookup::Hit);
+        if lookup == Lookup::Miss {
+            m.dh_done(started.elapsed());
+            if full {
+                m.cache_evicted();
+            }
+        }
         if lookup == Lookup::Miss {
             self.shared.dirty.store(true, Ordering::Release);
         }

@@ -5,12 +5,16 @@
 //! command line's [`Options`]), the listeners and the process's life (here), one proxied
 //! session (`session`), the key cache shared by the sessions (`keys`) and the session
 //! log (`log`). It may import `ssmail-core` (and, through it, the ciphers and the
-//! exponentiation), tokio, serde and toml; never the `ssmail` command line, which
-//! only parses `ssmail gateway ...` into [`Options`] and calls [`run`].
+//! exponentiation), tokio, serde, toml and prometheus-client; never the `ssmail`
+//! command line, which only parses `ssmail gateway ...` into [`Options`] and calls
+//! [`run_from`].
 //!
-//! [`run`] serves until SIGINT or SIGTERM. Tests and other embedders use [`Gateway`]:
-//! [`Gateway::bind`] inside their own tokio runtime, [`Gateway::local_addrs`] for the
-//! ports it got, [`Gateway::serve`] until a future of theirs completes.
+//! [`run`] serves until SIGINT or SIGTERM; [`run_from`] also re-reads its config file on
+//! SIGHUP (`reload`). Tests and other embedders use [`Gateway`]: [`Gateway::bind`]
+//! inside their own tokio runtime, [`Gateway::local_addrs`] for the ports it got,
+//! [`Gateway::serve`] until a future of theirs completes, [`Gateway::reloader`] to swap
+//! its config. The operator's side: the metrics endpoint (`metrics`, `metrics_http`),
+//! `check` for `ssmail gateway check-config`, and systemd's readiness message (`notify`).
 #![forbid(unsafe_code)]
 
 mod config;
@@ -19,6 +23,12 @@ mod keys;
 mod log;
 mod outbox;
 mod session;
+// The operator's side (issue 17): metrics, reload, check-config, systemd.
+mod check;
+mod metrics;
+mod metrics_http;
+mod notify;
+mod reload;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -30,11 +40,15 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
+pub use check::{Checked, check_file};
 pub use config::{Config, LogFormat, Mode, Options, Route, Timeouts};
 pub use error::Error;
 pub use log::{SessionRecord, Traffic};
+pub use metrics::{Flow, Metrics};
+pub use reload::Reloader;
 
 use keys::SharedKeys;
+use reload::Live;
 
 /// How often a changed key cache is written to its file.
 const SAVE_EVERY: Duration = Duration::from_secs(5);
@@ -51,12 +65,31 @@ pub fn run(config: Config) -> Result<(), Error> {
     })
 }
 
+/// Runs the gateway of `options` (its config file read now) like [`run`], and on each
+/// SIGHUP reads the file again: new sessions get the new config, running ones keep
+/// theirs, and a bad file is refused with a log line.
+pub fn run_from(options: Options) -> Result<(), Error> {
+    let config = Config::from_options(&options)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Io(format!("starting the runtime: {e}")))?;
+    runtime.block_on(async {
+        let mut gateway = Gateway::bind(config).await?;
+        gateway.reload_on_sighup(options);
+        gateway.serve(shutdown_signal()).await
+    })
+}
+
 /// A gateway whose listeners are bound, not yet accepting.
 pub struct Gateway {
-    settings: Arc<Config>,
+    live: Arc<Live>,
     keys: Arc<SharedKeys>,
     listeners: Vec<(TcpListener, Route)>,
     records: Option<mpsc::UnboundedSender<SessionRecord>>,
+    metrics: Metrics,
+    metrics_listener: Option<TcpListener>,
+    reload_source: Option<Options>,
 }
 
 impl Gateway {
@@ -64,7 +97,10 @@ impl Gateway {
     /// route's listener: a port in use is an error at start, not later.
     pub async fn bind(settings: Config) -> Result<Self, Error> {
         let format = settings.log_format;
-        let (keys, loaded) = SharedKeys::new(settings.key_lifetime, settings.cache_file.clone());
+        let (mut keys, loaded) =
+            SharedKeys::new(settings.key_lifetime, settings.cache_file.clone());
+        let metrics = Metrics::new();
+        keys.metrics = metrics.clone();
         if let (Some(loaded), Some(path)) = (loaded, &settings.cache_file) {
             let what = match loaded {
                 Ok(Loaded::Missing) => "none yet".to_owned(),
@@ -95,12 +131,44 @@ impl Gateway {
             );
             listeners.push((listener, route.clone()));
         }
+        let metrics_listener = match &settings.metrics_listen {
+            Some(addr) => Some(metrics_http::bind(addr, format).await?),
+            None => None,
+        };
         Ok(Self {
-            settings: Arc::new(settings),
+            live: Arc::new(Live::new(settings)),
             keys: Arc::new(keys),
             listeners,
             records: None,
+            metrics,
+            metrics_listener,
+            reload_source: None,
         })
+    }
+
+    /// Where the metrics are served, if `metrics_listen` is set (port 0 resolved).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
+    /// The gateway's metrics (the same ones the endpoint serves).
+    pub fn metrics(&self) -> Metrics {
+        self.metrics.clone()
+    }
+
+    /// A handle that swaps the config of new sessions ([`Reloader::reload`]).
+    pub fn reloader(&self) -> Reloader {
+        Reloader {
+            live: Arc::clone(&self.live),
+            metrics: self.metrics.clone(),
+        }
+    }
+
+    /// While serving, re-read the config of `options` at each SIGHUP.
+    pub fn reload_on_sighup(&mut self, options: Options) {
+        self.reload_source = Some(options);
     }
 
     /// Where each route listens, in the order of [`Config::routes`] (port 0 resolved).
@@ -123,12 +191,17 @@ impl Gateway {
     /// signal's), then lets running sessions finish within the grace period and saves
     /// the key cache.
     pub async fn serve(self, shutdown: impl Future<Output = &'static str>) -> Result<(), Error> {
+        let reloader = self.reloader();
         let Self {
-            settings,
+            live,
             keys,
             listeners,
             records,
+            metrics,
+            metrics_listener,
+            reload_source,
         } = self;
+        let settings = live.current();
         let format = settings.log_format;
         let slots = Arc::new(Semaphore::new(settings.max_sessions));
         let mut accepting = JoinSet::new();
@@ -136,15 +209,27 @@ impl Gateway {
             accepting.spawn(accept_loop(
                 listener,
                 route,
-                Arc::clone(&settings),
+                Arc::clone(&live),
                 Arc::clone(&keys),
                 Arc::clone(&slots),
                 records.clone(),
+                metrics.clone(),
             ));
         }
         let saver = tokio::spawn(save_periodically(Arc::clone(&keys), format));
+        if let Some(listener) = metrics_listener {
+            accepting.spawn(metrics_http::serve(listener, metrics));
+        }
+        if let Some(options) = reload_source {
+            accepting.spawn(reload::on_sighup(options, reloader, format));
+        }
+        notify::ready();
 
         let why = shutdown.await;
+        notify::stopping();
+        // The config of the moment: a reload may have changed the grace period and log.
+        let settings = live.current();
+        let format = settings.log_format;
         log::notice(
             format,
             &format!("{why}: no new sessions, finishing the running ones"),
@@ -191,38 +276,40 @@ async fn listen(addr: &str, max_sessions: usize) -> std::io::Result<TcpListener>
 /// Accepts sessions on one listener until the task is cancelled.
 async fn accept_loop(
     listener: TcpListener,
-    route: Route,
-    settings: Arc<Config>,
+    bound: Route,
+    live: Arc<Live>,
     keys: Arc<SharedKeys>,
     slots: Arc<Semaphore>,
     records: Option<mpsc::UnboundedSender<SessionRecord>>,
+    metrics: Metrics,
 ) {
-    let route = Arc::new(route);
     loop {
         let (socket, peer) = match listener.accept().await {
             Ok(x) => x,
             Err(e) => {
+                let settings = live.current();
                 // Out of file descriptors and the like: wait a little rather than spin.
                 log::notice(settings.log_format, &format!("accept failed: {e}"));
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
         };
+        // Read once: this session runs with the config of this moment to its end.
+        let settings = live.current();
+        let route = Live::route(&settings, &bound);
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            metrics.refused("max_sessions");
             tokio::spawn(session::refuse(
                 socket,
                 b"421 4.3.2 ssmail gateway: too many sessions, try again later\r\n",
             ));
             continue;
         };
-        let (route, settings, keys, records) = (
-            Arc::clone(&route),
-            Arc::clone(&settings),
-            Arc::clone(&keys),
-            records.clone(),
-        );
+        let (keys, records, metrics) = (Arc::clone(&keys), records.clone(), metrics.clone());
         tokio::spawn(async move {
+            metrics.session_started(settings.mode);
             let record = session::run(socket, peer, &route, &settings, &keys).await;
+            metrics.session(&record);
             log::session(settings.log_format, &record);
             if let Some(records) = records {
                 // A receiver that went away wants no more records.

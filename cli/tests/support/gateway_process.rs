@@ -102,6 +102,40 @@ impl Gateway {
         &self.sessions
     }
 
+    /// Replaces the config file's text (the gateway reads it again at SIGHUP).
+    #[allow(dead_code, reason = "not every test binary reloads")]
+    pub fn rewrite_config(&self, config: &str) {
+        std::fs::write(self._config.path(), config).expect("rewrite config");
+    }
+
+    /// Sends the gateway `signal` (a name for kill(1): `HUP`).
+    #[allow(dead_code, reason = "not every test binary signals")]
+    pub fn signal(&self, signal: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill -{signal}");
+    }
+
+    /// Waits for a notice whose message contains `text`; returns the message.
+    #[allow(dead_code, reason = "not every test binary reads notices")]
+    pub fn wait_notice(&mut self, text: &str) -> String {
+        let end = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            let v = self
+                .lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no notice with {text:?}"));
+            if v["event"] == "session" {
+                self.sessions.push(v);
+            } else if let Some(m) = v["message"].as_str().filter(|m| m.contains(text)) {
+                return m.to_owned();
+            }
+        }
+    }
+
     /// SIGTERM, then waits for the exit; returns whether it exited with success.
     pub fn stop(mut self) -> bool {
         let pid = self.child.id().to_string();
