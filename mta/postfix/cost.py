@@ -324,7 +324,7 @@ class Pair:
     """A sending and a receiving instance (and a gateway pair for 'gateways') for one
     configuration and one messages-per-session count, each in its own CPU group."""
 
-    def __init__(self, config, mps, work, acct, ports, tls, ssmail):
+    def __init__(self, config, mps, work, acct, ports, tls, ssmail, extra):
         self.config, self.mps = config, mps
         self.name = f"{config}-{mps}"
         self.dir = os.path.join(work, self.name)
@@ -336,7 +336,7 @@ class Pair:
         self.groups = {"receiver": acct.create(f"{self.name}-receiver"),
                        "sender": acct.create(f"{self.name}-sender")}
         self.start_instance("receiver", self.rdir, self.rport, None,
-                            config_params(config, self.rdir, tls))
+                            config_params(config, self.rdir, tls) + extra["receiver"])
         relay = self.rport
         if config == "gateways":
             self.groups["gateways"] = acct.create(f"{self.name}-gateways")
@@ -348,7 +348,7 @@ class Pair:
             relay = gout
         self.start_instance("sender", self.sdir, self.sport, relay,
                             config_params(config, self.sdir, tls)
-                            + session_params(mps, self.rport))
+                            + session_params(mps, self.rport) + extra["sender"])
 
     def start_instance(self, side, d, port, relay, params):
         cmd = ["bash", INSTANCE, "start", d, "--port", str(port)]
@@ -653,6 +653,11 @@ def main():
     ap.add_argument("--smtp-source", default=os.path.join(TREE, "bin/smtp-source"))
     ap.add_argument("--ssmail", default=os.path.join(REPO, "target/release/ssmail"))
     ap.add_argument("--json", help="write every run and the summary there")
+    ap.add_argument("--receiver-param", action="append", default=[], metavar="'NAME = VALUE'",
+                    help="an extra main.cf line for every receiver (repeatable; e.g. to test "
+                    "that lost mail fails the run: 'defer_transports = virtual')")
+    ap.add_argument("--sender-param", action="append", default=[], metavar="'NAME = VALUE'",
+                    help="an extra main.cf line for every sender (repeatable)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
     args.messages = args.messages or (40 if args.quick else 400)
@@ -687,7 +692,9 @@ def main():
     try:
         for config in configs:
             for mps in mpss:
-                pairs[(config, mps)] = Pair(config, mps, work, acct, ports, tls, args.ssmail)
+                pairs[(config, mps)] = Pair(config, mps, work, acct, ports, tls, args.ssmail,
+                                            {"receiver": args.receiver_param,
+                                             "sender": args.sender_param})
         # Warm-up: every pair once, unmeasured (XCRYPT's key caches, TLS session caches,
         # daemons started).
         for key, pair in pairs.items():
