@@ -26,6 +26,9 @@ done
 if [ "$build" = 1 ]; then
   cargo build --release --locked -p ssmail --bin ssmail >&2
 fi
+# instance.sh runs the daemons as the system's postfix user, postdrop as the setgid group.
+id postfix >/dev/null 2>&1 && getent group postdrop >/dev/null ||
+  { echo "cost.sh: needs the postfix user and postdrop group (apt-get install postfix, or useradd/groupadd)" >&2; exit 2; }
 for t in openssl python3; do
   command -v "$t" >/dev/null || { echo "cost.sh: $t is needed" >&2; exit 2; }
 done
