@@ -304,10 +304,9 @@ def config_params(config, side_dir, tls):
     return []
 
 
-def session_params(mps, receiver_port):
+def session_params(mps):
     """The sender's connection cache: none for one message per session; for 20, always
     cache connections to the receiver and close each after 20 deliveries."""
-    del receiver_port
     # At most 4 parallel deliveries to the receiver, so that 20 messages per session is
     # reachable with a few hundred messages per run (the default, 20, spreads them thin).
     common = ["smtp_destination_concurrency_limit = 4"]
@@ -348,7 +347,7 @@ class Pair:
             relay = gout
         self.start_instance("sender", self.sdir, self.sport, relay,
                             config_params(config, self.sdir, tls)
-                            + session_params(mps, self.rport) + extra["sender"])
+                            + session_params(mps) + extra["sender"])
 
     def start_instance(self, side, d, port, relay, params):
         cmd = ["bash", INSTANCE, "start", d, "--port", str(port)]
@@ -523,6 +522,7 @@ def run_cell(pair, size, messages, args, measure=True):
         "sender_xcrypt": count(r"XCRYPT connection established to", slog),
         "sender_tls_reused": count(r"postfix/smtp\[\d+\]: .*Untrusted TLS connection (reused|established)", slog),
         "errors": count(r"(warning|fatal|panic):", rlog + slog),
+        "error_lines": re.findall(r"^.*(?:warning|fatal|panic):.*$", rlog + slog, re.M)[:5],
     }
     if pair.config == "gateways":
         for side in ("inbound", "outbound"):
