@@ -14,6 +14,9 @@
 #   --sizes       print flash and RAM of the image and of the empty image (same runtime,
 #                 no ssmail), and the difference
 #
+# After the firmware's output it runs the peers image (instructions of ssmail beside the
+# rc4 crate and crypto-bigint, same inputs).
+#
 # Exit status: non-zero if the build fails, the firmware exits non-zero or hangs (QEMU
 # is stopped after 300 s), or a check fails.
 set -euo pipefail
@@ -51,6 +54,17 @@ qemu "$elf/ssmail-firmware" >"$out" || status=$?
 cat "$out"
 if [ "$status" != 0 ]; then
   echo "run.sh: the firmware exited with status $status" >&2
+  exit 1
+fi
+
+# The peers image: instruction counts of ssmail beside the rc4 crate and crypto-bigint
+# in the same run, their results compared inside (src/bin/peers.rs).
+status=0
+qemu "$elf/peers" >target/peers.txt || status=$?
+echo "peers (src/bin/peers.rs, same inputs):"
+sed 's/^/  /' target/peers.txt
+if [ "$status" != 0 ]; then
+  echo "run.sh: the peers image exited with status $status" >&2
   exit 1
 fi
 
