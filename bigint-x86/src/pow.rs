@@ -17,7 +17,7 @@ use crate::oakley_prime::{COMB, COMB_COLS, PARAMS, comb_index};
 use crate::uint::U768;
 use crate::{Backend, OnThisCpu};
 
-/// Bits per exponent window in [`window`]. Five rather than four: 153
+/// Bits per exponent window in [`window`], on x86. Five rather than four: 153
 /// multiplications by table entries (and 30 to build the table, half of them
 /// squarings) instead of 192 (and 15), for 32-entry lookups instead of 16-entry ones,
 /// which cost little beside a multiplication. Measured with `modexp_min` on AMD Zen 3
@@ -25,14 +25,22 @@ use crate::{Backend, OnThisCpu};
 /// 188 → 183, x86_64-adx 137.0 → 136.5 (the lookups overlap the products there; an
 /// SSE2 lookup measured no faster). Six bits would take 127 multiplications but 62 to
 /// build the table, more than it saves.
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 const WINDOW: usize = 5;
+/// Elsewhere (microcontrollers) four: the table, on the stack, is 16 entries (1.5 KiB)
+/// instead of 32 (3 KiB). It takes about 3 % more products and yet fewer instructions on
+/// a Cortex-M4F (QEMU mps2-an386, `firmware/README.md`: shared secret 4,036 → 2,500
+/// bytes of stack, 9.69 → 9.53 million instructions), where every lookup, which reads
+/// all the entries, costs more beside a product than on x86.
+#[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+const WINDOW: usize = 4;
 /// Entries in the window table.
 const TABLE: usize = 1 << WINDOW;
-/// Full windows below the top one: 768 = 5·153 + 3.
-const FULL_WINDOWS: usize = 153;
-/// Bits in the top window (the ones above the full windows).
-const TOP_BITS: usize = 3;
-const _: () = assert!(FULL_WINDOWS * WINDOW + TOP_BITS == 768 && TOP_BITS < WINDOW);
+/// Full windows below the top one: 768 = 5·153 + 3 (x86), or 4·191 + 4.
+const FULL_WINDOWS: usize = if WINDOW == 5 { 153 } else { 191 };
+/// Bits in the top window (the ones above the full windows): 1 to `WINDOW`.
+const TOP_BITS: usize = 768 - FULL_WINDOWS * WINDOW;
+const _: () = assert!(TOP_BITS >= 1 && TOP_BITS <= WINDOW);
 
 /// How a backend exponentiates: by default the generic loops of this module over its
 /// [`MontArith`]; a backend with a number form of its own overrides them with its own
@@ -136,7 +144,7 @@ pub(crate) fn oakley_public_key_on(backend: OnThisCpu, r: &SecretExponent) -> U7
     with_arith!(backend, A => A::oakley_public_key(r))
 }
 
-/// `base^exp mod n` with the arithmetic `A`, in constant time: a fixed 5-bit window
+/// `base^exp mod n` with the arithmetic `A`, in constant time: a fixed `WINDOW`-bit window
 /// over all 768 exponent bits, every table entry read at every window. A `base >= n`
 /// is reduced on entry.
 pub(crate) fn window<A: MontArith>(

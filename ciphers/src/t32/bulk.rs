@@ -101,16 +101,14 @@ struct Portable {
 
 impl Portable {
     fn new(s: &Stream) -> Self {
-        // Built in place and then filled: a window made first and moved in was a second
-        // 1 KiB copy on the stack (seen on a Cortex-M4F, `firmware/README.md`).
-        let mut w = Self {
-            win: [0; SPAN + N],
+        let mut win = [0; SPAN + N];
+        win[..N].copy_from_slice(&s.r);
+        Self {
+            win,
             k: 0,
             ready: 0,
             konst: s.konst,
-        };
-        w.win[..N].copy_from_slice(&s.r);
-        w
+        }
     }
 }
 
