@@ -39,7 +39,7 @@ fi
 
 export RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 SSMAIL_FW_SEED="$seed"
 unset RUSTDOC CARGO_TARGET_DIR
-cargo build --release --locked -q --bins
+cargo build --release --locked -q --bins -Zbuild-std=core
 elf=target/thumbv7em-none-eabihf/release
 out=target/output.txt
 

@@ -8,7 +8,7 @@ use cortex_m_semihosting::hio;
 /// Longest line: the `dh` line is 3 numbers of 192 digits.
 const LINE_MAX: usize = 1024;
 
-/// One output line being built. Text beyond [`LINE_MAX`] is a bug in this program, so
+/// One output line being built. Text beyond 1,024 bytes is a bug in this program, so
 /// it panics (which fails the run) rather than printing a cut line.
 pub struct Line {
     buf: [u8; LINE_MAX],
