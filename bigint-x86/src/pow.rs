@@ -196,8 +196,9 @@ pub(crate) fn comb<A: MontArith>(r: &SecretExponent) -> U768 {
 
 // The exponentiations of `MontyParams` live here, above the backends they run on.
 impl MontyParams {
-    /// `base^exp mod n`, in constant time: a fixed 5-bit window over all 768 exponent
-    /// bits, every table entry read at every window, the final subtraction masked. No
+    /// `base^exp mod n`, in constant time: a fixed window (5 bits on x86, 4 elsewhere)
+    /// over all 768 exponent bits, every table entry read at every window, the final
+    /// subtraction masked. No
     /// branch or memory address depends on `base`, `exp` or any intermediate value.
     /// A `base >= n` is reduced first. Runs on [`Backend::default_path`](crate::Paths::default_path).
     pub fn pow(&self, base: &U768, exp: &SecretExponent) -> U768 {
