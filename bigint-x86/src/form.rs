@@ -125,9 +125,22 @@ pub(crate) trait HasForm: MontArith + Sized {
     }
 }
 
+/// Entries in [`MontyForm`]'s window table on x86: 32 (a 5-bit window; why five, at
+/// `pow::window_bits`).
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+pub(crate) const MONTY_TABLE: usize = 32;
+/// Elsewhere (microcontrollers) 16, a 4-bit window: the table, on the stack, is 1.5 KiB
+/// instead of 3 KiB. It takes about 3 % more products and yet fewer instructions on a
+/// Cortex-M4F (QEMU mps2-an386, `firmware/README.md`: shared secret 4,036 → 2,500 bytes
+/// of stack, 9.69 → 9.53 million instructions), where every lookup, which reads all the
+/// entries, costs more beside a product than on x86.
+#[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+pub(crate) const MONTY_TABLE: usize = 16;
+
 /// `Monty` values (`R = 2^768`, fully reduced) through the [`MontArith`] `A`: the form
-/// of every backend without one of its own. A 5-bit window, its table's even entries
-/// by squaring, each lookup after its squarings.
+/// of every backend without one of its own. A 5-bit window on x86 (4-bit elsewhere:
+/// [`MONTY_TABLE`]), its table's even entries by squaring, each lookup after its
+/// squarings.
 pub(crate) struct MontyForm<'a, A> {
     params: &'a MontyParams,
     arith: PhantomData<A>,
@@ -144,7 +157,7 @@ impl<'a, A: MontArith> MontyForm<'a, A> {
     }
 }
 
-impl<A: MontArith> Form<LIMBS, 32> for MontyForm<'_, A> {
+impl<A: MontArith> Form<LIMBS, MONTY_TABLE> for MontyForm<'_, A> {
     type Elem = Monty;
     const TABLE_BY_SQUARES: bool = true;
     const LOOKUP_FIRST: bool = false;
@@ -177,7 +190,7 @@ impl<A: MontArith> Form<LIMBS, 32> for MontyForm<'_, A> {
 }
 
 /// Only [`HasForm::with_oakley_form`] makes this form's Oakley one, with `PARAMS`.
-impl<A: MontArith> OakleyForm<LIMBS, 32> for MontyForm<'_, A> {
+impl<A: MontArith> OakleyForm<LIMBS, MONTY_TABLE> for MontyForm<'_, A> {
     #[inline(always)]
     fn comb_entry(&self, index: Word) -> Monty {
         // The table's words are in Montgomery form (see `oakley_prime`).

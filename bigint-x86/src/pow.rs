@@ -25,7 +25,8 @@ use crate::{Backend, OnThisCpu};
 /// calls: portable 196 → 190 µs, x86_64-adc 188 → 183, x86_64-adx 137.0 → 136.5 (the
 /// lookups overlap the products there; an SSE2 lookup measured no faster). Six bits
 /// would take 127 multiplications but 62 to build the table, more than it saves. The
-/// IFMA form keeps the four bits it was written with.
+/// IFMA form keeps the four bits it was written with, and off x86 the scalar forms take
+/// four too (`form::MONTY_TABLE`: less stack on microcontrollers).
 const fn window_bits(t: usize) -> usize {
     assert!(t.is_power_of_two() && t >= 2 && t <= 64);
     t.trailing_zeros() as usize
@@ -437,9 +438,10 @@ mod tests {
         let want = u768(&big(base).modpow(&big(exp), &big(n)));
         // MontyForm's shape (the old `pow::window` and `pow::comb`).
         type M<'a> = crate::form::MontyForm<'a, Portable>;
-        const M_SQ: bool = <M as Form<LIMBS, 32>>::TABLE_BY_SQUARES;
-        const M_FIRST: bool = <M as Form<LIMBS, 32>>::LOOKUP_FIRST;
-        check_shape::<32, M_SQ, M_FIRST>(&params, base, &e, &want, (true, false));
+        const M_T: usize = crate::form::MONTY_TABLE;
+        const M_SQ: bool = <M as Form<LIMBS, M_T>>::TABLE_BY_SQUARES;
+        const M_FIRST: bool = <M as Form<LIMBS, M_T>>::LOOKUP_FIRST;
+        check_shape::<M_T, M_SQ, M_FIRST>(&params, base, &e, &want, (true, false));
         // x86_64-adx-zen's (its old `pow_lazy_in` and `public_key_lazy_in`).
         #[cfg(target_arch = "x86_64")]
         {

@@ -108,6 +108,18 @@ impl Paths for ArrsyforPath {
     }
 }
 
+/// One entry of the permutation. On x86 a word: wider entries avoid partial-register
+/// merges and byte stores in the hot loop (and the x86_64 kernels are written for it).
+/// Elsewhere a byte: on a microcontroller the table is a quarter of the size (256 bytes
+/// instead of 1 KiB), in every cipher a session holds and every copy of one on the stack
+/// (measured on a Cortex-M4F: `firmware/README.md`), and byte loads and stores cost the
+/// same as word ones there.
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+type Entry = u32;
+/// See the x86 definition.
+#[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+type Entry = u8;
+
 /// The arrsyfor (RC4) stream cipher.
 ///
 /// [`KeyInit::new`] takes XCRYPT's 10-byte key; [`KeyInit::new_from_slice`] takes keys of
@@ -115,9 +127,8 @@ impl Paths for ArrsyforPath {
 /// another. See the [module documentation](self) for why it must not be trusted.
 #[derive(Clone)]
 pub struct Arrsyfor {
-    /// The permutation, one entry per word: wider entries avoid partial-register merges
-    /// and byte stores in the hot loop. Entries are always below 256.
-    s: [u32; 256],
+    /// The permutation. Entries are always below 256 (see [`Entry`]).
+    s: [Entry; 256],
     i: u8,
     j: u8,
     path: ArrsyforPath,
@@ -150,9 +161,9 @@ impl Arrsyfor {
     }
 
     fn schedule(key: &[u8], path: ArrsyforPath) -> Self {
-        let mut s = [0u32; 256];
+        let mut s: [Entry; 256] = [0; 256];
         for (n, e) in s.iter_mut().enumerate() {
-            *e = n as u32;
+            *e = n as Entry;
         }
         let mut j = 0u8;
         let mut k = 0usize;

@@ -166,8 +166,14 @@ impl fmt::Display for T32Path {
     }
 }
 
-/// Words generated per batch when bulk data is processed.
-const BATCH_WORDS: usize = 1024;
+/// Words generated per batch when bulk data is processed: the batch is a buffer on the
+/// stack. 4 KiB on x86; 1 KiB (the portable window's span) elsewhere, where stacks are
+/// small (a Cortex-M4F: `firmware/README.md`).
+const BATCH_WORDS: usize = if cfg!(any(target_arch = "x86", target_arch = "x86_64")) {
+    1024
+} else {
+    256
+};
 /// Bytes up to which a run is made in a small buffer.
 const SHORT_RUN: usize = 256;
 
