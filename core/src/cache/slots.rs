@@ -1,0 +1,304 @@
+//! The body of the key cache: up to `N` peers with their shared secrets, kept by
+//! W-TinyLFU (Einziger, Friedman and Manes, "TinyLFU: a highly efficient cache admission
+//! policy", 2017; the layout Caffeine and moka use), so that a flood of one-off public
+//! keys cannot flush the peers that come back.
+//!
+//! - A small admission *window* (1% of `N`, at least one slot), least recently used
+//!   first out: every new peer enters here, so a burst of new peers can still hit.
+//! - A *main* part, a segmented LRU: *probation* for peers admitted from the window,
+//!   *protected* (80% of the main part) for peers that were hit, in the window or in
+//!   probation. (Caffeine leaves a window hit in the window; here a hit is taken as the
+//!   proof of a returning peer wherever it happens, so that a peer that came back
+//!   while it was still cached is out of a flood's reach at once.) Protected peers
+//!   leave only to make room for other peers that were hit: one-off keys, which are
+//!   never hit, cannot push them out, however many there are.
+//! - When the cache is full, the peer leaving the window (the *candidate*) replaces the
+//!   least recently used peer of probation (the *victim*) only if the frequency sketch
+//!   says it was seen more often lately (ties keep the victim); otherwise the candidate
+//!   is the one forgotten. So a peer that misses again (its first visit was forgotten
+//!   before it came back) is admitted over the one-off keys that fill probation, and
+//!   its next visit is a hit.
+//!
+//! Recency is a use counter per slot and the least recently used of a segment is found
+//! by a scan: `N` is a few thousand at most, the scan reads 24 bytes per slot, and it
+//! runs on misses only, beside a Diffie-Hellman computation that costs far more. Lookups
+//! compare a 64-bit keyed hash per slot before a 96-byte key.
+
+use rand_core::TryCryptoRng;
+
+use super::siphash::SipKey;
+use super::sketch::Sketch;
+use crate::agreement::SharedSecret;
+use crate::keys::PublicKey;
+
+/// Where a slot stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Segment {
+    Free = 0,
+    Window = 1,
+    Probation = 2,
+    Protected = 3,
+}
+
+/// What is scanned per slot: kept apart from the keys and secrets so that scans read
+/// little memory.
+#[derive(Clone, Copy)]
+struct Meta {
+    /// The peer's keyed hash (sketch place and lookup filter).
+    hash: u64,
+    /// The use counter at the last use: smaller is less recent.
+    used: u64,
+    segment: Segment,
+}
+
+const FREE: Meta = Meta {
+    hash: 0,
+    used: 0,
+    segment: Segment::Free,
+};
+
+/// One peer's key and secret.
+struct Entry {
+    peer: PublicKey,
+    secret: SharedSecret,
+}
+
+/// Up to `N` peers kept by W-TinyLFU.
+pub(crate) struct Slots<const N: usize> {
+    entries: [Option<Entry>; N],
+    meta: [Meta; N],
+    /// Slots per segment, indexed by `Segment as usize`.
+    count: [usize; 4],
+    /// The use counter (the caller's clock may stand still).
+    tick: u64,
+    /// The keyed hash, set once from the caller's RNG ([`seed`](Self::seed)); until
+    /// then a fixed key, as good as any for traffic that is not aimed at it.
+    key: SipKey,
+    seeded: bool,
+    sketch: Sketch<N>,
+}
+
+impl<const N: usize> Slots<N> {
+    /// The window's size: 1% of `N`, at least one slot.
+    #[allow(
+        clippy::integer_division_remainder_used,
+        reason = "of the capacity, a public constant"
+    )]
+    const WINDOW: usize = if N / 100 > 1 { N / 100 } else { 1 };
+    /// The protected segment's size: 80% of the main part.
+    #[allow(
+        clippy::integer_division_remainder_used,
+        reason = "of the capacity, a public constant"
+    )]
+    const PROTECTED: usize = (N - Self::WINDOW) * 4 / 5;
+
+    /// No peers.
+    pub(crate) fn new() -> Self {
+        Self {
+            entries: core::array::from_fn(|_| None),
+            meta: [FREE; N],
+            count: [N, 0, 0, 0],
+            tick: 0,
+            key: SipKey::default(),
+            seeded: false,
+            sketch: Sketch::new(),
+        }
+    }
+
+    /// Keys the hash from `rng` if that was not done yet. The key must be one no peer
+    /// can learn; it is drawn from the RNG, never from our key pair, so it says nothing
+    /// of our keys even if it leaked (it chooses sketch counters, which are memory
+    /// addresses). A failed RNG leaves the hash as it was, to be keyed next time.
+    pub(crate) fn seed<R: TryCryptoRng + ?Sized>(&mut self, rng: &mut R) {
+        if self.seeded {
+            return;
+        }
+        let mut k = [0u8; 16];
+        if rng.try_fill_bytes(&mut k).is_err() {
+            return;
+        }
+        self.key = SipKey::from_bytes(&k);
+        self.seeded = true;
+        // Every peer's hash changes: the sketch starts over, the slots are rehashed.
+        self.sketch.clear();
+        for (m, e) in self.meta.iter_mut().zip(&self.entries) {
+            if let Some(e) = e {
+                m.hash = self.key.hash(&e.peer.to_be_bytes());
+            }
+        }
+    }
+
+    fn hash(&self, peer: &PublicKey) -> u64 {
+        self.key.hash(&peer.to_be_bytes())
+    }
+
+    fn next_tick(&mut self) -> u64 {
+        self.tick += 1;
+        self.tick
+    }
+
+    fn set_segment(&mut self, at: usize, segment: Segment) {
+        self.count[self.meta[at].segment as usize] -= 1;
+        self.count[segment as usize] += 1;
+        self.meta[at].segment = segment;
+    }
+
+    /// The slot of `peer` (whose hash is `hash`), if cached.
+    fn find(&self, peer: &PublicKey, hash: u64) -> Option<usize> {
+        // Public keys are public: comparing them may take variable time.
+        (0..N).find(|&i| {
+            self.meta[i].hash == hash
+                && self.meta[i].segment != Segment::Free
+                && self.entries[i].as_ref().is_some_and(|e| e.peer == *peer)
+        })
+    }
+
+    /// The least recently used slot of `segment`.
+    fn lru(&self, segment: Segment) -> Option<usize> {
+        if self.count[segment as usize] == 0 {
+            return None;
+        }
+        (0..N)
+            .filter(|&i| self.meta[i].segment == segment)
+            .min_by_key(|&i| self.meta[i].used)
+    }
+
+    /// Records a use of `peer` and returns its secret if it is cached (a hit proves a
+    /// returning peer: it becomes protected).
+    pub(crate) fn get(&mut self, peer: &PublicKey) -> Option<SharedSecret> {
+        self.use_of(peer, true)
+    }
+
+    /// As [`get`](Self::get), but a miss is not recorded: for a look that a full
+    /// lookup (recorded) follows when it misses, so that one use counts once.
+    #[cfg(all(feature = "std", unix))]
+    pub(crate) fn get_if_cached(&mut self, peer: &PublicKey) -> Option<SharedSecret> {
+        self.use_of(peer, false)
+    }
+
+    fn use_of(&mut self, peer: &PublicKey, record_miss: bool) -> Option<SharedSecret> {
+        let hash = self.hash(peer);
+        let found = self.find(peer, hash);
+        if found.is_some() || record_miss {
+            self.sketch.record(hash);
+        }
+        let at = found?;
+        let tick = self.next_tick();
+        self.meta[at].used = tick;
+        if self.meta[at].segment != Segment::Protected {
+            self.set_segment(at, Segment::Protected);
+            if self.count[Segment::Protected as usize] > Self::PROTECTED {
+                if let Some(out) = self.lru(Segment::Protected) {
+                    // Back to probation as its most recent peer.
+                    self.set_segment(out, Segment::Probation);
+                    self.meta[out].used = tick;
+                }
+            }
+        }
+        self.entries[at].as_ref().map(|e| e.secret.clone())
+    }
+
+    /// Stores a peer that [`get`](Self::get) just missed (so its use is recorded). It
+    /// enters the window; what leaves the window is admitted to the main part, or not,
+    /// by the sketch. The new peer itself is always stored.
+    pub(crate) fn insert(&mut self, peer: PublicKey, secret: SharedSecret) {
+        let hash = self.hash(&peer);
+        let at = match (0..N).find(|&i| self.meta[i].segment == Segment::Free) {
+            Some(free) => {
+                self.place(free, peer, secret, hash, Segment::Window);
+                if self.count[Segment::Window as usize] > Self::WINDOW {
+                    if let Some(out) = self.lru(Segment::Window) {
+                        // Into probation as its most recent peer.
+                        self.set_segment(out, Segment::Probation);
+                        self.meta[out].used = self.next_tick();
+                    }
+                }
+                return;
+            }
+            None => self.slot_to_reuse(),
+        };
+        self.set_segment(at, Segment::Free);
+        self.place(at, peer, secret, hash, Segment::Window);
+    }
+
+    /// In a full cache, the slot a new window peer takes: the window's least recently
+    /// used peer if it loses to probation's, else probation's (the candidate moving to
+    /// probation in its place).
+    fn slot_to_reuse(&mut self) -> usize {
+        let victim = self
+            .lru(Segment::Probation)
+            .or_else(|| self.lru(Segment::Protected));
+        let Some(candidate) = self.lru(Segment::Window) else {
+            // No window (the main part was filled from a file): the main part gives way.
+            return victim.unwrap_or(0);
+        };
+        let Some(victim) = victim else {
+            return candidate;
+        };
+        if self.count[Segment::Window as usize] < Self::WINDOW {
+            // The window has room to grow (it was filled from a file): no contest.
+            return victim;
+        }
+        let wins = self.sketch.estimate(self.meta[candidate].hash)
+            > self.sketch.estimate(self.meta[victim].hash);
+        if wins {
+            self.set_segment(candidate, Segment::Probation);
+            self.meta[candidate].used = self.next_tick();
+            victim
+        } else {
+            candidate
+        }
+    }
+
+    fn place(
+        &mut self,
+        at: usize,
+        peer: PublicKey,
+        secret: SharedSecret,
+        hash: u64,
+        segment: Segment,
+    ) {
+        let used = self.next_tick();
+        self.entries[at] = Some(Entry { peer, secret });
+        self.meta[at] = Meta {
+            hash,
+            used,
+            segment: Segment::Free,
+        };
+        self.set_segment(at, segment);
+    }
+
+    /// Adds `peer` to probation if it is not cached and a slot is free (peers taken over
+    /// from a file: known, but not known to be used here). Returns false when full.
+    pub(crate) fn add_if_room(&mut self, peer: PublicKey, secret: SharedSecret) -> bool {
+        let hash = self.hash(&peer);
+        if self.find(&peer, hash).is_some() {
+            return true;
+        }
+        let Some(free) = (0..N).find(|&i| self.meta[i].segment == Segment::Free) else {
+            return false;
+        };
+        self.place(free, peer, secret, hash, Segment::Probation);
+        true
+    }
+
+    /// Forgets every peer (their secrets belong to a retired key pair). The sketch is
+    /// kept: how often a peer comes is a fact about the peer, not about our keys, and a
+    /// peer that came often is let back in at once.
+    pub(crate) fn clear(&mut self) {
+        self.entries.iter_mut().for_each(|e| *e = None);
+        self.meta = [FREE; N];
+        self.count = [N, 0, 0, 0];
+    }
+
+    /// Peers cached.
+    pub(crate) fn len(&self) -> usize {
+        N - self.count[Segment::Free as usize]
+    }
+
+    /// The cached peers and their secrets.
+    #[cfg(all(feature = "std", unix))]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&PublicKey, &SharedSecret)> {
+        self.entries.iter().flatten().map(|e| (&e.peer, &e.secret))
+    }
+}
