@@ -43,17 +43,19 @@ fn flood<const N: usize>(cache: &mut KeyCache<N>, keys: &mut OneOff, count: usiz
     }
 }
 
+// Every one-off key costs a real Diffie-Hellman computation (about 25 s for this file
+// on i686 under CI's rustc 1.85, 1-2 s natively), hence the small capacities and counts.
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(8))]
+    #![proptest_config(ProptestConfig::with_cases(4))]
 
     /// Seen twice, a peer outlives any number of one-off keys: here 100 × N.
     #[test]
     fn a_returning_peer_survives_a_hundred_times_the_capacity_of_one_off_keys(
         seen in 2usize..5,
         seed in 1u64..u64::MAX,
-        before in 0usize..40,
+        before in 0usize..20,
     ) {
-        const N: usize = 16;
+        const N: usize = 8;
         let rng = &mut TestRng(3);
         let mut cache: KeyCache<N> = KeyCache::new(7200);
         let mut keys = OneOff(TestRng(seed));
@@ -105,13 +107,13 @@ proptest! {
 fn a_known_peer_keeps_hitting_while_one_off_keys_turn_the_cache_over() {
     // Between two of the known peer's sessions come 1.5 × N one-off keys: an LRU cache
     // would have forgotten it every time.
-    const N: usize = 64;
+    const N: usize = 32;
     let rng = &mut TestRng(5);
     let mut cache: KeyCache<N> = KeyCache::new(7200);
     let mut keys = OneOff(TestRng(6));
     let (_, known) = peer(7);
     let mut hits = 0;
-    let rounds = 40;
+    let rounds = 30;
     for round in 0..rounds {
         flood(&mut cache, &mut keys, N + (N >> 1), round);
         if cache.shared_secret(round, &known, rng).unwrap().1 == Lookup::Hit {

@@ -270,6 +270,7 @@ impl<const N: usize> Slots<N> {
 
     /// Adds `peer` to probation if it is not cached and a slot is free (peers taken over
     /// from a file: known, but not known to be used here). Returns false when full.
+    #[cfg(all(feature = "std", unix))]
     pub(crate) fn add_if_room(&mut self, peer: PublicKey, secret: SharedSecret) -> bool {
         let hash = self.hash(&peer);
         if self.find(&peer, hash).is_some() {
