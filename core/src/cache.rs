@@ -171,6 +171,13 @@ impl<const N: usize> KeyCache<N> {
         (secret, Lookup::Miss)
     }
 
+    /// Keys the policy's hash from `rng` if that was not done yet (for callers that
+    /// hand out keys without [`own_public_key`](Self::own_public_key): the cache file).
+    #[cfg(all(feature = "std", unix))]
+    pub(crate) fn seed_policy<R: TryCryptoRng + ?Sized>(&mut self, rng: &mut R) {
+        self.body.seed(rng);
+    }
+
     /// Our key pair and when it was made, if there is one.
     #[cfg(all(feature = "std", unix))]
     pub(crate) fn own(&self) -> Option<(&PrivateKey, PublicKey, u64)> {

@@ -20,9 +20,10 @@
 //!   its next visit is a hit.
 //!
 //! Recency is a use counter per slot and the least recently used of a segment is found
-//! by a scan: `N` is a few thousand at most, the scan reads 24 bytes per slot, and it
+//! by a scan: `N` is a few thousand at most, the scan reads 16 bytes per slot, and it
 //! runs on misses only, beside a Diffie-Hellman computation that costs far more. Lookups
-//! compare a 64-bit keyed hash per slot before a 96-byte key.
+//! scan a separate array of 64-bit keyed hashes and compare 96-byte keys only where
+//! the hash matches.
 
 use rand_core::TryCryptoRng;
 
@@ -40,19 +41,16 @@ enum Segment {
     Protected = 3,
 }
 
-/// What is scanned per slot: kept apart from the keys and secrets so that scans read
-/// little memory.
+/// What the eviction scans read per slot: kept apart from the keys and secrets (and
+/// from the hashes the lookups scan) so that scans read little memory.
 #[derive(Clone, Copy)]
 struct Meta {
-    /// The peer's keyed hash (sketch place and lookup filter).
-    hash: u64,
     /// The use counter at the last use: smaller is less recent.
     used: u64,
     segment: Segment,
 }
 
 const FREE: Meta = Meta {
-    hash: 0,
     used: 0,
     segment: Segment::Free,
 };
@@ -66,6 +64,9 @@ struct Entry {
 /// Up to `N` peers kept by W-TinyLFU.
 pub(crate) struct Slots<const N: usize> {
     entries: [Option<Entry>; N],
+    /// Each slot's peer's keyed hash (sketch place and lookup filter; meaningless for a
+    /// free slot). Apart, so that a lookup reads 8 bytes per slot.
+    hashes: [u64; N],
     meta: [Meta; N],
     /// Slots per segment, indexed by `Segment as usize`.
     count: [usize; 4],
@@ -96,6 +97,7 @@ impl<const N: usize> Slots<N> {
     pub(crate) fn new() -> Self {
         Self {
             entries: core::array::from_fn(|_| None),
+            hashes: [0; N],
             meta: [FREE; N],
             count: [N, 0, 0, 0],
             tick: 0,
@@ -121,9 +123,9 @@ impl<const N: usize> Slots<N> {
         self.seeded = true;
         // Every peer's hash changes: the sketch starts over, the slots are rehashed.
         self.sketch.clear();
-        for (m, e) in self.meta.iter_mut().zip(&self.entries) {
+        for (h, e) in self.hashes.iter_mut().zip(&self.entries) {
             if let Some(e) = e {
-                m.hash = self.key.hash(&e.peer.to_be_bytes());
+                *h = self.key.hash(&e.peer.to_be_bytes());
             }
         }
     }
@@ -147,7 +149,7 @@ impl<const N: usize> Slots<N> {
     fn find(&self, peer: &PublicKey, hash: u64) -> Option<usize> {
         // Public keys are public: comparing them may take variable time.
         (0..N).find(|&i| {
-            self.meta[i].hash == hash
+            self.hashes[i] == hash
                 && self.meta[i].segment != Segment::Free
                 && self.entries[i].as_ref().is_some_and(|e| e.peer == *peer)
         })
@@ -239,8 +241,8 @@ impl<const N: usize> Slots<N> {
             // The window has room to grow (it was filled from a file): no contest.
             return victim;
         }
-        let wins = self.sketch.estimate(self.meta[candidate].hash)
-            > self.sketch.estimate(self.meta[victim].hash);
+        let wins = self.sketch.estimate(self.hashes[candidate])
+            > self.sketch.estimate(self.hashes[victim]);
         if wins {
             self.set_segment(candidate, Segment::Probation);
             self.meta[candidate].used = self.next_tick();
@@ -260,8 +262,8 @@ impl<const N: usize> Slots<N> {
     ) {
         let used = self.next_tick();
         self.entries[at] = Some(Entry { peer, secret });
+        self.hashes[at] = hash;
         self.meta[at] = Meta {
-            hash,
             used,
             segment: Segment::Free,
         };
@@ -301,5 +303,89 @@ impl<const N: usize> Slots<N> {
     #[cfg(all(feature = "std", unix))]
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&PublicKey, &SharedSecret)> {
         self.entries.iter().flatten().map(|e| (&e.peer, &e.secret))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+    use super::{Segment, Slots};
+    use crate::agreement::SharedSecret;
+    use crate::keys::PublicKey;
+
+    fn key(i: u8) -> PublicKey {
+        let mut b = [0u8; 96];
+        b[1] = 1;
+        b[95] = i;
+        PublicKey::from_be_bytes(&b).unwrap()
+    }
+
+    /// A fixed "RNG" for `seed`.
+    struct Fixed;
+    impl rand_core::TryRng for Fixed {
+        type Error = core::convert::Infallible;
+        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+            Ok(0x1234_5678)
+        }
+        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+            Ok(0x1234_5678_9abc_def0)
+        }
+        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+            dst.iter_mut()
+                .enumerate()
+                .for_each(|(i, b)| *b = i as u8 ^ 0x5a);
+            Ok(())
+        }
+    }
+    impl rand_core::TryCryptoRng for Fixed {}
+
+    fn check_counts<const N: usize>(s: &Slots<N>) {
+        for seg in [
+            Segment::Free,
+            Segment::Window,
+            Segment::Probation,
+            Segment::Protected,
+        ] {
+            let n = s.meta.iter().filter(|m| m.segment == seg).count();
+            assert_eq!(n, s.count[seg as usize], "{seg:?}");
+        }
+        assert!(s.count[Segment::Protected as usize] <= Slots::<N>::PROTECTED);
+    }
+
+    #[test]
+    fn peers_stored_before_the_hash_is_keyed_are_found_after() {
+        let mut s: Slots<8> = Slots::new();
+        for i in 0..6 {
+            s.insert(key(i), SharedSecret([i; 96]));
+        }
+        s.seed(&mut Fixed);
+        assert!(s.seeded);
+        for i in 0..6 {
+            assert_eq!(s.get(&key(i)).unwrap().0, [i; 96]);
+        }
+        check_counts(&s);
+    }
+
+    #[test]
+    fn segment_counts_and_sizes_hold_through_any_mix() {
+        let mut s: Slots<16> = Slots::new();
+        let mut x: u32 = 1;
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            // A few returning peers among many others.
+            let k = key(if x & 3 == 0 {
+                (x >> 8) as u8 & 7
+            } else {
+                (x >> 8) as u8
+            });
+            if s.get(&k).is_none() {
+                s.insert(k, SharedSecret([0; 96]));
+            }
+            check_counts(&s);
+            assert!(s.len() <= 16);
+            assert!(s.count[Segment::Window as usize] <= Slots::<16>::WINDOW);
+        }
     }
 }
