@@ -86,7 +86,6 @@ impl<const N: usize> KeyCache<N> {
         now: u64,
         rng: &mut R,
     ) -> Result<PublicKey, R::Error> {
-        self.body.seed(rng);
         let expired = match &self.own {
             None => true,
             Some((_, made)) => aged(*made, now, self.lifetime),
@@ -95,6 +94,8 @@ impl<const N: usize> KeyCache<N> {
             let new = KeyPair::generate(rng)?;
             self.replace_pair(new, now, now);
         }
+        // After the pair, so that a seeded test RNG still makes the keys it made before.
+        self.body.seed(rng);
         self.end_grace(now);
         Ok(self
             .own

@@ -384,3 +384,38 @@ pub fn flood_report(f: &Flood, json: bool) -> Result<String, Failure> {
         pct(o.lru_hits)
     ))
 }
+
+#[cfg(test)]
+mod flood_tests {
+    #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+    use super::{Flood, flood, flood_report};
+
+    #[test]
+    fn the_known_peer_hits_through_a_flood_that_an_lru_cache_cannot_hold() {
+        // 1,100 one-off keys between two sessions: more than the 1,024 peers held.
+        let f = Flood {
+            rate: 1100.0,
+            known_every: 1.0,
+            secs: 8.0,
+            lifetime: 7200,
+        };
+        let o = flood(&f).unwrap();
+        assert_eq!(o.known, 8);
+        assert_eq!(o.one_off, 8800);
+        assert_eq!(o.lru_hits, 0, "LRU forgets the known peer every time");
+        assert!(o.hits >= 6, "{} hits of 8", o.hits);
+    }
+
+    #[test]
+    fn bad_rates_are_refused() {
+        for (rate, every, secs) in [(0.0, 1.0, 1.0), (10.0, -1.0, 1.0), (f64::NAN, 1.0, 1.0)] {
+            let f = Flood {
+                rate,
+                known_every: every,
+                secs,
+                lifetime: 7200,
+            };
+            assert!(flood_report(&f, false).is_err());
+        }
+    }
+}
