@@ -61,7 +61,8 @@ pub enum Command {
     /// Reproduce the paper's CPU-time tables on this machine, beside the paper's figures.
     Bench(BenchArgs),
     /// Replay a trace of arrivals (CSV: seconds,peer) through the key cache and count the
-    /// Diffie-Hellman computations.
+    /// Diffie-Hellman computations, or (--flood) a known peer's hits during a flood of
+    /// one-off keys.
     CacheSim(CacheSimArgs),
     /// Run an XCRYPT proxy in front of an unmodified MTA (see gateway/GATEWAY.md).
     Gateway(GatewayArgs),

@@ -15,7 +15,9 @@
 //! - When the cache is full, the peer leaving the window (the *candidate*) replaces the
 //!   least recently used peer of probation (the *victim*) only if the frequency sketch
 //!   says it was seen more often lately (ties keep the victim); otherwise the candidate
-//!   is the one forgotten. So a peer that misses again (its first visit was forgotten
+//!   is the one forgotten, and the victim, having held its place, goes to the back of
+//!   probation (so that a flood's candidates meet each probation peer in turn, not one
+//!   peer again and again). So a peer that misses again (its first visit was forgotten
 //!   before it came back) is admitted over the one-off keys that fill probation, and
 //!   its next visit is a hit.
 //!
@@ -248,6 +250,11 @@ impl<const N: usize> Slots<N> {
             self.meta[candidate].used = self.next_tick();
             victim
         } else {
+            // The victim held its place: it goes to the back of probation, so that the
+            // next candidate meets another peer. Otherwise one peer would face every
+            // candidate of a flood, and sooner or later one whose estimate collisions
+            // lifted (a one-off key's, say) would beat a peer seen only once so far.
+            self.meta[victim].used = self.next_tick();
             candidate
         }
     }
