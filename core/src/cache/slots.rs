@@ -21,9 +21,10 @@
 //!   before it came back) is admitted over the one-off keys that fill probation, and
 //!   its next visit is a hit.
 //!
-//! Recency is a use counter per slot and the least recently used of a segment is found
-//! by a scan: `N` is a few thousand at most, the scan reads 16 bytes per slot, and it
-//! runs on misses only, beside a Diffie-Hellman computation that costs far more. Lookups
+//! Recency is a use counter per slot and the least recently used of each segment is
+//! found by one scan: `N` is a few thousand at most, the scan reads 16 bytes per slot,
+//! and it runs on misses (and when a hit overflows the protected segment) only, beside
+//! a Diffie-Hellman computation that costs far more. Lookups
 //! scan a separate array of 64-bit keyed hashes and compare 96-byte keys only where
 //! the hash matches.
 
@@ -157,6 +158,27 @@ impl<const N: usize> Slots<N> {
         })
     }
 
+    /// The least recently used slot of each segment, in one scan (indexed by
+    /// `Segment as usize`; the free segment's entry means nothing).
+    fn lru_all(&self) -> [Option<usize>; 4] {
+        let mut best: [Option<usize>; 4] = [None; 4];
+        for (i, m) in self.meta.iter().enumerate() {
+            let b = &mut best[m.segment as usize];
+            if b.is_none_or(|j| m.used < self.meta[j].used) {
+                *b = Some(i);
+            }
+        }
+        best
+    }
+
+    /// A free slot, if any.
+    fn free_slot(&self) -> Option<usize> {
+        if self.count[Segment::Free as usize] == 0 {
+            return None;
+        }
+        (0..N).find(|&i| self.meta[i].segment == Segment::Free)
+    }
+
     /// The least recently used slot of `segment`.
     fn lru(&self, segment: Segment) -> Option<usize> {
         if self.count[segment as usize] == 0 {
@@ -207,7 +229,7 @@ impl<const N: usize> Slots<N> {
     /// by the sketch. The new peer itself is always stored.
     pub(crate) fn insert(&mut self, peer: PublicKey, secret: SharedSecret) {
         let hash = self.hash(&peer);
-        let at = match (0..N).find(|&i| self.meta[i].segment == Segment::Free) {
+        let at = match self.free_slot() {
             Some(free) => {
                 self.place(free, peer, secret, hash, Segment::Window);
                 if self.count[Segment::Window as usize] > Self::WINDOW {
@@ -229,10 +251,9 @@ impl<const N: usize> Slots<N> {
     /// used peer if it loses to probation's, else probation's (the candidate moving to
     /// probation in its place).
     fn slot_to_reuse(&mut self) -> usize {
-        let victim = self
-            .lru(Segment::Probation)
-            .or_else(|| self.lru(Segment::Protected));
-        let Some(candidate) = self.lru(Segment::Window) else {
+        let lru = self.lru_all();
+        let victim = lru[Segment::Probation as usize].or(lru[Segment::Protected as usize]);
+        let Some(candidate) = lru[Segment::Window as usize] else {
             // No window (the main part was filled from a file): the main part gives way.
             return victim.unwrap_or(0);
         };
@@ -285,7 +306,7 @@ impl<const N: usize> Slots<N> {
         if self.find(&peer, hash).is_some() {
             return true;
         }
-        let Some(free) = (0..N).find(|&i| self.meta[i].segment == Segment::Free) else {
+        let Some(free) = self.free_slot() else {
             return false;
         };
         self.place(free, peer, secret, hash, Segment::Probation);
