@@ -43,9 +43,9 @@ fn flood<const N: usize>(cache: &mut KeyCache<N>, keys: &mut OneOff, count: usiz
     }
 }
 
-// Every one-off key costs a real Diffie-Hellman computation (this file took 7.6 s on
-// i686 under CI's rustc 1.85 and 2-3 s natively, on a loaded 2-core EPYC), hence the
-// small capacities and counts.
+// Every one-off key costs a real Diffie-Hellman computation (this file took 2.8-7.6 s
+// on i686 under CI's rustc 1.85, by the load, and 0.5-3 s natively, on a shared 2-core
+// EPYC), hence the small capacities and counts.
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(4))]
 
