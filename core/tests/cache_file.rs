@@ -513,3 +513,38 @@ mod shared {
         uid == 0
     }
 }
+
+#[test]
+fn saving_what_the_file_already_holds_does_not_rewrite_it() {
+    use std::os::unix::fs::MetadataExt as _;
+    let dir = temp_dir("nochange");
+    let file = CacheFile::new(dir.join("cache"));
+    let mut a: KeyCache<8> = KeyCache::new(7200);
+    let mut rng = TestRng(5);
+    a.shared_secret(100, &peer(1), &mut rng).unwrap();
+    file.save(&a).unwrap();
+    // A write renames a new file over the old one. A second name for the file as it is
+    // now shows whether that happened: the file keeps two links until it is replaced
+    // (inode numbers cannot tell, as a freed one is reused at once).
+    std::fs::hard_link(file.path(), dir.join("witness")).unwrap();
+    let links = || std::fs::metadata(file.path()).unwrap().nlink();
+    assert_eq!(links(), 2);
+    file.save(&a).unwrap();
+    file.save(&a).unwrap();
+    assert_eq!(links(), 2, "nothing new, yet the file was rewritten");
+
+    // A peer the file lacks is written, and kept beside the one already there.
+    let (z2, _) = a.shared_secret(100, &peer(2), &mut rng).unwrap();
+    file.save(&a).unwrap();
+    assert_eq!(links(), 1, "a new peer was not written");
+    let mut b: KeyCache<8> = KeyCache::new(7200);
+    assert_eq!(
+        file.load(&mut b, 200).unwrap(),
+        Loaded::Adopted { peers: 2 }
+    );
+    assert_eq!(
+        b.shared_secret(200, &peer(2), &mut rng).unwrap(),
+        (z2, Lookup::Hit)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

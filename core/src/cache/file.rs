@@ -458,6 +458,14 @@ impl CacheFile {
             }
             OnDisk::Missing | OnDisk::Corrupt(_) => None,
         };
+        // The file already holds our pair and every peer we know (the usual case: a
+        // miss is written when it is computed): nothing to write. Rewriting anyway cost
+        // a temporary file, two fsyncs and a rename per call, which libssmail's callers
+        // make once per session (Postfix: ~650 µs of a session's CPU, `perf` on AMD Zen
+        // 3, mta/postfix/README.md "The paper's claim").
+        if on_disk.as_ref().is_some_and(|d| holds_all(d, cache)) {
+            return Ok(());
+        }
         if let Some(ours) = merged(cache, on_disk) {
             let stamp = self.write(&ours)?;
             self.set_synced(Some(stamp));
@@ -630,6 +638,13 @@ fn merged<const N: usize>(cache: &KeyCache<N>, on_disk: Option<Snapshot>) -> Opt
         }
     }
     Some(snapshot)
+}
+
+/// Whether the snapshot (of our own pair) already holds every peer of `cache`.
+fn holds_all<const N: usize>(on_disk: &Snapshot, cache: &KeyCache<N>) -> bool {
+    let saved: std::collections::HashSet<&[u8; ELEMENT_BYTES]> =
+        on_disk.peers.iter().map(|(p, _)| p).collect();
+    cache.peers().all(|(p, _)| saved.contains(&p.to_be_bytes()))
 }
 
 /// The peers of a snapshot, checked.
