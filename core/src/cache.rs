@@ -8,6 +8,8 @@
 //! secret a miss would compute.
 
 #[cfg(all(feature = "std", unix))]
+pub mod detached;
+#[cfg(all(feature = "std", unix))]
 pub mod file;
 
 use core::fmt;

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use ssmail_core::cache::detached::{Computed, Detached};
 use ssmail_core::cache::file::{CacheFile, Loaded};
 use ssmail_core::kdf::NONCE_BYTES;
 use ssmail_core::xcrypt::{KeySource, KeyUnavailable};
@@ -44,6 +45,21 @@ impl SharedKeys {
         SessionKeys {
             shared: self,
             lookup: None,
+            computed: None,
+            refuse_miss: None,
+        }
+    }
+
+    /// The cached secret of `own` with `peer`, or the job that computes it (a quick
+    /// look under the lock: nothing is computed here). `None`: `own` is not ours.
+    pub fn lookup(&self, own: &PublicKey, peer: &PublicKey) -> Option<Detached> {
+        self.lock().lookup_detached(own, peer)
+    }
+
+    /// Stores a secret computed off the lock.
+    pub fn store(&self, computed: &Computed) {
+        if self.lock().remember_computed(computed) {
+            self.dirty.store(true, Ordering::Release);
         }
     }
 
@@ -75,6 +91,11 @@ pub struct SessionKeys<'a> {
     shared: &'a SharedKeys,
     /// Whether the session's shared secret came from the cache (the latest exchange).
     pub lookup: Option<Lookup>,
+    /// A secret computed in the pool for the exchange about to be fed: own key, peer key.
+    pub computed: Option<(PublicKey, PublicKey, Computed)>,
+    /// A peer whose secret could not be had (the pool was full): its exchange is
+    /// refused with 454 rather than computed here.
+    pub refuse_miss: Option<PublicKey>,
 }
 
 impl KeySource for SessionKeys<'_> {
@@ -104,18 +125,28 @@ impl KeySource for SessionKeys<'_> {
         own: &PublicKey,
         peer: &PublicKey,
     ) -> Result<SharedSecret, KeyUnavailable> {
-        // A miss computes the secret under the lock (about 70 µs here): other sessions
-        // wait that long, which is cheaper than computing one peer's secret twice.
-        let (secret, lookup) = self
-            .shared
-            .lock()
-            .shared_secret_for(own, peer)
-            .ok_or(KeyUnavailable)?;
-        if lookup == Lookup::Miss {
-            self.shared.dirty.store(true, Ordering::Release);
-        }
-        self.lookup = Some(lookup);
-        Ok(secret)
+        // Never computed under the lock: a hit is a quick look, a miss is computed
+        // outside it (by the pool before the exchange was fed, or here) and stored.
+        let job = match self.shared.lookup(own, peer).ok_or(KeyUnavailable)? {
+            Detached::Hit(secret) => {
+                self.lookup = Some(Lookup::Hit);
+                return Ok(secret);
+            }
+            Detached::Miss(job) => job,
+        };
+        self.lookup = Some(Lookup::Miss);
+        let computed = match self.computed.take() {
+            Some((o, p, c)) if o == *own && p == *peer => c,
+            _ if self.refuse_miss.as_ref() == Some(peer) => {
+                self.lookup = None;
+                return Err(KeyUnavailable);
+            }
+            // Not seen beforehand (outbound: the client side, whose local MTA is no
+            // flood): computed on this worker, still outside the lock.
+            _ => job.compute(),
+        };
+        self.shared.store(&computed);
+        Ok(computed.secret().clone())
     }
 
     fn nonce(&mut self) -> Result<[u8; NONCE_BYTES], KeyUnavailable> {

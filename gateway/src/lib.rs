@@ -14,10 +14,14 @@
 #![forbid(unsafe_code)]
 
 mod config;
+mod dh;
 mod error;
 mod keys;
+mod limits;
+mod lines;
 mod log;
 mod outbox;
+mod refusals;
 mod session;
 
 use std::future::Future;
@@ -30,11 +34,13 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
-pub use config::{Config, LogFormat, Mode, Options, Route, Timeouts};
+pub use config::{Config, Hardening, LogFormat, Mode, Options, Route, Timeouts};
 pub use error::Error;
+pub use limits::{ClientLimits, Net, Refusal};
 pub use log::{SessionRecord, Traffic};
 
 use keys::SharedKeys;
+use session::Shared;
 
 /// How often a changed key cache is written to its file.
 const SAVE_EVERY: Duration = Duration::from_secs(5);
@@ -131,18 +137,22 @@ impl Gateway {
         } = self;
         let format = settings.log_format;
         let slots = Arc::new(Semaphore::new(settings.max_sessions));
+        let shared = Arc::new(Shared::new(
+            Arc::clone(&settings),
+            Arc::clone(&keys),
+            Arc::clone(&slots),
+        ));
         let mut accepting = JoinSet::new();
         for (listener, route) in listeners {
             accepting.spawn(accept_loop(
                 listener,
                 route,
-                Arc::clone(&settings),
-                Arc::clone(&keys),
-                Arc::clone(&slots),
+                Arc::clone(&shared),
                 records.clone(),
             ));
         }
         let saver = tokio::spawn(save_periodically(Arc::clone(&keys), format));
+        let flusher = tokio::spawn(flush_refusals(Arc::clone(&shared)));
 
         let why = shutdown.await;
         log::notice(
@@ -160,6 +170,8 @@ impl Gateway {
             );
         }
         saver.abort();
+        flusher.abort();
+        shared.refusals.flush();
         save_now(&keys, format).await;
         Ok(())
     }
@@ -192,11 +204,10 @@ async fn listen(addr: &str, max_sessions: usize) -> std::io::Result<TcpListener>
 async fn accept_loop(
     listener: TcpListener,
     route: Route,
-    settings: Arc<Config>,
-    keys: Arc<SharedKeys>,
-    slots: Arc<Semaphore>,
+    shared: Arc<Shared>,
     records: Option<mpsc::UnboundedSender<SessionRecord>>,
 ) {
+    let settings = Arc::clone(&shared.settings);
     let route = Arc::new(route);
     loop {
         let (socket, peer) = match listener.accept().await {
@@ -208,28 +219,38 @@ async fn accept_loop(
                 continue;
             }
         };
-        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            tokio::spawn(session::refuse(
-                socket,
-                b"421 4.3.2 ssmail gateway: too many sessions, try again later\r\n",
-            ));
+        let Ok(slot) = Arc::clone(&shared.slots).try_acquire_owned() else {
+            shared.refuse(socket, peer, Refusal::TooManySessions);
             continue;
         };
-        let (route, settings, keys, records) = (
-            Arc::clone(&route),
-            Arc::clone(&settings),
-            Arc::clone(&keys),
-            records.clone(),
-        );
+        let client = match shared.admit(peer) {
+            Ok(c) => c,
+            Err(why) => {
+                drop(slot);
+                shared.refuse(socket, peer, why);
+                continue;
+            }
+        };
+        let (route, shared, records) = (Arc::clone(&route), Arc::clone(&shared), records.clone());
         tokio::spawn(async move {
-            let record = session::run(socket, peer, &route, &settings, &keys).await;
-            log::session(settings.log_format, &record);
+            let record = session::run(socket, peer, &route, &shared).await;
+            log::session(shared.settings.log_format, &record);
             if let Some(records) = records {
                 // A receiver that went away wants no more records.
                 let _ = records.send(record);
             }
+            drop(client);
             drop(slot);
         });
+    }
+}
+
+/// Says, once a second, how many refusals went unlogged.
+async fn flush_refusals(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        shared.refusals.flush();
     }
 }
 
