@@ -109,7 +109,7 @@ impl CommandLines {
     }
 
     /// Bytes from the MTA (its replies): final reply lines are counted.
-    pub fn from_upstream(&mut self, bytes: &[u8]) {
+    pub fn replies(&mut self, bytes: &[u8]) {
         for &b in bytes {
             if b == b'\n' {
                 let head = &self.reply_head[..self.reply_seen.min(4)];
@@ -305,9 +305,9 @@ mod tests {
         assert_eq!(out, b"NOOP\r\n", "the long line and what is behind it held");
         assert_eq!(p.too_long, 1);
         assert!(!c.reply_due());
-        c.from_upstream(b"220-hello\r\n220 there\r\n");
+        c.replies(b"220-hello\r\n220 there\r\n");
         assert!(!c.reply_due(), "NOOP's reply still owed");
-        c.from_upstream(b"250 ok\r\n");
+        c.replies(b"250 ok\r\n");
         assert!(c.reply_due());
         let held = c.replied();
         assert_eq!(held, b"QUIT\r\n");
@@ -331,13 +331,13 @@ mod tests {
     #[test]
     fn bodies_pass_whatever_their_line_lengths() {
         let mut c = CommandLines::new(16);
-        c.from_upstream(b"220 hi\r\n");
+        c.replies(b"220 hi\r\n");
         let (out, _) = push(&mut c, b"DATA\r\n", None);
         assert_eq!(out, b"DATA\r\n");
         let long = [b'y'; 100];
         let (out, p) = push(&mut c, &long, Some(354));
         assert_eq!(out, long, "a long body line passes");
-        assert_eq!(p.records, 100 / 16);
+        assert_eq!(p.records, 6, "100 octets: six records of 16");
         let (out, _) = push(&mut c, b"\r\n..x\r\n.\r\nNOOP\r\n", Some(354));
         assert_eq!(out, b"\r\n..x\r\n.\r\nNOOP\r\n");
         // Back to commands: an over-long one is held again.

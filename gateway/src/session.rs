@@ -714,7 +714,7 @@ impl<'a> Proxy<'a> {
     /// Bytes from the upstream.
     fn upstream_bytes(&mut self, bytes: &[u8]) {
         if let Some(guard) = &mut self.guard {
-            guard.from_upstream(bytes);
+            guard.replies(bytes);
         }
         self.machine_reply(bytes);
     }

@@ -65,6 +65,10 @@ impl core::fmt::Debug for Computed {
 }
 
 /// What [`KeyCache::lookup_detached`] found.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "used at once, never stored in bulk; boxing would allocate per lookup"
+)]
 #[derive(Debug)]
 pub enum Detached {
     /// The secret, from the cache.
