@@ -428,7 +428,12 @@ impl<'a> Proxy<'a> {
                 Some(d) => d,
                 None => {
                     let idle_end = (last_active + limit(turn)).min(session_end);
-                    line_deadline.map_or(idle_end, |d| d.min(idle_end))
+                    // Woken at least every `stress_idle`: stress that began meanwhile
+                    // shortens this session's wait too.
+                    let recheck = Instant::now() + hard.stress_idle;
+                    line_deadline
+                        .map_or(idle_end, |d| d.min(idle_end))
+                        .min(recheck)
                 }
             };
             let read_client = !self.client_eof && (ending || self.to_upstream.len() < HIGH_WATER);
@@ -863,5 +868,34 @@ impl<'a> Proxy<'a> {
             Some(Ending::UpstreamError(e)) => format!("upstream connection failed: {e}"),
             Some(Ending::Refused(why)) => format!("refused: {}", why.name()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Options;
+
+    #[test]
+    fn stress_begins_at_the_configured_share_of_slots() {
+        let options = Options {
+            listen: Some("127.0.0.1:1".into()),
+            upstream: Some("127.0.0.1:2".into()),
+            ..Options::new(Mode::Inbound)
+        };
+        let config = Config::from_toml(
+            &options,
+            "[limits]\nmax_sessions = 10\nstress_percent = 80\n",
+        )
+        .expect("valid");
+        let (keys, _) = SharedKeys::new(100, None);
+        let slots = Arc::new(Semaphore::new(10));
+        let shared = Shared::new(Arc::new(config), Arc::new(keys), Arc::clone(&slots));
+        let seven = slots.try_acquire_many(7).expect("free");
+        assert!(!shared.stressed());
+        let eighth = slots.try_acquire().expect("free");
+        assert!(shared.stressed());
+        drop((seven, eighth));
+        assert!(!shared.stressed());
     }
 }
