@@ -10,10 +10,11 @@
 #   c. a slow drip (one byte a second) is cut within the line deadline (+2 s).
 #   d. 10 MB without a line end gets an answer and nothing of it reaches the upstream.
 #   e. the gateway's memory: VmRSS / VmHWM after each phase (reported; checked < 256 MB).
+#   f. a client over client_new_keys_per_minute gets 421 (a second gateway, 3 s).
 #
 # Usage: bash e2e/flood.sh   (needs python3 and a release build of ssmail:
 #   cargo build --release --locked -p ssmail; $SSMAIL_BIN overrides the path)
-# Costs about 75 s (FLOOD_SECS=20 by default). Exit 0: all checks passed; 1: one failed;
+# Costs about 80 s (FLOOD_SECS=20 by default). Exit 0: all checks passed; 1: one failed;
 # 2: setup.
 set -uo pipefail
 
@@ -180,6 +181,18 @@ echo "--- e. memory"
 HWM=$(hwm_kb $GW)
 echo "gateway: $(mem $GW)"
 check e.rss "$([ "$HWM" -lt 262144 ] && echo 1 || echo 0)" "VmHWM $HWM kB < 256 MB"
+
+echo "--- f. new keys per minute: a second inbound gateway with client_new_keys_per_minute = 5"
+read -r P_IN2 < <("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+printf 'log_format = "json"\n[limits]\nexempt = []\nclient_new_keys_per_minute = 5\n' >"$W/keys.toml"
+"$BIN" gateway inbound --listen "127.0.0.1:$P_IN2" --upstream "127.0.0.1:$P_SINK" \
+  --config "$W/keys.toml" 2>"$W/inbound2.log" &
+PIDS+=($!)
+wait_port "$P_IN2"
+"$PY" "$HERE/flood.py" dh "$P_IN2" 3 4 127.0.0.23 >"$W/keys.json"
+echo "attacker: $(cat "$W/keys.json")"
+KEYS_OK=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(1 if d.get("xcrypt_250", 0) == 5 and d.get("xcrypt_421", 0) > 0 else 0)' "$W/keys.json")
+check f.newkeys "$KEYS_OK" "5 new keys in the minute, then 421 4.7.0"
 
 echo "--- refusals logged (rate-limited: <= 10 lines per second per reason, then a summary)"
 "$PY" - "$W/inbound.log" <<'EOF'
