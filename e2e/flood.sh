@@ -98,6 +98,7 @@ known_sessions() {
   tail -n +"$1" "$W/inbound.log" | "$PY" -c '
 import json, sys
 n = enc = hit = 0
+ms = []
 for line in sys.stdin:
     try:
         r = json.loads(line)
@@ -107,12 +108,20 @@ for line in sys.stdin:
         n += 1
         enc += r["xcrypt"] is True
         hit += r["cache"] == "hit"
-print(n, enc, hit)'
+        ms.append(r["ms"])
+ms.sort()
+print(n, enc, hit, ms[len(ms) // 2] if ms else "-", ms[-1] if ms else "-")'
 }
 lines() { wc -l <"$W/inbound.log"; }
 
 # Warm-up: the known peer's first session is the one miss it is allowed.
 "$PY" "$HERE/flood.py" known "$P_OUT" 1 >/dev/null
+# Its sessions without a flood, to compare with.
+L0=$(lines)
+"$PY" "$HERE/flood.py" known "$P_OUT" 3 >/dev/null
+sleep 0.5
+read -r _ _ _ BASE50 BASEMAX < <(known_sessions $((L0 + 1)))
+echo "known peer without a flood: session ms median $BASE50, max $BASEMAX"
 
 echo "--- a. DH flood for ${FLOOD_SECS}s, the known peer once a second"
 L0=$(lines)
@@ -136,9 +145,10 @@ print(json.dumps(dict(total)))
 EOF
 wait "$KNOWN"
 sleep 1
-read -r N ENC HIT < <(known_sessions $((L0 + 1)))
+read -r N ENC HIT MS50 MSMAX < <(known_sessions $((L0 + 1)))
 echo "attacker: $(cat "$W/dh.json")"
-echo "known peer: $(cat "$W/known-a.json"); gateway: $N sessions, $ENC encrypted, $HIT cache hits"
+echo "known peer: $(cat "$W/known-a.json"); gateway: $N sessions, $ENC encrypted, $HIT cache hits," \
+  "session ms median $MS50, max $MSMAX"
 echo "memory after the flood: $(mem $GW)"
 RATE=$("$PY" -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["new_keys_per_sec"]))' "$W/dh.json")
 check a.flood "$([ "$RATE" -ge 100 ] && echo 1 || echo 0)" \
