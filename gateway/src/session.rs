@@ -478,12 +478,15 @@ impl<'a> Proxy<'a> {
                             self.client_bytes(&cbuf[..n]).await;
                             self.settle();
                             if self.guard.is_some() {
-                                let whole = self.records > before
+                                // The deadline is the current record's: it starts again
+                                // whenever one completes.
+                                let progressed = self.records > before;
+                                let whole = progressed
                                     && self.at_record_start()
                                     && (self.encrypted() || cbuf[..n].ends_with(b"\n"));
                                 if whole {
                                     line_deadline = None;
-                                } else if line_deadline.is_none() {
+                                } else if progressed || line_deadline.is_none() {
                                     line_deadline = Some(Instant::now() + line_limit());
                                 }
                             }
@@ -509,8 +512,12 @@ impl<'a> Proxy<'a> {
                         self.settle();
                         // Client input held by the state machine until this reply may
                         // have completed a line.
-                        if self.records > before && self.at_record_start() {
-                            line_deadline = None;
+                        if self.records > before {
+                            line_deadline = if self.at_record_start() {
+                                None
+                            } else {
+                                Some(Instant::now() + line_limit())
+                            };
                         }
                         ubuf.clear();
                     }

@@ -324,3 +324,31 @@ fn one_address_gets_its_share_of_sessions_and_no_more() {
     assert!(g4.starts_with("220"), "{g4}");
     assert_eq!(inbound.stop(&rt).0, Ok(()));
 }
+
+#[test]
+fn a_slow_body_that_keeps_moving_is_not_cut() {
+    let rt = runtime();
+    let sink = Sink::start();
+    let mut inbound = Running::start(&rt, Mode::Inbound, sink.addr, HOSTILE);
+    let (mut s, _) = Smtp::connect(inbound.addr);
+    assert!(s.cmd("EHLO c.test").starts_with("250"));
+    assert!(s.cmd("MAIL FROM:<a@a.test>").starts_with("250"));
+    assert!(s.cmd("RCPT TO:<b@b.test>").starts_with("250"));
+    assert!(s.cmd("DATA").starts_with("354"));
+    // One 7,000-octet body line in 700-octet pieces, 300 ms apart: 3 s in all, three
+    // times the line deadline, but every piece completes a 512-octet record.
+    let start = Instant::now();
+    for _ in 0..10 {
+        s.send(&[b'x'; 700]);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let reply = s.data_body(b"\r\n");
+    assert!(reply.starts_with("250"), "{reply}");
+    assert!(start.elapsed() > Duration::from_secs(2));
+    let stored = sink.wait_for(1, 30);
+    assert_eq!(stored[0].body.len(), 7002);
+    drop(s);
+    let record = inbound.record(&rt);
+    assert!(!record.result.starts_with("refused"), "{record:?}");
+    assert_eq!(inbound.stop(&rt).0, Ok(()));
+}
