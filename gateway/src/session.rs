@@ -296,6 +296,9 @@ struct Proxy<'a> {
     scan: Vec<u8>,
     /// The current line is too long to be `XCRYPT`: skipped to its end.
     scan_skip: bool,
+    /// The scan saw an `EHLO` (and no `HELO` since): only then may `XCRYPT` be accepted
+    /// (docs/xcrypt.md §4.3), and only then is a key computed ahead.
+    scan_ehlo: bool,
     machine: Machine,
     keys: SessionKeys<'a>,
     out: Outputs,
@@ -329,6 +332,7 @@ impl<'a> Proxy<'a> {
             cut_pending: None,
             scan: Vec::new(),
             scan_skip: false,
+            scan_ehlo: false,
             machine,
             keys,
             out: Outputs {
@@ -600,8 +604,16 @@ impl<'a> Proxy<'a> {
                 }
             }
             if ends {
-                if let Some(Ok(Command::Start { key, .. })) = Command::parse(&self.scan) {
-                    keys.push(key);
+                let word = self.scan.get(..5).unwrap_or_default();
+                if word.eq_ignore_ascii_case(b"EHLO ") || word.eq_ignore_ascii_case(b"HELO ") {
+                    self.scan_ehlo = word[0].eq_ignore_ascii_case(&b'E');
+                }
+                // Only what the machine would take up: after EHLO, a version we offer
+                // (anything else is refused without a key being needed).
+                if let Some(Ok(Command::Start { key, version, .. })) = Command::parse(&self.scan) {
+                    if self.scan_ehlo && self.shared.settings.versions.contains(&version) {
+                        keys.push(key);
+                    }
                 }
                 self.scan.clear();
                 self.scan_skip = false;
