@@ -66,11 +66,7 @@ impl Shared {
         let rng = &mut getrandom::SysRng;
         match &mut st.store {
             Some(store) => store.with_keys(&mut st.cache, now, rng, f),
-            None => f(&mut CachedKeys {
-                cache: &mut st.cache,
-                now: now(),
-                rng,
-            }),
+            None => f(&mut CachedKeys::new(&mut st.cache, now(), rng)),
         }
     }
 

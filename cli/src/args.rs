@@ -61,7 +61,8 @@ pub enum Command {
     /// Reproduce the paper's CPU-time tables on this machine, beside the paper's figures.
     Bench(BenchArgs),
     /// Replay a trace of arrivals (CSV: seconds,peer) through the key cache and count the
-    /// Diffie-Hellman computations.
+    /// Diffie-Hellman computations, or (--flood) a known peer's hits during a flood of
+    /// one-off keys.
     CacheSim(CacheSimArgs),
     /// Run an XCRYPT proxy in front of an unmodified MTA (see gateway/GATEWAY.md).
     Gateway(GatewayArgs),
@@ -124,8 +125,37 @@ pub struct BenchArgs {
 #[derive(Debug, Args)]
 pub struct CacheSimArgs {
     /// The trace: one `seconds,peer` line per message, in time order.
-    #[arg(long, value_name = "FILE")]
-    pub trace: std::path::PathBuf,
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "flood",
+        conflicts_with = "flood"
+    )]
+    pub trace: Option<std::path::PathBuf>,
+
+    /// Instead of a trace: a flood of this many one-off public keys a second (fresh
+    /// valid keys, as an attacker sends them), with one known peer coming back; prints
+    /// the known peer's hits with this cache and with a least-recently-used one.
+    #[arg(long, value_name = "RATE")]
+    pub flood: Option<f64>,
+
+    /// With --flood: seconds between the known peer's sessions.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 1.0,
+        requires = "flood"
+    )]
+    pub known_every: f64,
+
+    /// With --flood: length of the simulated run in seconds.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 60.0,
+        requires = "flood"
+    )]
+    pub secs: f64,
 
     /// Key lifetime in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = ssmail_core::DEFAULT_LIFETIME_SECS)]

@@ -3,6 +3,8 @@
 //! (`../shared/notes/paper-figures.md`).
 
 mod cache_sim;
+
+pub use cache_sim::{Flood, flood_report as cache_flood};
 mod dh;
 mod session;
 mod table3;

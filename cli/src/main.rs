@@ -85,9 +85,21 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Bench(args) => {
             print_line(&bench::bench(args.quick, args.all_backends, args.json)?)
         }
-        Command::CacheSim(args) => {
-            print_line(&bench::cache_sim(&args.trace, args.lifetime, args.json)?)
-        }
+        Command::CacheSim(args) => match (args.flood, &args.trace) {
+            (Some(rate), _) => print_line(&bench::cache_flood(
+                &bench::Flood {
+                    rate,
+                    known_every: args.known_every,
+                    secs: args.secs,
+                    lifetime: args.lifetime,
+                },
+                args.json,
+            )?),
+            (None, Some(trace)) => print_line(&bench::cache_sim(trace, args.lifetime, args.json)?),
+            (None, None) => Err(Failure::Usage(
+                "cache-sim needs --trace FILE or --flood RATE".into(),
+            )),
+        },
         #[cfg(feature = "gateway")]
         Command::Gateway(args) => gateway::run(&args),
         #[cfg(not(feature = "gateway"))]

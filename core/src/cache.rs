@@ -1,8 +1,10 @@
 //! The key cache of docs/xcrypt.md §5: our own key pair with the time it was made, and for
 //! each peer public key seen, the shared secret computed with it. `no_std`, no
-//! allocation: the capacity `N` is fixed by the caller, and a full cache forgets the
-//! peer used least recently. The clock is the caller's (seconds, any epoch), since
-//! `no_std` has none.
+//! allocation: the capacity `N` is fixed by the caller. A full cache chooses whom to
+//! forget by W-TinyLFU (`slots`): recency, and how often each peer was seen lately, so
+//! that a flood of one-off public keys cannot push out the peers that come back
+//! (docs/xcrypt.md §5.1). The clock is the caller's (seconds, any epoch), since `no_std`
+//! has none.
 //!
 //! The cache never changes what goes on the wire: a hit returns exactly the shared
 //! secret a miss would compute.
@@ -11,6 +13,9 @@
 pub mod detached;
 #[cfg(all(feature = "std", unix))]
 pub mod file;
+mod siphash;
+mod sketch;
+mod slots;
 
 use core::fmt;
 
@@ -20,6 +25,7 @@ use crate::agreement::{SharedSecret, shared_secret};
 #[cfg(all(feature = "std", unix))]
 use crate::keys::PrivateKey;
 use crate::keys::{KeyPair, PublicKey};
+use slots::Slots;
 
 /// The default key lifetime: two hours (docs/xcrypt.md §1).
 pub const DEFAULT_LIFETIME_SECS: u64 = 2 * 60 * 60;
@@ -34,13 +40,6 @@ pub const PREVIOUS_PAIR_GRACE_SECS: u64 = 600;
 /// backwards counts as passed (safer than trusting it).
 pub(crate) fn aged(since: u64, now: u64, span: u64) -> bool {
     now.checked_sub(since).is_none_or(|age| age >= span)
-}
-
-/// One peer's entry.
-struct Entry {
-    peer: PublicKey,
-    secret: SharedSecret,
-    last_used: u64,
 }
 
 /// Whether a lookup found the peer.
@@ -58,9 +57,8 @@ pub struct KeyCache<const N: usize> {
     own: Option<(KeyPair, u64)>,
     /// The pair before `own`, and when it was retired: kept for the grace period only.
     previous: Option<(KeyPair, u64)>,
-    entries: [Option<Entry>; N],
-    /// A use counter for least-recently-used eviction (the caller's clock may stand still).
-    tick: u64,
+    /// The current pair's peers.
+    body: Slots<N>,
     rotations: u64,
 }
 
@@ -75,8 +73,7 @@ impl<const N: usize> KeyCache<N> {
             lifetime: lifetime_secs,
             own: None,
             previous: None,
-            entries: core::array::from_fn(|_| None),
-            tick: 0,
+            body: Slots::new(),
             rotations: 0,
         }
     }
@@ -99,6 +96,8 @@ impl<const N: usize> KeyCache<N> {
             let new = KeyPair::generate(rng)?;
             self.replace_pair(new, now, now);
         }
+        // After the pair, so that a seeded test RNG still makes the keys it made before.
+        self.body.seed(rng);
         self.end_grace(now);
         Ok(self
             .own
@@ -108,7 +107,7 @@ impl<const N: usize> KeyCache<N> {
     }
 
     /// The shared secret with `peer` as of `now`: from the cache on a hit, computed and
-    /// stored on a miss (evicting the least recently used peer if the cache is full).
+    /// stored on a miss (a full cache forgets a peer: see the module's doc).
     /// Rotates our key pair first if it has expired, as [`own_public_key`] does.
     ///
     /// [`own_public_key`]: Self::own_public_key
@@ -150,7 +149,7 @@ impl<const N: usize> KeyCache<N> {
     /// previous pair, and the body is emptied (it belongs to the old pair).
     fn replace_pair(&mut self, pair: KeyPair, made: u64, now: u64) {
         self.previous = self.own.replace((pair, made)).map(|(old, _)| (old, now));
-        self.entries.iter_mut().for_each(|e| *e = None);
+        self.body.clear();
         self.rotations += 1;
     }
 
@@ -166,36 +165,20 @@ impl<const N: usize> KeyCache<N> {
 
     /// The lookup proper, with the current key pair (there must be one).
     fn lookup_with_current(&mut self, peer: &PublicKey) -> (SharedSecret, Lookup) {
-        self.tick += 1;
-        let tick = self.tick;
-        // Public keys are public: comparing them may take variable time.
-        if let Some(e) = self.entries.iter_mut().flatten().find(|e| e.peer == *peer) {
-            e.last_used = tick;
-            return (e.secret.clone(), Lookup::Hit);
+        if let Some(secret) = self.body.get(peer) {
+            return (secret, Lookup::Hit);
         }
         let (pair, _) = self.own.as_ref().expect("callers make the pair first");
         let secret = shared_secret(pair.private(), peer);
-        let slot = self.slot_for_new();
-        *slot = Some(Entry {
-            peer: *peer,
-            secret: secret.clone(),
-            last_used: tick,
-        });
+        self.body.insert(*peer, secret.clone());
         (secret, Lookup::Miss)
     }
 
-    /// An empty slot, or the least recently used one.
-    fn slot_for_new(&mut self) -> &mut Option<Entry> {
-        let at = match self.entries.iter().position(Option::is_none) {
-            Some(free) => free,
-            None => self
-                .entries
-                .iter()
-                .enumerate()
-                .min_by_key(|(_, e)| e.as_ref().map_or(0, |e| e.last_used))
-                .map_or(0, |(i, _)| i),
-        };
-        &mut self.entries[at]
+    /// Keys the policy's hash from `rng` if that was not done yet (for callers that
+    /// hand out keys without [`own_public_key`](Self::own_public_key): the cache file).
+    #[cfg(all(feature = "std", unix))]
+    pub(crate) fn seed_policy<R: TryCryptoRng + ?Sized>(&mut self, rng: &mut R) {
+        self.body.seed(rng);
     }
 
     /// Our key pair and when it was made, if there is one.
@@ -209,7 +192,7 @@ impl<const N: usize> KeyCache<N> {
     /// The cached peers and their shared secrets.
     #[cfg(all(feature = "std", unix))]
     pub(crate) fn peers(&self) -> impl Iterator<Item = (&PublicKey, &SharedSecret)> {
-        self.entries.iter().flatten().map(|e| (&e.peer, &e.secret))
+        self.body.iter()
     }
 
     /// Whether `own` is the public half of our current key pair.
@@ -220,31 +203,20 @@ impl<const N: usize> KeyCache<N> {
     }
 
     /// The cached shared secret of the current pair with `peer`, if there is one (never
-    /// computed here).
+    /// computed here). A hit counts as a use of `peer`; a miss does not, since the
+    /// caller then asks [`shared_secret_for`](Self::shared_secret_for), which counts it.
     #[cfg(all(feature = "std", unix))]
     pub(crate) fn cached(&mut self, peer: &PublicKey) -> Option<SharedSecret> {
-        self.tick += 1;
-        let tick = self.tick;
-        let e = self
-            .entries
-            .iter_mut()
-            .flatten()
-            .find(|e| e.peer == *peer)?;
-        e.last_used = tick;
-        Some(e.secret.clone())
+        self.body.get_if_cached(peer)
     }
 
-    /// Stores `secret` as the current pair's with `peer` (a peer not cached yet),
-    /// evicting the least recently used peer if the body is full.
+    /// Stores `secret` as the current pair's with `peer` (a peer [`cached`] just missed),
+    /// as a miss would.
+    ///
+    /// [`cached`]: Self::cached
     #[cfg(all(feature = "std", unix))]
     pub(crate) fn remember(&mut self, peer: PublicKey, secret: SharedSecret) {
-        self.tick += 1;
-        let last_used = self.tick;
-        *self.slot_for_new() = Some(Entry {
-            peer,
-            secret,
-            last_used,
-        });
+        self.body.insert(peer, secret);
     }
 
     /// Takes over a key pair made at `made` (by another process, say) as of `now`, with
@@ -271,18 +243,9 @@ impl<const N: usize> KeyCache<N> {
     #[cfg(all(feature = "std", unix))]
     pub(crate) fn add_peers(&mut self, peers: impl Iterator<Item = (PublicKey, SharedSecret)>) {
         for (peer, secret) in peers {
-            if self.entries.iter().flatten().any(|e| e.peer == peer) {
-                continue;
-            }
-            let Some(slot) = self.entries.iter_mut().find(|e| e.is_none()) else {
+            if !self.body.add_if_room(peer, secret) {
                 break;
-            };
-            self.tick += 1;
-            *slot = Some(Entry {
-                peer,
-                secret,
-                last_used: self.tick,
-            });
+            }
         }
     }
 
@@ -293,7 +256,7 @@ impl<const N: usize> KeyCache<N> {
 
     /// Peers currently cached.
     pub fn len(&self) -> usize {
-        self.entries.iter().flatten().count()
+        self.body.len()
     }
 
     /// Whether no peer is cached.

@@ -1,5 +1,6 @@
 //! The key cache: hits agree with misses and with the peer, the own key rotates at the
-//! lifetime and the cache empties, and a full cache forgets the least recently used peer.
+//! lifetime and the cache empties, and a full cache forgets the peer seen least (the
+//! policy under a flood: cache_policy.rs).
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 use ssmail_core::{KeyCache, Lookup, PrivateKey, PublicKey, derive, shared_secret};
@@ -95,7 +96,7 @@ fn an_exchange_begun_before_a_rotation_finishes_within_the_grace_period_only() {
 }
 
 #[test]
-fn a_full_cache_forgets_the_least_recently_used_peer() {
+fn a_full_cache_forgets_the_peer_seen_least() {
     let mut rng = TestRng(3);
     let mut cache: KeyCache<2> = KeyCache::new(7200);
     let (_, x) = peer(10);
@@ -103,8 +104,8 @@ fn a_full_cache_forgets_the_least_recently_used_peer() {
     let (_, z) = peer(12);
     cache.shared_secret(0, &x, &mut rng).unwrap();
     cache.shared_secret(0, &y, &mut rng).unwrap();
-    cache.shared_secret(0, &x, &mut rng).unwrap(); // x is now the more recent
-    cache.shared_secret(0, &z, &mut rng).unwrap(); // evicts y
+    cache.shared_secret(0, &x, &mut rng).unwrap(); // x is hit: seen twice
+    cache.shared_secret(0, &z, &mut rng).unwrap(); // y, seen once, makes room
     assert_eq!(cache.len(), 2);
     assert_eq!(cache.shared_secret(0, &x, &mut rng).unwrap().1, Lookup::Hit);
     assert_eq!(cache.shared_secret(0, &z, &mut rng).unwrap().1, Lookup::Hit);
@@ -113,4 +114,23 @@ fn a_full_cache_forgets_the_least_recently_used_peer() {
         Lookup::Miss
     );
     assert!(format!("{cache:?}").contains("peers: 2"));
+}
+
+#[test]
+fn cached_keys_tell_whether_the_latest_secret_was_a_hit() {
+    use ssmail_core::xcrypt::{CachedKeys, KeySource as _};
+    let mut rng = TestRng(7);
+    let mut cache: KeyCache<4> = KeyCache::new(7200);
+    let (peer_private, p) = peer(13);
+    let mut keys = CachedKeys::new(&mut cache, 10, &mut rng);
+    assert_eq!(keys.lookup, None);
+    let own = keys.own_public_key().unwrap();
+    let miss = keys.shared_secret(&own, &p).unwrap();
+    assert_eq!(keys.lookup, Some(Lookup::Miss));
+    assert_eq!(keys.shared_secret(&own, &p).unwrap(), miss);
+    assert_eq!(keys.lookup, Some(Lookup::Hit));
+    assert_eq!(miss, shared_secret(&peer_private, &own));
+    // A key that is not ours fails, and the latest lookup is then none.
+    assert!(keys.shared_secret(&p, &p).is_err());
+    assert_eq!(keys.lookup, None);
 }

@@ -467,11 +467,15 @@ mod shared {
         let p_private = PrivateKey::generate(&mut TestRng(60)).unwrap();
         let mut ka = FileKeys::new(&fa, &mut a, || 5, &mut ra);
         let own = ka.own_public_key().unwrap();
+        assert_eq!(ka.lookup, None);
         let za = ka.shared_secret(&own, &p).unwrap();
         assert!(ka.error.is_none());
+        assert_eq!(ka.lookup, Some(Lookup::Miss));
         let mut kb = FileKeys::new(&fb, &mut b, || 6, &mut rb);
         assert_eq!(kb.own_public_key().unwrap(), own);
         assert_eq!(kb.shared_secret(&own, &p).unwrap(), za);
+        // Found in the file A wrote: a hit, though B never met this peer.
+        assert_eq!(kb.lookup, Some(Lookup::Hit));
         assert_eq!(za, shared_secret(&p_private, &own));
         assert_ne!(kb.nonce().unwrap(), kb.nonce().unwrap());
         assert!(kb.error.is_none());
@@ -493,6 +497,7 @@ mod shared {
         );
         kc.error = None;
         let z = kc.shared_secret(&mine, &p).unwrap();
+        assert_eq!(kc.lookup, Some(Lookup::Miss));
         assert_eq!(z, shared_secret(&p_private, &mine));
         assert!(kc.error.is_some());
         assert_eq!(std::fs::read(&path).unwrap(), before);

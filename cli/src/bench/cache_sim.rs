@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use ssmail_core::{KeyCache, Lookup};
+use ssmail_core::{KeyCache, Lookup, PublicKey};
 
 use crate::failure::Failure;
 
@@ -202,4 +202,220 @@ pub fn explain_paper(o: &Outcome, renewing: &Outcome) -> String {
         renewing.misses[0]
     ));
     s
+}
+
+/// Peers the flood scenario's cache holds: the gateway's `CACHE_PEERS` and libssmail's.
+pub const FLOOD_CAPACITY: usize = 1024;
+
+/// The flood scenario of `cache-sim --flood`: an attacker sends `XCRYPT` with a fresh
+/// valid public key `rate` times a second, while one known peer comes every
+/// `known_every` seconds, for `secs` seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Flood {
+    /// One-off keys per second.
+    pub rate: f64,
+    /// Seconds between the known peer's sessions.
+    pub known_every: f64,
+    /// Length of the run in seconds.
+    pub secs: f64,
+    /// Our key lifetime in seconds.
+    pub lifetime: u64,
+}
+
+/// What the flood scenario counted.
+#[derive(Debug, Clone, Copy)]
+pub struct FloodOutcome {
+    /// The known peer's sessions.
+    pub known: usize,
+    /// Its hits in the real cache (W-TinyLFU).
+    pub hits: usize,
+    /// Its hits in a least-recently-used cache of the same capacity (the policy before
+    /// W-TinyLFU), emptied at the same key rotations.
+    pub lru_hits: usize,
+    /// One-off keys sent.
+    pub one_off: usize,
+    /// Times our key pair was made.
+    pub own_rotations: u64,
+}
+
+/// A least-recently-used set of peer numbers: the old policy, modelled without keys.
+struct Lru {
+    capacity: usize,
+    tick: u64,
+    used: HashMap<u64, u64>,
+    order: std::collections::BTreeMap<u64, u64>,
+}
+
+impl Lru {
+    fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            tick: 0,
+            used: HashMap::new(),
+            order: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// Whether `peer` was cached; it is now, as the most recent.
+    fn lookup(&mut self, peer: u64) -> bool {
+        self.tick += 1;
+        let hit = match self.used.insert(peer, self.tick) {
+            Some(old) => {
+                self.order.remove(&old);
+                true
+            }
+            None => false,
+        };
+        self.order.insert(self.tick, peer);
+        if self.used.len() > self.capacity {
+            if let Some((_, oldest)) = self.order.pop_first() {
+                self.used.remove(&oldest);
+            }
+        }
+        hit
+    }
+
+    fn clear(&mut self) {
+        self.used.clear();
+        self.order.clear();
+    }
+}
+
+/// A random valid public key (a number below 2^767 and above 1: below the prime).
+fn random_peer() -> Result<PublicKey, Failure> {
+    loop {
+        let mut b = [0u8; ssmail_core::group::ELEMENT_BYTES];
+        getrandom::fill(&mut b).map_err(|e| Failure::Io(format!("the system RNG failed: {e}")))?;
+        b[0] &= 0x7f;
+        if let Ok(k) = PublicKey::from_be_bytes(&b) {
+            return Ok(k);
+        }
+    }
+}
+
+/// Runs the flood scenario through the real cache (each miss computes the shared
+/// secret, as the server would) and through the LRU model.
+///
+/// # Errors
+/// When the system RNG fails, or the rates are not positive.
+pub fn flood(f: &Flood) -> Result<FloodOutcome, Failure> {
+    let positive = |x: f64| x.is_finite() && x > 0.0;
+    if !(positive(f.rate) && positive(f.known_every) && positive(f.secs)) || f.rate > 1e6 {
+        return Err(Failure::Usage(
+            "--flood, --known-every and --secs must be positive numbers (--flood at most 1e6)"
+                .into(),
+        ));
+    }
+    let rng = &mut getrandom::SysRng;
+    let no_rng = |e| Failure::Io(format!("the system RNG failed: {e}"));
+    let mut ours: Box<KeyCache<FLOOD_CAPACITY>> = Box::new(KeyCache::new(f.lifetime));
+    let mut lru = Lru::new(FLOOD_CAPACITY);
+    let known = random_peer()?;
+    let mut o = FloodOutcome {
+        known: 0,
+        hits: 0,
+        lru_hits: 0,
+        one_off: 0,
+        own_rotations: 0,
+    };
+    let (mut next_known, mut next_flood) = (0.0f64, 0.0f64);
+    let mut rotations = 0;
+    loop {
+        let is_known = next_known <= next_flood;
+        let at = if is_known { next_known } else { next_flood };
+        if at >= f.secs {
+            break;
+        }
+        let (peer, id) = if is_known {
+            next_known += f.known_every;
+            (known, 0)
+        } else {
+            o.one_off += 1;
+            next_flood = o.one_off as f64 / f.rate;
+            (random_peer()?, o.one_off as u64)
+        };
+        let (_, lookup) = ours.shared_secret(at as u64, &peer, rng).map_err(no_rng)?;
+        if ours.rotations() != rotations {
+            // Our new pair empties both caches.
+            rotations = ours.rotations();
+            lru.clear();
+        }
+        let lru_hit = lru.lookup(id);
+        if is_known {
+            o.known += 1;
+            o.hits += usize::from(lookup == Lookup::Hit);
+            o.lru_hits += usize::from(lru_hit);
+        }
+    }
+    o.own_rotations = ours.rotations();
+    Ok(o)
+}
+
+/// The flood scenario's report: lines, or one JSON object.
+///
+/// # Errors
+/// As [`flood`].
+pub fn flood_report(f: &Flood, json: bool) -> Result<String, Failure> {
+    let o = flood(f)?;
+    let pct = |h: usize| 100.0 * h as f64 / o.known.max(1) as f64;
+    if json {
+        return Ok(format!(
+            r#"{{"flood_per_s": {}, "known_every_s": {}, "secs": {}, "capacity": {FLOOD_CAPACITY}, "one_off_keys": {}, "known_sessions": {}, "known_hits": {}, "known_hits_lru": {}, "own_rotations": {}}}"#,
+            f.rate, f.known_every, f.secs, o.one_off, o.known, o.hits, o.lru_hits, o.own_rotations
+        ));
+    }
+    Ok(format!(
+        "flood: {} one-off keys at {}/s for {} s; a known peer every {} s ({} sessions); \
+         cache of {FLOOD_CAPACITY} peers, key lifetime {} s ({} key pairs)\n\
+         known peer's hits, W-TinyLFU (this cache): {} of {} ({:.1}%)\n\
+         known peer's hits, LRU (the policy before): {} of {} ({:.1}%)",
+        o.one_off,
+        f.rate,
+        f.secs,
+        f.known_every,
+        o.known,
+        f.lifetime,
+        o.own_rotations,
+        o.hits,
+        o.known,
+        pct(o.hits),
+        o.lru_hits,
+        o.known,
+        pct(o.lru_hits)
+    ))
+}
+
+#[cfg(test)]
+mod flood_tests {
+    #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+    use super::{Flood, flood, flood_report};
+
+    #[test]
+    fn the_known_peer_hits_through_a_flood_that_an_lru_cache_cannot_hold() {
+        // 1,100 one-off keys between two sessions: more than the 1,024 peers held.
+        let f = Flood {
+            rate: 1100.0,
+            known_every: 1.0,
+            secs: 8.0,
+            lifetime: 7200,
+        };
+        let o = flood(&f).unwrap();
+        assert_eq!(o.known, 8);
+        assert_eq!(o.one_off, 8800);
+        assert_eq!(o.lru_hits, 0, "LRU forgets the known peer every time");
+        assert!(o.hits >= 6, "{} hits of 8", o.hits);
+    }
+
+    #[test]
+    fn bad_rates_are_refused() {
+        for (rate, every, secs) in [(0.0, 1.0, 1.0), (10.0, -1.0, 1.0), (f64::NAN, 1.0, 1.0)] {
+            let f = Flood {
+                rate,
+                known_every: every,
+                secs,
+                lifetime: 7200,
+            };
+            assert!(flood_report(&f, false).is_err());
+        }
+    }
 }

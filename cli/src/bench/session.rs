@@ -227,7 +227,7 @@ pub fn run(version: Option<Version>, body: &[u8], caches: &mut Caches) -> Result
 }
 
 fn keys<'a, R: ?Sized>(cache: &'a mut KeyCache<4>, rng: &'a mut R) -> CachedKeys<'a, 4, R> {
-    CachedKeys { cache, now: 0, rng }
+    CachedKeys::new(cache, 0, rng)
 }
 
 /// A `MESSAGE`-byte body of mail-like lines, its final `.` line included.

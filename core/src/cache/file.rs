@@ -492,6 +492,8 @@ impl CacheFile {
         now: impl Fn() -> u64,
         rng: &mut R,
     ) -> io::Result<(PublicKey, KeyPairFrom)> {
+        // The cache's own_public_key is not called on this path: key its policy here.
+        cache.seed_policy(rng);
         let lifetime = cache.lifetime();
         let t = now();
         if let Some(public) = current(cache, t) {

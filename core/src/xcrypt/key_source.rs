@@ -4,7 +4,7 @@
 use rand_core::TryCryptoRng;
 
 use crate::agreement::{SharedSecret, shared_secret};
-use crate::cache::KeyCache;
+use crate::cache::{KeyCache, Lookup};
 use crate::kdf::NONCE_BYTES;
 use crate::keys::{KeyPair, PublicKey};
 
@@ -50,6 +50,22 @@ pub struct CachedKeys<'a, const N: usize, R: ?Sized> {
     pub now: u64,
     /// A cryptographic RNG.
     pub rng: &'a mut R,
+    /// Whether the latest [`shared_secret`](KeySource::shared_secret) came from the
+    /// cache; `None` before the first, or when the latest failed. For the caller's log
+    /// (a mail server may say "key cache hit"): nothing on the wire depends on it.
+    pub lookup: Option<Lookup>,
+}
+
+impl<'a, const N: usize, R: ?Sized> CachedKeys<'a, N, R> {
+    /// Keys from `cache` as of `now`, nonces from `rng`, no lookup yet.
+    pub fn new(cache: &'a mut KeyCache<N>, now: u64, rng: &'a mut R) -> Self {
+        Self {
+            cache,
+            now,
+            rng,
+            lookup: None,
+        }
+    }
 }
 
 impl<const N: usize, R: TryCryptoRng + ?Sized> KeySource for CachedKeys<'_, N, R> {
@@ -64,10 +80,9 @@ impl<const N: usize, R: TryCryptoRng + ?Sized> KeySource for CachedKeys<'_, N, R
         own: &PublicKey,
         peer: &PublicKey,
     ) -> Result<SharedSecret, KeyUnavailable> {
-        self.cache
-            .shared_secret_for(own, peer)
-            .map(|(secret, _)| secret)
-            .ok_or(KeyUnavailable)
+        let found = self.cache.shared_secret_for(own, peer);
+        self.lookup = found.as_ref().map(|&(_, lookup)| lookup);
+        found.map(|(secret, _)| secret).ok_or(KeyUnavailable)
     }
 
     fn nonce(&mut self) -> Result<[u8; NONCE_BYTES], KeyUnavailable> {

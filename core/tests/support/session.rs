@@ -207,7 +207,7 @@ fn keys<'a>(
     now: u64,
 ) -> Keys<'a> {
     match cache {
-        Some(cache) => Keys::Cached(CachedKeys { cache, now, rng }),
+        Some(cache) => Keys::Cached(CachedKeys::new(cache, now, rng)),
         None => Keys::Static(StaticKeys::new(pair, rng)),
     }
 }

@@ -7,7 +7,7 @@ use rand_core::TryCryptoRng;
 
 use super::CacheFile;
 use crate::agreement::SharedSecret;
-use crate::cache::KeyCache;
+use crate::cache::{KeyCache, Lookup};
 use crate::kdf::NONCE_BYTES;
 use crate::keys::PublicKey;
 use crate::xcrypt::{KeySource, KeyUnavailable};
@@ -33,6 +33,11 @@ pub struct FileKeys<'a, const N: usize, R: ?Sized, C> {
     pub rng: &'a mut R,
     /// The latest error of the file, if a call fell back to memory.
     pub error: Option<io::Error>,
+    /// Whether the latest [`shared_secret`](KeySource::shared_secret) came from a cache
+    /// (this process's memory, or the file another process wrote) rather than being
+    /// computed here; `None` before the first, or when the latest failed. For the
+    /// caller's log: nothing on the wire depends on it.
+    pub lookup: Option<Lookup>,
 }
 
 impl<'a, const N: usize, R: ?Sized, C> FileKeys<'a, N, R, C> {
@@ -44,6 +49,7 @@ impl<'a, const N: usize, R: ?Sized, C> FileKeys<'a, N, R, C> {
             now,
             rng,
             error: None,
+            lookup: None,
         }
     }
 }
@@ -73,6 +79,7 @@ impl<const N: usize, R: TryCryptoRng + ?Sized, C: Fn() -> u64> KeySource for Fil
                 self.cache.shared_secret_for(own, peer)
             }
         };
+        self.lookup = found.as_ref().map(|&(_, lookup)| lookup);
         found.map(|(secret, _)| secret).ok_or(KeyUnavailable)
     }
 
