@@ -19,7 +19,8 @@ use ssmail_core::{KeyCache, PublicKey, SharedSecret};
 use crate::guard::guard;
 use crate::result::ssmail_result;
 
-/// Peers remembered per process; the least recently used is forgotten first.
+/// Peers remembered per process; which stay is the cache's scan-resistant policy
+/// (docs/xcrypt.md §5.1).
 const CACHE_PEERS: usize = 1024;
 
 /// A key source: one key pair at a time and the peers' shared secrets.

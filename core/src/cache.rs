@@ -10,6 +10,8 @@
 //! secret a miss would compute.
 
 #[cfg(all(feature = "std", unix))]
+pub mod detached;
+#[cfg(all(feature = "std", unix))]
 pub mod file;
 mod siphash;
 mod sketch;

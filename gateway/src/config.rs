@@ -10,6 +10,7 @@ use ssmail_core::DEFAULT_LIFETIME_SECS;
 use ssmail_core::xcrypt::Version;
 
 use crate::error::Error;
+use crate::limits::{ClientLimits, Net};
 
 /// Which side of the mail hop the gateway stands on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +122,34 @@ pub struct Config {
     pub routes: Vec<Route>,
     /// Where the Prometheus metrics are served (`GET /metrics`), if anywhere.
     pub metrics_listen: Option<String>,
+    /// Per-client limits (anvil-style).
+    pub clients: ClientLimits,
+    /// Defences against hostile clients: line limits, deadlines, stress, the DH pool.
+    pub hardening: Hardening,
+}
+
+/// Defences against hostile clients, beyond the per-client limits (GATEWAY.md, "Hostile
+/// clients").
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hardening {
+    /// Command lines longer than this (CRLF included) get 500 (Postfix's
+    /// `line_length_limit`: 2048).
+    pub line_length: usize,
+    /// Errors in one session before 421 and close (Postfix's `smtpd_hard_error_limit`: 20).
+    pub hard_error_limit: u32,
+    /// A command line (or a body record of `line_length` octets) must be complete this
+    /// long after its first octet (Postfix's `smtpd_per_record_deadline`).
+    pub line_deadline: Duration,
+    /// With at least this share (percent) of `max_sessions` in use, the gateway is under
+    /// stress.
+    pub stress_percent: u32,
+    /// Under stress, the client's idle timeout and the line deadline are at most this
+    /// (Postfix: `smtpd_timeout` goes from 300 s to 10 s).
+    pub stress_idle: Duration,
+    /// Threads computing Diffie-Hellman misses.
+    pub dh_threads: usize,
+    /// Misses waiting for a thread, at most; beyond it the exchange gets 454.
+    pub dh_queue: usize,
 }
 
 /// How long a client may be silent on its turn: RFC 5321's server timeout (section
@@ -156,6 +185,8 @@ struct FileTimeouts {
     client_idle_secs: Option<f64>,
     upstream_idle_secs: Option<f64>,
     session_secs: Option<f64>,
+    line_secs: Option<f64>,
+    stress_idle_secs: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -163,6 +194,16 @@ struct FileTimeouts {
 struct FileLimits {
     max_sessions: Option<usize>,
     grace_secs: Option<f64>,
+    client_sessions: Option<u32>,
+    client_sessions_per_minute: Option<u32>,
+    client_new_keys_per_minute: Option<u32>,
+    client_per_network: Option<bool>,
+    exempt: Option<Vec<String>>,
+    line_length: Option<usize>,
+    hard_error_limit: Option<u32>,
+    stress_percent: Option<u32>,
+    dh_threads: Option<usize>,
+    dh_queue: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -234,6 +275,7 @@ impl Config {
             ));
         }
         let grace = seconds("limits.grace_secs", file.limits.grace_secs, 10.0)?;
+        let (clients, hardening) = hardening(&file.limits, &file.timeouts)?;
         let require_default = args.require_xcrypt || file.require_xcrypt.unwrap_or(false);
 
         let mut routes = Vec::new();
@@ -290,8 +332,66 @@ impl Config {
             grace,
             routes,
             metrics_listen,
+            clients,
+            hardening,
         })
     }
+}
+
+/// The per-client limits and the defences, from the file or their defaults.
+fn hardening(l: &FileLimits, t: &FileTimeouts) -> Result<(ClientLimits, Hardening), Error> {
+    let defaults = ClientLimits::default();
+    let exempt = match &l.exempt {
+        None => defaults.exempt,
+        Some(nets) => nets
+            .iter()
+            .map(|n| {
+                Net::parse(n).ok_or_else(|| {
+                    Error::Config(format!("limits.exempt: {n:?} is not ADDR or ADDR/LEN"))
+                })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let clients = ClientLimits {
+        sessions: l.client_sessions.unwrap_or(defaults.sessions),
+        sessions_per_minute: l
+            .client_sessions_per_minute
+            .unwrap_or(defaults.sessions_per_minute),
+        new_keys_per_minute: l
+            .client_new_keys_per_minute
+            .unwrap_or(defaults.new_keys_per_minute),
+        per_network: l.client_per_network.unwrap_or(defaults.per_network),
+        exempt,
+    };
+    let line_length = l.line_length.unwrap_or(2048);
+    if !(512..=1 << 20).contains(&line_length) {
+        return Err(Error::Config(
+            "limits.line_length: must be from 512 (RFC 5321) to 1048576".into(),
+        ));
+    }
+    let stress_percent = l.stress_percent.unwrap_or(80);
+    if !(1..=100).contains(&stress_percent) {
+        return Err(Error::Config(
+            "limits.stress_percent: must be from 1 to 100".into(),
+        ));
+    }
+    let dh_threads = l.dh_threads.unwrap_or(2);
+    let dh_queue = l.dh_queue.unwrap_or(64);
+    if dh_threads == 0 || dh_threads > 256 || dh_queue > 1 << 16 {
+        return Err(Error::Config(
+            "limits.dh_threads: 1 to 256; limits.dh_queue: at most 65536".into(),
+        ));
+    }
+    let hardening = Hardening {
+        line_length,
+        hard_error_limit: l.hard_error_limit.unwrap_or(20).max(1),
+        line_deadline: seconds("timeouts.line_secs", t.line_secs, DEFAULT_CLIENT_IDLE_SECS)?,
+        stress_percent,
+        stress_idle: seconds("timeouts.stress_idle_secs", t.stress_idle_secs, 10.0)?,
+        dh_threads,
+        dh_queue,
+    };
+    Ok((clients, hardening))
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, Error> {
@@ -386,6 +486,50 @@ mod tests {
         assert_eq!(s.max_sessions, 1000);
         assert_eq!(s.routes.len(), 1);
         assert_eq!(s.log_format, LogFormat::Text);
+        assert_eq!(s.clients, ClientLimits::default());
+        assert_eq!(s.hardening.line_length, 2048);
+        assert_eq!(s.hardening.hard_error_limit, 20);
+        assert_eq!(s.hardening.line_deadline, Duration::from_secs(300));
+        assert_eq!(s.hardening.stress_idle, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn hardening_keys_are_read_and_checked() {
+        let s = Config::merge(
+            &args("inbound", Some("127.0.0.1:1"), Some("127.0.0.1:2")),
+            parse(
+                r#"
+                [timeouts]
+                line_secs = 5
+                [limits]
+                client_sessions = 3
+                client_sessions_per_minute = 60
+                client_new_keys_per_minute = 10
+                client_per_network = true
+                exempt = ["192.0.2.0/24"]
+                line_length = 512
+                hard_error_limit = 2
+                "#,
+            ),
+        )
+        .expect("valid");
+        assert_eq!(s.clients.sessions, 3);
+        assert_eq!(s.clients.sessions_per_minute, 60);
+        assert_eq!(s.clients.new_keys_per_minute, 10);
+        assert!(s.clients.per_network);
+        assert_eq!(s.clients.exempt.len(), 1);
+        assert_eq!(s.hardening.line_length, 512);
+        assert_eq!(s.hardening.hard_error_limit, 2);
+        assert_eq!(s.hardening.line_deadline, Duration::from_secs(5));
+        let bad = |text: &str| {
+            let r = Config::merge(&args("inbound", Some("a:1"), Some("h:2")), parse(text));
+            assert!(matches!(r, Err(Error::Config(_))), "{text}");
+        };
+        bad("[limits]\nline_length = 100");
+        bad("[limits]\nexempt = [\"10.0.0.0/40\"]");
+        bad("[limits]\nstress_percent = 0");
+        bad("[limits]\ndh_threads = 0");
+        bad("[timeouts]\nline_secs = 0");
     }
 
     #[test]

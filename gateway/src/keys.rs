@@ -8,12 +8,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use ssmail_core::cache::detached::{Computed, Detached};
 use ssmail_core::cache::file::{CacheFile, Loaded};
 use ssmail_core::kdf::NONCE_BYTES;
 use ssmail_core::xcrypt::{KeySource, KeyUnavailable};
 use ssmail_core::{KeyCache, Lookup, PublicKey, SharedSecret};
 
-/// Peers remembered at most; the least recently used is forgotten first.
+/// Peers remembered at most; which stay is the cache's scan-resistant policy
+/// (docs/xcrypt.md §5.1: one-off keys cannot push out peers that come back).
 pub const CACHE_PEERS: usize = 1024;
 
 /// The process's key cache.
@@ -47,6 +49,28 @@ impl SharedKeys {
         SessionKeys {
             shared: self,
             lookup: None,
+            computed: None,
+            refuse_miss: None,
+        }
+    }
+
+    /// The cached secret of `own` with `peer`, or the job that computes it (a quick
+    /// look under the lock: nothing is computed here). `None`: `own` is not ours.
+    pub fn lookup(&self, own: &PublicKey, peer: &PublicKey) -> Option<Detached> {
+        self.lock().lookup_detached(own, peer)
+    }
+
+    /// Stores a secret computed off the lock.
+    pub fn store(&self, computed: &Computed) {
+        let mut cache = self.lock();
+        // Into a full cache, a peer kept means another one left (or this one was not
+        // admitted): counted as an eviction.
+        let full = cache.len() == CACHE_PEERS;
+        if cache.remember_computed(computed) {
+            self.dirty.store(true, Ordering::Release);
+            if full {
+                self.metrics.cache_evicted();
+            }
         }
     }
 
@@ -78,6 +102,11 @@ pub struct SessionKeys<'a> {
     shared: &'a SharedKeys,
     /// Whether the session's shared secret came from the cache (the latest exchange).
     pub lookup: Option<Lookup>,
+    /// A secret computed in the pool for the exchange about to be fed: own key, peer key.
+    pub computed: Option<(PublicKey, PublicKey, Computed)>,
+    /// A peer whose secret could not be had (the pool was full): its exchange is
+    /// refused with 454 rather than computed here.
+    pub refuse_miss: Option<PublicKey>,
 }
 
 impl KeySource for SessionKeys<'_> {
@@ -107,25 +136,35 @@ impl KeySource for SessionKeys<'_> {
         own: &PublicKey,
         peer: &PublicKey,
     ) -> Result<SharedSecret, KeyUnavailable> {
-        // A miss computes the secret under the lock (about 70 µs here): other sessions
-        // wait that long, which is cheaper than computing one peer's secret twice.
-        let (started, mut cache) = (std::time::Instant::now(), self.shared.lock());
-        let full = cache.len() == CACHE_PEERS;
-        let (secret, lookup) = cache.shared_secret_for(own, peer).ok_or(KeyUnavailable)?;
-        drop(cache);
-        let m = &self.shared.metrics;
-        m.cache_lookup(lookup == Lookup::Hit);
-        if lookup == Lookup::Miss {
-            m.dh_done(started.elapsed());
-            if full {
-                m.cache_evicted();
+        // Never computed under the lock: a hit is a quick look, a miss is computed
+        // outside it (by the pool before the exchange was fed, or here) and stored.
+        let job = match self.shared.lookup(own, peer).ok_or(KeyUnavailable)? {
+            Detached::Hit(secret) => {
+                self.shared.metrics.cache_lookup(true);
+                self.lookup = Some(Lookup::Hit);
+                return Ok(secret);
             }
-        }
-        if lookup == Lookup::Miss {
-            self.shared.dirty.store(true, Ordering::Release);
-        }
-        self.lookup = Some(lookup);
-        Ok(secret)
+            Detached::Miss(job) => job,
+        };
+        self.lookup = Some(Lookup::Miss);
+        let computed = match self.computed.take() {
+            Some((o, p, c)) if o == *own && p == *peer => c,
+            _ if self.refuse_miss.as_ref() == Some(peer) => {
+                self.lookup = None;
+                return Err(KeyUnavailable);
+            }
+            // Not seen beforehand (outbound: the client side, whose local MTA is no
+            // flood): computed on this worker, still outside the lock.
+            _ => {
+                let started = std::time::Instant::now();
+                let computed = job.compute();
+                self.shared.metrics.dh_done(started.elapsed());
+                computed
+            }
+        };
+        self.shared.metrics.cache_lookup(false);
+        self.shared.store(&computed);
+        Ok(computed.secret().clone())
     }
 
     fn nonce(&mut self) -> Result<[u8; NONCE_BYTES], KeyUnavailable> {

@@ -18,10 +18,14 @@
 #![forbid(unsafe_code)]
 
 mod config;
+mod dh;
 mod error;
 mod keys;
+mod limits;
+mod lines;
 mod log;
 mod outbox;
+mod refusals;
 mod session;
 // The operator's side (issue 17): metrics, reload, check-config, systemd.
 mod check;
@@ -41,14 +45,16 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 pub use check::{Checked, check_file};
-pub use config::{Config, LogFormat, Mode, Options, Route, Timeouts};
+pub use config::{Config, Hardening, LogFormat, Mode, Options, Route, Timeouts};
 pub use error::Error;
+pub use limits::{ClientLimits, Net, Refusal};
 pub use log::{SessionRecord, Traffic};
 pub use metrics::{Flow, Metrics};
 pub use reload::Reloader;
 
 use keys::SharedKeys;
 use reload::Live;
+use session::Shared;
 
 /// How often a changed key cache is written to its file.
 const SAVE_EVERY: Duration = Duration::from_secs(5);
@@ -204,19 +210,28 @@ impl Gateway {
         let settings = live.current();
         let format = settings.log_format;
         let slots = Arc::new(Semaphore::new(settings.max_sessions));
+        // The per-client counts, the DH pool and the slots are built from the config at
+        // start (a reload keeps their settings: `Live::replace`); each session reads the
+        // rest of the config of its moment.
+        let shared = Arc::new(Shared::new(
+            Arc::clone(&settings),
+            Arc::clone(&keys),
+            Arc::clone(&slots),
+            metrics.clone(),
+        ));
         let mut accepting = JoinSet::new();
         for (listener, route) in listeners {
             accepting.spawn(accept_loop(
                 listener,
                 route,
                 Arc::clone(&live),
-                Arc::clone(&keys),
-                Arc::clone(&slots),
+                Arc::clone(&shared),
                 records.clone(),
                 metrics.clone(),
             ));
         }
         let saver = tokio::spawn(save_periodically(Arc::clone(&keys), format));
+        let flusher = tokio::spawn(flush_refusals(Arc::clone(&shared)));
         if let Some(listener) = metrics_listener {
             accepting.spawn(metrics_http::serve(listener, metrics));
         }
@@ -245,6 +260,8 @@ impl Gateway {
             );
         }
         saver.abort();
+        flusher.abort();
+        shared.refusals.flush();
         save_now(&keys, format).await;
         Ok(())
     }
@@ -278,8 +295,7 @@ async fn accept_loop(
     listener: TcpListener,
     bound: Route,
     live: Arc<Live>,
-    keys: Arc<SharedKeys>,
-    slots: Arc<Semaphore>,
+    shared: Arc<Shared>,
     records: Option<mpsc::UnboundedSender<SessionRecord>>,
     metrics: Metrics,
 ) {
@@ -294,29 +310,43 @@ async fn accept_loop(
                 continue;
             }
         };
+        let Ok(slot) = Arc::clone(&shared.slots).try_acquire_owned() else {
+            shared.refuse(socket, peer, Refusal::TooManySessions);
+            continue;
+        };
+        let client = match shared.admit(peer) {
+            Ok(c) => c,
+            Err(why) => {
+                drop(slot);
+                shared.refuse(socket, peer, why);
+                continue;
+            }
+        };
         // Read once: this session runs with the config of this moment to its end.
         let settings = live.current();
         let route = Live::route(&settings, &bound);
-        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            metrics.refused("max_sessions");
-            tokio::spawn(session::refuse(
-                socket,
-                b"421 4.3.2 ssmail gateway: too many sessions, try again later\r\n",
-            ));
-            continue;
-        };
-        let (keys, records, metrics) = (Arc::clone(&keys), records.clone(), metrics.clone());
+        let (shared, records, metrics) = (Arc::clone(&shared), records.clone(), metrics.clone());
         tokio::spawn(async move {
             metrics.session_started(settings.mode);
-            let record = session::run(socket, peer, &route, &settings, &keys).await;
+            let record = session::run(socket, peer, &route, &shared, &settings).await;
             metrics.session(&record);
             log::session(settings.log_format, &record);
             if let Some(records) = records {
                 // A receiver that went away wants no more records.
                 let _ = records.send(record);
             }
+            drop(client);
             drop(slot);
         });
+    }
+}
+
+/// Says, once a second, how many refusals went unlogged.
+async fn flush_refusals(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        shared.refusals.flush();
     }
 }
 

@@ -150,6 +150,28 @@ pub fn notice(format: LogFormat, what: &str) {
     emit(&line);
 }
 
+/// A client refused, or its session cut short, for `reason`.
+pub fn refused(format: LogFormat, reason: &str, peer: SocketAddr) {
+    let line = match format {
+        LogFormat::Json => {
+            json!({ "event": "refused", "reason": reason, "peer": peer.to_string() }).to_string()
+        }
+        LogFormat::Text => format!("refused reason={reason} peer={peer}"),
+    };
+    emit(&line);
+}
+
+/// `count` refusals for `reason` were not logged (over the lines-per-second budget).
+pub fn suppressed(format: LogFormat, reason: &str, count: u64) {
+    let line = match format {
+        LogFormat::Json => {
+            json!({ "event": "refused-suppressed", "reason": reason, "count": count }).to_string()
+        }
+        LogFormat::Text => format!("refused reason={reason} suppressed={count}"),
+    };
+    emit(&line);
+}
+
 /// A session ended.
 pub fn session(format: LogFormat, record: &SessionRecord) {
     emit(&record.line(format));

@@ -98,6 +98,32 @@ impl Live {
             ));
             new.max_sessions = old.max_sessions;
         }
+        // The per-client counts and the Diffie-Hellman pool are built once, at start.
+        if new.clients != old.clients {
+            kept.push(
+                "the [limits] per-client limits stay as they were until the next restart"
+                    .to_owned(),
+            );
+            new.clients.clone_from(&old.clients);
+        }
+        if (
+            new.hardening.dh_threads,
+            new.hardening.dh_queue,
+            new.hardening.stress_percent,
+        ) != (
+            old.hardening.dh_threads,
+            old.hardening.dh_queue,
+            old.hardening.stress_percent,
+        ) {
+            kept.push(
+                "limits.dh_threads, limits.dh_queue and limits.stress_percent stay as they were \
+                 until the next restart"
+                    .to_owned(),
+            );
+            new.hardening.dh_threads = old.hardening.dh_threads;
+            new.hardening.dh_queue = old.hardening.dh_queue;
+            new.hardening.stress_percent = old.hardening.stress_percent;
+        }
         if new.metrics_listen != old.metrics_listen {
             kept.push("metrics_listen stays as it was until the next restart".to_owned());
             new.metrics_listen.clone_from(&old.metrics_listen);

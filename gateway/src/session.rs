@@ -7,18 +7,29 @@
 //! and the upstream the local MTA; outbound, the client is the local MTA and the
 //! upstream the far end (the client machine's peer).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use ssmail_core::xcrypt::{Client, Event, Fallback, Server, SessionError, Sink};
+use ssmail_core::PublicKey;
+use ssmail_core::cache::detached::Detached;
+use ssmail_core::xcrypt::{
+    Client, Command, Event, Fallback, KeySource as _, LINE_MAX, Server, SessionError, Sink,
+};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
 use tokio::time::{Instant, sleep_until, timeout};
 
 use crate::config::{Config, Mode, Route};
+use crate::dh::{DhPool, Full};
 use crate::keys::{SessionKeys, SharedKeys};
+use crate::limits::{Limiter, Refusal};
+use crate::lines::CommandLines;
 use crate::log::{SessionRecord, Traffic};
+use crate::metrics::Metrics;
 use crate::outbox::{LineWatch, Outbox};
+use crate::refusals::RefusalLog;
 
 /// What the inbound gateway takes out of its MTA's EHLO replies: STARTTLS (the client
 /// would start TLS with the MTA through us, and XCRYPT never starts inside TLS) and
@@ -40,19 +51,103 @@ const HOLD_MAX: usize = 64 * 1024;
 pub const UPSTREAM_DOWN: &[u8] =
     b"421 4.4.1 ssmail gateway: upstream unavailable, try again later\r\n";
 const UPSTREAM_LOST: &[u8] = b"421 4.4.2 ssmail gateway: upstream closed the connection\r\n";
-const IDLE: &[u8] = b"421 4.4.2 ssmail gateway: timeout, closing\r\n";
 const PROTOCOL: &[u8] = b"421 4.5.0 ssmail gateway: protocol violation, closing\r\n";
 const REQUIRED: &[u8] =
     b"421 4.7.0 ssmail gateway: XCRYPT required for this route and not available, try again later\r\n";
 
-/// Runs one session to its end and says what happened.
+/// What every session of the process shares: the settings, the key cache and its DH
+/// pool, the session slots, the per-client counts and the refusal log.
+pub struct Shared {
+    /// The settings.
+    pub settings: Arc<Config>,
+    /// The key cache.
+    pub keys: Arc<SharedKeys>,
+    /// One permit per session that may run.
+    pub slots: Arc<Semaphore>,
+    /// Per-client counts.
+    pub limiter: Mutex<Limiter>,
+    /// The refusal log.
+    pub refusals: RefusalLog,
+    /// Where key-cache misses are computed.
+    pub dh: DhPool,
+    /// The gateway's metrics.
+    pub metrics: Metrics,
+}
+
+/// A session counted against its client's limits; counted out when dropped.
+pub struct Admitted {
+    shared: Arc<Shared>,
+    ip: IpAddr,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        self.shared.limiter().end(self.ip);
+    }
+}
+
+impl Shared {
+    /// The shared state of a gateway started with `settings` (the limiter, the DH pool
+    /// and the stress threshold keep these; each session reads the rest of the config of
+    /// its moment).
+    pub fn new(
+        settings: Arc<Config>,
+        keys: Arc<SharedKeys>,
+        slots: Arc<Semaphore>,
+        metrics: Metrics,
+    ) -> Self {
+        let h = settings.hardening;
+        Self {
+            limiter: Mutex::new(Limiter::new(settings.clients.clone())),
+            refusals: RefusalLog::new(settings.log_format, metrics.clone()),
+            dh: DhPool::new(h.dh_threads, h.dh_queue),
+            metrics,
+            settings,
+            keys,
+            slots,
+        }
+    }
+
+    fn limiter(&self) -> std::sync::MutexGuard<'_, Limiter> {
+        // The counts stay usable after a panic elsewhere: at worst one is off by one.
+        self.limiter.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts a new session of `peer`, or says why it is refused.
+    pub fn admit(self: &Arc<Self>, peer: SocketAddr) -> Result<Admitted, Refusal> {
+        self.limiter().begin(peer.ip(), Instant::now().into_std())?;
+        Ok(Admitted {
+            shared: Arc::clone(self),
+            ip: peer.ip(),
+        })
+    }
+
+    /// Refuses a client at once: logged, answered, closed (in a task of its own).
+    pub fn refuse(&self, socket: TcpStream, peer: SocketAddr, why: Refusal) {
+        self.refusals.refused(why, peer);
+        tokio::spawn(refuse(socket, why.reply()));
+    }
+
+    /// Whether most session slots are in use (`limits.stress_percent`).
+    fn stressed(&self) -> bool {
+        let max = self.settings.max_sessions;
+        let used = max.saturating_sub(self.slots.available_permits());
+        used.saturating_mul(100)
+            >= max.saturating_mul(self.settings.hardening.stress_percent as usize)
+    }
+}
+
+/// Runs one session to its end, with the config `settings` (the one of the moment it
+/// was accepted: a reload does not change a running session), and says what happened.
 pub async fn run(
     client: TcpStream,
     peer: SocketAddr,
     route: &Route,
-    settings: &Config,
-    keys: &SharedKeys,
+    shared: &Shared,
+    config: &Arc<Config>,
 ) -> SessionRecord {
+    let settings = &**config;
+    let keys = &*shared.keys;
     let started = Instant::now();
     let mut record = SessionRecord {
         mode: settings.mode,
@@ -86,8 +181,8 @@ pub async fn run(
         }
     };
     let _ = upstream.set_nodelay(true);
-    let mut proxy = Proxy::new(settings, route, keys.session());
-    proxy.drive(client, upstream, settings, started).await;
+    let mut proxy = Proxy::new(shared, Arc::clone(config), peer, route, keys.session());
+    proxy.drive(client, upstream, started).await;
     record.suite = proxy.suite;
     record.cache = proxy.keys.lookup;
     record.fallback = proxy.fallback;
@@ -194,9 +289,31 @@ enum Ending {
     XcryptRequired,
     ClientError(String),
     UpstreamError(String),
+    /// Cut by a limit or a defence of the gateway's.
+    Refused(Refusal),
 }
 
 struct Proxy<'a> {
+    shared: &'a Shared,
+    /// This session's config.
+    settings: Arc<Config>,
+    peer: SocketAddr,
+    /// Inbound: the client's command lines as they go to the MTA.
+    guard: Option<CommandLines>,
+    /// Records the guard completed so far (for the per-record deadline).
+    records: usize,
+    /// Errors so far (over-long lines).
+    errors: u32,
+    /// A defence that must end the session, found while feeding.
+    cut_pending: Option<Refusal>,
+    /// Inbound, before encryption: the client's current line, while it may be an
+    /// `XCRYPT` one (for computing its key before the state machine needs it).
+    scan: Vec<u8>,
+    /// The current line is too long to be `XCRYPT`: skipped to its end.
+    scan_skip: bool,
+    /// The scan saw an `EHLO` (and no `HELO` since): only then may `XCRYPT` be accepted
+    /// (docs/xcrypt.md §4.3), and only then is a key computed ahead.
+    scan_ehlo: bool,
     machine: Machine,
     keys: SessionKeys<'a>,
     out: Outputs,
@@ -214,12 +331,30 @@ struct Proxy<'a> {
 }
 
 impl<'a> Proxy<'a> {
-    fn new(settings: &Config, route: &Route, keys: SessionKeys<'a>) -> Self {
+    fn new(
+        shared: &'a Shared,
+        config: Arc<Config>,
+        peer: SocketAddr,
+        route: &Route,
+        keys: SessionKeys<'a>,
+    ) -> Self {
+        let settings = &*config;
         let machine = match settings.mode {
             Mode::Inbound => Machine::In(Box::new(Server::new(&settings.versions).hiding(HIDDEN))),
             Mode::Outbound => Machine::Out(Box::new(Client::new(&settings.versions))),
         };
         Self {
+            shared,
+            settings: Arc::clone(&config),
+            peer,
+            guard: (settings.mode == Mode::Inbound)
+                .then(|| CommandLines::new(settings.hardening.line_length)),
+            records: 0,
+            errors: 0,
+            cut_pending: None,
+            scan: Vec::new(),
+            scan_skip: false,
+            scan_ehlo: false,
             machine,
             keys,
             out: Outputs {
@@ -248,13 +383,11 @@ impl<'a> Proxy<'a> {
     /// The loop: read both sides, feed the machine, write what it produced.
     // `tokio::select!` expands to a `%` (its branch rotation); no secret comes near it.
     #[allow(clippy::integer_division_remainder_used)]
-    async fn drive(
-        &mut self,
-        mut client: TcpStream,
-        mut upstream: TcpStream,
-        settings: &Config,
-        started: Instant,
-    ) {
+    async fn drive(&mut self, mut client: TcpStream, mut upstream: TcpStream, started: Instant) {
+        let shared = self.shared;
+        let config = Arc::clone(&self.settings);
+        let settings = &*config;
+        let hard = settings.hardening;
         let (mut cr, mut cw) = client.split();
         let (mut ur, mut uw) = upstream.split();
         // Filled by `read_buf` into spare capacity: no zeroing of 64 KiB per session.
@@ -264,11 +397,25 @@ impl<'a> Proxy<'a> {
         // Whose turn it is, from the direction of the last bytes read: the upstream's
         // (a command or the connection waits for its reply) or the client's.
         let mut turn = Turn::Upstream;
+        // Under stress the client's time shrinks (read again at every wake-up, so it
+        // applies to the sessions already waiting).
         let limit = |turn: Turn| match turn {
+            Turn::Client if shared.stressed() => {
+                settings.timeouts.client_idle.min(hard.stress_idle)
+            }
             Turn::Client => settings.timeouts.client_idle,
             Turn::Upstream => settings.timeouts.upstream_idle,
         };
-        let mut idle_end = Instant::now() + limit(turn);
+        let line_limit = || {
+            if shared.stressed() {
+                hard.line_deadline.min(hard.stress_idle)
+            } else {
+                hard.line_deadline
+            }
+        };
+        let mut last_active = Instant::now();
+        // When the client's partial command line (or body record) must be complete.
+        let mut line_deadline: Option<Instant> = None;
         // Once ending: until when the client is still read (and ignored).
         let mut drain_end: Option<Instant> = None;
         let mut client_writable = true;
@@ -306,7 +453,15 @@ impl<'a> Proxy<'a> {
             }
             let wake = match drain_end {
                 Some(d) => d,
-                None => idle_end.min(session_end),
+                None => {
+                    let idle_end = (last_active + limit(turn)).min(session_end);
+                    // Woken at least every `stress_idle`: stress that began meanwhile
+                    // shortens this session's wait too.
+                    let recheck = Instant::now() + hard.stress_idle;
+                    line_deadline
+                        .map_or(idle_end, |d| d.min(idle_end))
+                        .min(recheck)
+                }
             };
             let read_client = !self.client_eof && (ending || self.to_upstream.len() < HIGH_WATER);
             let read_upstream = !ending && !self.upstream_eof && self.to_client.len() < HIGH_WATER;
@@ -319,7 +474,7 @@ impl<'a> Proxy<'a> {
                     Ok(n) => {
                         self.to_client.consume(n);
                         self.traffic.to_client += n as u64;
-                        idle_end = Instant::now() + limit(turn);
+                        last_active = Instant::now();
                     }
                     Err(e) => {
                         client_writable = false;
@@ -331,7 +486,7 @@ impl<'a> Proxy<'a> {
                     Ok(n) => {
                         self.to_upstream.consume(n);
                         self.traffic.to_upstream += n as u64;
-                        idle_end = Instant::now() + limit(turn);
+                        last_active = Instant::now();
                     }
                     Err(e) => {
                         upstream_writable = false;
@@ -344,9 +499,24 @@ impl<'a> Proxy<'a> {
                     Ok(n) => {
                         self.traffic.from_client += n as u64;
                         turn = Turn::Upstream;
-                        idle_end = Instant::now() + limit(turn);
+                        last_active = Instant::now();
                         if !ending {
-                            self.client_bytes(&cbuf[..n]);
+                            let before = self.records;
+                            self.client_bytes(&cbuf[..n]).await;
+                            self.settle();
+                            if self.guard.is_some() {
+                                // The deadline is the current record's: it starts again
+                                // whenever one completes.
+                                let progressed = self.records > before;
+                                let whole = progressed
+                                    && self.at_record_start()
+                                    && (self.encrypted() || cbuf[..n].ends_with(b"\n"));
+                                if whole {
+                                    line_deadline = None;
+                                } else if progressed || line_deadline.is_none() {
+                                    line_deadline = Some(Instant::now() + line_limit());
+                                }
+                            }
                         }
                         cbuf.clear();
                     }
@@ -363,8 +533,19 @@ impl<'a> Proxy<'a> {
                     Ok(n) => {
                         self.traffic.from_upstream += n as u64;
                         turn = Turn::Client;
-                        idle_end = Instant::now() + limit(turn);
+                        last_active = Instant::now();
+                        let before = self.records;
                         self.upstream_bytes(&ubuf[..n]);
+                        self.settle();
+                        // Client input held by the state machine until this reply may
+                        // have completed a line.
+                        if self.records > before {
+                            line_deadline = if self.at_record_start() {
+                                None
+                            } else {
+                                Some(Instant::now() + line_limit())
+                            };
+                        }
                         ubuf.clear();
                     }
                     Err(e) => {
@@ -376,14 +557,30 @@ impl<'a> Proxy<'a> {
                     if drain_end.is_some() {
                         break;
                     }
-                    self.ending = Some(if Instant::now() >= session_end {
+                    let now = Instant::now();
+                    let ending = if now >= session_end {
                         Ending::SessionTooLong
-                    } else {
+                    } else if line_deadline.is_some_and(|d| now >= d) {
+                        Ending::Refused(Refusal::LineDeadline)
+                    } else if now >= last_active + limit(turn) {
                         Ending::Timeout(turn)
-                    });
+                    } else {
+                        // Woken early (stress passed): wait again.
+                        continue;
+                    };
+                    let refusal = match ending {
+                        Ending::Refused(r) => Some(r),
+                        Ending::Timeout(Turn::Client) => Some(Refusal::IdleTimeout),
+                        _ => None,
+                    };
+                    if let Some(r) = refusal {
+                        shared.refusals.refused(r, self.peer);
+                    }
+                    let reply = refusal.unwrap_or(Refusal::IdleTimeout).reply();
+                    self.ending = Some(ending);
                     // With the client gone already, there is nobody to tell.
                     if !self.client_eof {
-                        self.say_to_client(IDLE);
+                        self.say_to_client(reply);
                     }
                 }
             }
@@ -391,7 +588,7 @@ impl<'a> Proxy<'a> {
     }
 
     /// Bytes from the client.
-    fn client_bytes(&mut self, bytes: &[u8]) {
+    async fn client_bytes(&mut self, bytes: &[u8]) {
         if matches!(self.gate, Gate::AwaitEhlo) {
             // Only EHLO can lead to XCRYPT: anything else is answered at once.
             let n = bytes.len().min(5);
@@ -401,11 +598,184 @@ impl<'a> Proxy<'a> {
             }
             self.gate = Gate::Holding(Vec::new());
         }
+        if self.guard.is_some() && !self.encrypted() {
+            for key in self.xcrypt_keys(bytes) {
+                if !self.prepare_key(key).await {
+                    return;
+                }
+            }
+        }
         self.feed(From::Client, bytes);
+    }
+
+    /// The peer keys of the `XCRYPT` command lines that `bytes` completes.
+    fn xcrypt_keys(&mut self, bytes: &[u8]) -> Vec<PublicKey> {
+        let mut keys = Vec::new();
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let (part, ends) = match rest.iter().position(|&b| b == b'\n') {
+                Some(i) => (&rest[..=i], true),
+                None => (rest, false),
+            };
+            rest = &rest[part.len()..];
+            if !self.scan_skip {
+                if self.scan.len() + part.len() > LINE_MAX {
+                    self.scan_skip = true;
+                    self.scan = Vec::new();
+                } else {
+                    self.scan.extend_from_slice(part);
+                }
+            }
+            if ends {
+                let word = self.scan.get(..5).unwrap_or_default();
+                if word.eq_ignore_ascii_case(b"EHLO ") || word.eq_ignore_ascii_case(b"HELO ") {
+                    self.scan_ehlo = word[0].eq_ignore_ascii_case(&b'E');
+                }
+                // Only what the machine would take up: after EHLO, a version we offer
+                // (anything else is refused without a key being needed).
+                if let Some(Ok(Command::Start { key, version, .. })) = Command::parse(&self.scan) {
+                    if self.scan_ehlo && self.settings.versions.contains(&version) {
+                        keys.push(key);
+                    }
+                }
+                self.scan.clear();
+                self.scan_skip = false;
+            }
+        }
+        keys
+    }
+
+    /// Makes the shared secret with `peer` ready before the state machine asks for it:
+    /// a hit is left to the machine; a miss is computed in the DH pool (counted against
+    /// the client's new-key limit), or, with the pool full, marked to be refused with 454.
+    /// `false` if the session must end.
+    async fn prepare_key(&mut self, peer: PublicKey) -> bool {
+        // The key the machine will answer with; if this fails, so will the machine's
+        // own call, and it answers for it.
+        let Ok(own) = self.keys.own_public_key() else {
+            return true;
+        };
+        let Some(Detached::Miss(job)) = self.shared.keys.lookup(&own, &peer) else {
+            return true;
+        };
+        let new_key = self
+            .shared
+            .limiter()
+            .new_key(self.peer.ip(), Instant::now().into_std());
+        if let Err(why) = new_key {
+            self.cut(why);
+            return false;
+        }
+        let m = &self.shared.metrics;
+        m.dh_queued(self.shared.dh.depth() + 1);
+        let started = std::time::Instant::now();
+        let result = self.shared.dh.compute(job).await;
+        m.dh_queued(self.shared.dh.depth());
+        match result {
+            Ok(Some(computed)) => {
+                m.dh_done(started.elapsed());
+                self.keys.computed = Some((own, peer, computed));
+            }
+            // Lost (the runtime is ending): the machine computes it if it gets that far.
+            Ok(None) => {}
+            Err(Full) => {
+                self.shared
+                    .refusals
+                    .refused(Refusal::DhQueueFull, self.peer);
+                self.keys.refuse_miss = Some(peer);
+            }
+        }
+        true
+    }
+
+    /// Ends the session for `why`: logged, and the client told.
+    fn cut(&mut self, why: Refusal) {
+        if self.ending.is_some() {
+            return;
+        }
+        self.shared.refusals.refused(why, self.peer);
+        self.ending = Some(Ending::Refused(why));
+        if !self.client_eof {
+            self.say_to_client(why.reply());
+        }
+    }
+
+    /// After input was fed: a defence that must end the session does so, and the 500s
+    /// owed for over-long lines are given in their turn (or 421 at the error limit).
+    fn settle(&mut self) {
+        if let Some(why) = self.cut_pending.take() {
+            self.cut(why);
+            return;
+        }
+        while self.ending.is_none() && self.guard.as_ref().is_some_and(CommandLines::reply_due) {
+            if self.errors >= self.settings.hardening.hard_error_limit {
+                self.cut(Refusal::TooManyErrors);
+                return;
+            }
+            self.machine_reply(Refusal::LineTooLong.reply());
+            let held = self
+                .guard
+                .as_mut()
+                .map(CommandLines::replied)
+                .unwrap_or_default();
+            if !held.is_empty() {
+                self.guarded(&held);
+                if let Some(why) = self.cut_pending.take() {
+                    self.cut(why);
+                }
+            }
+        }
+    }
+
+    /// Passes client bytes for the MTA through the guard (inbound) to the upstream.
+    fn guarded(&mut self, bytes: &[u8]) {
+        let last = self.replies.last_code();
+        let Some(guard) = &mut self.guard else {
+            self.to_upstream.push(bytes);
+            return;
+        };
+        let mut pass = Vec::new();
+        let p = guard.push(bytes, last, &mut pass);
+        self.to_upstream.push(&pass);
+        self.records += p.records;
+        if p.too_long > 0 {
+            self.errors = self
+                .errors
+                .saturating_add(u32::try_from(p.too_long).unwrap_or(u32::MAX));
+            self.shared
+                .refusals
+                .refused(Refusal::LineTooLong, self.peer);
+        }
+        if p.runaway {
+            self.cut_pending.get_or_insert(Refusal::LineRunaway);
+        }
+    }
+
+    /// Whether the guard stands between records (always, outbound).
+    fn at_record_start(&self) -> bool {
+        self.guard
+            .as_ref()
+            .is_none_or(CommandLines::at_record_start)
+    }
+
+    /// Whether encryption is on.
+    fn encrypted(&self) -> bool {
+        match &self.machine {
+            Machine::In(s) => s.version().is_some(),
+            Machine::Out(c) => c.version().is_some(),
+        }
     }
 
     /// Bytes from the upstream.
     fn upstream_bytes(&mut self, bytes: &[u8]) {
+        if let Some(guard) = &mut self.guard {
+            guard.replies(bytes);
+        }
+        self.machine_reply(bytes);
+    }
+
+    /// Reply bytes into the state machine, from the MTA or as if from it.
+    fn machine_reply(&mut self, bytes: &[u8]) {
         if self.out.mode == Mode::Inbound {
             self.replies.feed(bytes);
         }
@@ -454,7 +824,9 @@ impl<'a> Proxy<'a> {
             }
         }
         if self.ending.is_none() {
-            self.to_upstream.push(&self.out.upstream);
+            let up = std::mem::take(&mut self.out.upstream);
+            self.guarded(&up);
+            self.out.upstream = up;
         }
         self.out.upstream.clear();
         let down = std::mem::take(&mut self.out.client);
@@ -504,7 +876,7 @@ impl<'a> Proxy<'a> {
         match self.out.mode {
             // As if the MTA had said it: through the server machine, encrypted if
             // encryption is on.
-            Mode::Inbound => self.upstream_bytes(reply),
+            Mode::Inbound => self.machine_reply(reply),
             // The local MTA always gets plaintext.
             Mode::Outbound => {
                 self.replies.feed(reply);
@@ -544,6 +916,41 @@ impl<'a> Proxy<'a> {
             Some(Ending::ClientError(_)) if self.quit_sent() => "ok".into(),
             Some(Ending::ClientError(e)) => format!("client connection failed: {e}"),
             Some(Ending::UpstreamError(e)) => format!("upstream connection failed: {e}"),
+            Some(Ending::Refused(why)) => format!("refused: {}", why.name()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Options;
+
+    #[test]
+    fn stress_begins_at_the_configured_share_of_slots() {
+        let options = Options {
+            listen: Some("127.0.0.1:1".into()),
+            upstream: Some("127.0.0.1:2".into()),
+            ..Options::new(Mode::Inbound)
+        };
+        let config = Config::from_toml(
+            &options,
+            "[limits]\nmax_sessions = 10\nstress_percent = 80\n",
+        )
+        .expect("valid");
+        let (keys, _) = SharedKeys::new(100, None);
+        let slots = Arc::new(Semaphore::new(10));
+        let shared = Shared::new(
+            Arc::new(config),
+            Arc::new(keys),
+            Arc::clone(&slots),
+            Metrics::new(),
+        );
+        let seven = slots.try_acquire_many(7).expect("free");
+        assert!(!shared.stressed());
+        let eighth = slots.try_acquire().expect("free");
+        assert!(shared.stressed());
+        drop((seven, eighth));
+        assert!(!shared.stressed());
     }
 }

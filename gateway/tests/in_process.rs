@@ -194,3 +194,161 @@ fn settings_and_ports_are_refused_before_any_session() {
         Err(Error::Io(_))
     ));
 }
+
+/// Tight defences for the hostile-client tests: 512-octet lines, 1 s per line, two
+/// sessions per address (loopback not exempt).
+const HOSTILE: &str = "[timeouts]\nconnect_secs = 2\nline_secs = 1\n\
+                       [limits]\ngrace_secs = 0.5\nline_length = 512\nhard_error_limit = 3\n\
+                       client_sessions = 2\nexempt = []\n";
+
+/// Reads until the peer closes (or 10 s); what came.
+fn read_to_close(s: &mut std::net::TcpStream) -> String {
+    use std::io::Read as _;
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut all = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return String::from_utf8_lossy(&all).into_owned(),
+            Ok(n) => all.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+#[test]
+fn overlong_and_endless_lines_are_answered_here_and_never_reach_the_mta() {
+    let rt = runtime();
+    let sink = Sink::start();
+    let mut inbound = Running::start(&rt, Mode::Inbound, sink.addr, HOSTILE);
+    let (mut s, greeting) = Smtp::connect(inbound.addr);
+    assert!(greeting.starts_with("220"), "{greeting}");
+    assert!(s.cmd("EHLO c.test").starts_with("250"));
+    let long = format!("NOOP {}", "A".repeat(600));
+    let reply = s.cmd(&long);
+    assert!(reply.starts_with("500 5.5.2"), "{reply}");
+    // Pipelined behind another over-long line: each answered in order.
+    s.send(format!("{long}\r\nNOOP\r\n").as_bytes());
+    assert!(s.reply().starts_with("500 5.5.2"));
+    assert!(s.reply().starts_with("250"));
+    // The third error reaches the limit: 421, closed.
+    let reply = s.cmd(&long);
+    assert!(reply.starts_with("421 4.7.0"), "{reply}");
+    assert!(s.closed_within(Duration::from_secs(5)));
+    let record = inbound.record(&rt);
+    assert_eq!(record.result, "refused: too-many-errors", "{record:?}");
+
+    // 10 MB without a line end: cut long before its end, with an answer.
+    let mut raw = std::net::TcpStream::connect(inbound.addr).unwrap();
+    let mut greeting = [0u8; 3];
+    std::io::Read::read_exact(&mut raw, &mut greeting).unwrap();
+    assert_eq!(&greeting, b"220");
+    let writer = raw.try_clone().unwrap();
+    let sending = std::thread::spawn(move || {
+        use std::io::Write as _;
+        let mut w = writer;
+        let chunk = vec![b'B'; 64 * 1024];
+        let mut sent = 0usize;
+        while sent < 10 << 20 {
+            if w.write_all(&chunk).is_err() {
+                break;
+            }
+            sent += chunk.len();
+        }
+        sent
+    });
+    let heard = read_to_close(&mut raw);
+    assert!(
+        heard.contains("421 4.7.0 ssmail gateway: line too long"),
+        "{heard}"
+    );
+    let sent = sending.join().unwrap();
+    let record = inbound.record(&rt);
+    assert_eq!(record.result, "refused: line-runaway", "{record:?}");
+    assert!(
+        record.traffic.to_upstream < 1024,
+        "sent {sent}, upstream got {}",
+        record.traffic.to_upstream
+    );
+    let commands = sink.commands();
+    assert!(
+        commands
+            .iter()
+            .all(|c| !c.contains("AAAA") && !c.contains("BBBB")),
+        "{commands:?}"
+    );
+    assert_eq!(inbound.stop(&rt).0, Ok(()));
+}
+
+#[test]
+fn a_dripping_client_is_cut_at_the_line_deadline() {
+    let rt = runtime();
+    let sink = Sink::start();
+    let mut inbound = Running::start(&rt, Mode::Inbound, sink.addr, HOSTILE);
+    let (mut s, _) = Smtp::connect(inbound.addr);
+    assert!(s.cmd("EHLO c.test").starts_with("250"));
+    let start = Instant::now();
+    // One byte every 300 ms: each keeps the connection busy, none ends the line.
+    let mut reply = String::new();
+    for b in b"NOOP NOOP NOOP NOOP" {
+        s.send(&[*b]);
+        std::thread::sleep(Duration::from_millis(300));
+        if start.elapsed() > Duration::from_millis(1500) {
+            reply = s.reply();
+            break;
+        }
+    }
+    assert!(reply.starts_with("421 4.4.2"), "{reply:?}");
+    assert!(start.elapsed() < Duration::from_secs(4));
+    let record = inbound.record(&rt);
+    assert_eq!(record.result, "refused: line-deadline", "{record:?}");
+    assert_eq!(inbound.stop(&rt).0, Ok(()));
+}
+
+#[test]
+fn one_address_gets_its_share_of_sessions_and_no_more() {
+    let rt = runtime();
+    let sink = Sink::start();
+    let mut inbound = Running::start(&rt, Mode::Inbound, sink.addr, HOSTILE);
+    let (_a, g1) = Smtp::connect(inbound.addr);
+    let (_b, g2) = Smtp::connect(inbound.addr);
+    assert!(g1.starts_with("220") && g2.starts_with("220"));
+    let (_c, g3) = Smtp::connect(inbound.addr);
+    assert!(g3.starts_with("421 4.7.0"), "{g3}");
+    drop((_a, _b));
+    for _ in 0..2 {
+        let record = inbound.record(&rt);
+        assert_eq!(record.result, "client closed the connection before QUIT");
+    }
+    // Their slots are given back.
+    let (_d, g4) = Smtp::connect(inbound.addr);
+    assert!(g4.starts_with("220"), "{g4}");
+    assert_eq!(inbound.stop(&rt).0, Ok(()));
+}
+
+#[test]
+fn a_slow_body_that_keeps_moving_is_not_cut() {
+    let rt = runtime();
+    let sink = Sink::start();
+    let mut inbound = Running::start(&rt, Mode::Inbound, sink.addr, HOSTILE);
+    let (mut s, _) = Smtp::connect(inbound.addr);
+    assert!(s.cmd("EHLO c.test").starts_with("250"));
+    assert!(s.cmd("MAIL FROM:<a@a.test>").starts_with("250"));
+    assert!(s.cmd("RCPT TO:<b@b.test>").starts_with("250"));
+    assert!(s.cmd("DATA").starts_with("354"));
+    // One 7,000-octet body line in 700-octet pieces, 300 ms apart: 3 s in all, three
+    // times the line deadline, but every piece completes a 512-octet record.
+    let start = Instant::now();
+    for _ in 0..10 {
+        s.send(&[b'x'; 700]);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let reply = s.data_body(b"\r\n");
+    assert!(reply.starts_with("250"), "{reply}");
+    assert!(start.elapsed() > Duration::from_secs(2));
+    let stored = sink.wait_for(1, 30);
+    assert_eq!(stored[0].body.len(), 7002);
+    drop(s);
+    let record = inbound.record(&rt);
+    assert!(!record.result.starts_with("refused"), "{record:?}");
+    assert_eq!(inbound.stop(&rt).0, Ok(()));
+}
