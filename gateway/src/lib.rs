@@ -20,6 +20,7 @@
 mod config;
 mod dh;
 mod error;
+mod flights;
 mod keys;
 mod limits;
 mod lines;

@@ -23,6 +23,7 @@ use tokio::time::{Instant, sleep_until, timeout};
 
 use crate::config::{Config, Mode, Route};
 use crate::dh::{DhPool, Full};
+use crate::flights::{Flights, Joined, Outcome, follow};
 use crate::keys::{SessionKeys, SharedKeys};
 use crate::limits::{Limiter, Refusal};
 use crate::lines::CommandLines;
@@ -72,6 +73,8 @@ pub struct Shared {
     pub dh: DhPool,
     /// The gateway's metrics.
     pub metrics: Metrics,
+    /// Misses being computed, so that a burst of one new peer key costs one.
+    pub flights: Arc<Flights>,
 }
 
 /// A session counted against its client's limits; counted out when dropped.
@@ -102,6 +105,7 @@ impl Shared {
             refusals: RefusalLog::new(settings.log_format, metrics.clone()),
             dh: DhPool::new(h.dh_threads, h.dh_queue),
             metrics,
+            flights: Arc::new(Flights::default()),
             settings,
             keys,
             slots,
@@ -658,11 +662,27 @@ impl<'a> Proxy<'a> {
         let Some(Detached::Miss(job)) = self.shared.keys.lookup(&own, &peer) else {
             return true;
         };
+        let leader = match self.shared.flights.join(&own, &peer) {
+            Joined::Leader(leader) => leader,
+            // Another session is computing this very secret: wait for it rather than
+            // take a second place in the pool (or count a new key against the client).
+            Joined::Follower(rx) => {
+                match follow(rx).await {
+                    Outcome::Refused => self.keys.refuse_miss = Some(peer),
+                    // Cached: the machine's lookup hits. Lost: it computes for itself.
+                    Outcome::Cached | Outcome::Lost | Outcome::Pending => {}
+                }
+                return true;
+            }
+        };
         let new_key = self
             .shared
             .limiter()
             .new_key(self.peer.ip(), Instant::now().into_std());
         if let Err(why) = new_key {
+            // The followers, if any, are on their own (`Lost`): their clients may be
+            // within their limits.
+            drop(leader);
             self.cut(why);
             return false;
         }
@@ -674,15 +694,19 @@ impl<'a> Proxy<'a> {
         match result {
             Ok(Some(computed)) => {
                 m.dh_done(started.elapsed());
+                // Into the cache before the followers are told, so that they hit.
+                self.shared.keys.store(&computed);
+                leader.finish(Outcome::Cached);
                 self.keys.computed = Some((own, peer, computed));
             }
             // Lost (the runtime is ending): the machine computes it if it gets that far.
-            Ok(None) => {}
+            Ok(None) => leader.finish(Outcome::Lost),
             Err(Full) => {
                 self.shared
                     .refusals
                     .refused(Refusal::DhQueueFull, self.peer);
                 self.keys.refuse_miss = Some(peer);
+                leader.finish(Outcome::Refused);
             }
         }
         true
