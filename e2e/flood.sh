@@ -12,6 +12,7 @@
 #   e. the gateway's memory: VmRSS / VmHWM after each phase (reported; checked < 256 MB).
 #   f. a client over client_new_keys_per_minute gets 421 (a second gateway, 3 s).
 #
+# FLOOD_DH_BATCH=always runs the DH pool's multi-buffer batch path on any CPU.
 # Usage: bash e2e/flood.sh   (needs python3 and a release build of ssmail:
 #   cargo build --release --locked -p ssmail; $SSMAIL_BIN overrides the path)
 # Costs about 50 s (49 s measured, FLOOD_SECS=20 by default). Exit 0: all checks passed; 1: one failed;
@@ -77,6 +78,7 @@ line_secs = $LINE_SECS
 max_sessions = 1000
 client_sessions = 50
 exempt = []
+dh_batch = "${FLOOD_DH_BATCH:-auto}"
 EOF
 
 "$PY" "$HERE/flood.py" sink "$P_SINK" "$W/sink.json" 2>"$W/sink.err" &

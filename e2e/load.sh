@@ -18,7 +18,7 @@
 # Usage: e2e/load.sh [--quick] [--standin] [--rounds N] [--messages N] [--concurrency N]
 #                    [--size BYTES] [--per-session N] [--multi-per-session N]
 #                    [--report PATH] [--keep] [--no-relays] [--postfix [--postfix-messages N]]
-#                    [--key-lifetime SECS]
+#                    [--key-lifetime SECS] [--dh-batch auto|always|never]
 #                    [--no-build] [--ssmail PATH] [--smtp-load PATH]
 #
 #   --quick       1,000 messages per run instead of 10,000 (for CI: a smoke test; its figures
@@ -29,6 +29,8 @@
 #   --no-relays   skip C
 #   --key-lifetime SECS   the gateways' key_lifetime_secs (config file): a short one makes key
 #                 pairs rotate during the runs (each session must still use XCRYPT)
+#   --dh-batch MODE   the gateways' limits.dh_batch (config file): `always` runs the
+#                 multi-buffer batch path of the DH pool on any CPU (GATEWAY.md)
 #   --postfix     also measure against a real MTA: a scratch Postfix instance (in the work
 #                 directory, listening on 127.0.0.1, discarding all mail; needs root and the
 #                 postfix user) reached directly (D) and through a second gateway pair (E);
@@ -55,6 +57,7 @@ QUICK=0
 RELAYS=1
 POSTFIX=0
 KEY_LIFETIME=
+DH_BATCH=
 PF_MESSAGES=
 BUILD=1
 KEEP=0
@@ -71,6 +74,7 @@ while [ $# -gt 0 ]; do
     --no-relays) RELAYS=0 ;;
     --postfix) POSTFIX=1 ;;
     --key-lifetime) KEY_LIFETIME=$2; shift ;;
+    --dh-batch) DH_BATCH=$2; shift ;;
     --postfix-messages) PF_MESSAGES=$2; shift ;;
     --rounds) ROUNDS=$2; shift ;;
     --messages) MESSAGES=$2; shift ;;
@@ -197,8 +201,11 @@ else
     wait_for "$WORK/outbound$1.log" listening
   }
   GW_CONFIG=()
-  if [ -n "$KEY_LIFETIME" ]; then
-    printf 'key_lifetime_secs = %s\n' "$KEY_LIFETIME" >"$WORK/gateway.toml"
+  if [ -n "$KEY_LIFETIME" ] || [ -n "$DH_BATCH" ]; then
+    {
+      [ -z "$KEY_LIFETIME" ] || printf 'key_lifetime_secs = %s\n' "$KEY_LIFETIME"
+      [ -z "$DH_BATCH" ] || printf '[limits]\ndh_batch = "%s"\n' "$DH_BATCH"
+    } >"$WORK/gateway.toml"
     GW_CONFIG=(--config "$WORK/gateway.toml")
   fi
   start_pair "" "$P_IN" "$P_OUT" "$P_SINK"

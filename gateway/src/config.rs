@@ -9,6 +9,7 @@ use serde::Deserialize;
 use ssmail_core::DEFAULT_LIFETIME_SECS;
 use ssmail_core::xcrypt::Version;
 
+use crate::dh::Batching;
 use crate::error::Error;
 use crate::limits::{ClientLimits, Net};
 
@@ -150,6 +151,8 @@ pub struct Hardening {
     pub dh_threads: usize,
     /// Misses waiting for a thread, at most; beyond it the exchange gets 454.
     pub dh_queue: usize,
+    /// Whether a DH thread computes several misses as one multi-buffer batch.
+    pub dh_batch: Batching,
 }
 
 /// How long a client may be silent on its turn: RFC 5321's server timeout (section
@@ -204,6 +207,7 @@ struct FileLimits {
     stress_percent: Option<u32>,
     dh_threads: Option<usize>,
     dh_queue: Option<usize>,
+    dh_batch: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -382,6 +386,16 @@ fn hardening(l: &FileLimits, t: &FileTimeouts) -> Result<(ClientLimits, Hardenin
             "limits.dh_threads: 1 to 256; limits.dh_queue: at most 65536".into(),
         ));
     }
+    let dh_batch = match l.dh_batch.as_deref() {
+        None | Some("auto") => Batching::Auto,
+        Some("always") => Batching::Always,
+        Some("never") => Batching::Never,
+        Some(other) => {
+            return Err(Error::Config(format!(
+                "limits.dh_batch: \"{other}\" is not one of auto, always, never"
+            )));
+        }
+    };
     let hardening = Hardening {
         line_length,
         hard_error_limit: l.hard_error_limit.unwrap_or(20).max(1),
@@ -390,6 +404,7 @@ fn hardening(l: &FileLimits, t: &FileTimeouts) -> Result<(ClientLimits, Hardenin
         stress_idle: seconds("timeouts.stress_idle_secs", t.stress_idle_secs, 10.0)?,
         dh_threads,
         dh_queue,
+        dh_batch,
     };
     Ok((clients, hardening))
 }
@@ -509,6 +524,7 @@ mod tests {
                 exempt = ["192.0.2.0/24"]
                 line_length = 512
                 hard_error_limit = 2
+                dh_batch = "always"
                 "#,
             ),
         )
@@ -520,6 +536,7 @@ mod tests {
         assert_eq!(s.clients.exempt.len(), 1);
         assert_eq!(s.hardening.line_length, 512);
         assert_eq!(s.hardening.hard_error_limit, 2);
+        assert_eq!(s.hardening.dh_batch, Batching::Always);
         assert_eq!(s.hardening.line_deadline, Duration::from_secs(5));
         let bad = |text: &str| {
             let r = Config::merge(&args("inbound", Some("a:1"), Some("h:2")), parse(text));
@@ -529,6 +546,7 @@ mod tests {
         bad("[limits]\nexempt = [\"10.0.0.0/40\"]");
         bad("[limits]\nstress_percent = 0");
         bad("[limits]\ndh_threads = 0");
+        bad("[limits]\ndh_batch = \"sometimes\"");
         bad("[timeouts]\nline_secs = 0");
     }
 

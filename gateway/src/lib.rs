@@ -220,6 +220,20 @@ impl Gateway {
             Arc::clone(&slots),
             metrics.clone(),
         ));
+        let h = &settings.hardening;
+        log::notice(
+            format,
+            &format!(
+                "DH pool: {} threads, {} waiting, {}",
+                h.dh_threads,
+                h.dh_queue,
+                if shared.dh.batches() {
+                    "misses computed in batches of up to 8"
+                } else {
+                    "misses computed one at a time"
+                }
+            ),
+        );
         let mut accepting = JoinSet::new();
         for (listener, route) in listeners {
             accepting.spawn(accept_loop(

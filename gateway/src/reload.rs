@@ -109,19 +109,22 @@ impl Live {
         if (
             new.hardening.dh_threads,
             new.hardening.dh_queue,
+            new.hardening.dh_batch,
             new.hardening.stress_percent,
         ) != (
             old.hardening.dh_threads,
             old.hardening.dh_queue,
+            old.hardening.dh_batch,
             old.hardening.stress_percent,
         ) {
             kept.push(
-                "limits.dh_threads, limits.dh_queue and limits.stress_percent stay as they were \
-                 until the next restart"
+                "limits.dh_threads, limits.dh_queue, limits.dh_batch and limits.stress_percent \
+                 stay as they were until the next restart"
                     .to_owned(),
             );
             new.hardening.dh_threads = old.hardening.dh_threads;
             new.hardening.dh_queue = old.hardening.dh_queue;
+            new.hardening.dh_batch = old.hardening.dh_batch;
             new.hardening.stress_percent = old.hardening.stress_percent;
         }
         if new.metrics_listen != old.metrics_listen {

@@ -103,7 +103,7 @@ impl Shared {
         Self {
             limiter: Mutex::new(Limiter::new(settings.clients.clone())),
             refusals: RefusalLog::new(settings.log_format, metrics.clone()),
-            dh: DhPool::new(h.dh_threads, h.dh_queue),
+            dh: DhPool::new(h.dh_threads, h.dh_queue, h.dh_batch),
             metrics,
             flights: Arc::new(Flights::default()),
             settings,
@@ -687,10 +687,16 @@ impl<'a> Proxy<'a> {
             return false;
         }
         let m = &self.shared.metrics;
-        m.dh_queued(self.shared.dh.depth() + 1);
         let started = std::time::Instant::now();
-        let result = self.shared.dh.compute(job).await;
-        m.dh_queued(self.shared.dh.depth());
+        let result = match self.shared.dh.submit(job) {
+            Ok(admitted) => {
+                m.dh_queued(self.shared.dh.depth());
+                let computed = admitted.wait().await;
+                m.dh_queued(self.shared.dh.depth());
+                Ok(computed)
+            }
+            Err(full) => Err(full),
+        };
         match result {
             Ok(Some(computed)) => {
                 m.dh_done(started.elapsed());

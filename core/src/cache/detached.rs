@@ -3,8 +3,14 @@
 //! or every hit waits behind every miss. [`KeyCache::lookup_detached`] answers a hit at
 //! once and otherwise hands out a [`Job`], which computes the secret wherever the caller
 //! likes; [`KeyCache::remember_computed`] then stores it. What goes on the wire is the
-//! same as with [`KeyCache::shared_secret_for`].
+//! same as with [`KeyCache::shared_secret_for`]. Several jobs can be computed as one
+//! batch ([`Job::compute_batch`]), which pays where the CPU has AVX-512 IFMA
+//! ([`batching_pays`]).
 
+use std::vec;
+use std::vec::Vec;
+
+use ssmail_bigint_x86::{MultiBackend, SecretExponent, U768, oakley};
 use zeroize::Zeroize as _;
 
 use crate::agreement::{SharedSecret, shared_secret};
@@ -34,6 +40,49 @@ impl Job {
     pub fn peer(&self) -> &PublicKey {
         &self.peer
     }
+
+    /// Each job's secret, in order, computed together through the multi-buffer API
+    /// (`ssmail_bigint_x86::oakley::batch`): eight at a time in the IFMA lanes where the
+    /// CPU has them, else one after another on the default backend. The same secrets as
+    /// [`compute`](Self::compute) one by one, and as constant-time: every lane has its own
+    /// exponent and base, and which job is in which lane depends only on their order.
+    pub fn compute_batch(jobs: Vec<Job>) -> Vec<Computed> {
+        Self::compute_batch_on(jobs, None)
+    }
+
+    /// [`compute_batch`](Self::compute_batch) on a named multi-buffer backend (the
+    /// tests run every runnable one).
+    fn compute_batch_on(jobs: Vec<Job>, on: Option<MultiBackend>) -> Vec<Computed> {
+        let peers: Vec<U768> = jobs.iter().map(|j| j.peer.0).collect();
+        // Copies of the private exponents, wiped when dropped (SecretExponent's Drop).
+        let exps: Vec<SecretExponent> = jobs
+            .iter()
+            .map(|j| j.own_private.exponent().clone())
+            .collect();
+        let mut out = vec![U768::ZERO; jobs.len()];
+        oakley::batch(Some(&peers), &exps, &mut out, on);
+        let computed = jobs
+            .into_iter()
+            .zip(out.iter())
+            .map(|(job, z)| Computed {
+                own: job.own,
+                peer: job.peer,
+                secret: SharedSecret(z.to_be_bytes()),
+            })
+            .collect();
+        // The raw secrets: overwritten before the buffer is freed.
+        out.fill(U768::ZERO);
+        core::hint::black_box(&out);
+        computed
+    }
+}
+
+/// Whether computing misses as one batch ([`Job::compute_batch`]) is faster here than one
+/// by one: only where the 8-lane AVX-512 IFMA kernel runs. Elsewhere the batch API runs
+/// the same single exponentiations one after another (`MultiBackend::Each`), so it
+/// gains nothing, and a job would wait for the others in its batch.
+pub fn batching_pays() -> bool {
+    !matches!(MultiBackend::best(), MultiBackend::Each(_))
 }
 
 /// Prints nothing of the key.
@@ -154,6 +203,56 @@ mod tests {
         let (z, lookup) = cache.shared_secret_for(&own, &peer).expect("ours");
         assert_eq!((z, lookup), (hit, Lookup::Hit));
         assert!(cache.lookup_detached(&pair().public(), &peer).is_none());
+    }
+
+    #[test]
+    fn a_batch_gives_the_secrets_of_single_computations() {
+        // Two own pairs (jobs of the current and the previous pair share a batch), and
+        // eleven peers: more than one group of eight lanes, the last one partial.
+        let owns = [pair(), pair()];
+        let peers: Vec<crate::keys::KeyPair> = (0..11).map(|_| pair()).collect();
+        let jobs = || -> Vec<Job> {
+            peers
+                .iter()
+                .enumerate()
+                .map(|(i, peer)| {
+                    let own = &owns[i & 1];
+                    Job {
+                        own_private: copy_key(own.private()).expect("a valid key"),
+                        own: own.public(),
+                        peer: peer.public(),
+                    }
+                })
+                .collect()
+        };
+        // What each side computes alone: the peer's view is an independent check.
+        let expected: Vec<SharedSecret> = peers
+            .iter()
+            .enumerate()
+            .map(|(i, peer)| {
+                let z = shared_secret(owns[i & 1].private(), &peer.public());
+                assert_eq!(z, shared_secret(peer.private(), &owns[i & 1].public()));
+                z
+            })
+            .collect();
+        let mut ran = 0;
+        for on in MultiBackend::runnable() {
+            let batch = Job::compute_batch_on(jobs(), Some(on));
+            assert_eq!(batch.len(), expected.len(), "backend {}", on.name());
+            for (i, computed) in batch.iter().enumerate() {
+                assert_eq!(*computed.secret(), expected[i], "backend {}", on.name());
+                assert_eq!(computed.own, owns[i & 1].public());
+                assert_eq!(computed.peer, peers[i].public());
+            }
+            ran += 1;
+        }
+        assert!(
+            ran >= 2,
+            "at least the portable and this CPU's default backend"
+        );
+        let best = Job::compute_batch(jobs());
+        assert!(best.iter().map(Computed::secret).eq(expected.iter()));
+        assert!(Job::compute_batch(Vec::new()).is_empty());
     }
 
     #[test]
