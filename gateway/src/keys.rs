@@ -26,9 +26,6 @@ pub struct SharedKeys {
     dirty: AtomicBool,
     /// Where lookups are counted (set by the gateway after `new`).
     pub metrics: crate::metrics::Metrics,
-    /// Held while a session computes a secret itself (not in the pool): see
-    /// `SessionKeys::shared_secret`.
-    computing: Mutex<()>,
 }
 
 impl SharedKeys {
@@ -42,7 +39,6 @@ impl SharedKeys {
             cache: Mutex::new(cache),
             file,
             dirty: AtomicBool::new(false),
-            computing: Mutex::new(()),
             metrics: crate::metrics::Metrics::default(),
         };
         (keys, loaded)
@@ -156,27 +152,6 @@ impl KeySource for SessionKeys<'_> {
                 return Ok(c.secret().clone());
             }
         }
-        if let Detached::Hit(secret) = self.shared.lookup(own, peer).ok_or(KeyUnavailable)? {
-            self.shared.metrics.cache_lookup(true);
-            self.lookup = Some(Lookup::Hit);
-            return Ok(secret);
-        }
-        self.lookup = Some(Lookup::Miss);
-        if self.refuse_miss.as_ref() == Some(peer) {
-            self.lookup = None;
-            return Err(KeyUnavailable);
-        }
-        // Not seen beforehand (outbound: the client side, whose local MTA is no flood;
-        // inbound only when the pool's computation was lost): computed on this worker,
-        // outside the cache's lock but one at a time, and looked up again once our
-        // turn comes. A relay opening many sessions at once to one server then computes
-        // its secret once; the others find it stored (a lookup that misses does not
-        // count as a use of the key). Hits never take this lock.
-        let _one = self
-            .shared
-            .computing
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
         let job = match self.shared.lookup(own, peer).ok_or(KeyUnavailable)? {
             Detached::Hit(secret) => {
                 self.shared.metrics.cache_lookup(true);
@@ -185,6 +160,15 @@ impl KeySource for SessionKeys<'_> {
             }
             Detached::Miss(job) => job,
         };
+        if self.refuse_miss.as_ref() == Some(peer) {
+            self.lookup = None;
+            return Err(KeyUnavailable);
+        }
+        self.lookup = Some(Lookup::Miss);
+        // Not computed beforehand: the session prepares every key the machine will ask
+        // for in the pool (inbound from the client's `XCRYPT`, outbound from the server's
+        // reply), so this is only a computation the pool lost (the runtime is ending).
+        // Computed here, outside the cache's lock.
         let started = std::time::Instant::now();
         let computed = job.compute();
         self.shared.metrics.dh_done(started.elapsed());

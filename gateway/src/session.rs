@@ -14,7 +14,7 @@ use std::time::Duration;
 use ssmail_core::PublicKey;
 use ssmail_core::cache::detached::Detached;
 use ssmail_core::xcrypt::{
-    Client, Command, Event, Fallback, KeySource as _, LINE_MAX, Server, SessionError, Sink,
+    Client, Command, Event, Fallback, KeySource as _, LINE_MAX, Reply, Server, SessionError, Sink,
 };
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -310,11 +310,12 @@ struct Proxy<'a> {
     errors: u32,
     /// A defence that must end the session, found while feeding.
     cut_pending: Option<Refusal>,
-    /// Inbound, before encryption: the client's current line, while it may be an
-    /// `XCRYPT` one (for computing its key before the state machine needs it).
-    scan: Vec<u8>,
-    /// The current line is too long to be `XCRYPT`: skipped to its end.
-    scan_skip: bool,
+    /// Inbound, before encryption: the client's command lines, for the `XCRYPT` ones
+    /// (their keys are computed before the state machine needs them).
+    scan: LineScan,
+    /// Outbound, while our `XCRYPT` waits for its reply: the upstream's reply lines,
+    /// for the server's key (computed in the pool, as inbound).
+    reply_scan: LineScan,
     /// The scan saw an `EHLO` (and no `HELO` since): only then may `XCRYPT` be accepted
     /// (docs/xcrypt.md §4.3), and only then is a key computed ahead.
     scan_ehlo: bool,
@@ -356,8 +357,8 @@ impl<'a> Proxy<'a> {
             records: 0,
             errors: 0,
             cut_pending: None,
-            scan: Vec::new(),
-            scan_skip: false,
+            scan: LineScan::default(),
+            reply_scan: LineScan::default(),
             scan_ehlo: false,
             machine,
             keys,
@@ -539,7 +540,7 @@ impl<'a> Proxy<'a> {
                         turn = Turn::Client;
                         last_active = Instant::now();
                         let before = self.records;
-                        self.upstream_bytes(&ubuf[..n]);
+                        self.upstream_bytes(&ubuf[..n]).await;
                         self.settle();
                         // Client input held by the state machine until this reply may
                         // have completed a line.
@@ -604,7 +605,12 @@ impl<'a> Proxy<'a> {
         }
         if self.guard.is_some() && !self.encrypted() {
             for key in self.xcrypt_keys(bytes) {
-                if !self.prepare_key(key).await {
+                // The key the machine will answer with; if this fails, so will the
+                // machine's own call, and it answers for it.
+                let Ok(own) = self.keys.own_public_key() else {
+                    break;
+                };
+                if !self.prepare_key(own, key).await {
                     return;
                 }
             }
@@ -615,50 +621,28 @@ impl<'a> Proxy<'a> {
     /// The peer keys of the `XCRYPT` command lines that `bytes` completes.
     fn xcrypt_keys(&mut self, bytes: &[u8]) -> Vec<PublicKey> {
         let mut keys = Vec::new();
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            let (part, ends) = match rest.iter().position(|&b| b == b'\n') {
-                Some(i) => (&rest[..=i], true),
-                None => (rest, false),
-            };
-            rest = &rest[part.len()..];
-            if !self.scan_skip {
-                if self.scan.len() + part.len() > LINE_MAX {
-                    self.scan_skip = true;
-                    self.scan = Vec::new();
-                } else {
-                    self.scan.extend_from_slice(part);
+        let (ehlo, versions) = (&mut self.scan_ehlo, &self.settings.versions);
+        self.scan.push(bytes, |line| {
+            let word = line.get(..5).unwrap_or_default();
+            if word.eq_ignore_ascii_case(b"EHLO ") || word.eq_ignore_ascii_case(b"HELO ") {
+                *ehlo = word[0].eq_ignore_ascii_case(&b'E');
+            }
+            // Only what the machine would take up: after EHLO, a version we offer
+            // (anything else is refused without a key being needed).
+            if let Some(Ok(Command::Start { key, version, .. })) = Command::parse(line) {
+                if *ehlo && versions.contains(&version) {
+                    keys.push(key);
                 }
             }
-            if ends {
-                let word = self.scan.get(..5).unwrap_or_default();
-                if word.eq_ignore_ascii_case(b"EHLO ") || word.eq_ignore_ascii_case(b"HELO ") {
-                    self.scan_ehlo = word[0].eq_ignore_ascii_case(&b'E');
-                }
-                // Only what the machine would take up: after EHLO, a version we offer
-                // (anything else is refused without a key being needed).
-                if let Some(Ok(Command::Start { key, version, .. })) = Command::parse(&self.scan) {
-                    if self.scan_ehlo && self.settings.versions.contains(&version) {
-                        keys.push(key);
-                    }
-                }
-                self.scan.clear();
-                self.scan_skip = false;
-            }
-        }
+        });
         keys
     }
 
-    /// Makes the shared secret with `peer` ready before the state machine asks for it:
-    /// a hit is left to the machine; a miss is computed in the DH pool (counted against
-    /// the client's new-key limit), or, with the pool full, marked to be refused with 454.
-    /// `false` if the session must end.
-    async fn prepare_key(&mut self, peer: PublicKey) -> bool {
-        // The key the machine will answer with; if this fails, so will the machine's
-        // own call, and it answers for it.
-        let Ok(own) = self.keys.own_public_key() else {
-            return true;
-        };
+    /// Makes the shared secret of `own` with `peer` ready before the state machine asks
+    /// for it: a hit is left to the machine; a miss is computed in the DH pool (inbound,
+    /// counted against the client's new-key limit), or, with the pool full, marked to be
+    /// refused (inbound: 454; outbound: `XCRYPT FAIL`). `false` if the session must end.
+    async fn prepare_key(&mut self, own: PublicKey, peer: PublicKey) -> bool {
         let Some(Detached::Miss(job)) = self.shared.keys.lookup(&own, &peer) else {
             return true;
         };
@@ -675,10 +659,14 @@ impl<'a> Proxy<'a> {
                 return true;
             }
         };
-        let new_key = self
-            .shared
-            .limiter()
-            .new_key(self.peer.ip(), Instant::now().into_std());
+        // Outbound, the key is the remote server's, not the local client's doing.
+        let new_key = match self.out.mode {
+            Mode::Inbound => self
+                .shared
+                .limiter()
+                .new_key(self.peer.ip(), Instant::now().into_std()),
+            Mode::Outbound => Ok(()),
+        };
         if let Err(why) = new_key {
             // The followers, if any, are on their own (`Lost`): their clients may be
             // within their limits.
@@ -797,9 +785,27 @@ impl<'a> Proxy<'a> {
     }
 
     /// Bytes from the upstream.
-    fn upstream_bytes(&mut self, bytes: &[u8]) {
+    async fn upstream_bytes(&mut self, bytes: &[u8]) {
         if let Some(guard) = &mut self.guard {
             guard.replies(bytes);
+        }
+        if let Machine::Out(client) = &self.machine {
+            if let Some(own) = client.awaiting_key() {
+                let mut keys = Vec::new();
+                self.reply_scan.push(bytes, |line| {
+                    if let Ok(Reply::Accept { key, .. }) = Reply::parse(line) {
+                        keys.push(key);
+                    }
+                });
+                // One reply is awaited: a server sending more gets one computation.
+                if let Some(&key) = keys.first() {
+                    if !self.prepare_key(own, key).await {
+                        return;
+                    }
+                }
+            } else {
+                self.reply_scan = LineScan::default();
+            }
         }
         self.machine_reply(bytes);
     }
@@ -951,10 +957,70 @@ impl<'a> Proxy<'a> {
     }
 }
 
+/// Splits a byte stream into lines for a look at each (the bytes themselves go on
+/// unchanged); a line longer than [`LINE_MAX`] cannot be an XCRYPT command or reply and
+/// is skipped to its end.
+#[derive(Debug, Default)]
+struct LineScan {
+    line: Vec<u8>,
+    /// The current line is too long: skipped to its end.
+    skip: bool,
+}
+
+impl LineScan {
+    /// Calls `each` with every line (LF included) that `bytes` completes.
+    fn push(&mut self, mut bytes: &[u8], mut each: impl FnMut(&[u8])) {
+        while !bytes.is_empty() {
+            let (part, ends) = match bytes.iter().position(|&b| b == b'\n') {
+                Some(i) => (&bytes[..=i], true),
+                None => (bytes, false),
+            };
+            bytes = &bytes[part.len()..];
+            if !self.skip {
+                if self.line.len() + part.len() > LINE_MAX {
+                    self.skip = true;
+                    self.line = Vec::new();
+                } else {
+                    self.line.extend_from_slice(part);
+                }
+            }
+            if ends {
+                if !self.skip {
+                    each(&self.line);
+                }
+                self.line.clear();
+                self.skip = false;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::Options;
+
+    #[test]
+    fn the_line_scan_sees_whole_lines_across_reads_and_skips_long_ones() {
+        let mut scan = LineScan::default();
+        let mut seen: Vec<Vec<u8>> = Vec::new();
+        let long = vec![b'x'; LINE_MAX + 1];
+        let input = [
+            &b"250 XCRYPT "[..],
+            b"k n\r\n2",
+            b"50 OK\r\n",
+            &long,
+            b"y\r\n",
+            b"\n",
+        ];
+        for piece in input {
+            scan.push(piece, |line| seen.push(line.to_vec()));
+        }
+        assert_eq!(
+            seen,
+            [&b"250 XCRYPT k n\r\n"[..], b"250 OK\r\n", b"\n"].map(<[u8]>::to_vec)
+        );
+    }
 
     #[test]
     fn stress_begins_at_the_configured_share_of_slots() {

@@ -118,6 +118,16 @@ impl Client {
         }
     }
 
+    /// Our public key while the server's reply to our `XCRYPT` is awaited: a caller that
+    /// computes shared secrets off its own thread (the gateway's DH pool) can start on
+    /// the key in that reply before feeding it.
+    pub fn awaiting_key(&self) -> Option<PublicKey> {
+        match self.state {
+            State::AwaitAccept { own, .. } => Some(own),
+            _ => None,
+        }
+    }
+
     /// Whether an exchange is under way (the local client's input waits).
     fn exchanging(&self) -> bool {
         matches!(
