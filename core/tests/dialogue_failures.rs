@@ -572,3 +572,22 @@ fn whole_sessions_fall_back_and_still_deliver() {
             .contains(&Event::Plaintext(Fallback::ClientFailed))
     );
 }
+
+#[test]
+fn the_client_names_its_key_while_the_servers_key_is_awaited() {
+    let mut s = ServerSide::after_ehlo(&Version::ALL);
+    let (mut c, sent) = ClientSide::offered(&Version::ALL, "XCRYPT t32_1.0");
+    // The key the command carries, until the reply to it is read.
+    assert_eq!(c.client.awaiting_key(), Some(c.key.public()));
+    assert!(sent.contains(&hex(&c.key.public().to_be_bytes())));
+    let (cmd, _) = sent.split_once('|').unwrap();
+    let reply = s.peer(cmd.as_bytes());
+    let (ok, _) = c.peer(&reply);
+    assert_eq!(ok, "XCRYPT OK\r\n");
+    assert_eq!(c.client.awaiting_key(), None);
+    // Refused: none either.
+    let (mut c, _) = ClientSide::offered(&Version::ALL, "XCRYPT t32_1.0");
+    assert!(c.client.awaiting_key().is_some());
+    c.peer(b"454 XCRYPT FAIL later\r\n");
+    assert_eq!(c.client.awaiting_key(), None);
+}
