@@ -379,39 +379,50 @@ impl Client {
     ) -> Result<(), SessionError> {
         let parsed = line.map_or(Err(ReplyError::Malformed), |l| Reply::parse(l.as_bytes()));
         let positive = code.is_some_and(codes::is_positive);
-        match core::mem::replace(&mut self.state, State::Plain) {
+        // The state's small fields are copied out rather than the whole `State` moved
+        // out with `mem::replace`: that move put a copy of the state, ciphers' room
+        // included, in this frame (firmware/README.md, stack findings).
+        match &self.state {
             State::AwaitAccept {
                 version,
                 own,
                 nonce,
-            } => match parsed {
-                Ok(Reply::Accept { key, nonce: nb }) => match keys.shared_secret(&own, &key) {
-                    Ok(z) => {
-                        let dk = derive(z.as_bytes(), &nonce, &nb);
-                        self.send_peer(Command::Ok.write().as_bytes(), out);
-                        self.state = State::AwaitOk { version, keys: dk };
-                        out.event(Event::Negotiated(version));
-                        Ok(())
-                    }
-                    Err(_) => self.fail(Fallback::LocalFailure, out),
-                },
-                Err(ReplyError::BadKey | ReplyError::BadNonce) => {
-                    self.fail(Fallback::BadServerKey, out)
-                }
-                Ok(Reply::Refused { code }) => self.fall_back(Fallback::Refused { code }, out),
-                Ok(Reply::BadSequence) => self.fall_back(
-                    Fallback::Refused {
-                        code: codes::BAD_SEQUENCE,
+            } => {
+                let (version, own, nonce) = (*version, *own, *nonce);
+                self.state = State::Plain;
+                match parsed {
+                    Ok(Reply::Accept { key, nonce: nb }) => match keys.shared_secret(&own, &key) {
+                        Ok(z) => {
+                            let dk = derive(z.as_bytes(), &nonce, &nb);
+                            self.send_peer(Command::Ok.write().as_bytes(), out);
+                            self.state = State::AwaitOk { version, keys: dk };
+                            out.event(Event::Negotiated(version));
+                            Ok(())
+                        }
+                        Err(_) => self.fail(Fallback::LocalFailure, out),
                     },
-                    out,
-                ),
-                Ok(Reply::Unknown { code }) => self.fall_back(Fallback::NotSupported { code }, out),
-                // A positive reply we cannot use may have left the server waiting for
-                // `XCRYPT OK`: tell it no.
-                _ if positive => self.fail(Fallback::BadReply, out),
-                _ => self.fall_back(Fallback::BadReply, out),
-            },
+                    Err(ReplyError::BadKey | ReplyError::BadNonce) => {
+                        self.fail(Fallback::BadServerKey, out)
+                    }
+                    Ok(Reply::Refused { code }) => self.fall_back(Fallback::Refused { code }, out),
+                    Ok(Reply::BadSequence) => self.fall_back(
+                        Fallback::Refused {
+                            code: codes::BAD_SEQUENCE,
+                        },
+                        out,
+                    ),
+                    Ok(Reply::Unknown { code }) => {
+                        self.fall_back(Fallback::NotSupported { code }, out)
+                    }
+                    // A positive reply we cannot use may have left the server waiting for
+                    // `XCRYPT OK`: tell it no.
+                    _ if positive => self.fail(Fallback::BadReply, out),
+                    _ => self.fall_back(Fallback::BadReply, out),
+                }
+            }
             State::AwaitOk { version, keys: dk } => {
+                let (version, dk) = (*version, dk.clone());
+                self.state = State::Plain;
                 if parsed != Ok(Reply::Ok) {
                     return self.fall_back(Fallback::BadReply, out);
                 }
@@ -420,20 +431,28 @@ impl Client {
                     out.event(Event::Discarded { bytes: rest.len() });
                     *rest = &[];
                 }
-                self.state = State::Active {
-                    version,
-                    ciphers: Ciphers::new(version, &dk.client_to_server, &dk.server_to_client),
-                };
+                self.activate(version, &dk);
                 out.event(Event::EncryptionOn(version));
                 self.release(out)
             }
-            State::AwaitFailAck(why) => self.fall_back(why, out),
-            // Not exchanging: not reached (callers check), and harmless.
-            other => {
-                self.state = other;
-                Ok(())
+            State::AwaitFailAck(why) => {
+                let why = *why;
+                self.fall_back(why, out)
             }
+            // Not exchanging: not reached (callers check), and harmless.
+            State::Plain | State::Active { .. } => Ok(()),
         }
+    }
+
+    /// Encryption on. Not inlined: the ciphers are built in a temporary before they move
+    /// into the state, and in a frame of its own that temporary is on the stack only
+    /// while this runs, not for as long as the dialogue code that calls it.
+    #[inline(never)]
+    fn activate(&mut self, version: Version, dk: &DirectionKeys) {
+        self.state = State::Active {
+            version,
+            ciphers: Ciphers::new(version, &dk.client_to_server, &dk.server_to_client),
+        };
     }
 
     /// Sends `XCRYPT FAIL` and waits for the server's answer.

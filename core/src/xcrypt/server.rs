@@ -351,18 +351,15 @@ impl Server {
 
     fn answer_xcrypt(&mut self, x: XcryptLine, keys: &mut impl KeySource, out: &mut impl Sink) {
         let behind = x.behind;
-        let state = core::mem::replace(&mut self.state, State::Plain(Dialogue::AFTER_EXCHANGE));
-        let reply = match (state, x.parsed) {
-            (active @ State::Active { .. }, _) => {
-                self.state = active;
-                Reply::BadSequence
-            }
+        // Matched by reference, small fields copied out: moving the whole `State` out with
+        // `mem::replace` put a copy of it, ciphers' room included, in this frame
+        // (firmware/README.md, stack findings).
+        let reply = match (&self.state, x.parsed) {
+            (State::Active { .. }, _) => Reply::BadSequence,
             (state, Err(why)) => {
-                match state {
-                    State::AwaitOk { .. } => {
-                        out.event(Event::Plaintext(Fallback::ClientAbandoned));
-                    }
-                    plain => self.state = plain,
+                if let State::AwaitOk { .. } = state {
+                    self.state = State::Plain(Dialogue::AFTER_EXCHANGE);
+                    out.event(Event::Plaintext(Fallback::ClientAbandoned));
                 }
                 Reply::refusal(why)
             }
@@ -374,7 +371,6 @@ impl Server {
                     nonce,
                 }),
             ) => {
-                self.state = State::Plain(dialogue);
                 if behind || !dialogue.allows_xcrypt() {
                     Reply::BadSequence
                 } else if !self.offer.contains(version) {
@@ -384,28 +380,26 @@ impl Server {
                 }
             }
             (State::AwaitOk { version, keys }, Ok(Command::Ok)) => {
+                let (version, dk) = (*version, keys.clone());
                 // `250 XCRYPT OK` is the last plaintext line; the client's bytes behind
                 // its `XCRYPT OK` were ciphertext (and dropped, docs/xcrypt.md §4.2).
+                self.state = State::Plain(Dialogue::AFTER_EXCHANGE);
                 self.send_peer(Reply::Ok.write().as_bytes(), out);
-                self.state = State::Active {
-                    version,
-                    ciphers: Ciphers::new(version, &keys.server_to_client, &keys.client_to_server),
-                };
+                self.activate(version, &dk);
                 out.event(Event::EncryptionOn(version));
                 return;
             }
             (State::AwaitOk { .. }, Ok(Command::Fail)) => {
+                self.state = State::Plain(Dialogue::AFTER_EXCHANGE);
                 out.event(Event::Plaintext(Fallback::ClientFailed));
                 Reply::FailAck
             }
             (State::AwaitOk { .. }, Ok(Command::Start { .. })) => {
+                self.state = State::Plain(Dialogue::AFTER_EXCHANGE);
                 out.event(Event::Plaintext(Fallback::ClientAbandoned));
                 Reply::BadSequence
             }
-            (plain @ State::Plain(_), Ok(Command::Ok | Command::Fail)) => {
-                self.state = plain;
-                Reply::BadSequence
-            }
+            (State::Plain(_), Ok(Command::Ok | Command::Fail)) => Reply::BadSequence,
         };
         if let Reply::Refused { code } = reply {
             out.event(Event::Refused { code });
@@ -416,6 +410,17 @@ impl Server {
             });
         }
         self.send_peer(reply.write().as_bytes(), out);
+    }
+
+    /// Encryption on. Not inlined: the ciphers are built in a temporary before they move
+    /// into the state, and in a frame of its own that temporary is on the stack only
+    /// while this runs, not for as long as the dialogue code that calls it.
+    #[inline(never)]
+    fn activate(&mut self, version: Version, dk: &DirectionKeys) {
+        self.state = State::Active {
+            version,
+            ciphers: Ciphers::new(version, &dk.server_to_client, &dk.client_to_server),
+        };
     }
 
     /// `XCRYPT <Va> <Ka> <Na>` accepted so far: our key and nonce, the direction keys.
