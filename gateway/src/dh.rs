@@ -241,20 +241,41 @@ impl Drop for Worker<'_> {
 mod tests {
     use ssmail_core::KeyCache;
     use ssmail_core::cache::detached::Detached;
-    use ssmail_core::keys::KeyPair;
+    use ssmail_core::keys::{KeyPair, PublicKey};
 
     use super::*;
+
+    fn peer() -> PublicKey {
+        KeyPair::generate(&mut getrandom::SysRng)
+            .expect("rng")
+            .public()
+    }
 
     fn job(cache: &mut KeyCache<4>) -> Job {
         let own = cache
             .own_public_key(1, &mut getrandom::SysRng)
             .expect("rng");
-        let peer = KeyPair::generate(&mut getrandom::SysRng)
-            .expect("rng")
-            .public();
-        match cache.lookup_detached(&own, &peer) {
+        match cache.lookup_detached(&own, &peer()) {
             Some(Detached::Miss(job)) => job,
             other => panic!("expected a miss, got {other:?}"),
+        }
+    }
+
+    /// Runs `test` on a one-thread runtime with a fresh cache and a pool of one thread
+    /// and `queue` places, once one job at a time and once batching: the pool's
+    /// bounds and answers are the same either way. The test holds the pool's gate
+    /// while it arranges the queue, so what it sees queued does not depend on how fast
+    /// the worker thread runs.
+    fn each_batching<F: Future<Output = ()>>(
+        queue: usize,
+        test: impl Fn(DhPool, KeyCache<4>) -> F,
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        for batching in [Batching::Never, Batching::Always] {
+            rt.block_on(test(DhPool::new(1, queue, batching), KeyCache::new(100)));
         }
     }
 
@@ -264,35 +285,90 @@ mod tests {
         reason = "the gate is held on purpose; the awaits under it poll once or are refused at once"
     )]
     fn a_full_pool_refuses_at_once_and_frees_its_places() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        // Batching or not, the bound is the same.
-        for batch in [false, true] {
-            rt.block_on(async {
-                let mut cache = KeyCache::<4>::new(100);
-                let pool = DhPool::new(1, 1, forced(batch));
-                let (a, b, c) = (job(&mut cache), job(&mut cache), job(&mut cache));
-                // Two admitted (one taken, one waiting), the third refused while they are.
-                let gate = pool.shared.gate.lock().expect("gate");
-                let first = pool.compute(a);
-                let second = pool.compute(b);
-                tokio::pin!(first, second);
-                // Poll both once so they are admitted.
-                let _ = futures_poll(&mut first).await;
-                let _ = futures_poll(&mut second).await;
-                assert_eq!(pool.depth(), 2);
-                assert_eq!(pool.compute(c).await.err(), Some(Full));
-                drop(gate);
-                let one = first.await.expect("admitted").expect("computed");
-                let two = second.await.expect("admitted").expect("computed");
-                assert!(cache.remember_computed(&one));
-                assert!(cache.remember_computed(&two));
-                assert_eq!(pool.depth(), 0);
-                assert!(pool.compute(job(&mut cache)).await.is_ok());
-            });
-        }
+        each_batching(1, |pool, mut cache| async move {
+            let (a, b, c) = (job(&mut cache), job(&mut cache), job(&mut cache));
+            // Two admitted (one taken, one waiting), the third refused while they are.
+            let gate = pool.shared.gate.lock().expect("gate");
+            let first = pool.compute(a);
+            let second = pool.compute(b);
+            tokio::pin!(first, second);
+            // Poll both once so they are admitted.
+            let _ = futures_poll(&mut first).await;
+            let _ = futures_poll(&mut second).await;
+            assert_eq!(pool.depth(), 2);
+            assert_eq!(pool.compute(c).await.err(), Some(Full));
+            drop(gate);
+            let one = first.await.expect("admitted").expect("computed");
+            let two = second.await.expect("admitted").expect("computed");
+            assert!(cache.remember_computed(&one));
+            assert!(cache.remember_computed(&two));
+            assert_eq!(pool.depth(), 0);
+            assert!(pool.compute(job(&mut cache)).await.is_ok());
+        });
+    }
+
+    #[test]
+    #[allow(
+        clippy::await_holding_lock,
+        reason = "the gate is held on purpose; nothing under it waits for the worker"
+    )]
+    fn a_job_whose_session_left_gives_its_place_back() {
+        each_batching(1, |pool, mut cache| async move {
+            let gate = pool.shared.gate.lock().expect("gate");
+            let kept = pool.submit(job(&mut cache)).expect("room");
+            let left = pool.submit(job(&mut cache)).expect("room");
+            assert_eq!(pool.depth(), 2);
+            assert_eq!(pool.submit(job(&mut cache)).err(), Some(Full));
+            // The second session hangs up: its place is the next one's.
+            drop(left);
+            let next = pool.submit(job(&mut cache)).expect("the abandoned place");
+            assert_eq!(pool.depth(), 2);
+            drop(gate);
+            assert!(kept.wait().await.is_some());
+            assert!(next.wait().await.is_some());
+            assert_eq!(pool.depth(), 0);
+        });
+    }
+
+    #[test]
+    #[allow(
+        clippy::await_holding_lock,
+        reason = "the gate is held on purpose; the awaits under it poll once"
+    )]
+    fn a_hit_is_answered_while_the_pool_is_busy_with_misses() {
+        each_batching(16, |pool, mut cache| async move {
+            let own = cache
+                .own_public_key(1, &mut getrandom::SysRng)
+                .expect("rng");
+            let known = peer();
+            let Some(Detached::Miss(first)) = cache.lookup_detached(&own, &known) else {
+                panic!("miss");
+            };
+            assert!(cache.remember_computed(&first.compute()));
+            let cache = Mutex::new(cache);
+            // The worker may not take a job until the hit is answered.
+            let gate = pool.shared.gate.lock().expect("gate");
+            let mut misses: Vec<_> = (0..17)
+                .map(|_| {
+                    let job = job(&mut cache.lock().expect("lock"));
+                    Box::pin(pool.compute(job))
+                })
+                .collect();
+            for miss in &mut misses {
+                assert!(futures_poll(miss).await.is_none(), "queued, not done");
+            }
+            // Seventeen misses queued, none computed: the hit needs only the cache's
+            // lock, which no miss holds.
+            let hit = cache.lock().expect("lock").lookup_detached(&own, &known);
+            let busy = pool.depth();
+            assert!(matches!(hit, Some(Detached::Hit(_))));
+            assert_eq!(busy, 17, "the hit came before any miss was done");
+            drop(gate);
+            for miss in misses {
+                assert!(miss.await.expect("admitted").is_some());
+            }
+            assert_eq!(pool.depth(), 0);
+        });
     }
 
     #[test]
@@ -315,13 +391,7 @@ mod tests {
             // eight and one of three.
             let pool = Arc::new(DhPool::new(1, 16, Batching::Always));
             let gate = pool.shared.gate.lock().expect("gate");
-            let peers: Vec<_> = (0..11)
-                .map(|_| {
-                    KeyPair::generate(&mut getrandom::SysRng)
-                        .expect("rng")
-                        .public()
-                })
-                .collect();
+            let peers: Vec<_> = (0..11).map(|_| peer()).collect();
             let mut tasks = tokio::task::JoinSet::new();
             for (i, peer) in peers.iter().enumerate() {
                 let Some(Detached::Miss(job)) = cache.lookup_detached(&own, peer) else {
@@ -348,96 +418,6 @@ mod tests {
             assert_eq!(done, peers.len());
             assert_eq!(pool.depth(), 0);
         });
-    }
-
-    #[test]
-    #[allow(
-        clippy::await_holding_lock,
-        reason = "the gate is held on purpose; the awaits under it poll once or are refused at once"
-    )]
-    fn a_hit_is_answered_while_the_pool_is_busy_with_misses() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        for batch in [false, true] {
-            rt.block_on(async {
-                let mut cache = KeyCache::<4>::new(100);
-                let own = cache
-                    .own_public_key(1, &mut getrandom::SysRng)
-                    .expect("rng");
-                let known = KeyPair::generate(&mut getrandom::SysRng)
-                    .expect("rng")
-                    .public();
-                let Some(Detached::Miss(first)) = cache.lookup_detached(&own, &known) else {
-                    panic!("miss");
-                };
-                assert!(cache.remember_computed(&first.compute()));
-                let cache = Mutex::new(cache);
-                let pool = DhPool::new(1, 16, forced(batch));
-                // The worker may not take a job until the hit is answered.
-                let gate = pool.shared.gate.lock().expect("gate");
-                let mut misses: Vec<_> = (0..17)
-                    .map(|_| {
-                        let job = job(&mut cache.lock().expect("lock"));
-                        Box::pin(pool.compute(job))
-                    })
-                    .collect();
-                for miss in &mut misses {
-                    assert!(futures_poll(miss).await.is_none(), "queued, not done");
-                }
-                // Seventeen misses queued, none computed: the hit needs only the cache's
-                // lock, which no miss holds.
-                let hit = cache.lock().expect("lock").lookup_detached(&own, &known);
-                let busy = pool.depth();
-                assert!(matches!(hit, Some(Detached::Hit(_))));
-                assert_eq!(busy, 17, "the hit came before any miss was done");
-                drop(gate);
-                for miss in misses {
-                    assert!(miss.await.expect("admitted").is_some());
-                }
-                assert_eq!(pool.depth(), 0);
-            });
-        }
-    }
-
-    fn forced(batch: bool) -> Batching {
-        if batch {
-            Batching::Always
-        } else {
-            Batching::Never
-        }
-    }
-
-    #[test]
-    #[allow(
-        clippy::await_holding_lock,
-        reason = "the gate is held on purpose; the awaits under it poll once or are refused at once"
-    )]
-    fn a_job_whose_session_left_gives_its_place_back() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        for batch in [false, true] {
-            rt.block_on(async {
-                let mut cache = KeyCache::<4>::new(100);
-                let pool = DhPool::new(1, 1, forced(batch));
-                let gate = pool.shared.gate.lock().expect("gate");
-                let kept = pool.submit(job(&mut cache)).expect("room");
-                let left = pool.submit(job(&mut cache)).expect("room");
-                assert_eq!(pool.depth(), 2);
-                assert_eq!(pool.submit(job(&mut cache)).err(), Some(Full));
-                // The second session hangs up: its place is the next one's.
-                drop(left);
-                let next = pool.submit(job(&mut cache)).expect("the abandoned place");
-                assert_eq!(pool.depth(), 2);
-                drop(gate);
-                assert!(kept.wait().await.is_some());
-                assert!(next.wait().await.is_some());
-                assert_eq!(pool.depth(), 0);
-            });
-        }
     }
 
     /// Polls a future once (to let it take its place), without waiting for it.
