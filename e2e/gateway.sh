@@ -22,33 +22,19 @@ ROOT=$(cd "$HERE/.." && pwd)
 . "$HERE/lib.sh"
 
 T0=$SECONDS
-if [ "$(id -u)" != 0 ]; then
-  say "e2e/gateway.sh must run as root (tcpdump, Postfix)" >&2
-  exit 2
-fi
-bash "$HERE/install.sh" >/dev/null || { say "e2e/install.sh failed" >&2; exit 2; }
-# The real interpreter, not a wrapper (pyenv shims fork): $! must be the server itself.
-PY=$(python3 -c 'import sys; print(sys.executable)')
+e2e_root_and_tools e2e/gateway.sh "tcpdump, Postfix"
 
 if [ "${SSMAIL_E2E_STANDIN:-0}" = 1 ]; then
   GW=("$PY" "$HERE/standin.py" gateway)
   say "gateway: STAND-IN (plain TCP forwarder): the XCRYPT checks are expected to FAIL"
 else
-  BIN=${SSMAIL_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/ssmail}
-  case $BIN in /*) ;; *) BIN="$ROOT/$BIN" ;; esac
-  if [ ! -x "$BIN" ] || ! "$BIN" gateway --help >/dev/null 2>&1; then
-    say "FAIL setup: no ssmail with a gateway subcommand at $BIN (cargo build --release --locked -p ssmail)"
-    exit 1
-  fi
+  e2e_ssmail_bin "a gateway subcommand" gateway
   GW=("$BIN" gateway)
   say "gateway: $BIN"
 fi
 
-W=$(mktemp -d /tmp/ssmail-e2e.XXXXXX)
+e2e_workdir ssmail-e2e
 chmod 755 "$W"   # Postfix daemons (user postfix, nobody) work below it
-trap e2e_cleanup EXIT
-trap 'say "interrupted"; exit 130' INT TERM
-say "work dir: $W"
 
 B=${E2E_PORT_BASE:-25700}
 P_SINK=$((B + 1))      # aiosmtpd byte-exact sink A (PIPELINING, decoy STARTTLS/PIPECONNECT/XCRYPT)
@@ -71,13 +57,8 @@ PF_RELAY=$W/pf-relay
 HELO=client.e2e.test
 RCPT=bob@b.test
 
-for p in "$P_SINK" "$P_IN" "$P_OUT" "$P_PFSINK" "$P_IN2" "$P_OUT2" "$P_PFRELAY" "$P_PLAIN" \
-  "$P_OBF" "$P_OBREQ" "$P_OBREQF" "$P_IND" "$P_DEAD"; do
-  if listening "$p"; then
-    say "FAIL setup: port $p is already in use (set E2E_PORT_BASE)"
-    exit 1
-  fi
-done
+e2e_ports_free E2E_PORT_BASE "$P_SINK" "$P_IN" "$P_OUT" "$P_PFSINK" "$P_IN2" "$P_OUT2" \
+  "$P_PFRELAY" "$P_PLAIN" "$P_OBF" "$P_OBREQ" "$P_OBREQF" "$P_IND" "$P_DEAD"
 
 # ---------------------------------------------------------------- helpers for the checks
 
@@ -528,22 +509,7 @@ all_alive() {
   return "$rc"
 }
 check 7.alive "all 7 gateways still running after the tests" all_alive
-stop_all() {
-  local rc=0 p
-  for p in "${GATEWAYS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-  for p in "${GATEWAYS[@]}"; do
-    stop_pid "$p" TERM 10
-    [ "$LAST_RC" = 0 ] || { say "gateway $p exited $LAST_RC"; rc=1; }
-  done
-  return "$rc"
-}
-check 7.sigterm "SIGTERM: every gateway exits 0" stop_all
-grep -hiE 'panic|thread .* panicked' "$W"/gw-*.log && fail 7.panic "a gateway panicked"
+check 7.sigterm "SIGTERM: every gateway exits 0" stop_gateways "${GATEWAYS[@]}"
+panic_check 7.panic
 
-section "summary"
-say "$E2E_PASS passed, $E2E_FAIL failed, $((SECONDS - T0))s"
-if [ "$E2E_FAIL" != 0 ]; then
-  say "failed: ${E2E_FAILED[*]}"
-  exit 1
-fi
-exit 0
+e2e_summary

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Helpers for the gateway e2e suite (sourced by e2e/gateway.sh).
+# Helpers for the gateway e2e suites (sourced by e2e/gateway.sh and e2e/ops.sh).
 #
 # Processes are started as direct children of the test shell (start_bg) and stopped by
 # PID (stop_pid), so `wait` reaps them and returns their exit status. Postfix daemonizes:
@@ -252,4 +252,86 @@ e2e_cleanup() {
     rm -rf "$W"
   fi
   exit "$rc"
+}
+
+# ---------------------------------------------------------------- start-up and summary
+# What every suite here does before its first check and after its last (gateway.sh,
+# ops.sh): one copy, so that the suites agree on where the binary and the work dir come
+# from and on what a run prints at the end.
+
+# e2e_root_and_tools SCRIPT WHY: exit 2 unless root; install the suite's tools
+# (e2e/install.sh); set PY to the real interpreter, not a wrapper (pyenv shims fork, and
+# $! must be the server itself).
+e2e_root_and_tools() {
+  if [ "$(id -u)" != 0 ]; then
+    say "$1 must run as root ($2)" >&2
+    exit 2
+  fi
+  bash "$HERE/install.sh" >/dev/null || { say "e2e/install.sh failed" >&2; exit 2; }
+  # shellcheck disable=SC2034 # read by the suites that source this file
+  PY=$(python3 -c 'import sys; print(sys.executable)')
+}
+
+# e2e_ssmail_bin WHAT SUBCOMMAND...: set BIN to the release ssmail ($SSMAIL_BIN, else
+# ${CARGO_TARGET_DIR:-target}/release/ssmail, relative paths from the repo root) and
+# exit 1 unless `BIN SUBCOMMAND... --help` works; WHAT names the subcommand in the message.
+e2e_ssmail_bin() {
+  local what=$1
+  shift
+  BIN=${SSMAIL_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/ssmail}
+  case $BIN in /*) ;; *) BIN="$ROOT/$BIN" ;; esac
+  if [ ! -x "$BIN" ] || ! "$BIN" "$@" --help >/dev/null 2>&1; then
+    say "FAIL setup: no ssmail with $what at $BIN (cargo build --release --locked -p ssmail)"
+    exit 1
+  fi
+}
+
+# e2e_workdir PREFIX: W = a new work dir /tmp/PREFIX.XXXXXX, removed by e2e_cleanup at
+# exit (kept when something failed).
+e2e_workdir() {
+  W=$(mktemp -d "/tmp/$1.XXXXXX")
+  trap e2e_cleanup EXIT
+  trap 'say "interrupted"; exit 130' INT TERM
+  say "work dir: $W"
+}
+
+# e2e_ports_free VAR PORT...: exit 1 when any PORT is already listened on (VAR: the
+# environment variable that moves the suite's ports, named in the message).
+e2e_ports_free() {
+  local var=$1 p
+  shift
+  for p in "$@"; do
+    if listening "$p"; then
+      say "FAIL setup: port $p is already in use (set $var)"
+      exit 1
+    fi
+  done
+}
+
+# stop_gateways PID...: SIGTERM them all at once, then reap each (stop_pid); fails when
+# any did not exit 0 (a gateway ends cleanly on SIGTERM).
+stop_gateways() {
+  local rc=0 p
+  for p in "$@"; do kill -TERM "$p" 2>/dev/null; done
+  for p in "$@"; do
+    stop_pid "$p" TERM 10
+    [ "$LAST_RC" = 0 ] || { say "gateway $p exited $LAST_RC"; rc=1; }
+  done
+  return "$rc"
+}
+
+# e2e_summary: the counts and the time since T0; exit 1 when any check failed, else 0.
+e2e_summary() {
+  section "summary"
+  say "$E2E_PASS passed, $E2E_FAIL failed, $((SECONDS - T0))s"
+  if [ "$E2E_FAIL" != 0 ]; then
+    say "failed: ${E2E_FAILED[*]}"
+    exit 1
+  fi
+  exit 0
+}
+
+# panic_check NAME: FAIL NAME when any gateway log ($W/gw-*.log) shows a panic.
+panic_check() {
+  grep -hiE 'panic|thread .* panicked' "$W"/gw-*.log && fail "$1" "a gateway panicked"
 }

@@ -24,12 +24,7 @@ ROOT=$(cd "$HERE/.." && pwd)
 . "$HERE/lib.sh"
 
 T0=$SECONDS
-if [ "$(id -u)" != 0 ]; then
-  say "e2e/ops.sh must run as root (it installs what it lacks)" >&2
-  exit 2
-fi
-bash "$HERE/install.sh" >/dev/null || { say "e2e/install.sh failed" >&2; exit 2; }
-PY=$(python3 -c 'import sys; print(sys.executable)')
+e2e_root_and_tools e2e/ops.sh "it installs what it lacks"
 if ! "$PY" -c 'import prometheus_client' 2>/dev/null; then
   "$PY" -m pip install -q prometheus-client 2>/dev/null \
     || "$PY" -m pip install -q --break-system-packages prometheus-client
@@ -39,18 +34,10 @@ if ! command -v systemd-analyze >/dev/null || ! command -v strace >/dev/null; th
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends systemd strace >/dev/null
 fi
 
-BIN=${SSMAIL_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/ssmail}
-case $BIN in /*) ;; *) BIN="$ROOT/$BIN" ;; esac
-if [ ! -x "$BIN" ] || ! "$BIN" gateway check-config --help >/dev/null 2>&1; then
-  say "FAIL setup: no ssmail with gateway check-config at $BIN (cargo build --release --locked -p ssmail)"
-  exit 1
-fi
+e2e_ssmail_bin "gateway check-config" gateway check-config
 say "gateway: $BIN"
 
-W=$(mktemp -d /tmp/ssmail-e2e-ops.XXXXXX)
-trap e2e_cleanup EXIT
-trap 'say "interrupted"; exit 130' INT TERM
-say "work dir: $W"
+e2e_workdir ssmail-e2e-ops
 
 B=${E2E_OPS_PORT_BASE:-25850}
 P_SINK=$((B + 1))     # aiosmtpd byte-exact sink
@@ -61,12 +48,8 @@ P_OUTM=$((B + 5))     # outbound's metrics
 P_NOTIFY=$((B + 6))   # the gateway started under a NOTIFY_SOCKET
 P_TRACE=$((B + 7))    # the gateway run under strace
 P_TRACEM=$((B + 8))   # its metrics
-for p in "$P_SINK" "$P_IN" "$P_OUT" "$P_INM" "$P_OUTM" "$P_NOTIFY" "$P_TRACE" "$P_TRACEM"; do
-  if listening "$p"; then
-    say "FAIL setup: port $p is already in use (set E2E_OPS_PORT_BASE)"
-    exit 1
-  fi
-done
+e2e_ports_free E2E_OPS_PORT_BASE "$P_SINK" "$P_IN" "$P_OUT" "$P_INM" "$P_OUTM" "$P_NOTIFY" \
+  "$P_TRACE" "$P_TRACEM"
 
 section "setup"
 "$PY" "$HERE/mkmsg.py" "$W/msg.eml" 20000 "e2e-ops-$$" || exit 1
@@ -225,21 +208,7 @@ check 3.syscalls "start, session, scrape, SIGHUP, SIGTERM under strace: only the
   syscalls
 
 section "shutdown"
-stop_all() {
-  local rc=0 p
-  for p in "$GW_IN" "$GW_OUT"; do
-    stop_pid "$p" TERM 10
-    [ "$LAST_RC" = 0 ] || { say "gateway $p exited $LAST_RC"; rc=1; }
-  done
-  return "$rc"
-}
-check 4.sigterm "SIGTERM: both gateways exit 0 after the reloads" stop_all
-grep -hiE 'panic|thread .* panicked' "$W"/gw-*.log && fail 4.panic "a gateway panicked"
+check 4.sigterm "SIGTERM: both gateways exit 0 after the reloads" stop_gateways "$GW_IN" "$GW_OUT"
+panic_check 4.panic
 
-section "summary"
-say "$E2E_PASS passed, $E2E_FAIL failed, $((SECONDS - T0))s"
-if [ "$E2E_FAIL" != 0 ]; then
-  say "failed: ${E2E_FAILED[*]}"
-  exit 1
-fi
-exit 0
+e2e_summary

@@ -26,7 +26,7 @@ import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
-HELO = "client.e2e.test"
+from pyclient import HELO, Raw
 
 
 def scrape(addr):
@@ -48,24 +48,21 @@ def val(samples, name, **labels):
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
-class Smtp:
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-        self.f = self.sock.makefile("rb")
+class Smtp(Raw):
+    """pyclient's raw SMTP client, with opscheck's conventions: every failure is an exit
+    with the reason, and each command names the reply code it wants."""
 
-    def reply(self):
-        lines = []
-        while True:
-            line = self.f.readline().decode("latin-1")
-            if not line:
-                raise SystemExit(f"connection closed after {lines!r}")
-            lines.append(line.rstrip("\r\n"))
-            if len(line) < 4 or line[3] != "-":
-                return lines
+    def lines(self):
+        """The next reply's lines."""
+        try:
+            return self.reply()[1]
+        except ConnectionError as e:
+            raise SystemExit(str(e)) from e
 
-    def cmd(self, text, want):
+    def expect(self, text, want):
+        """Sends the command TEXT; its reply's lines, which must end in code WANT."""
         self.sock.sendall(text.encode() + b"\r\n")
-        r = self.reply()
+        r = self.lines()
         if not r[-1].startswith(want):
             raise SystemExit(f"{text!r} got {r!r}, wanted {want}")
         return r
@@ -92,15 +89,15 @@ def metrics(in_addr, out_addr, out_port, path, version="t32_1.0"):
     looked = sum(val(before_in, lookups, result=r) for r in ("hit", "miss"))
 
     s = Smtp(out_port)
-    s.reply()
-    s.cmd(f"EHLO {HELO}", "250")
-    s.cmd("MAIL FROM:<ops@a.test>", "250")
-    s.cmd("RCPT TO:<bob@b.test>", "250")
-    s.cmd("DATA", "354")
+    s.lines()
+    s.expect(f"EHLO {HELO}", "250")
+    s.expect("MAIL FROM:<ops@a.test>", "250")
+    s.expect("RCPT TO:<bob@b.test>", "250")
+    s.expect("DATA", "354")
     # Dot-stuffed, as every SMTP client sends it.
     stuffed = (b"." if body.startswith(b".") else b"") + body.replace(b"\r\n.", b"\r\n..")
     s.sock.sendall(stuffed + b".\r\n")
-    r = s.reply()
+    r = s.lines()
     if not r[-1].startswith("250"):
         raise SystemExit(f"end of data got {r!r}")
     during = wait_for(
@@ -112,7 +109,7 @@ def metrics(in_addr, out_addr, out_port, path, version="t32_1.0"):
     if now != looked + 1:
         raise SystemExit(f"inbound key cache lookups went {looked} -> {now}, not +1")
     print(f"during: inbound active={val(during, active, mode='inbound')}, lookups {looked} -> {now}")
-    s.cmd("QUIT", "221")
+    s.expect("QUIT", "221")
     s.sock.close()
 
     for addr, mode, before in ((in_addr, "inbound", before_in), (out_addr, "outbound", before_out)):
@@ -146,10 +143,10 @@ def metrics(in_addr, out_addr, out_port, path, version="t32_1.0"):
 
 def ehlo(port):
     s = Smtp(port)
-    s.reply()
-    for line in s.cmd(f"EHLO {HELO}", "250")[1:]:
+    s.lines()
+    for line in s.expect(f"EHLO {HELO}", "250")[1:]:
         print(line[4:])
-    s.cmd("QUIT", "221")
+    s.expect("QUIT", "221")
     return 0
 
 

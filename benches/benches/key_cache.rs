@@ -13,36 +13,18 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_main};
 use ssmail_core::{KeyCache, PrivateKey, PublicKey, SharedSecret, shared_secret};
+use ssmail_testkit::rng::TestRng;
 
 const N: usize = 1024;
 
-/// A repeatable RNG for the benchmark's keys (xorshift64*; not cryptographic).
-struct Xorshift(u64);
-
-impl rand_core::TryRng for Xorshift {
-    type Error = core::convert::Infallible;
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        Ok(self.try_next_u64()? as u32)
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        Ok(self.0.wrapping_mul(0x2545_F491_4F6C_DD1D))
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        for chunk in dst.chunks_mut(8) {
-            let v = self.try_next_u64()?.to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
-        Ok(())
-    }
+/// The benchmark's repeatable keys come from the tests' RNG (xorshift64*; not
+/// cryptographic), extended here with a peer-key maker.
+trait PeerKeys {
+    /// A valid peer key (below 2^767, so below the prime).
+    fn peer(&mut self) -> PublicKey;
 }
 
-impl rand_core::TryCryptoRng for Xorshift {}
-
-impl Xorshift {
-    /// A valid peer key (below 2^767, so below the prime).
+impl PeerKeys for TestRng {
     fn peer(&mut self) -> PublicKey {
         use rand_core::TryRng as _;
         let mut b = [0u8; 96];
@@ -85,7 +67,7 @@ impl Lru {
 }
 
 fn key_cache(c: &mut Criterion) {
-    let mut rng = Xorshift(0x4b43_0001);
+    let mut rng = TestRng(0x4b43_0001);
     let mut cache: Box<KeyCache<N>> = Box::new(KeyCache::new(u64::MAX));
     let own = cache.own_public_key(0, &mut rng).expect("infallible");
     let mut lru = Lru {
@@ -119,7 +101,7 @@ fn key_cache(c: &mut Criterion) {
             black_box(lru.lookup(black_box(&peers[i])))
         });
     });
-    let mut fresh = Xorshift(0x4b43_0002);
+    let mut fresh = TestRng(0x4b43_0002);
     g.bench_function("miss/wtinylfu", |b| {
         b.iter(|| black_box(cache.shared_secret_for(&own, &fresh.peer())));
     });

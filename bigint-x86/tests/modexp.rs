@@ -8,7 +8,7 @@ use ssmail_bigint_x86::{Backend, MontyParams, SecretExponent, U768, oakley};
 
 #[path = "support/oracle.rs"]
 mod oracle;
-use oracle::{any_u768, big, oracle, secret, u768};
+use oracle::{any_u768, big, edge_bases, edge_exponents, oracle, secret, u768};
 
 #[test]
 fn oakley_prime_is_the_rfc_2409_one() {
@@ -66,23 +66,8 @@ fn published_modexp_vectors() {
 #[test]
 fn edge_cases_against_the_oracle() {
     let p = big(&oakley::P);
-    let bases = [
-        BigUint::from(0u8),
-        BigUint::from(1u8),
-        BigUint::from(2u8),
-        &p - 1u8,
-        &p - 2u8,
-        p.clone(),                         // reduced to 0
-        (BigUint::from(1u8) << 768) - 1u8, // above p: reduced first
-    ];
-    let exps = [
-        BigUint::from(0u8),
-        BigUint::from(1u8),
-        BigUint::from(2u8),
-        (BigUint::from(1u8) << 768) - 1u8, // all ones
-        BigUint::from(1u8) << 767,         // top bit only
-        &p - 2u8,
-    ];
+    let bases = edge_bases(&p);
+    let exps = edge_exponents(&p);
     for b in &bases {
         for e in &exps {
             let (bu, eu) = (u768(b), u768(e));

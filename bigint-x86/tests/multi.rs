@@ -8,7 +8,7 @@ use ssmail_bigint_x86::{Backend, LANES, MontyParams, MultiBackend, SecretExponen
 
 #[path = "support/oracle.rs"]
 mod oracle;
-use oracle::{any_u768, big, secret, u768};
+use oracle::{any_u768, big, edge_bases, edge_exponents, secret, u768};
 
 fn secrets(x: &[U768; LANES]) -> [SecretExponent; LANES] {
     core::array::from_fn(|l| secret(&x[l]))
@@ -85,28 +85,10 @@ fn both_paths_are_here() {
 #[test]
 fn edge_cases_mixed_in_one_call() {
     let p = big(&oakley::P);
-    let bases = [
-        BigUint::from(0u8),
-        BigUint::from(1u8),
-        BigUint::from(2u8),
-        &p - 1u8,
-        &p - 2u8,
-        p.clone(),                         // reduced to 0
-        (BigUint::from(1u8) << 768) - 1u8, // above p: reduced first
-        BigUint::from(3u8),
-    ]
-    .map(|b| u768(&b));
-    let exps = [
-        BigUint::from(0u8),
-        BigUint::from(1u8),
-        BigUint::from(2u8),
-        (BigUint::from(1u8) << 768) - 1u8, // all ones
-        BigUint::from(1u8) << 767,         // top bit only
-        &p - 2u8,
-        &p - 1u8,
-        BigUint::from(0xfu8),
-    ]
-    .map(|e| u768(&e));
+    let [b0, b1, b2, b3, b4, b5, b6] = edge_bases(&p);
+    let bases = [b0, b1, b2, b3, b4, b5, b6, BigUint::from(3u8)].map(|b| u768(&b));
+    let [e0, e1, e2, e3, e4, e5] = edge_exponents(&p);
+    let exps = [e0, e1, e2, e3, e4, e5, &p - 1u8, BigUint::from(0xfu8)].map(|e| u768(&e));
     // Every base against every exponent, the lanes rotated so that each pairing lands
     // in a different lane beside different neighbours.
     for shift in 0..LANES {

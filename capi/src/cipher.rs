@@ -68,6 +68,20 @@ unsafe fn parse_version(version: *const c_char) -> Option<Algorithm> {
     None
 }
 
+/// Sets `*out` to NULL first, so that on any later error the caller holds no stale
+/// pointer; `SSMAIL_ERR_NULL_POINTER` when `out` itself is NULL.
+///
+/// # Safety
+/// `out` is NULL or valid for writing one pointer.
+unsafe fn clear_out(out: *mut *mut ssmail_cipher) -> Result<(), ssmail_result> {
+    if out.is_null() {
+        return Err(ssmail_result::SSMAIL_ERR_NULL_POINTER);
+    }
+    // SAFETY: `out` is non-NULL and writable (the caller's promise).
+    unsafe { out.write(core::ptr::null_mut()) };
+    Ok(())
+}
+
 /// The cipher `version` names, keyed, after checking every argument.
 ///
 /// # Safety
@@ -122,11 +136,8 @@ pub unsafe extern "C" fn ssmail_cipher_new(
     out: *mut *mut ssmail_cipher,
 ) -> ssmail_result {
     guard(|| {
-        if out.is_null() {
-            return Err(ssmail_result::SSMAIL_ERR_NULL_POINTER);
-        }
-        // SAFETY: `out` is non-NULL and the caller promises it is writable.
-        unsafe { out.write(core::ptr::null_mut()) };
+        // SAFETY: `out` is NULL or writable (the caller's promise).
+        unsafe { clear_out(out) }?;
         // SAFETY: the caller's promises on `version` and `key`.
         let inner = unsafe { keyed(version, key, key_len) }?;
         let cipher = Box::into_raw(Box::new(ssmail_cipher { inner }));
@@ -210,11 +221,8 @@ pub unsafe extern "C" fn ssmail_cipher_init(
     out: *mut *mut ssmail_cipher,
 ) -> ssmail_result {
     guard(|| {
-        if out.is_null() {
-            return Err(ssmail_result::SSMAIL_ERR_NULL_POINTER);
-        }
-        // SAFETY: `out` is non-NULL and writable (the caller's promise).
-        unsafe { out.write(core::ptr::null_mut()) };
+        // SAFETY: `out` is NULL or writable (the caller's promise).
+        unsafe { clear_out(out) }?;
         if storage.is_null() {
             return Err(ssmail_result::SSMAIL_ERR_NULL_POINTER);
         }

@@ -236,6 +236,93 @@ mod tests {
         k
     }
 
+    /// Frees key sources made by [`keys`].
+    fn free_keys(ks: &[*mut ssmail_keys]) {
+        for &k in ks {
+            // SAFETY: the callers pass live handles from `keys`, each once.
+            unsafe { ssmail_keys_free(k) };
+        }
+    }
+
+    /// A cache file's place in a directory of its own under the temp dir (named by TAG
+    /// and the process), removed with what is in it when the fixture is dropped.
+    struct CacheDir {
+        dir: std::path::PathBuf,
+        path: std::path::PathBuf,
+        c_path: std::ffi::CString,
+    }
+
+    impl CacheDir {
+        fn new(tag: &str) -> Self {
+            let dir =
+                std::env::temp_dir().join(format!("ssmail-capi-{tag}-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            let path = dir.join("cache");
+            let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path");
+            Self { dir, path, c_path }
+        }
+    }
+
+    impl Drop for CacheDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    /// `ssmail_server_command` on `line` (`allowed`: XCRYPT is allowed here) with the
+    /// whole of `buf` for the answer, its length in `n` and the step in `step`.
+    ///
+    /// # Safety
+    /// `s` is a live server.
+    unsafe fn server_command(
+        s: *mut ssmail_server,
+        line: &[u8],
+        allowed: bool,
+        buf: &mut [u8],
+        n: &mut usize,
+        step: &mut ssmail_step,
+    ) -> ssmail_result {
+        // SAFETY: a live server (the caller's promise); slices and outputs valid.
+        unsafe {
+            ssmail_server_command(
+                s,
+                line.as_ptr(),
+                line.len(),
+                allowed,
+                buf.as_mut_ptr(),
+                buf.len(),
+                n,
+                step,
+            )
+        }
+    }
+
+    /// `ssmail_client_reply` on `line` with the whole of `buf` for the next command, its
+    /// length in `n` and the step in `step`.
+    ///
+    /// # Safety
+    /// `c` is a live client.
+    unsafe fn client_reply(
+        c: *mut ssmail_client,
+        line: &[u8],
+        buf: &mut [u8],
+        n: &mut usize,
+        step: &mut ssmail_step,
+    ) -> ssmail_result {
+        // SAFETY: a live client (the caller's promise); slices and outputs valid.
+        unsafe {
+            ssmail_client_reply(
+                c,
+                line.as_ptr(),
+                line.len(),
+                buf.as_mut_ptr(),
+                buf.len(),
+                n,
+                step,
+            )
+        }
+    }
+
     /// Runs one exchange between a client and a server through the C entry points,
     /// checks that their ciphers match, and returns the server's `250 XCRYPT <Kb> <Nb>`.
     fn exchange(ck: *mut ssmail_keys, sk: *mut ssmail_keys) -> Vec<u8> {
@@ -295,54 +382,20 @@ mod tests {
             assert_eq!(step, SSMAIL_STEP_SEND);
             assert!(buf[..n].starts_with(b"XCRYPT ") && buf[..n].ends_with(b"\r\n"));
             let cmd = buf[..n].to_vec();
-            let r = ssmail_server_command(
-                s,
-                cmd.as_ptr(),
-                cmd.len(),
-                true,
-                buf.as_mut_ptr(),
-                buf.len(),
-                &mut n,
-                &mut step,
-            );
+            let r = server_command(s, &cmd[..], true, &mut buf, &mut n, &mut step);
             assert_eq!((r, step), (ssmail_result::SSMAIL_OK, SSMAIL_STEP_SEND));
             let accept = buf[..n].to_vec();
             assert!(accept.starts_with(b"250 XCRYPT "));
-            ssmail_client_reply(
-                c,
-                accept.as_ptr(),
-                accept.len(),
-                buf.as_mut_ptr(),
-                buf.len(),
-                &mut n,
-                &mut step,
-            );
+            client_reply(c, &accept[..], &mut buf, &mut n, &mut step);
             assert_eq!((step, &buf[..n]), (SSMAIL_STEP_SEND, &b"XCRYPT OK\r\n"[..]));
             let ok = buf[..n].to_vec();
-            ssmail_server_command(
-                s,
-                ok.as_ptr(),
-                ok.len(),
-                true,
-                buf.as_mut_ptr(),
-                buf.len(),
-                &mut n,
-                &mut step,
-            );
+            server_command(s, &ok[..], true, &mut buf, &mut n, &mut step);
             assert_eq!(
                 (step, &buf[..n]),
                 (SSMAIL_STEP_ENCRYPT, &b"250 XCRYPT OK\r\n"[..])
             );
             let done = buf[..n].to_vec();
-            ssmail_client_reply(
-                c,
-                done.as_ptr(),
-                done.len(),
-                buf.as_mut_ptr(),
-                buf.len(),
-                &mut n,
-                &mut step,
-            );
+            client_reply(c, &done[..], &mut buf, &mut n, &mut step);
             assert_eq!((step, n), (SSMAIL_STEP_ENCRYPT, 0));
 
             let (mut c_send, mut c_recv, mut s_recv, mut s_send) = (
@@ -381,16 +434,7 @@ mod tests {
             assert_eq!(b, plain);
             // An encrypted XCRYPT line gets 503 once encryption is on.
             let again = b"XCRYPT OK\r\n";
-            ssmail_server_command(
-                s,
-                again.as_ptr(),
-                again.len(),
-                true,
-                buf.as_mut_ptr(),
-                buf.len(),
-                &mut n,
-                &mut step,
-            );
+            server_command(s, &again[..], true, &mut buf, &mut n, &mut step);
             assert_eq!(step, SSMAIL_STEP_SEND);
             assert!(buf[..n].starts_with(b"503 "));
             for cipher in [c_send, c_recv, s_recv, s_send] {
@@ -438,7 +482,7 @@ mod tests {
         let other = keys(None);
         let (_, c3, s3) = exchange_on(other, new_server());
         assert!(!c3.cache_hit && !s3.cache_hit);
-        // SAFETY: live handles, freed once; NULLs for the error paths.
+        // SAFETY: NULLs for the error paths, a live output.
         unsafe {
             let mut info = c3;
             assert_eq!(
@@ -450,38 +494,28 @@ mod tests {
                 ssmail_client_last_exchange(core::ptr::null(), core::ptr::null_mut()),
                 ssmail_result::SSMAIL_ERR_NULL_POINTER
             );
-            for k in [ck, sk, other] {
-                ssmail_keys_free(k);
-            }
         }
+        free_keys(&[ck, sk, other]);
     }
 
     #[test]
     fn a_hit_through_the_cache_file_counts_as_a_hit() {
-        let dir = std::env::temp_dir().join(format!("ssmail-capi-hit-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let cpath =
-            std::ffi::CString::new(dir.join("cache").as_os_str().as_encoded_bytes()).expect("path");
+        let cache = CacheDir::new("hit");
+        let cpath = &cache.c_path;
         let ck = keys(None);
         let mut s = core::ptr::null_mut();
-        let s1 = keys(Some(&cpath));
+        let s1 = keys(Some(cpath));
         // SAFETY: valid arguments.
         unsafe { ssmail_server_new(s1, &mut s) };
         let (_, _, first) = exchange_on(ck, s);
         assert!(!first.cache_hit);
         // Another process's key source: the secret is in the file, not in its memory.
-        let s2 = keys(Some(&cpath));
+        let s2 = keys(Some(cpath));
         // SAFETY: valid arguments.
         unsafe { ssmail_server_new(s2, &mut s) };
         let (_, client, second) = exchange_on(ck, s);
         assert!(second.cache_hit && client.cache_hit);
-        // SAFETY: live handles, freed once.
-        unsafe {
-            for k in [ck, s1, s2] {
-                ssmail_keys_free(k);
-            }
-        }
-        let _ = std::fs::remove_dir_all(&dir);
+        free_keys(&[ck, s1, s2]);
     }
 
     #[test]
@@ -537,18 +571,8 @@ mod tests {
         let (mut n, mut step) = (0usize, SSMAIL_STEP_NOT_XCRYPT);
         for (line, want) in cases {
             // SAFETY: valid buffers.
-            let r = unsafe {
-                ssmail_server_command(
-                    s,
-                    line.as_ptr(),
-                    line.len(),
-                    true,
-                    buf.as_mut_ptr(),
-                    buf.len(),
-                    &mut n,
-                    &mut step,
-                )
-            };
+            let r =
+                unsafe { server_command(s, line.as_bytes(), true, &mut buf, &mut n, &mut step) };
             assert_eq!(r, ssmail_result::SSMAIL_OK);
             assert!(
                 buf[..n].starts_with(want.as_bytes()),
@@ -556,12 +580,9 @@ mod tests {
                 String::from_utf8_lossy(&buf[..n])
             );
         }
-        // SAFETY: live handles, freed once.
-        unsafe {
-            ssmail_server_free(s);
-            ssmail_keys_free(ck);
-            ssmail_keys_free(sk);
-        }
+        // SAFETY: a live handle, freed once.
+        unsafe { ssmail_server_free(s) };
+        free_keys(&[ck, sk]);
     }
 
     #[test]
@@ -571,49 +592,35 @@ mod tests {
         // The key source keeps its pair: the second exchange shows the same key.
         let second = exchange(ck, sk);
         assert_eq!(first[..11 + 192], second[..11 + 192]);
-        // SAFETY: live handles, freed once.
-        unsafe {
-            ssmail_keys_free(ck);
-            ssmail_keys_free(sk);
-        }
+        free_keys(&[ck, sk]);
     }
 
     #[test]
     fn processes_sharing_a_cache_file_share_one_pair() {
-        let dir = std::env::temp_dir().join(format!("ssmail-capi-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let path = dir.join("cache");
-        let cpath = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path");
+        let cache = CacheDir::new("test");
+        let (path, cpath) = (&cache.path, &cache.c_path);
         let ck = keys(None);
-        let s1 = keys(Some(&cpath));
+        let s1 = keys(Some(cpath));
         let first = exchange(ck, s1);
         // A second key source on the same file (another process, in a real server)
         // takes over the pair the first one made and saved.
-        let s2 = keys(Some(&cpath));
+        let s2 = keys(Some(cpath));
         let second = exchange(ck, s2);
         assert_eq!(first[..11 + 192], second[..11 + 192]);
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(&path)
+        let mode = std::fs::metadata(path)
             .expect("cache file")
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600, "the cache file is owner-only");
-        // SAFETY: live handles, freed once.
-        unsafe {
-            ssmail_keys_free(ck);
-            ssmail_keys_free(s1);
-            ssmail_keys_free(s2);
-        }
-        let _ = std::fs::remove_dir_all(&dir);
+        free_keys(&[ck, s1, s2]);
     }
 
     #[test]
     fn a_corrupt_cache_file_is_started_over() {
-        let dir = std::env::temp_dir().join(format!("ssmail-capi-corrupt-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let path = dir.join("cache");
-        std::fs::write(&path, b"SSMAILKC but not a cache at all").expect("write");
-        let cpath = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path");
+        let cache = CacheDir::new("corrupt");
+        let (path, cpath) = (&cache.path, &cache.c_path);
+        std::fs::write(path, b"SSMAILKC but not a cache at all").expect("write");
         // Readable by others (the umask's 0644): refused, never used (docs/xcrypt.md §5.4).
         let mut refused = core::ptr::null_mut();
         assert_eq!(
@@ -623,20 +630,14 @@ mod tests {
         );
         assert!(refused.is_null());
         use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
         let ck = keys(None);
-        let s1 = keys(Some(&cpath)); // the corrupt file is ignored, not an error
+        let s1 = keys(Some(cpath)); // the corrupt file is ignored, not an error
         let first = exchange(ck, s1);
         // ... and replaced by a valid one that the next process takes over.
-        let s2 = keys(Some(&cpath));
+        let s2 = keys(Some(cpath));
         assert_eq!(first[..11 + 192], exchange(ck, s2)[..11 + 192]);
-        // SAFETY: live handles, freed once.
-        unsafe {
-            for k in [ck, s1, s2] {
-                ssmail_keys_free(k);
-            }
-        }
-        let _ = std::fs::remove_dir_all(&dir);
+        free_keys(&[ck, s1, s2]);
     }
 
     #[test]
@@ -651,8 +652,7 @@ mod tests {
                     scope.spawn(move || {
                         let ck = keys(None);
                         let line = exchange(ck, addr as *mut ssmail_keys);
-                        // SAFETY: this thread's own key source, freed once.
-                        unsafe { ssmail_keys_free(ck) };
+                        free_keys(&[ck]);
                         line
                     })
                 })
@@ -664,8 +664,7 @@ mod tests {
         });
         // One pair for all four concurrent exchanges.
         assert!(lines.iter().all(|l| l[..11 + 192] == lines[0][..11 + 192]));
-        // SAFETY: a live handle, freed once.
-        unsafe { ssmail_keys_free(k) };
+        free_keys(&[k]);
     }
 
     /// A line of the shapes that matter: XCRYPT commands and replies with mangled
@@ -705,10 +704,10 @@ mod tests {
                 ssmail_client_start(c, buf.as_mut_ptr(), buf.len(), &mut n, &mut step);
                 for l in &lines {
                     ssmail_client_ehlo_line(c, l.as_ptr(), l.len());
-                    let r = ssmail_server_command(s, l.as_ptr(), l.len(), true, buf.as_mut_ptr(), buf.len(), &mut n, &mut step);
+                    let r = server_command(s, l, true, &mut buf, &mut n, &mut step);
                     proptest::prop_assert_eq!(r, ssmail_result::SSMAIL_OK);
                     proptest::prop_assert!(n <= SSMAIL_LINE_MAX && (n == 0 || buf[..n].ends_with(b"\r\n")));
-                    let r = ssmail_client_reply(c, l.as_ptr(), l.len(), buf.as_mut_ptr(), buf.len(), &mut n, &mut step);
+                    let r = client_reply(c, l, &mut buf, &mut n, &mut step);
                     proptest::prop_assert_eq!(r, ssmail_result::SSMAIL_OK);
                     proptest::prop_assert!(n <= SSMAIL_LINE_MAX);
                 }
@@ -742,16 +741,7 @@ mod tests {
                 (b"NOOP\r\n", false, b"", SSMAIL_STEP_NOT_XCRYPT),
             ];
             for (line, allowed, want, want_step) in cases {
-                let r = ssmail_server_command(
-                    s,
-                    line.as_ptr(),
-                    line.len(),
-                    allowed,
-                    buf.as_mut_ptr(),
-                    buf.len(),
-                    &mut n,
-                    &mut step,
-                );
+                let r = server_command(s, line, allowed, &mut buf, &mut n, &mut step);
                 assert_eq!(r, ssmail_result::SSMAIL_OK);
                 assert!(
                     buf[..n].starts_with(want) && (n == 0) == want.is_empty(),
@@ -805,28 +795,12 @@ mod tests {
                 ssmail_client_ehlo_line(c, e.as_ptr(), e.len());
                 ssmail_client_start(c, buf.as_mut_ptr(), buf.len(), &mut n, &mut step);
                 assert!(buf[..n].starts_with(b"XCRYPT arrsyfor_1.0 "));
-                ssmail_client_reply(
-                    c,
-                    reply.as_ptr(),
-                    reply.len(),
-                    buf.as_mut_ptr(),
-                    buf.len(),
-                    &mut n,
-                    &mut step,
-                );
+                client_reply(c, reply, &mut buf, &mut n, &mut step);
                 assert_eq!(step, want);
                 if want == SSMAIL_STEP_SEND {
                     assert_eq!(&buf[..n], b"XCRYPT FAIL\r\n");
                     let ack = b"250 XCRYPT FAIL\r\n";
-                    ssmail_client_reply(
-                        c,
-                        ack.as_ptr(),
-                        ack.len(),
-                        buf.as_mut_ptr(),
-                        buf.len(),
-                        &mut n,
-                        &mut step,
-                    );
+                    client_reply(c, &ack[..], &mut buf, &mut n, &mut step);
                     assert_eq!((step, n), (SSMAIL_STEP_PLAINTEXT, 0));
                 }
                 let (mut a, mut b) = (core::ptr::null_mut(), core::ptr::null_mut());

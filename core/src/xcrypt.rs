@@ -26,6 +26,9 @@ pub use client::Client;
 pub use command::{Command, CommandError};
 pub use events::{Event, Fallback, SessionError, Sink};
 pub use key_source::{CachedKeys, KeySource, KeyUnavailable, StaticKeys};
+// For the cache file's key source (cache::file), which shares them.
+#[cfg(all(feature = "std", unix))]
+pub(crate) use key_source::{note_lookup, random_nonce};
 pub use line::{LINE_MAX, Line};
 pub use reply::{Reply, ReplyError, offer_in_ehlo_line};
 pub use server::Server;

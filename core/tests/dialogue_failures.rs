@@ -97,6 +97,17 @@ impl ServerSide {
         text(&std::mem::take(&mut self.out.local))
     }
 
+    /// Sends the peer's XCRYPT start for `version` ([`start_line`]); the server's answer.
+    fn start(&mut self, version: &str) -> String {
+        text(&self.peer(start_line(version).as_bytes()))
+    }
+
+    /// One command from the peer and the MTA's reply to it, what goes back unread.
+    fn turn(&mut self, command: &[u8], reply: &[u8]) {
+        self.peer(command);
+        self.local(reply);
+    }
+
     /// Greeting and EHLO done; the offer checked.
     fn after_ehlo(versions: &[Version]) -> Self {
         let mut s = Self::new(versions);
@@ -105,6 +116,17 @@ impl ServerSide {
         s.local(b"250-mx.test\r\n250 8BITMIME\r\n");
         s
     }
+}
+
+/// The session's script ran as written (every reply as expected) and the MTA got the
+/// one message, [`BODY`].
+fn assert_delivered(s: &Session) {
+    assert!(
+        s.app.done() && s.app.unexpected.is_empty(),
+        "{:?}",
+        s.app.replies
+    );
+    assert_eq!(s.mta.bodies(), vec![BODY.to_vec()]);
 }
 
 fn start_line(version: &str) -> String {
@@ -202,7 +224,7 @@ fn server_refuses_bad_commands_with_the_spec_codes() {
     }
     // A server that offers only arrsyfor refuses t32 with 504.
     let mut s = ServerSide::after_ehlo(&[Version::ArrsyforV1_0]);
-    assert!(text(&s.peer(start_line("t32_1.0").as_bytes())).starts_with("504 XCRYPT FAIL"));
+    assert!(s.start("t32_1.0").starts_with("504 XCRYPT FAIL"));
     assert!(s.out.events.contains(&Event::Refused { code: 504 }));
 }
 
@@ -210,31 +232,27 @@ fn server_refuses_bad_commands_with_the_spec_codes() {
 fn server_answers_454_when_it_has_no_keys() {
     let mut s = ServerSide::after_ehlo(&Version::ALL);
     s.broken = true;
-    assert!(text(&s.peer(start_line("t32_1.0").as_bytes())).starts_with("454 XCRYPT FAIL"));
+    assert!(s.start("t32_1.0").starts_with("454 XCRYPT FAIL"));
 }
 
 #[test]
 fn server_refuses_xcrypt_in_the_wrong_state() {
     // Before EHLO.
     let mut s = ServerSide::new(&Version::ALL);
-    assert!(text(&s.peer(start_line("t32_1.0").as_bytes())).starts_with("503 "));
+    assert!(s.start("t32_1.0").starts_with("503 "));
     // After HELO (no extensions).
-    s.peer(b"HELO c.test\r\n");
-    s.local(b"250 mx.test\r\n");
-    assert!(text(&s.peer(start_line("t32_1.0").as_bytes())).starts_with("503 "));
+    s.turn(b"HELO c.test\r\n", b"250 mx.test\r\n");
+    assert!(s.start("t32_1.0").starts_with("503 "));
     // Inside a mail transaction, and again once it ends.
     let mut s = ServerSide::after_ehlo(&Version::ALL);
-    s.peer(b"MAIL FROM:<a@b>\r\n");
-    s.local(b"250 ok\r\n");
-    assert!(text(&s.peer(start_line("t32_1.0").as_bytes())).starts_with("503 "));
-    s.peer(b"RSET\r\n");
-    s.local(b"250 ok\r\n");
-    assert!(text(&s.peer(start_line("t32_1.0").as_bytes())).starts_with("250 XCRYPT "));
+    s.turn(b"MAIL FROM:<a@b>\r\n", b"250 ok\r\n");
+    assert!(s.start("t32_1.0").starts_with("503 "));
+    s.turn(b"RSET\r\n", b"250 ok\r\n");
+    assert!(s.start("t32_1.0").starts_with("250 XCRYPT "));
     // A MAIL the MTA refused opens no transaction.
     let mut s = ServerSide::after_ehlo(&Version::ALL);
-    s.peer(b"MAIL FROM:<a@b>\r\n");
-    s.local(b"550 no\r\n");
-    assert!(text(&s.peer(start_line("t32_1.0").as_bytes())).starts_with("250 XCRYPT "));
+    s.turn(b"MAIL FROM:<a@b>\r\n", b"550 no\r\n");
+    assert!(s.start("t32_1.0").starts_with("250 XCRYPT "));
 }
 
 #[test]
@@ -281,7 +299,7 @@ fn server_reads_what_came_behind_a_waiting_xcrypt_fail_after_answering_it() {
 /// Runs the exchange against the server by hand as a client would; returns the
 /// direction keys.
 fn exchange(s: &mut ServerSide, after_ok: &[u8]) -> ssmail_core::DirectionKeys {
-    let reply = text(&s.peer(start_line("t32_1.0").as_bytes()));
+    let reply = s.start("t32_1.0");
     let mut parts = reply.trim_end().split(' ');
     assert_eq!((parts.next(), parts.next()), (Some("250"), Some("XCRYPT")));
     let kb = PublicKey::from_hex(parts.next().unwrap()).unwrap();
@@ -329,7 +347,7 @@ fn server_discards_bytes_behind_xcrypt_ok_and_then_refuses_xcrypt() {
 #[test]
 fn server_acknowledges_xcrypt_fail_and_goes_on_in_plaintext() {
     let mut s = ServerSide::after_ehlo(&Version::ALL);
-    assert!(text(&s.peer(start_line("t32_1.0").as_bytes())).starts_with("250 XCRYPT "));
+    assert!(s.start("t32_1.0").starts_with("250 XCRYPT "));
     assert_eq!(text(&s.peer(b"XCRYPT FAIL\r\n")), "250 XCRYPT FAIL\r\n");
     assert!(
         s.out
@@ -533,12 +551,7 @@ fn whole_sessions_fall_back_and_still_deliver() {
             Chunks::new(vec![7]),
         );
         s.run();
-        assert!(
-            s.app.done() && s.app.unexpected.is_empty(),
-            "{:?}",
-            s.app.replies
-        );
-        assert_eq!(s.mta.bodies(), vec![BODY.to_vec()]);
+        assert_delivered(&s);
         assert!(s.client_out.events.contains(&Event::Plaintext(why)));
         assert!(find(&s.wire_c2s, b"MAIL FROM:<alice@client.test>").is_some());
     }
@@ -555,12 +568,7 @@ fn whole_sessions_fall_back_and_still_deliver() {
         }
     }));
     s.run();
-    assert!(
-        s.app.done() && s.app.unexpected.is_empty(),
-        "{:?}",
-        s.app.replies
-    );
-    assert_eq!(s.mta.bodies(), vec![BODY.to_vec()]);
+    assert_delivered(&s);
     assert!(
         s.client_out
             .events

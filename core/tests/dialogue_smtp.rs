@@ -100,13 +100,17 @@ fn a_refused_data_and_two_messages_and_ehlo_again() {
 fn keys_from_the_caches_miss_then_hit() {
     let body = b"cached\r\n";
     let mut caches = (KeyCache::<4>::new(7200), KeyCache::<4>::new(7200));
-    for (round, now) in [(0, 100), (1, 200)] {
-        let mut s = Session::new(
+    // Each round a new session (both machines new), the caches carried over.
+    let session = || {
+        Session::new(
             &Version::ALL,
             &Version::ALL,
             Script::one_message(body),
             Chunks::whole(),
-        );
+        )
+    };
+    for (round, now) in [(0, 100), (1, 200)] {
+        let mut s = session();
         s.caches = Some(caches);
         s.now = now;
         s.client_rng = TestRng(10 + round);
@@ -119,12 +123,7 @@ fn keys_from_the_caches_miss_then_hit() {
         assert_eq!((caches.0.rotations(), caches.1.rotations()), (1, 1));
     }
     // Past the lifetime: new key pairs, the caches emptied and refilled, still agreeing.
-    let mut s = Session::new(
-        &Version::ALL,
-        &Version::ALL,
-        Script::one_message(body),
-        Chunks::whole(),
-    );
+    let mut s = session();
     s.caches = Some(caches);
     s.now = 100 + 7200;
     s.run();
@@ -132,6 +131,15 @@ fn keys_from_the_caches_miss_then_hit() {
     let caches = s.caches.take().unwrap();
     assert_eq!((caches.0.rotations(), caches.1.rotations()), (2, 2));
 }
+
+/// A STARTTLS dialogue up to the switch, as (sent by the client?, bytes).
+const STARTTLS_DIALOGUE: [(bool, &[u8]); 5] = [
+    (false, b"220 mx\r\n"),
+    (true, b"EHLO c\r\n"),
+    (false, b"250-mx\r\n250 STARTTLS\r\n"),
+    (true, b"STARTTLS\r\n"),
+    (false, b"220 go\r\n"),
+];
 
 #[test]
 fn starttls_turns_both_machines_into_pipes() {
@@ -142,21 +150,14 @@ fn starttls_turns_both_machines_into_pipes() {
     let mut out = Collect::default();
     let mut server = Server::new(&Version::ALL);
     let mut keys = StaticKeys::new(&key, &mut rng);
-    server
-        .from_local(b"220 mx\r\n", &mut keys, &mut out)
+    for (from_peer, bytes) in STARTTLS_DIALOGUE {
+        if from_peer {
+            server.from_peer(bytes, &mut keys, &mut out)
+        } else {
+            server.from_local(bytes, &mut keys, &mut out)
+        }
         .unwrap();
-    server
-        .from_peer(b"EHLO c\r\n", &mut keys, &mut out)
-        .unwrap();
-    server
-        .from_local(b"250-mx\r\n250 STARTTLS\r\n", &mut keys, &mut out)
-        .unwrap();
-    server
-        .from_peer(b"STARTTLS\r\n", &mut keys, &mut out)
-        .unwrap();
-    server
-        .from_local(b"220 go\r\n", &mut keys, &mut out)
-        .unwrap();
+    }
     out = Collect::default();
     server.from_peer(tls, &mut keys, &mut out).unwrap();
     server.from_local(tls, &mut keys, &mut out).unwrap();
@@ -164,17 +165,15 @@ fn starttls_turns_both_machines_into_pipes() {
     // Client side.
     let mut client = Client::new(&Version::ALL);
     let mut out = Collect::default();
-    client
-        .from_peer(b"220 mx\r\n", &mut keys, &mut out)
+    // The same dialogue seen from the other side: the server's lines come from the peer.
+    for (from_client, bytes) in STARTTLS_DIALOGUE {
+        if from_client {
+            client.from_local(bytes, &mut out)
+        } else {
+            client.from_peer(bytes, &mut keys, &mut out)
+        }
         .unwrap();
-    client.from_local(b"EHLO c\r\n", &mut out).unwrap();
-    client
-        .from_peer(b"250-mx\r\n250 STARTTLS\r\n", &mut keys, &mut out)
-        .unwrap();
-    client.from_local(b"STARTTLS\r\n", &mut out).unwrap();
-    client
-        .from_peer(b"220 go\r\n", &mut keys, &mut out)
-        .unwrap();
+    }
     out = Collect::default();
     client.from_peer(tls, &mut keys, &mut out).unwrap();
     client.from_local(tls, &mut out).unwrap();

@@ -15,6 +15,16 @@ use core::panic::PanicInfo;
 use cortex_m_rt::{ExceptionFrame, exception};
 use cortex_m_semihosting::debug::{self, EXIT_FAILURE, EXIT_SUCCESS};
 
+/// The start every image makes: the SysTick meter, calibrated, and the inputs from the
+/// seed, which is printed first so that the host can recompute the run.
+pub fn start() -> (measure::Meter, inputs::Inputs) {
+    let peripherals = cortex_m::Peripherals::take().expect("first and only take");
+    let meter = measure::Meter::new(peripherals.SYST);
+    let seed = inputs::seed();
+    out::Line::new("seed").hex(&seed.to_be_bytes()).print();
+    (meter, inputs::Inputs::new(seed))
+}
+
 /// Ends the run: QEMU exits with status 0.
 pub fn exit_success() -> ! {
     debug::exit(EXIT_SUCCESS);

@@ -10,8 +10,8 @@ use ssmail_ciphers::{Algorithm, AnyCipher};
 use ssmail_core::xcrypt::{Client, Server, Version};
 use ssmail_core::{KeyPair, PrivateKey, PublicKey, derive, shared_secret};
 use ssmail_firmware::exchange;
-use ssmail_firmware::inputs::{Inputs, seed};
-use ssmail_firmware::measure::{Figures, Meter};
+use ssmail_firmware::inputs::Inputs;
+use ssmail_firmware::measure::Figures;
 use ssmail_firmware::out::Line;
 
 /// Keystream bytes printed per cipher.
@@ -41,16 +41,12 @@ fn private_key(inputs: &mut Inputs) -> PrivateKey {
 
 #[entry]
 fn main() -> ! {
-    let peripherals = cortex_m::Peripherals::take().expect("first and only take");
-    let meter = Meter::new(peripherals.SYST);
-    let seed = seed();
-    Line::new("seed").hex(&seed.to_be_bytes()).print();
+    let (meter, mut inputs) = ssmail_firmware::start();
     Line::new("# calibration: systick ticks for")
         .num(2_000_000)
         .word("instructions")
         .num(u64::from(meter.calibration_ticks))
         .print();
-    let mut inputs = Inputs::new(seed);
     // What a device holds per connection besides the stack.
     Line::new("# sizes: client")
         .num(size_of::<Client>() as u64)

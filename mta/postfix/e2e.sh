@@ -63,34 +63,14 @@ P_D=${P_D:-12644}   # XCRYPT on, but in smtpd_ and smtp_discard_ehlo_keywords; r
 INSTANCES="x s c m r t u v y k j p fm fe d"
 FAKES=
 SSMAIL=${SSMAIL_BIN:-$REPO/target/release/ssmail}
-FAILS=0
+# shellcheck source=mta/postfix/lib.sh
+. "$HERE/lib.sh"
 
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; FAILS=$((FAILS + 1)); }
-check() { # check NAME CMD...
-  local name=$1
-  shift
-  if "$@" >/dev/null 2>&1; then ok "$name"; else bad "$name"; fi
-}
-wait_until() { # wait_until SECONDS CMD...
-  local t=$(($1 * 10))
-  shift
-  while [ $t -gt 0 ]; do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.1
-    t=$((t - 1))
-  done
-  return 1
-}
-
-[ "$(id -u)" = 0 ] || { echo "e2e.sh must run as root (Postfix master, tcpdump)" >&2; exit 2; }
-[ -x "$REPO/target/postfix/build/postfix-3.7.11/libexec/smtpd" ] ||
-  { echo "build first: mta/postfix/build.sh" >&2; exit 2; }
+pf_preflight e2e.sh "Postfix master, tcpdump"
 command -v tcpdump >/dev/null || apt-get install -y -q tcpdump >/dev/null
 
-for i in $INSTANCES; do "$HERE/instance.sh" stop "$W/$i" 2>/dev/null; done
-rm -rf "$W"
-mkdir -p "$W"
+# shellcheck disable=SC2086 # the instance names are words
+pf_fresh_workdir $INSTANCES
 cleanup() {
   [ -n "${TCPDUMP:-}" ] && kill "$TCPDUMP" 2>/dev/null
   [ -n "${GATEWAY:-}" ] && kill "$GATEWAY" 2>/dev/null
@@ -114,10 +94,51 @@ openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.e2e.test -days 2 \
 "$HERE/instance.sh" start "$W/u" --port "$P_U" --relayhost "127.0.0.1:$P_V" --param smtp_xcrypt_level=encrypt || exit 1
 "$HERE/instance.sh" start "$W/v" --port "$P_V" || exit 1
 
-tcpdump -i lo -n -s 65600 -B 65536 -U --immediate-mode -Z root -w "$W/lo.pcap" \
-  "tcp port $P_X or tcp port $P_S" >"$W/tcpdump.log" 2>&1 &
-TCPDUMP=$!
-wait_until 10 grep -q 'listening on' "$W/tcpdump.log" || bad "tcpdump did not start"
+# capture_start PCAP LOG FAILURE: tcpdump on lo, the ports of x and s, into PCAP (its
+# messages to LOG); bad FAILURE when it does not start listening within 10 s.
+capture_start() {
+  tcpdump -i lo -n -s 65600 -B 65536 -U --immediate-mode -Z root -w "$1" \
+    "tcp port $P_X or tcp port $P_S" >"$2" 2>&1 &
+  TCPDUMP=$!
+  wait_until 10 grep -q 'listening on' "$2" || bad "$3"
+}
+# capture_end PCAP TAG FAILURE: a last plaintext session to s carrying TAG, as a
+# sentinel (once it is in PCAP, everything before it is too; bad FAILURE when it is not
+# within 10 s), then tcpdump is stopped.
+capture_end() {
+  "$PY" - "$P_S" "$2" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+f = s.makefile("rb"); f.readline()
+s.sendall(b"NOOP " + sys.argv[2].encode() + b"\r\n"); f.readline()
+s.sendall(b"QUIT\r\n"); f.readline()
+EOF
+  wait_until 10 grep -qaF "$2" "$1" || bad "$3"
+  kill -INT "$TCPDUMP"
+  wait "$TCPDUMP" 2>/dev/null
+  TCPDUMP=
+}
+capture_start "$W/lo.pcap" "$W/tcpdump.log" "tcpdump did not start"
+# smtp_probe PORT [ARG...] < PYTHON: runs PYTHON (its sys.argv[1:] = PORT ARG...) after a
+# prelude that connects to 127.0.0.1:PORT (timeout $PROBE_TIMEOUT s, default 10), reads
+# the greeting and defines cmd(BYTES) -> the reply's lines, CRLF taken off.
+smtp_probe() {
+  local prelude
+  prelude=$(cat <<'EOF'
+import os, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])),
+                             timeout=float(os.environ.get("PROBE_TIMEOUT", "10")))
+f = s.makefile("rb"); f.readline()
+def cmd(b):
+    s.sendall(b); lines = []
+    while True:
+        l = f.readline().decode().rstrip("\r\n"); lines.append(l)
+        if len(l) < 4 or l[3] != "-": return lines
+EOF
+)
+  "$PY" -c "$prelude
+$(cat)" "$@"
+}
 
 # Messages: a header and a body canary, dot lines, and enough lines to span segments.
 CAN=$$$RANDOM
@@ -140,27 +161,17 @@ check "1.rc4 XCRYPT arrsyfor_1.0 session (Python RC4)" \
 check "1.t32 XCRYPT t32_1.0 session (libssmail cipher)" \
   "$PY" "$HERE/xcrypt_client.py" "$P_X" t32_1.0 "t32from$CAN@src.test" "t32to$CAN@e2e.test" "$W/t32.eml" --libssmail "$LIB"
 
-# The capture ends here.
-# A last plaintext session, to the other instance (pcapcheck looks at port $P_X only), as a
-# sentinel: once it is in the file, everything before it is too.
-SENT="sentinel$CAN"
-"$PY" - "$P_S" "$SENT" <<'EOF'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-f = s.makefile("rb"); f.readline()
-s.sendall(b"NOOP " + sys.argv[2].encode() + b"\r\n"); f.readline()
-s.sendall(b"QUIT\r\n"); f.readline()
-EOF
-wait_until 10 grep -qaF "$SENT" "$W/lo.pcap" || bad "2. tcpdump did not write the sentinel"
-kill -INT "$TCPDUMP"
-wait "$TCPDUMP" 2>/dev/null
-TCPDUMP=
+# The capture ends here. The sentinel session goes to the other instance (pcapcheck
+# looks at port $P_X only).
+capture_end "$W/lo.pcap" "sentinel$CAN" "2. tcpdump did not write the sentinel"
 
-delivered() { # delivered USER -> path of the file delivered to USER@e2e.test
-  grep -lx "Delivered-To: $1@e2e.test" "$W"/x/mail/Maildir/new/* 2>/dev/null | head -1
+delivered_at() { # delivered_at INSTANCE ADDRESS -> path of a file delivered to ADDRESS there
+  grep -lx "Delivered-To: $2" "$W/$1"/mail/Maildir/new/* 2>/dev/null | head -1
 }
-# (A function, so that wait_until evaluates it on every try.)
-has_delivered() { test -n "$(delivered "$1")"; }
+delivered() { delivered_at x "$1@e2e.test"; } # delivered USER: to USER@e2e.test at x
+# (Functions, so that wait_until evaluates them on every try.)
+has_delivered_at() { test -n "$(delivered_at "$1" "$2")"; }
+has_delivered() { has_delivered_at x "$1@e2e.test"; }
 body_same() { # body_same SENT DELIVERED: the bodies (after the first empty line) match
   "$PY" - "$1" "$2" <<'EOF'
 import sys
@@ -270,15 +281,7 @@ cat "$W/probes.log"
 [ $rc = 0 ] || FAILS=$((FAILS + 1))
 
 echo "== 4. defaults behave as stock Postfix"
-"$PY" - "$P_S" >"$W/stock.log" 2>&1 <<'EOF'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-f = s.makefile("rb"); f.readline()
-def cmd(b):
-    s.sendall(b); lines = []
-    while True:
-        l = f.readline().decode().rstrip("\r\n"); lines.append(l)
-        if len(l) < 4 or l[3] != "-": return lines
+smtp_probe "$P_S" >"$W/stock.log" 2>&1 <<'EOF'
 ehlo = cmd(b"EHLO probe.test\r\n")
 x = cmd(b"XCRYPT t32_1.0 " + b"2" * 192 + b" " + b"1" * 20 + b"\r\n")
 print(ehlo, x)
@@ -309,15 +312,8 @@ check "5.cache file is owner-only and the postfix user's" \
   test "$(stat -c '%a %U' "$W/c/data/xcrypt.cache" 2>/dev/null)" = "600 postfix"
 check "5.smtpd_xcrypt_versions = t32_1.0: arrsyfor_1.0 is not offered" \
   bash -c "! '$PY' '$HERE/xcrypt_client.py' '$P_C' arrsyfor_1.0 a@src.test b@e2e.test '$W/rc4.eml'"
-"$PY" - "$P_C" >"$W/versions.log" 2>&1 <<'EOF'
-import secrets, socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-f = s.makefile("rb"); f.readline()
-def cmd(b):
-    s.sendall(b); lines = []
-    while True:
-        l = f.readline().decode().rstrip("\r\n"); lines.append(l)
-        if len(l) < 4 or l[3] != "-": return lines
+smtp_probe "$P_C" >"$W/versions.log" 2>&1 <<'EOF'
+import secrets
 ehlo = cmd(b"EHLO probe.test\r\n")
 x = cmd(b"XCRYPT arrsyfor_1.0 " + b"2" * 192 + b" " + secrets.token_hex(10).encode() + b"\r\n")
 # docs/xcrypt.md 4.4's order: the key is checked before the version (501, not 504).
@@ -359,8 +355,8 @@ if [ -x "$SSMAIL" ]; then
   mkmsg "$W/gwin.eml" gwin
   check "6.smtplib to y (patched smtp -> inbound gateway)" \
     "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_Y" "gwinfrom$CAN@src.test" "gwinto$CAN@e2e.test" "$W/gwin.eml"
-  if wait_until 20 bash -c "grep -qx 'Delivered-To: gwinto$CAN@e2e.test' '$W'/s/mail/Maildir/new/* 2>/dev/null"; then
-    f=$(grep -lx "Delivered-To: gwinto$CAN@e2e.test" "$W"/s/mail/Maildir/new/* | head -1)
+  if wait_until 20 has_delivered_at s "gwinto$CAN@e2e.test"; then
+    f=$(delivered_at s "gwinto$CAN@e2e.test")
     check "6.delivered through the inbound gateway byte-identical" body_same "$W/gwin.eml" "$f"
   else
     bad "6.not delivered through the inbound gateway within 20 s"
@@ -377,10 +373,7 @@ else
 fi
 
 echo "== 7. patched smtp (sending side): r relays to x (XCRYPT), t relays to s (stock: plain)"
-tcpdump -i lo -n -s 65600 -B 65536 -U --immediate-mode -Z root -w "$W/relay.pcap" \
-  "tcp port $P_X or tcp port $P_S" >"$W/tcpdump-relay.log" 2>&1 &
-TCPDUMP=$!
-wait_until 10 grep -q 'listening on' "$W/tcpdump-relay.log" || bad "7.tcpdump did not start"
+capture_start "$W/relay.pcap" "$W/tcpdump-relay.log" "7.tcpdump did not start"
 {
   printf 'Subject: hdrrelay1k%s\r\n\r\nbodyrelay1k%s\r\n' "$CAN" "$CAN"
   for i in $(seq 12); do printf 'line %02d of a small message, padding it to about 1 KB....\r\n' "$i"; done
@@ -405,25 +398,14 @@ for m in relay1k relay100k; do
 done
 check "7.r logs XCRYPT connection established to x" \
   grep -q "smtp\[[0-9]*\]: XCRYPT connection established to 127.0.0.1\[127.0.0.1\]:$P_X: t32_1.0" "$W/r/maillog"
-if wait_until 20 bash -c "grep -qx 'Delivered-To: tplainto$CAN@e2e.test' '$W'/s/mail/Maildir/new/* 2>/dev/null"; then
-  f=$(grep -lx "Delivered-To: tplainto$CAN@e2e.test" "$W"/s/mail/Maildir/new/* | head -1)
+if wait_until 20 has_delivered_at s "tplainto$CAN@e2e.test"; then
+  f=$(delivered_at s "tplainto$CAN@e2e.test")
   check "7.t -> stock s: delivered in plaintext, byte-identical" body_same "$W/tplain.eml" "$f"
   check "7.t -> stock s: no XCRYPT attempted" bash -c "! grep -q XCRYPT '$W/t/maillog'"
 else
   bad "7.t -> stock s: not delivered within 20 s"
 fi
-SENT2="sentinel2$CAN"
-"$PY" - "$P_S" "$SENT2" <<'EOF'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-f = s.makefile("rb"); f.readline()
-s.sendall(b"NOOP " + sys.argv[2].encode() + b"\r\n"); f.readline()
-s.sendall(b"QUIT\r\n"); f.readline()
-EOF
-wait_until 10 grep -qaF "$SENT2" "$W/relay.pcap" || bad "7.tcpdump did not write the sentinel"
-kill -INT "$TCPDUMP"
-wait "$TCPDUMP" 2>/dev/null
-TCPDUMP=
+capture_end "$W/relay.pcap" "sentinel2$CAN" "7.tcpdump did not write the sentinel"
 check "7.wire r -> x: handshake present" \
   "$PY" "$REPO/e2e/pcapcheck.py" "$W/relay.pcap" --port "$P_X" --present "XCRYPT OK" --present "250 XCRYPT OK"
 check "7.wire r -> x: no envelope address, canary or body line after the switch points" \
@@ -446,22 +428,16 @@ echo "smtpd_xcrypt_level = may" >>"$W/v/conf/main.cf"
 kill -HUP "$(tr -d ' ' <"$W/v/queue/pid/master.pid")"
 # An idle smtpd from before the reload may still take a connection: wait for the offer.
 offers_xcrypt() {
-  "$PY" - "$P_V" <<'EOF'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-f = s.makefile("rb"); f.readline(); s.sendall(b"EHLO probe.test\r\n")
-lines = []
-while True:
-    l = f.readline().decode(); lines.append(l)
-    if len(l) < 4 or l[3] != "-": break
+  PROBE_TIMEOUT=5 smtp_probe "$P_V" <<'EOF'
+lines = cmd(b"EHLO probe.test\r\n")
 s.sendall(b"QUIT\r\n")
 sys.exit(0 if any(l[4:].startswith("XCRYPT") for l in lines) else 1)
 EOF
 }
 check "8.v offers XCRYPT after the reload" wait_until 15 offers_xcrypt
 "$PF/bin/postqueue" -c "$W/u/conf" -f
-if wait_until 30 bash -c "grep -qx 'Delivered-To: encto$CAN@e2e.test' '$W'/v/mail/Maildir/new/* 2>/dev/null"; then
-  f=$(grep -lx "Delivered-To: encto$CAN@e2e.test" "$W"/v/mail/Maildir/new/* | head -1)
+if wait_until 30 has_delivered_at v "encto$CAN@e2e.test"; then
+  f=$(delivered_at v "encto$CAN@e2e.test")
   check "8.after v offers XCRYPT: delivered byte-identical" body_same "$W/enc.eml" "$f"
   check "8.... over XCRYPT (v's Received: header)" \
     bash -c "grep -A1 '^Received: from mx.e2e.test' '$f' | grep -q \$'^\t(using XCRYPT with cipher t32_1.0)'"
@@ -559,16 +535,16 @@ for d in enc none encs; do
   check "11.message to $d.test handed to p" \
     "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_P" "polfrom$CAN@src.test" "pol$d$CAN@$d.test" "$W/pol.eml"
 done
-if wait_until 20 bash -c "grep -qx 'Delivered-To: polenc$CAN@enc.test' '$W'/x/mail/Maildir/new/* 2>/dev/null"; then
-  f=$(grep -lx "Delivered-To: polenc$CAN@enc.test" "$W"/x/mail/Maildir/new/* | head -1)
+if wait_until 20 has_delivered_at x "polenc$CAN@enc.test"; then
+  f=$(delivered_at x "polenc$CAN@enc.test")
   check "11.encrypt -> x: delivered byte-identical" body_same "$W/pol.eml" "$f"
   check "11.encrypt -> x: over XCRYPT (x's Received: header)" \
     bash -c "grep -A1 '^Received: from mx.e2e.test' '$f' | grep -q \$'^\t(using XCRYPT with cipher t32_1.0)'"
 else
   bad "11.encrypt -> x: not delivered within 20 s"
 fi
-if wait_until 20 bash -c "grep -qx 'Delivered-To: polnone$CAN@none.test' '$W'/c/mail/Maildir/new/* 2>/dev/null"; then
-  f=$(grep -lx "Delivered-To: polnone$CAN@none.test" "$W"/c/mail/Maildir/new/* | head -1)
+if wait_until 20 has_delivered_at c "polnone$CAN@none.test"; then
+  f=$(delivered_at c "polnone$CAN@none.test")
   check "11.none -> c (which offers XCRYPT): delivered byte-identical" body_same "$W/pol.eml" "$f"
   check "11.none -> c: in plaintext (no XCRYPT in c's Received: header)" bash -c "! grep -q XCRYPT '$f'"
   check "11.none -> c: p did not try XCRYPT with c" bash -c "! grep -q 'XCRYPT.*:$P_C' '$W/p/maillog'"
@@ -659,14 +635,8 @@ echo "== 13. xcrypt in smtpd_discard_ehlo_keywords / smtp_discard_ehlo_keywords"
   --param smtpd_xcrypt_level=may --param smtpd_discard_ehlo_keywords=xcrypt \
   --param smtp_xcrypt_level=may --param smtp_discard_ehlo_keywords=xcrypt \
   >/dev/null || bad "13.instance d did not start"
-"$PY" - "$P_D" >"$W/discard.log" 2>&1 <<'EOF'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-f = s.makefile("rb"); f.readline(); s.sendall(b"EHLO probe.test\r\n")
-lines = []
-while True:
-    l = f.readline().decode(); lines.append(l)
-    if len(l) < 4 or l[3] != "-": break
+smtp_probe "$P_D" >"$W/discard.log" 2>&1 <<'EOF'
+lines = cmd(b"EHLO probe.test\r\n")
 print(lines)
 sys.exit(0 if not any("XCRYPT" in l.upper() for l in lines) and len(lines) > 3 else 1)
 EOF

@@ -19,31 +19,11 @@ PY=${PYTHON:-python3}
 P_RA=${P_RA:-12650}
 P_RB=${P_RB:-12651}
 SECONDS_OF_LOAD=${SECONDS_OF_LOAD:-80}
-FAILS=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; FAILS=$((FAILS + 1)); }
-check() { # check NAME CMD...
-  local name=$1
-  shift
-  if "$@" >/dev/null 2>&1; then ok "$name"; else bad "$name"; fi
-}
-wait_until() { # wait_until SECONDS CMD...
-  local t=$(($1 * 10))
-  shift
-  while [ $t -gt 0 ]; do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.1
-    t=$((t - 1))
-  done
-  return 1
-}
+# shellcheck source=mta/postfix/lib.sh
+. "$HERE/lib.sh"
 
-[ "$(id -u)" = 0 ] || { echo "rotation.sh must run as root (Postfix master)" >&2; exit 2; }
-[ -x "$REPO/target/postfix/build/postfix-3.7.11/libexec/smtpd" ] ||
-  { echo "build first: mta/postfix/build.sh" >&2; exit 2; }
-for i in ra rb; do "$HERE/instance.sh" stop "$W/$i" 2>/dev/null; done
-rm -rf "$W"
-mkdir -p "$W"
+pf_preflight rotation.sh "Postfix master"
+pf_fresh_workdir ra rb
 trap 'for i in ra rb; do "$HERE/instance.sh" stop "$W/$i"; done' EXIT
 
 "$HERE/instance.sh" start "$W/ra" --port "$P_RA" --param smtpd_xcrypt_level=may \

@@ -15,12 +15,16 @@
 //! It may import the standard library only: no workspace crate (so no dependency cycle
 //! with `ssmail-core`, whose tests use it) and no registry crate (core's tests also run
 //! on i686 and on i586 under qemu with rustc 1.85, and each dependency would have to
-//! build there too).
+//! build there too). The one exception is behind the `rng` feature: `rng::TestRng`
+//! needs `rand_core`, which `ssmail-core` itself depends on, so it builds wherever core
+//! does and adds nothing to those builds.
 #![forbid(unsafe_code)]
 
 pub mod client;
 pub mod mta;
 pub mod reply;
+#[cfg(feature = "rng")]
+pub mod rng;
 pub mod script;
 pub mod sink;
 

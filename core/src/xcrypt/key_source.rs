@@ -80,9 +80,7 @@ impl<const N: usize, R: TryCryptoRng + ?Sized> KeySource for CachedKeys<'_, N, R
         own: &PublicKey,
         peer: &PublicKey,
     ) -> Result<SharedSecret, KeyUnavailable> {
-        let found = self.cache.shared_secret_for(own, peer);
-        self.lookup = found.as_ref().map(|&(_, lookup)| lookup);
-        found.map(|(secret, _)| secret).ok_or(KeyUnavailable)
+        note_lookup(&mut self.lookup, self.cache.shared_secret_for(own, peer))
     }
 
     fn nonce(&mut self) -> Result<[u8; NONCE_BYTES], KeyUnavailable> {
@@ -125,10 +123,21 @@ impl<R: TryCryptoRng + ?Sized> KeySource for StaticKeys<'_, R> {
     }
 }
 
-fn random_nonce<R: TryCryptoRng + ?Sized>(
+/// A fresh nonce from `rng`, for every key source here.
+pub(crate) fn random_nonce<R: TryCryptoRng + ?Sized>(
     rng: &mut R,
 ) -> Result<[u8; NONCE_BYTES], KeyUnavailable> {
     let mut n = [0; NONCE_BYTES];
     rng.try_fill_bytes(&mut n).map_err(|_| KeyUnavailable)?;
     Ok(n)
+}
+
+/// The secret of a cache's answer `found`, keeping in `lookup` whether it was a hit, for
+/// the caller's log (`None` when there was no secret).
+pub(crate) fn note_lookup(
+    lookup: &mut Option<Lookup>,
+    found: Option<(SharedSecret, Lookup)>,
+) -> Result<SharedSecret, KeyUnavailable> {
+    *lookup = found.as_ref().map(|&(_, l)| l);
+    found.map(|(secret, _)| secret).ok_or(KeyUnavailable)
 }

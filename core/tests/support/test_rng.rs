@@ -1,27 +1,4 @@
-//! A repeatable RNG for tests: xorshift64*. NOT a cryptographic RNG; it only drives
-//! key generation in tests, where the same seed must give the same keys.
+//! The repeatable RNG of these tests (xorshift64*, not cryptographic), one copy shared
+//! with the key cache benchmark: it lives in `ssmail-testkit` (feature `rng`).
 
-/// xorshift64* over a 64-bit state.
-pub struct TestRng(pub u64);
-
-impl rand_core::TryRng for TestRng {
-    type Error = core::convert::Infallible;
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        Ok(self.try_next_u64()? as u32)
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        Ok(self.0.wrapping_mul(0x2545_F491_4F6C_DD1D))
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        for chunk in dst.chunks_mut(8) {
-            let v = self.try_next_u64()?.to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
-        Ok(())
-    }
-}
-
-impl rand_core::TryCryptoRng for TestRng {}
+pub use ssmail_testkit::rng::TestRng;

@@ -5,17 +5,11 @@
 #![no_main]
 
 use cortex_m_rt::entry;
-use ssmail_firmware::inputs::{Inputs, seed};
-use ssmail_firmware::measure::Meter;
 use ssmail_firmware::out::Line;
 
 #[entry]
 fn main() -> ! {
-    let peripherals = cortex_m::Peripherals::take().expect("first and only take");
-    let meter = Meter::new(peripherals.SYST);
-    let seed = seed();
-    Line::new("seed").hex(&seed.to_be_bytes()).print();
-    let mut inputs = Inputs::new(seed);
+    let (meter, mut inputs) = ssmail_firmware::start();
     // One measured operation and one line of each kind of field, so that every piece of
     // the harness is linked in as it is in the firmware.
     let (bytes, f) = meter.measure(|| inputs.bytes::<16>());

@@ -13,8 +13,8 @@ use crypto_bigint::{Odd, U768};
 use rc4::{KeyInit, Rc4, StreamCipher};
 use ssmail_ciphers::{Algorithm, AnyCipher};
 use ssmail_core::{PrivateKey, shared_secret};
-use ssmail_firmware::inputs::{Inputs, seed};
-use ssmail_firmware::measure::{Figures, Meter};
+use ssmail_firmware::inputs::Inputs;
+use ssmail_firmware::measure::Figures;
 use ssmail_firmware::out::Line;
 
 /// The Oakley group 1 prime (RFC 2409 §6.1; docs/xcrypt.md §1), big-endian.
@@ -48,11 +48,7 @@ fn private_key(inputs: &mut Inputs) -> ([u8; 96], PrivateKey) {
 
 #[entry]
 fn main() -> ! {
-    let peripherals = cortex_m::Peripherals::take().expect("first and only take");
-    let meter = Meter::new(peripherals.SYST);
-    let seed = seed();
-    Line::new("seed").hex(&seed.to_be_bytes()).print();
-    let mut inputs = Inputs::new(seed);
+    let (meter, mut inputs) = ssmail_firmware::start();
 
     let key = inputs.bytes::<10>();
     let (ours, f) = meter.measure(|| {

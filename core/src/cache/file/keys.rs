@@ -10,7 +10,7 @@ use crate::agreement::SharedSecret;
 use crate::cache::{KeyCache, Lookup};
 use crate::kdf::NONCE_BYTES;
 use crate::keys::PublicKey;
-use crate::xcrypt::{KeySource, KeyUnavailable};
+use crate::xcrypt::{KeySource, KeyUnavailable, note_lookup, random_nonce};
 
 /// Keys from `cache` kept in step with `file` ([`CacheFile::own_key_pair`],
 /// [`CacheFile::shared_secret_for`]) as of the clock `now`, and nonces from `rng`. Made
@@ -79,15 +79,10 @@ impl<const N: usize, R: TryCryptoRng + ?Sized, C: Fn() -> u64> KeySource for Fil
                 self.cache.shared_secret_for(own, peer)
             }
         };
-        self.lookup = found.as_ref().map(|&(_, lookup)| lookup);
-        found.map(|(secret, _)| secret).ok_or(KeyUnavailable)
+        note_lookup(&mut self.lookup, found)
     }
 
     fn nonce(&mut self) -> Result<[u8; NONCE_BYTES], KeyUnavailable> {
-        let mut n = [0; NONCE_BYTES];
-        self.rng
-            .try_fill_bytes(&mut n)
-            .map_err(|_| KeyUnavailable)?;
-        Ok(n)
+        random_nonce(self.rng)
     }
 }
