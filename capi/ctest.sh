@@ -86,6 +86,9 @@ run_all errors capi/tests/c/errors.c
 # The last-exchange report (version, key cache hit or miss) and the version list.
 mkdir -p "$PREFIX/exchange"
 run_all exchange capi/tests/c/exchange.c "$PREFIX/exchange/cache"
+# ssmail_keys_flush per session: no file work when nothing is only in memory, nothing lost.
+mkdir -p "$PREFIX/flush"
+run_all flush capi/tests/c/flush.c "$PREFIX/flush/cache"
 
 # The two examples: a C server and a C client, an exchange over a UNIX socket, then one
 # message under the ciphers; the server prints what it received.

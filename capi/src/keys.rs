@@ -164,7 +164,10 @@ pub unsafe extern "C" fn ssmail_keys_new(
 /// file's lock), and reports whether the file failed in an exchange since the last
 /// call (a full disk, a file refused by the owner-only rule): exchanges never fail for
 /// the file's sake (they fall back to this process's memory), so this is where a caller
-/// learns of it. Does nothing for a key source without a file.
+/// learns of it. Does nothing for a key source without a file, nor when every exchange
+/// since the last successful flush found its secret in the cache and the file worked
+/// (what those exchanges used came from the file or was written to it when made), so
+/// that calling it once per session costs no file access in the usual case.
 ///
 /// Errors: `SSMAIL_ERR_NULL_POINTER`, `SSMAIL_ERR_IO` (this write failed, or the file
 /// failed in an exchange since the last call).

@@ -106,6 +106,10 @@ if [ ! -f .made ]; then
     OPT="-O2" DEBUG="-g"
   touch .made
 fi
+# Postfix's makefiles do not know libssmail.a: a daemon older than it is linked again.
+for d in smtpd/smtpd smtp/smtp; do
+  [ ! "$libdir/libssmail.a" -nt "src/$d" ] || rm -f "src/$d"
+done
 make -s
 # lmtp is smtp under another name (the process name picks the protocol); the install
 # makes it a hard link (conf/postfix-files), the build tree has none: instance.sh runs it.

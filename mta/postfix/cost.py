@@ -43,6 +43,21 @@ CONFIGS = ("plain", "xcrypt", "starttls", "gateways")
 # file), to tell the cost of libssmail's locked cache file from the rest of XCRYPT.
 EXTRA_CONFIGS = ("xcrypt-mem",)
 TICK_NS = 1e9 / os.sysconf("SC_CLK_TCK")
+# Other builds to compare in the same run (--tree NAME=PATH): a configuration written
+# CONFIG@NAME runs both its instances from that build tree, e.g. xcrypt@before for the
+# patch before a change, interleaved with xcrypt from the current build.
+TREES = {}
+
+
+def base_config(config):
+    """The configuration's settings, without the build it runs from (CONFIG@NAME)."""
+    return config.split("@", 1)[0]
+
+
+def config_tree(config):
+    """The build tree CONFIG's instances run from."""
+    _, _, name = config.partition("@")
+    return TREES[name] if name else TREE
 
 
 def die(msg, code=2):
@@ -275,6 +290,7 @@ def make_certificate(work):
 
 def config_params(config, side_dir, tls):
     """main.cf lines for CONFIG, the same on both instances of a pair."""
+    config = base_config(config)
     if config == "xcrypt-mem":
         return ["smtpd_xcrypt_level = may", "smtp_xcrypt_level = may"]
     if config == "xcrypt":
@@ -337,7 +353,7 @@ class Pair:
         self.start_instance("receiver", self.rdir, self.rport, None,
                             config_params(config, self.rdir, tls) + extra["receiver"])
         relay = self.rport
-        if config == "gateways":
+        if base_config(config) == "gateways":
             self.groups["gateways"] = acct.create(f"{self.name}-gateways")
             gin, gout = free_port(ports), free_port(ports)
             self.gin_log = os.path.join(self.dir, "inbound.log")
@@ -356,6 +372,7 @@ class Pair:
         for p in params:
             cmd += ["--param", p]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL,
+                       env=dict(os.environ, POSTFIX_TREE=config_tree(self.config)),
                        preexec_fn=self.acct.join_fn(self.groups[side]))
         master = int(read(os.path.join(d, "queue/pid/master.pid")).strip())
         self.acct.register(self.groups[side], master)
@@ -422,7 +439,7 @@ class Pair:
     def log_sizes(self):
         logs = {"receiver": os.path.join(self.rdir, "maillog"),
                 "sender": os.path.join(self.sdir, "maillog")}
-        if self.config == "gateways":
+        if base_config(self.config) == "gateways":
             logs["inbound"] = self.gin_log
             logs["outbound"] = self.gout_log
         return {k: (v, os.path.getsize(v) if os.path.exists(v) else 0) for k, v in logs.items()}
@@ -497,7 +514,7 @@ def run_cell(pair, size, messages, args, measure=True):
         rlog = log_since(marks, "receiver")
         if count(r"postfix/smtpd\[\d+\]: disconnect from", rlog) >= count(
                 r"postfix/smtpd\[\d+\]: connect from", rlog):
-            if pair.config != "gateways" or gateway_sessions(marks, "inbound") >= count(
+            if base_config(pair.config) != "gateways" or gateway_sessions(marks, "inbound") >= count(
                     r"postfix/smtpd\[\d+\]: connect from", rlog):
                 break
         time.sleep(0.1)
@@ -524,7 +541,7 @@ def run_cell(pair, size, messages, args, measure=True):
         "errors": count(r"(warning|fatal|panic):", rlog + slog),
         "error_lines": re.findall(r"^.*(?:warning|fatal|panic):.*$", rlog + slog, re.M)[:5],
     }
-    if pair.config == "gateways":
+    if base_config(pair.config) == "gateways":
         for side in ("inbound", "outbound"):
             sessions = gateway_session_lines(marks, side)
             cell[f"gw_{side}_sessions"] = len(sessions)
@@ -546,9 +563,9 @@ def check_cell(cell):
     sessions = cell["receiver_sessions"]
     if cell["config"].startswith("xcrypt") and (cell["receiver_xcrypt"] != sessions or sessions == 0):
         bad.append(f"XCRYPT on {cell['receiver_xcrypt']} of {sessions} receiver sessions")
-    if cell["config"] == "starttls" and (cell["receiver_tls13"] != sessions or sessions == 0):
+    if base_config(cell["config"]) == "starttls" and (cell["receiver_tls13"] != sessions or sessions == 0):
         bad.append(f"TLS 1.3 on {cell['receiver_tls13']} of {sessions} receiver sessions")
-    if cell["config"] == "gateways":
+    if base_config(cell["config"]) == "gateways":
         for side in ("inbound", "outbound"):
             s, x = cell[f"gw_{side}_sessions"], cell[f"gw_{side}_xcrypt"]
             if x != s or s == 0:
@@ -571,14 +588,14 @@ def cpu_line():
     return model, {f: f in flags for f in want}
 
 
-def summarize(cells, sizes, mpss):
+def summarize(cells, sizes, mpss, configs):
     rows = []
     for size in sizes:
         for mps in mpss:
             plain = [c["cpu_us_per_message"] for c in cells
                      if c["config"] == "plain" and c["size"] == size and c["mps"] == mps]
             plain_med = statistics.median(plain) if plain else None
-            for config in CONFIGS + EXTRA_CONFIGS:
+            for config in configs:
                 sel = [c for c in cells if c["config"] == config and c["size"] == size
                        and c["mps"] == mps]
                 if not sel:
@@ -617,10 +634,10 @@ def print_table(rows, out):
         print(f"| {r['config']} | {size} | {r['mps']} | {mpr} | {r['us_per_message']:.0f} | {ratio} | {spread} | {parts} |", file=out)
 
 
-def print_split(cells, out):
+def print_split(cells, configs, out):
     """Median µs/message per process type and side, per configuration and cell shape."""
     keys = sorted({(c["config"], c["size"], c["mps"]) for c in cells if "split_ns" in c},
-                  key=lambda k: (k[1], k[2], (CONFIGS + EXTRA_CONFIGS).index(k[0])))
+                  key=lambda k: (k[1], k[2], configs.index(k[0])))
     print("\nCPU µs/message by process type (median over runs; 'exited' = processes that ended during the run):", file=out)
     for config, size, mps in keys:
         sel = [c for c in cells if (c["config"], c["size"], c["mps"]) == (config, size, mps)]
@@ -659,6 +676,10 @@ def main():
     ap.add_argument("--sender-param", action="append", default=[], metavar="'NAME = VALUE'",
                     help="an extra main.cf line for every sender (repeatable)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--tree", action="append", default=[], metavar="NAME=PATH",
+                    help="another Postfix build tree; CONFIG@NAME in --configs runs from it "
+                    "(repeatable; e.g. --tree before=target/postfix/before/postfix-3.7.11 "
+                    "--configs plain,xcrypt,xcrypt@before)")
     args = ap.parse_args()
     args.messages = args.messages or (40 if args.quick else 400)
     args.reps = args.reps or (1 if args.quick else 5)
@@ -666,22 +687,31 @@ def main():
         args.settle = 0.5 if args.quick else 2.5
     sizes = [int(x) for x in args.sizes.split(",")]
     mpss = [int(x) for x in args.mps.split(",")]
+    for t in args.tree:
+        name, eq, path = t.partition("=")
+        if not eq or not name or "@" in name:
+            die(f"--tree wants NAME=PATH, not {t}")
+        TREES[name] = os.path.abspath(path)
     configs = [c for c in args.configs.split(",") if c]
     for c in configs:
-        if c not in CONFIGS + EXTRA_CONFIGS:
+        if base_config(c) not in CONFIGS + EXTRA_CONFIGS:
             die(f"unknown configuration {c}")
+        if "@" in c and c.partition("@")[2] not in TREES:
+            die(f"{c}: no --tree {c.partition('@')[2]}=PATH")
+        if not os.access(os.path.join(config_tree(c), "libexec/master"), os.X_OK):
+            die(f"{c}: no libexec/master in {config_tree(c)}")
     if os.geteuid() != 0:
         die("needs root (Postfix's master runs as root)")
     for path in (args.smtp_source, os.path.join(TREE, "libexec/master")):
         if not os.access(path, os.X_OK):
             die(f"no {path}: run mta/postfix/build.sh first")
-    if "gateways" in configs and not os.access(args.ssmail, os.X_OK):
+    if any(base_config(c) == "gateways" for c in configs) and not os.access(args.ssmail, os.X_OK):
         die(f"no {args.ssmail}: cargo build --release --locked -p ssmail")
 
     acct = choose_accounting(args.accounting)
     work = tempfile.mkdtemp(prefix="ssmail-cost-")
     os.chmod(work, 0o755)
-    tls = make_certificate(work) if "starttls" in configs else None
+    tls = make_certificate(work) if any(base_config(c) == "starttls" for c in configs) else None
     model, flags = cpu_line()
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     uptime0 = read("/proc/loadavg").split()[:3]
@@ -727,7 +757,7 @@ def main():
         else:
             shutil.rmtree(work, ignore_errors=True)
 
-    rows = summarize(cells, sizes, mpss)
+    rows = summarize(cells, sizes, mpss, configs)
     uptime1 = read("/proc/loadavg").split()[:3]
     print(f"\nThe paper's claim, side by side: {started}, {model} "
           f"({', '.join(f + ('' if v else ' no') for f, v in flags.items())}), {os.cpu_count()} CPUs, "
@@ -735,7 +765,7 @@ def main():
           f"{args.messages} messages per run, {args.reps} run(s) per cell, interleaved; "
           f"CPU of both instances (+ gateways) from {acct.kind}\n")
     print_table(rows, sys.stdout)
-    print_split(cells, sys.stdout)
+    print_split(cells, configs, sys.stdout)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump({"started": started, "cpu": model, "flags": flags, "accounting": acct.kind,

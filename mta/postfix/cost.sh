@@ -4,7 +4,8 @@
 # pair, 2 KB and 64 KB messages, 1 and 20 messages per session. mta/postfix/README.md,
 # "The paper's claim", says how it counts and what it found.
 #   mta/postfix/cost.sh [--quick] [--no-build] [cost.py options: --messages N --reps N
-#                       --json PATH --keep --accounting auto|cgroup-v2|cgroup-v1|proc ...]
+#                       --json PATH --keep --accounting auto|cgroup-v2|cgroup-v1|proc
+#                       --tree NAME=PATH (then CONFIG@NAME in --configs) ...]
 # --quick (CI): 40 messages per run, one run per cell; fails on lost mail or a
 # configuration not in effect (XCRYPT/TLS 1.3/gateways on every session), not on ratios.
 # Needs root, the Postfix built by mta/postfix/build.sh, and (for the gateway pair)
@@ -16,7 +17,7 @@ args=()
 for a in "$@"; do
   case $a in
   --no-build) build=0 ;;
-  -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; python3 mta/postfix/cost.py --help; exit 0 ;;
+  -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; python3 mta/postfix/cost.py --help; exit 0 ;;
   *) args+=("$a") ;;
   esac
 done

@@ -19,6 +19,13 @@ use crate::result::ssmail_result;
 pub(super) struct Store {
     file: CacheFile,
     failed: Option<io::ErrorKind>,
+    /// Whether this process's memory may hold what the file lacks: an exchange computed
+    /// a secret (a miss) or met a failing file since the last successful flush. While it
+    /// is false, every pair and secret in memory came from the file or was written to it
+    /// when it was made (core's `own_key_pair` and `shared_secret_for` write before they
+    /// hand out), so a save would only open, lock and read the file to find nothing to
+    /// write: 11 system calls per Postfix session and process (strace), skipped.
+    unsaved: bool,
 }
 
 impl Store {
@@ -33,7 +40,11 @@ impl Store {
         let file = CacheFile::new(path);
         file.load(cache, now)
             .map_err(|_| ssmail_result::SSMAIL_ERR_IO)?;
-        Ok(Self { file, failed: None })
+        Ok(Self {
+            file,
+            failed: None,
+            unsaved: false,
+        })
     }
 
     /// Runs `f` on core's `FileKeys` over this file and `cache`: one key pair per
@@ -52,20 +63,29 @@ impl Store {
         let out = f(&mut keys);
         if let Some(e) = keys.error {
             self.failed = Some(e.kind());
+            self.unsaved = true;
+        }
+        if keys.lookup == Some(Lookup::Miss) {
+            self.unsaved = true;
         }
         (out, keys.lookup)
     }
 
-    /// Writes `cache` to the file (merged with it under its lock), and reports the
-    /// first I/O error of the exchanges since the last call, if any.
+    /// Writes `cache` to the file (merged with it under its lock) if an exchange since
+    /// the last flush may have left something only in memory, and reports the first
+    /// I/O error of the exchanges since the last call, if any.
     pub(super) fn flush<const N: usize>(
         &mut self,
         cache: &KeyCache<N>,
     ) -> Result<(), ssmail_result> {
         let earlier = self.failed.take();
+        if !self.unsaved {
+            return Ok(());
+        }
         self.file
             .save(cache)
             .map_err(|_| ssmail_result::SSMAIL_ERR_IO)?;
+        self.unsaved = false;
         match earlier {
             Some(_) => Err(ssmail_result::SSMAIL_ERR_IO),
             None => Ok(()),
