@@ -11,7 +11,9 @@
 #   2. tcpdump on lo: the handshake is visible, and after the switch points neither the
 #      envelope addresses nor the body canaries are (e2e/pcapcheck.py --after-switch).
 #   3. The spec's answers: XCRYPT inside a transaction and pipelined XCRYPT get 503 and
-#      the bytes behind are discarded; an unoffered version gets 504.
+#      the bytes behind are discarded; an unoffered version gets 504. A client that walks
+#      away mid-exchange (another command, or a hang-up) leaves Postfix serving; bad XCRYPT
+#      lines count towards smtpd_hard_error_limit (421).
 #   4. Defaults: no XCRYPT in the EHLO reply, XCRYPT is an unknown command (500).
 #   5. One key pair per server: with smtpd_xcrypt_cache_file, two sessions in two smtpd
 #      processes (max_use = 1) see the same server key; without it they do not.
@@ -82,9 +84,11 @@ trap cleanup EXIT
 # A throwaway self-signed certificate, so that STARTTLS is on offer beside XCRYPT.
 openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.e2e.test -days 2 \
   -keyout "$W/tls.key" -out "$W/tls.crt" >/dev/null 2>&1 || bad "openssl: no test certificate"
+# A hard error limit of 5 (below the soft limit, so no error sleeps) for section 3's
+# session that keeps sending bad XCRYPT lines.
 "$HERE/instance.sh" start "$W/x" --port "$P_X" --param smtpd_xcrypt_level=may \
   --param smtpd_tls_security_level=may --param "smtpd_tls_cert_file=$W/tls.crt" \
-  --param "smtpd_tls_key_file=$W/tls.key" || exit 1
+  --param "smtpd_tls_key_file=$W/tls.key" --param smtpd_hard_error_limit=5 || exit 1
 "$HERE/instance.sh" start "$W/s" --port "$P_S" || exit 1
 "$HERE/instance.sh" start "$W/c" --port "$P_C" --param smtpd_xcrypt_level=may --param max_use=1 \
   --param "smtpd_xcrypt_cache_file=$W/c/data/xcrypt.cache" --param smtpd_xcrypt_versions=t32_1.0 || exit 1
@@ -274,11 +278,35 @@ ehlo = s.cmd(b"EHLO probe.test\r\n")
 want("no XCRYPT offer under TLS", [str(not any("XCRYPT" in l for l in ehlo))], "True")
 want("XCRYPT after STARTTLS -> 503", s.cmd(start()), "503")
 want("the TLS session goes on", s.cmd(b"NOOP\r\n"), "250")
+# A client that walks away mid-exchange: with another command (docs/xcrypt.md §6.9: the
+# exchange is abandoned and the command answered in plaintext), or by hanging up.
+s = S(); s.cmd(b"EHLO probe.test\r\n")
+want("XCRYPT -> 250 XCRYPT <Kb> <Nb>", s.cmd(start()), "250 XCRYPT ")
+want("a command instead of XCRYPT OK is answered in plaintext", s.cmd(b"NOOP\r\n"), "250")
+want("... and the session goes on", s.cmd(b"RSET\r\n"), "250")
+s = S(); s.cmd(b"EHLO probe.test\r\n")
+want("XCRYPT -> 250 XCRYPT (then the client hangs up)", s.cmd(start()), "250 XCRYPT ")
+s.s.close()
+s = S()
+want("a new session after the hang-up is served", s.cmd(b"EHLO probe.test\r\n"), "250")
+# XCRYPT refusals count as errors: at smtpd_hard_error_limit (5 here) Postfix says 421
+# and closes, and goes on serving others.
+s = S(); s.cmd(b"EHLO probe.test\r\n")
+for i in range(10):
+    r = s.cmd(b"XCRYPT t32_1.0 zz zz\r\n")
+    if not r[-1].startswith("501"):
+        break
+want(f"bad XCRYPT lines reach the hard error limit -> 421 (after {i} refusals)", r, "421")
+want("... with 5 refusals before it", [str(i)], "5")
+s = S()
+want("the server serves the next client", s.cmd(b"EHLO probe.test\r\n"), "250")
 sys.exit(1 if fails else 0)
 EOF
 rc=$?
 cat "$W/probes.log"
 [ $rc = 0 ] || FAILS=$((FAILS + 1))
+check "3.log: the exchange abandoned for another command is logged" \
+  grep -q 'smtpd\[[0-9]*\]: XCRYPT exchange with localhost\[127.0.0.1\] abandoned by the client$' "$W/x/maillog"
 
 echo "== 4. defaults behave as stock Postfix"
 smtp_probe "$P_S" >"$W/stock.log" 2>&1 <<'EOF'
