@@ -95,10 +95,10 @@ impl Admitted {
 }
 
 /// Whether the pool batches (`limits.dh_batch`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Batching {
-    /// Where it pays on this CPU ([`batching_pays`]: the IFMA kernel runs).
-    #[default]
+    /// Where it pays on this CPU ([`batching_pays`]: the IFMA kernel runs); the config's
+    /// default.
     Auto,
     /// Always (correct everywhere, faster only with IFMA; for tests and comparisons).
     Always,
