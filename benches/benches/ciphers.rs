@@ -17,7 +17,7 @@ use aes::Aes128;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_main};
 use ctr::Ctr128BE;
 use ssmail_benches::{OpensslRc4, T32RefC, seeded_bytes};
-use ssmail_ciphers::{Arrsyfor, KeyInit, KeyIvInit, StreamCipher, T32, T32Path};
+use ssmail_ciphers::{Arrsyfor, ArrsyforPath, KeyInit, KeyIvInit, StreamCipher, T32, T32Path};
 
 /// AES-128 in counter mode, big-endian 128-bit counter.
 type Aes128Ctr = Ctr128BE<Aes128>;
@@ -63,13 +63,24 @@ fn keystream(c: &mut Criterion) {
             Arrsyfor::new_from_slice(&key).expect("10-byte key"),
             &mut buf,
         );
+        // Every other arrsyfor path this CPU runs (`arrsyfor` is the default, the
+        // fastest by its trial at first use).
+        for path in ArrsyforPath::runnable().filter(|&p| p != ArrsyforPath::default_path()) {
+            stream(
+                &mut g,
+                &format!("arrsyfor-{}", path.name()),
+                Arrsyfor::with_path(&key, path).expect("10-byte key"),
+                &mut buf,
+            );
+        }
         stream(
             &mut g,
             "t32",
             T32::new_from_slice(&key).expect("10-byte key"),
             &mut buf,
         );
-        // Every other t32 path this CPU runs (`t32` is the default, the fastest).
+        // Every other t32 path this CPU runs (`t32` is the default, the fastest by its
+        // trial at first use).
         for path in T32Path::runnable().filter(|&p| p != T32Path::default_path()) {
             stream(
                 &mut g,

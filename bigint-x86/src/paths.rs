@@ -101,12 +101,15 @@ impl Paths for Backend {
     ///
     /// * AVX-512 IFMA where it runs (`x86_64-ifma`): measured fastest on a
     ///   Sapphire Rapids-class Xeon (ifma < adx < adc ≈ portable there).
-    /// * Else BMI2 and ADX: on AMD CPUs `x86_64-adx-zen` (measured on Zen 3,
-    ///   EPYC family 25 model 1: adx-zen 128 µs, adx 137, adc 183, portable 190; it
-    ///   differs from adx by fewer instructions on the path from one multiplication
-    ///   to the next and by an AVX2 table lookup (where AVX2 runs), changes that
-    ///   suit any out-of-order core, so other Zen cores are given it unmeasured), on
-    ///   all others `x86_64-adx` (the Sapphire Rapids measurement).
+    /// * Else BMI2 and ADX: `x86_64-adx-zen`, on every vendor. Measured on AMD Zen 3
+    ///   (EPYC family 25 model 1: adx-zen 128 µs, adx 137, adc 183, portable 190) and
+    ///   on an Intel Xeon reported as family 6 model 167 (2026-12-07: adx-zen 100.2
+    ///   µs, adx 104.6, adc 126.1, portable 132.0; criterion 92.5 / 96.4 / 118.4 /
+    ///   121.9). It differs from adx by fewer instructions on the path from one
+    ///   multiplication to the next and by an AVX2 table lookup (where AVX2 runs),
+    ///   changes that suit any out-of-order core. (Until that Intel measurement,
+    ///   Intel cores took `x86_64-adx`, from a Sapphire Rapids measurement made
+    ///   before adx-zen existed.)
     /// * Else the last runnable one in [`ALL`](Self::ALL): the `mul`/`adc` assembly on
     ///   x86_64, the Pentium assembly on 32-bit x86 (which beats portable code), else
     ///   portable.
@@ -117,11 +120,7 @@ impl Paths for Backend {
         }
         #[cfg(target_arch = "x86_64")]
         if Self::X86_64Adx.is_runnable() {
-            return if ssmail_cpu::vendor() == ssmail_cpu::Vendor::Amd {
-                Self::X86_64AdxZen
-            } else {
-                Self::X86_64Adx
-            };
+            return Self::X86_64AdxZen;
         }
         // Here neither ADX backend runs.
         Self::runnable().last().unwrap_or(Backend::Portable)

@@ -16,7 +16,7 @@ use cipher::{
     StreamCipherError,
 };
 use core::fmt;
-use ssmail_cpu::{Forced, Paths};
+use ssmail_cpu::{Chosen, Forced, Paths};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// Shortest key, in bytes.
@@ -78,8 +78,18 @@ impl Paths for ArrsyforPath {
         }
     }
 
-    /// The fastest path this CPU runs, by vendor, as OpenSSL's capability vector chooses
-    /// between its own RC4 loops.
+    /// The fastest path this CPU runs, found by a trial at first use
+    /// ([`ssmail_cpu::choose`]: each runnable path keys a fixed public key and makes 4
+    /// KiB of keystream, seven rounds; about 0.2 ms once per process), because the loops
+    /// rank differently from core to core: on an Intel Xeon with AVX-512 reported as
+    /// family 6 model 167 (2026-12-07, `examples/arrsyfor_min`, fastest passes), the
+    /// portable loop made 680 / 548 MiB/s at 14,671 B / 1 MiB, `X86_64Sse2` 649 / 457,
+    /// `X86_64Asm` 567 / 456 and OpenSSL's RC4 493 / 458, so the trial picks
+    /// [`Portable`](Self::Portable) there (1.2-1.4x OpenSSL).
+    ///
+    /// The table the trial falls back on (where there is no cycle counter), and which
+    /// wins ties within about 3%, chooses by vendor, as OpenSSL's capability vector
+    /// chooses between its own RC4 loops:
     ///
     /// * AMD and every other non-Intel x86_64: [`X86_64Asm`](Self::X86_64Asm). Measured
     ///   on AMD Zen 3 (EPYC, family 25 model 1): 1.11-1.18x OpenSSL 3's RC4, 2.2x
@@ -93,6 +103,23 @@ impl Paths for ArrsyforPath {
     ///   for here.
     /// * Elsewhere: [`Portable`](Self::Portable).
     fn best() -> Self {
+        static CHOSEN: Chosen = Chosen::new();
+        CHOSEN.get_or_choose(Self::by_vendor(), |path| {
+            if let Ok(mut c) = Arrsyfor::with_path(&TRIAL_KEY, path) {
+                let mut buf = [0u8; 4096];
+                c.apply_keystream(&mut buf);
+                core::hint::black_box(&buf);
+            }
+        })
+    }
+}
+
+/// The public key the path trial keys with.
+const TRIAL_KEY: [u8; 10] = *b"path trial";
+
+impl ArrsyforPath {
+    /// The table's choice, before any trial (see [`best`](Paths::best)).
+    fn by_vendor() -> Self {
         #[cfg(target_arch = "x86_64")]
         {
             if ssmail_cpu::vendor() == ssmail_cpu::Vendor::Intel {

@@ -36,7 +36,7 @@ use cipher::{
     KeySizeUser, StreamCipher, StreamCipherError,
 };
 use core::fmt;
-use ssmail_cpu::{Forced, Paths};
+use ssmail_cpu::{Chosen, Forced, Paths};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use keying::{MAX_IV, MAX_KEY};
@@ -75,6 +75,9 @@ pub enum T32Path {
 /// The path forced by [`Paths::set_default`].
 static FORCED: Forced = Forced::new();
 
+/// The public key the path trial keys with.
+const TRIAL_KEY: [u8; 10] = *b"path trial";
+
 impl Paths for T32Path {
     /// Every path compiled in, slowest first.
     const ALL: &'static [Self] = &[
@@ -111,12 +114,28 @@ impl Paths for T32Path {
         }
     }
 
-    /// The fastest path this CPU can run: the last runnable one of [`ALL`](Self::ALL),
-    /// which is ordered by speed. Measured: AVX2 over portable on AMD Zen 3 (EPYC, family
-    /// 25 model 1); AVX-512 over the others on a Sapphire Rapids–class Xeon, where it ran
-    /// at 4× the C reference or more.
+    /// The fastest path this CPU runs, found by a trial at first use
+    /// ([`ssmail_cpu::choose`]: each runnable path keys a fixed public key and makes 4
+    /// KiB of keystream, seven rounds; about 0.1 ms once per process). The table the
+    /// trial falls back on, and which wins ties within about 3%, is the last runnable
+    /// path of [`ALL`](Self::ALL). Why the table alone is not enough:
+    ///
+    /// * AMD Zen 3 (EPYC, family 25 model 1): AVX2 is 2.4x portable (no AVX-512).
+    /// * A Sapphire Rapids-class Xeon (earlier sessions): AVX-512 ran at 4x the C
+    ///   reference or more.
+    /// * An Intel Xeon with AVX-512 and IFMA reported as family 6 model 167 (2026-12-07,
+    ///   criterion): AVX2 7.7 µs at 14,671 B and 524 µs at 1 MiB, AVX-512 11.1 and 746:
+    ///   AVX2 1.4x faster, so the trial picks it there.
     fn best() -> Self {
-        Self::runnable().last().unwrap_or(Self::Portable)
+        static CHOSEN: Chosen = Chosen::new();
+        let table = Self::runnable().last().unwrap_or(Self::Portable);
+        CHOSEN.get_or_choose(table, |path| {
+            if let Ok(mut c) = T32::with_path(&TRIAL_KEY, None, path) {
+                let mut buf = [0u8; 4096];
+                c.apply_keystream(&mut buf);
+                core::hint::black_box(&buf);
+            }
+        })
     }
 }
 
@@ -239,10 +258,7 @@ impl T32 {
     /// # Errors
     /// [`InvalidLength`] for any other length.
     pub fn with_key_and_iv(key: &[u8], iv: Option<&[u8]>) -> Result<Self, InvalidLength> {
-        if key.is_empty() || key.len() > MAX_KEY || iv.is_some_and(|v| v.len() > MAX_IV) {
-            return Err(InvalidLength);
-        }
-        Ok(Self::from_stream(Stream::new(key, iv)))
+        Self::with_path(key, iv, T32Path::default_path())
     }
 
     /// [`with_key_and_iv`](Self::with_key_and_iv) on a chosen implementation.
@@ -254,9 +270,12 @@ impl T32 {
     /// If `path` cannot run on this CPU ([`T32Path::is_runnable`]).
     pub fn with_path(key: &[u8], iv: Option<&[u8]>, path: T32Path) -> Result<Self, InvalidLength> {
         assert!(path.is_runnable(), "t32 path {path} cannot run on this CPU");
-        let mut c = Self::with_key_and_iv(key, iv)?;
-        c.path = path;
-        Ok(c)
+        // Not through `with_key_and_iv`, which asks for the default path: the path
+        // trial keys ciphers here before there is a default.
+        if key.is_empty() || key.len() > MAX_KEY || iv.is_some_and(|v| v.len() > MAX_IV) {
+            return Err(InvalidLength);
+        }
+        Ok(Self::from_stream_on(Stream::new(key, iv), path))
     }
 
     /// The implementation this cipher runs on.

@@ -196,7 +196,8 @@ fn path_names_and_defaults() {
     assert_eq!(T32Path::from_name("nonesuch"), None);
     assert!(T32Path::Portable.is_runnable());
     assert!(T32Path::best().is_runnable());
-    assert_eq!(T32Path::runnable().last(), Some(T32Path::best()));
+    // The trial at first use chose once: every later call gives the same path.
+    assert_eq!(T32Path::best(), T32Path::best());
 }
 
 #[test]
