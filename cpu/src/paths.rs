@@ -45,7 +45,7 @@ pub trait Paths: Copy + PartialEq + Sized + 'static {
     fn is_runnable(self) -> bool;
 
     /// The path chosen here when none is forced: the fastest runnable one, by what the
-    /// implementor measured on which core.
+    /// implementor measured on which core, or by a trial ([`choose`](crate::choose)).
     fn best() -> Self;
 
     /// Where the forced path of this primitive is kept.

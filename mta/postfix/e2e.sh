@@ -32,7 +32,10 @@
 #  12. Misbehaving servers (fake_server.py): bad public key, 454 refusal -> plaintext
 #      with may, deferred with encrypt; plaintext behind 250 XCRYPT OK -> discarded.
 #      One cache file for smtpd and smtp: the smtp side sends the smtpd side's key.
-#      LMTP: lmtp_xcrypt_level = may encrypts, unset it stays plaintext.
+#      LMTP: lmtp_xcrypt_level = may encrypts, unset it stays plaintext;
+#      lmtp_xcrypt_policy_maps alone (encrypt for the next hop) encrypts.
+#      A server that hangs up on the XCRYPT start: with may the mail is deferred once,
+#      then retried in plaintext and delivered; with encrypt it stays deferred.
 #  13. xcrypt in smtpd_/smtp_discard_ehlo_keywords.
 # Key rotation under load is rotation.sh (it needs more than the 60 s lifetime).
 # Exit 0 when every check passed.
@@ -62,7 +65,9 @@ P_FI=${P_FI:-12641} # fake_server.py inject
 P_FM=${P_FM:-12642} # smtp_xcrypt_level = may towards the fake servers
 P_FE=${P_FE:-12643} # smtp_xcrypt_level = encrypt towards the fake servers
 P_D=${P_D:-12644}   # XCRYPT on, but in smtpd_ and smtp_discard_ehlo_keywords; relays to x
-INSTANCES="x s c m r t u v y k j p fm fe d"
+P_FH=${P_FH:-12645} # fake_server.py hangup
+P_FL=${P_FL:-12646} # lmtp_xcrypt_policy_maps only (lmtp_xcrypt_level unset) towards the fakes
+INSTANCES="x s c m r t u v y k j p fm fe fl d"
 FAKES=
 SSMAIL=${SSMAIL_BIN:-$REPO/target/release/ssmail}
 # shellcheck source=mta/postfix/lib.sh
@@ -584,23 +589,30 @@ check "11.encrypt -> stock s: deferred (XCRYPT is required)" \
 check "11.encrypt -> stock s: nothing reached s" bash -c "! grep -rqF 'polencs$CAN' '$W/s/mail/Maildir/new/'"
 
 echo "== 12. misbehaving servers towards smtp: bad key, refusal, plaintext behind 250 XCRYPT OK"
-for m in badkey:$P_FB refuse:$P_FR inject:$P_FI; do
+for m in badkey:$P_FB refuse:$P_FR inject:$P_FI hangup:$P_FH; do
   "$PY" "$HERE/fake_server.py" "${m#*:}" "${m%%:*}" "$W/fake.jsonl" 2>"$W/fake-${m%%:*}.log" &
   FAKES="$FAKES $!"
 done
-for m in $P_FB $P_FR $P_FI; do
+for m in $P_FB $P_FR $P_FI $P_FH; do
   wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$m" || bad "12.fake server on $m did not start"
 done
-fakemaps="transport_maps = inline:{ bk.test=smtp:[127.0.0.1]:$P_FB, rf.test=smtp:[127.0.0.1]:$P_FR, in.test=smtp:[127.0.0.1]:$P_FI, lm.test=lmtp:[127.0.0.1]:$P_FI }"
+fakemaps="transport_maps = inline:{ bk.test=smtp:[127.0.0.1]:$P_FB, rf.test=smtp:[127.0.0.1]:$P_FR, in.test=smtp:[127.0.0.1]:$P_FI, lm.test=lmtp:[127.0.0.1]:$P_FI, hu.test=smtp:[127.0.0.1]:$P_FH }"
 # fm also receives with XCRYPT, smtpd and smtp sharing one cache file: one key pair for
 # the whole server, so the key fm's smtp sends must be the one its smtpd showed.
 "$HERE/instance.sh" start "$W/fm" --port "$P_FM" --relayhost "127.0.0.1:$P_S" \
   --param smtp_xcrypt_level=may --param "$fakemaps" --param smtpd_xcrypt_level=may \
   --param lmtp_xcrypt_level=may \
+  --param minimal_backoff_time=2s --param maximal_backoff_time=4s --param queue_run_delay=1s \
   --param "smtpd_xcrypt_cache_file=$W/fm/data/xcrypt.cache" \
   --param "smtp_xcrypt_cache_file=$W/fm/data/xcrypt.cache" >/dev/null || bad "12.instance fm did not start"
 "$HERE/instance.sh" start "$W/fe" --port "$P_FE" --relayhost "127.0.0.1:$P_S" \
-  --param smtp_xcrypt_level=encrypt --param "$fakemaps" >/dev/null || bad "12.instance fe did not start"
+  --param smtp_xcrypt_level=encrypt --param "$fakemaps" \
+  --param minimal_backoff_time=2s --param maximal_backoff_time=4s --param queue_run_delay=1s \
+  >/dev/null || bad "12.instance fe did not start"
+"$HERE/instance.sh" start "$W/fl" --port "$P_FL" --relayhost "127.0.0.1:$P_S" --param "$fakemaps" \
+  --param "lmtp_xcrypt_policy_maps = inline:{ [127.0.0.1]:$P_FI=encrypt }" \
+  --param "smtp_xcrypt_policy_maps = inline:{ [127.0.0.1]:$P_FI=none }" \
+  >/dev/null || bad "12.instance fl did not start"
 mkmsg "$W/fake.eml" fake
 fm_key=$("$PY" "$HERE/xcrypt_client.py" "$P_FM" t32_1.0 "fakefrom$CAN@src.test" "fmshared$CAN@in.test" \
   "$W/fake.eml" --libssmail "$LIB" | sed -n 's/^xcrypt: server key //p')
@@ -608,7 +620,7 @@ check "12.fm's smtpd took a message over XCRYPT (its server key: ${fm_key:0:16}.
 for lvl in fm fe; do
   port=$P_FM
   [ $lvl = fe ] && port=$P_FE
-  for d in bk rf in lm; do
+  for d in bk rf in lm hu; do
     check "12.$lvl: message to $d.test handed over" \
       "$PY" "$REPO/e2e/pyclient.py" smtplib "$port" "fakefrom$CAN@src.test" "$lvl$d$CAN@$d.test" "$W/fake.eml"
   done
@@ -639,6 +651,30 @@ check "12.lmtp: logged, the plaintext behind 250 XCRYPT OK discarded" \
   grep -q "lmtp\[[0-9]*\]: XCRYPT: discarded 42 bytes behind 250 XCRYPT OK from 127.0.0.1\[127.0.0.1\]:$P_FI" "$W/fm/maillog"
 check "12.lmtp_xcrypt_level unset (none) beside smtp_xcrypt_level = encrypt: LMTP in plaintext" \
   test "$(recorded "felm$CAN@lm.test")" = "encrypted=False body=same"
+# fl sets no level: lmtp_xcrypt_policy_maps alone makes its LMTP next hop encrypt, and
+# smtp_xcrypt_policy_maps (none for the same next hop) must not be what lmtp reads.
+check "12.fl: message to lm.test handed over" \
+  "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_FL" "fakefrom$CAN@src.test" "fllm$CAN@lm.test" "$W/fake.eml"
+check "12.fl: delivered to lm.test" wait_until 20 grep -q "to=<fllm$CAN@lm.test>.*status=sent" "$W/fl/maillog"
+check "12.lmtp_xcrypt_policy_maps (encrypt for [127.0.0.1]:$P_FI), level unset: LMTP over XCRYPT" \
+  test "$(recorded "fllm$CAN@lm.test")" = "encrypted=True body=same"
+check "12.lmtp_xcrypt_policy_maps: fl's lmtp logged the exchange" \
+  grep -q "lmtp\[[0-9]*\]: XCRYPT connection established to 127.0.0.1\[127.0.0.1\]:$P_FI" "$W/fl/maillog"
+# A server that hangs up on the XCRYPT start. fm (may): the first attempt is deferred
+# (a lost connection), the next one, after minimal_backoff_time, retries the address
+# in plaintext at once and delivers; fe (encrypt): deferred, never sent in plaintext.
+check "12.may, hang-up on the XCRYPT start: first deferred (lost connection)" \
+  wait_until 20 grep -q "to=<fmhu$CAN@hu.test>.*status=deferred (lost connection with 127.0.0.1\[127.0.0.1\] while receiving the XCRYPT response)" "$W/fm/maillog"
+check "12.may, hang-up: a later attempt retried in plaintext and logged why" \
+  wait_until 30 grep -q "XCRYPT to 127.0.0.1\[127.0.0.1\]:$P_FH: not tried (retrying in plaintext after a connection lost mid-exchange)" "$W/fm/maillog"
+check "12.may, hang-up: sent" wait_until 20 grep -q "to=<fmhu$CAN@hu.test>.*status=sent" "$W/fm/maillog"
+check "12.may, hang-up: delivered in plaintext, once" \
+  test "$(recorded "fmhu$CAN@hu.test")" = "encrypted=False body=same"
+check "12.encrypt, hang-up: deferred, and again after minimal_backoff_time" \
+  wait_until 20 bash -c "[ \$(grep -c 'to=<fehu$CAN@hu.test>.*status=deferred' '$W/fe/maillog') -ge 2 ]"
+check "12.encrypt, hang-up: nothing reached the server" test -z "$(recorded "fehu$CAN@hu.test")"
+check "12.no smtp process of fm or fe died (no smtp panic, fatal, exit status or signal)" \
+  bash -c "! grep -E 'smtp\[[0-9]+\]: (panic|fatal):|/smtp pid [0-9]+ (exit status|killed by signal)' '$W/fm/maillog' '$W/fe/maillog'"
 client_key() { # client_key RCPT -> the public key the fake server got with RCPT's message
   "$PY" -c 'import json, sys
 for l in open(sys.argv[1]):

@@ -11,6 +11,9 @@ MODE:
   inject   runs a correct exchange, but sends a plaintext line right behind
            `250 XCRYPT OK` in the same write (the client must discard it, §4.2), then
            speaks encrypted
+  hangup   closes the connection on the client's start, unanswered (as a server, or a
+           box in the path, that drops XCRYPT connections); a session without XCRYPT is
+           served in plaintext
 Speaks LMTP too (LHLO), for Postfix's lmtp client. Offers only arrsyfor_1.0 (the client takes it; RC4 is Python here, from xcrypt_client.py),
 accepts every message, and appends one JSON line per message to RECORD:
 {"mode", "encrypted", "client_key" (the Ka of the session's start, hex, or null), "rcpt",
@@ -51,6 +54,8 @@ class Handler(socketserver.BaseRequestHandler):
     def exchange(self, words):
         mode = self.server.mode
         self.client_key = words[2].decode().lower()
+        if mode == "hangup":
+            raise ConnectionError("hung up on the XCRYPT start, as asked")
         if mode == "refuse":
             self.send(b"454 XCRYPT FAIL temporary local failure\r\n")
             return
@@ -126,7 +131,7 @@ class Server(socketserver.ThreadingTCPServer):
 
 
 def main(argv):
-    if len(argv) != 4 or argv[2] not in ("badkey", "refuse", "inject"):
+    if len(argv) != 4 or argv[2] not in ("badkey", "refuse", "inject", "hangup"):
         print(__doc__)
         return 2
     server = Server(("127.0.0.1", int(argv[1])), Handler)
