@@ -59,7 +59,7 @@ impl Default for Chosen {
     }
 }
 
-/// The runnable path that ran `run` fastest, over [`ROUNDS`] interleaved rounds, unless
+/// The runnable path that ran `run` fastest, over seven interleaved rounds, unless
 /// `table` (the path the implementor's table of measured cores picks) was within about
 /// 3% of it: then `table`. `table` alone where there is no cycle counter.
 pub fn choose<P: Paths>(table: P, mut run: impl FnMut(P)) -> P {
