@@ -34,8 +34,9 @@
 #      One cache file for smtpd and smtp: the smtp side sends the smtpd side's key.
 #      LMTP: lmtp_xcrypt_level = may encrypts, unset it stays plaintext;
 #      lmtp_xcrypt_policy_maps alone (encrypt for the next hop) encrypts.
-#      A server that hangs up on the XCRYPT start: with may the mail is deferred once,
-#      then retried in plaintext and delivered; with encrypt it stays deferred.
+#      A server that hangs up on the XCRYPT start, or after its key when the client's
+#      XCRYPT OK arrives: with may the mail is deferred once, then retried in plaintext
+#      and delivered; with encrypt it stays deferred.
 #  13. xcrypt in smtpd_/smtp_discard_ehlo_keywords.
 # Key rotation under load is rotation.sh (it needs more than the 60 s lifetime).
 # Exit 0 when every check passed.
@@ -67,6 +68,7 @@ P_FE=${P_FE:-12643} # smtp_xcrypt_level = encrypt towards the fake servers
 P_D=${P_D:-12644}   # XCRYPT on, but in smtpd_ and smtp_discard_ehlo_keywords; relays to x
 P_FH=${P_FH:-12645} # fake_server.py hangup
 P_FL=${P_FL:-12646} # lmtp_xcrypt_policy_maps only (lmtp_xcrypt_level unset) towards the fakes
+P_FK=${P_FK:-12647} # fake_server.py hangupkey
 INSTANCES="x s c m r t u v y k j p fm fe fl d"
 FAKES=
 SSMAIL=${SSMAIL_BIN:-$REPO/target/release/ssmail}
@@ -589,14 +591,14 @@ check "11.encrypt -> stock s: deferred (XCRYPT is required)" \
 check "11.encrypt -> stock s: nothing reached s" bash -c "! grep -rqF 'polencs$CAN' '$W/s/mail/Maildir/new/'"
 
 echo "== 12. misbehaving servers towards smtp: bad key, refusal, plaintext behind 250 XCRYPT OK"
-for m in badkey:$P_FB refuse:$P_FR inject:$P_FI hangup:$P_FH; do
+for m in badkey:$P_FB refuse:$P_FR inject:$P_FI hangup:$P_FH hangupkey:$P_FK; do
   "$PY" "$HERE/fake_server.py" "${m#*:}" "${m%%:*}" "$W/fake.jsonl" 2>"$W/fake-${m%%:*}.log" &
   FAKES="$FAKES $!"
 done
-for m in $P_FB $P_FR $P_FI $P_FH; do
+for m in $P_FB $P_FR $P_FI $P_FH $P_FK; do
   wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$m" || bad "12.fake server on $m did not start"
 done
-fakemaps="transport_maps = inline:{ bk.test=smtp:[127.0.0.1]:$P_FB, rf.test=smtp:[127.0.0.1]:$P_FR, in.test=smtp:[127.0.0.1]:$P_FI, lm.test=lmtp:[127.0.0.1]:$P_FI, hu.test=smtp:[127.0.0.1]:$P_FH }"
+fakemaps="transport_maps = inline:{ bk.test=smtp:[127.0.0.1]:$P_FB, rf.test=smtp:[127.0.0.1]:$P_FR, in.test=smtp:[127.0.0.1]:$P_FI, lm.test=lmtp:[127.0.0.1]:$P_FI, hu.test=smtp:[127.0.0.1]:$P_FH, hk.test=smtp:[127.0.0.1]:$P_FK }"
 # fm also receives with XCRYPT, smtpd and smtp sharing one cache file: one key pair for
 # the whole server, so the key fm's smtp sends must be the one its smtpd showed.
 "$HERE/instance.sh" start "$W/fm" --port "$P_FM" --relayhost "127.0.0.1:$P_S" \
@@ -620,7 +622,7 @@ check "12.fm's smtpd took a message over XCRYPT (its server key: ${fm_key:0:16}.
 for lvl in fm fe; do
   port=$P_FM
   [ $lvl = fe ] && port=$P_FE
-  for d in bk rf in lm hu; do
+  for d in bk rf in lm hu hk; do
     check "12.$lvl: message to $d.test handed over" \
       "$PY" "$REPO/e2e/pyclient.py" smtplib "$port" "fakefrom$CAN@src.test" "$lvl$d$CAN@$d.test" "$W/fake.eml"
   done
@@ -660,19 +662,23 @@ check "12.lmtp_xcrypt_policy_maps (encrypt for [127.0.0.1]:$P_FI), level unset: 
   test "$(recorded "fllm$CAN@lm.test")" = "encrypted=True body=same"
 check "12.lmtp_xcrypt_policy_maps: fl's lmtp logged the exchange" \
   grep -q "lmtp\[[0-9]*\]: XCRYPT connection established to 127.0.0.1\[127.0.0.1\]:$P_FI" "$W/fl/maillog"
-# A server that hangs up on the XCRYPT start. fm (may): the first attempt is deferred
-# (a lost connection), the next one, after minimal_backoff_time, retries the address
-# in plaintext at once and delivers; fe (encrypt): deferred, never sent in plaintext.
-check "12.may, hang-up on the XCRYPT start: first deferred (lost connection)" \
-  wait_until 20 grep -q "to=<fmhu$CAN@hu.test>.*status=deferred (lost connection with 127.0.0.1\[127.0.0.1\] while receiving the XCRYPT response)" "$W/fm/maillog"
-check "12.may, hang-up: a later attempt retried in plaintext and logged why" \
-  wait_until 30 grep -q "XCRYPT to 127.0.0.1\[127.0.0.1\]:$P_FH: not tried (retrying in plaintext after a connection lost mid-exchange)" "$W/fm/maillog"
-check "12.may, hang-up: sent" wait_until 20 grep -q "to=<fmhu$CAN@hu.test>.*status=sent" "$W/fm/maillog"
-check "12.may, hang-up: delivered in plaintext, once" \
-  test "$(recorded "fmhu$CAN@hu.test")" = "encrypted=False body=same"
-check "12.encrypt, hang-up: deferred, and again after minimal_backoff_time" \
-  wait_until 20 bash -c "[ \$(grep -c 'to=<fehu$CAN@hu.test>.*status=deferred' '$W/fe/maillog') -ge 2 ]"
-check "12.encrypt, hang-up: nothing reached the server" test -z "$(recorded "fehu$CAN@hu.test")"
+# A server that hangs up on the XCRYPT start (hu), or on the client's XCRYPT OK after a
+# good key (hk: the client has its session keys then). fm (may): the first attempt is
+# deferred (a lost connection), the next one, after minimal_backoff_time, retries the
+# address in plaintext at once and delivers; fe (encrypt): deferred, never in plaintext.
+for h in hu:$P_FH hk:$P_FK; do
+  d=${h%%:*} port=${h#*:}
+  check "12.may, $d: hang-up mid-exchange: first deferred (lost connection)" \
+    wait_until 20 grep -q "to=<fm$d$CAN@$d.test>.*status=deferred (lost connection with 127.0.0.1\[127.0.0.1\] while receiving the XCRYPT response)" "$W/fm/maillog"
+  check "12.may, $d: a later attempt retried in plaintext and logged why" \
+    wait_until 30 grep -q "XCRYPT to 127.0.0.1\[127.0.0.1\]:$port: not tried (retrying in plaintext after a connection lost mid-exchange)" "$W/fm/maillog"
+  check "12.may, $d: sent" wait_until 20 grep -q "to=<fm$d$CAN@$d.test>.*status=sent" "$W/fm/maillog"
+  check "12.may, $d: delivered in plaintext, once" \
+    test "$(recorded "fm$d$CAN@$d.test")" = "encrypted=False body=same"
+  check "12.encrypt, $d: deferred, and again after minimal_backoff_time" \
+    wait_until 20 bash -c "[ \$(grep -c 'to=<fe$d$CAN@$d.test>.*status=deferred' '$W/fe/maillog') -ge 2 ]"
+  check "12.encrypt, $d: nothing reached the server" test -z "$(recorded "fe$d$CAN@$d.test")"
+done
 check "12.no smtp process of fm or fe died (no smtp panic, fatal, exit status or signal)" \
   bash -c "! grep -E 'smtp\[[0-9]+\]: (panic|fatal):|/smtp pid [0-9]+ (exit status|killed by signal)' '$W/fm/maillog' '$W/fe/maillog'"
 client_key() { # client_key RCPT -> the public key the fake server got with RCPT's message

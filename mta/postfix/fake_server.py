@@ -14,6 +14,10 @@ MODE:
   hangup   closes the connection on the client's start, unanswered (as a server, or a
            box in the path, that drops XCRYPT connections); a session without XCRYPT is
            served in plaintext
+  hangupkey  answers the start with a good `250 XCRYPT <Kb> <Nb>`, then closes the
+           connection when the client's `XCRYPT OK` arrives, unanswered (the client
+           has made its session keys by then); a session without XCRYPT is served in
+           plaintext
 Speaks LMTP too (LHLO), for Postfix's lmtp client. Offers only arrsyfor_1.0 (the client takes it; RC4 is Python here, from xcrypt_client.py),
 accepts every message, and appends one JSON line per message to RECORD:
 {"mode", "encrypted", "client_key" (the Ka of the session's start, hex, or null), "rcpt",
@@ -65,6 +69,8 @@ class Handler(socketserver.BaseRequestHandler):
         nb = secrets.token_bytes(10)
         self.send(b"250 XCRYPT %s %s\r\n" % (b"%0192x" % kb, nb.hex().encode()))
         answer = self.line().upper()
+        if mode == "hangupkey":
+            raise ConnectionError("hung up on XCRYPT OK, as asked")
         if answer == b"XCRYPT FAIL":
             self.send(b"250 XCRYPT FAIL\r\n")
             return
@@ -131,7 +137,7 @@ class Server(socketserver.ThreadingTCPServer):
 
 
 def main(argv):
-    if len(argv) != 4 or argv[2] not in ("badkey", "refuse", "inject", "hangup"):
+    if len(argv) != 4 or argv[2] not in ("badkey", "refuse", "inject", "hangup", "hangupkey"):
         print(__doc__)
         return 2
     server = Server(("127.0.0.1", int(argv[1])), Handler)
