@@ -150,7 +150,18 @@ fn every_cipher_path_gives_the_same_bytes() {
 fn bench_all_backends_shows_each_path_and_the_default() {
     let v = json(&ssmail(&["bench", "--quick", "--all-backends", "--json"]));
     let backends = json(&ssmail(&["backends", "--json"]));
-    assert_eq!(v["paths"], backends["paths"]);
+    // The exponentiation's path comes from a table: the same in every process. Each
+    // process picks the ciphers' paths by its own trial, and two processes may settle
+    // differently where two paths run within noise of each other (this test runs a
+    // debug build, beside other tests): each must be a path that runs here.
+    assert_eq!(v["paths"]["dh"], backends["paths"]["dh"]);
+    for primitive in ["arrsyfor", "t32"] {
+        let path = v["paths"][primitive].as_str().unwrap();
+        assert!(
+            runnable(&backends, primitive).iter().any(|n| n == path),
+            "{primitive}: {path}"
+        );
+    }
     assert_eq!(v["cpu"], backends["cpu"]);
     for primitive in ["arrsyfor", "t32", "dh"] {
         let rows = v["path_figures"][primitive].as_array().unwrap();

@@ -27,7 +27,9 @@ const MARGIN_64THS: u64 = 2;
 const MAX_PATHS: usize = 8;
 
 /// A primitive's path as chosen by its first trial, kept for the life of the process.
-/// One per primitive, in a `static`; shared by every thread.
+/// One per primitive, in a `static`; shared by every thread. Each process runs its own
+/// trial: where two paths are within noise of each other, two processes may choose
+/// differently (either is then about as fast).
 #[derive(Debug)]
 pub struct Chosen(AtomicU8);
 
