@@ -36,7 +36,8 @@
 #      lmtp_xcrypt_policy_maps alone (encrypt for the next hop) encrypts.
 #      A server that hangs up on the XCRYPT start, or after its key when the client's
 #      XCRYPT OK arrives: with may the mail is deferred once, then retried in plaintext
-#      and delivered; with encrypt it stays deferred.
+#      and delivered; with encrypt it stays deferred. One that never answers the start:
+#      with may, timed out, deferred, then retried in plaintext and delivered.
 #  13. xcrypt in smtpd_/smtp_discard_ehlo_keywords.
 # Key rotation under load is rotation.sh (it needs more than the 60 s lifetime).
 # Exit 0 when every check passed.
@@ -69,7 +70,9 @@ P_D=${P_D:-12644}   # XCRYPT on, but in smtpd_ and smtp_discard_ehlo_keywords; r
 P_FH=${P_FH:-12645} # fake_server.py hangup
 P_FL=${P_FL:-12646} # lmtp_xcrypt_policy_maps only (lmtp_xcrypt_level unset) towards the fakes
 P_FK=${P_FK:-12647} # fake_server.py hangupkey
-INSTANCES="x s c m r t u v y k j p fm fe fl d"
+P_FS=${P_FS:-12648} # fake_server.py stall
+P_FT=${P_FT:-12649} # smtp_xcrypt_level = may, smtp_helo_timeout = 3s, towards the staller
+INSTANCES="x s c m r t u v y k j p fm fe fl ft d"
 FAKES=
 SSMAIL=${SSMAIL_BIN:-$REPO/target/release/ssmail}
 # shellcheck source=mta/postfix/lib.sh
@@ -591,11 +594,11 @@ check "11.encrypt -> stock s: deferred (XCRYPT is required)" \
 check "11.encrypt -> stock s: nothing reached s" bash -c "! grep -rqF 'polencs$CAN' '$W/s/mail/Maildir/new/'"
 
 echo "== 12. misbehaving servers towards smtp: bad key, refusal, plaintext behind 250 XCRYPT OK"
-for m in badkey:$P_FB refuse:$P_FR inject:$P_FI hangup:$P_FH hangupkey:$P_FK; do
+for m in badkey:$P_FB refuse:$P_FR inject:$P_FI hangup:$P_FH hangupkey:$P_FK stall:$P_FS; do
   "$PY" "$HERE/fake_server.py" "${m#*:}" "${m%%:*}" "$W/fake.jsonl" 2>"$W/fake-${m%%:*}.log" &
   FAKES="$FAKES $!"
 done
-for m in $P_FB $P_FR $P_FI $P_FH $P_FK; do
+for m in $P_FB $P_FR $P_FI $P_FH $P_FK $P_FS; do
   wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$m" || bad "12.fake server on $m did not start"
 done
 fakemaps="transport_maps = inline:{ bk.test=smtp:[127.0.0.1]:$P_FB, rf.test=smtp:[127.0.0.1]:$P_FR, in.test=smtp:[127.0.0.1]:$P_FI, lm.test=lmtp:[127.0.0.1]:$P_FI, hu.test=smtp:[127.0.0.1]:$P_FH, hk.test=smtp:[127.0.0.1]:$P_FK }"
@@ -611,6 +614,11 @@ fakemaps="transport_maps = inline:{ bk.test=smtp:[127.0.0.1]:$P_FB, rf.test=smtp
   --param smtp_xcrypt_level=encrypt --param "$fakemaps" \
   --param minimal_backoff_time=2s --param maximal_backoff_time=4s --param queue_run_delay=1s \
   >/dev/null || bad "12.instance fe did not start"
+"$HERE/instance.sh" start "$W/ft" --port "$P_FT" --relayhost "127.0.0.1:$P_S" \
+  --param smtp_xcrypt_level=may --param smtp_helo_timeout=3s \
+  --param "transport_maps = inline:{ st.test=smtp:[127.0.0.1]:$P_FS }" \
+  --param minimal_backoff_time=2s --param maximal_backoff_time=4s --param queue_run_delay=1s \
+  >/dev/null || bad "12.instance ft did not start"
 "$HERE/instance.sh" start "$W/fl" --port "$P_FL" --relayhost "127.0.0.1:$P_S" --param "$fakemaps" \
   --param "lmtp_xcrypt_policy_maps = inline:{ [127.0.0.1]:$P_FI=encrypt }" \
   --param "smtp_xcrypt_policy_maps = inline:{ [127.0.0.1]:$P_FI=none }" \
@@ -671,7 +679,7 @@ for h in hu:$P_FH hk:$P_FK; do
   check "12.may, $d: hang-up mid-exchange: first deferred (lost connection)" \
     wait_until 20 grep -q "to=<fm$d$CAN@$d.test>.*status=deferred (lost connection with 127.0.0.1\[127.0.0.1\] while receiving the XCRYPT response)" "$W/fm/maillog"
   check "12.may, $d: a later attempt retried in plaintext and logged why" \
-    wait_until 30 grep -q "XCRYPT to 127.0.0.1\[127.0.0.1\]:$port: not tried (retrying in plaintext after a connection lost mid-exchange)" "$W/fm/maillog"
+    wait_until 30 grep -q "XCRYPT to 127.0.0.1\[127.0.0.1\]:$port: not tried (retrying in plaintext after a connection lost or timed out mid-exchange)" "$W/fm/maillog"
   check "12.may, $d: sent" wait_until 20 grep -q "to=<fm$d$CAN@$d.test>.*status=sent" "$W/fm/maillog"
   check "12.may, $d: delivered in plaintext, once" \
     test "$(recorded "fm$d$CAN@$d.test")" = "encrypted=False body=same"
@@ -679,8 +687,20 @@ for h in hu:$P_FH hk:$P_FK; do
     wait_until 20 bash -c "[ \$(grep -c 'to=<fe$d$CAN@$d.test>.*status=deferred' '$W/fe/maillog') -ge 2 ]"
   check "12.encrypt, $d: nothing reached the server" test -z "$(recorded "fe$d$CAN@$d.test")"
 done
-check "12.no smtp process of fm or fe died (no smtp panic, fatal, exit status or signal)" \
-  bash -c "! grep -E 'smtp\[[0-9]+\]: (panic|fatal):|/smtp pid [0-9]+ (exit status|killed by signal)' '$W/fm/maillog' '$W/fe/maillog'"
+# A server that never answers the XCRYPT start: ft (may, smtp_helo_timeout = 3s) times
+# out, defers, and on a later attempt retries the address in plaintext and delivers.
+check "12.ft: message to st.test handed over" \
+  "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_FT" "fakefrom$CAN@src.test" "ftst$CAN@st.test" "$W/fake.eml"
+check "12.may, no answer to the start: timed out and deferred" \
+  wait_until 20 grep -q "to=<ftst$CAN@st.test>.*status=deferred (conversation with 127.0.0.1\[127.0.0.1\] timed out while receiving the XCRYPT response)" "$W/ft/maillog"
+check "12.may, no answer: a later attempt retried in plaintext and sent" \
+  wait_until 40 grep -q "to=<ftst$CAN@st.test>.*status=sent" "$W/ft/maillog"
+check "12.may, no answer: the retry was logged" \
+  grep -q "XCRYPT to 127.0.0.1\[127.0.0.1\]:$P_FS: not tried (retrying in plaintext after a connection lost or timed out mid-exchange)" "$W/ft/maillog"
+check "12.may, no answer: delivered in plaintext, once" \
+  test "$(recorded "ftst$CAN@st.test")" = "encrypted=False body=same"
+check "12.no smtp process of fm, fe or ft died (no smtp panic, fatal, exit status or signal)" \
+  bash -c "! grep -E 'smtp\[[0-9]+\]: (panic|fatal):|/smtp pid [0-9]+ (exit status|killed by signal)' '$W/fm/maillog' '$W/fe/maillog' '$W/ft/maillog'"
 client_key() { # client_key RCPT -> the public key the fake server got with RCPT's message
   "$PY" -c 'import json, sys
 for l in open(sys.argv[1]):

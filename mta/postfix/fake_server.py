@@ -14,6 +14,9 @@ MODE:
   hangup   closes the connection on the client's start, unanswered (as a server, or a
            box in the path, that drops XCRYPT connections); a session without XCRYPT is
            served in plaintext
+  stall    never answers the client's start, and holds the connection until the client
+           gives up (its smtp_helo_timeout); a session without XCRYPT is served in
+           plaintext
   hangupkey  answers the start with a good `250 XCRYPT <Kb> <Nb>`, then closes the
            connection when the client's `XCRYPT OK` arrives, unanswered (the client
            has made its session keys by then); a session without XCRYPT is served in
@@ -60,6 +63,10 @@ class Handler(socketserver.BaseRequestHandler):
         self.client_key = words[2].decode().lower()
         if mode == "hangup":
             raise ConnectionError("hung up on the XCRYPT start, as asked")
+        if mode == "stall":
+            while self.request.recv(65536):
+                pass
+            raise ConnectionError("the client gave up waiting, as expected")
         if mode == "refuse":
             self.send(b"454 XCRYPT FAIL temporary local failure\r\n")
             return
@@ -137,7 +144,7 @@ class Server(socketserver.ThreadingTCPServer):
 
 
 def main(argv):
-    if len(argv) != 4 or argv[2] not in ("badkey", "refuse", "inject", "hangup", "hangupkey"):
+    if len(argv) != 4 or argv[2] not in ("badkey", "refuse", "inject", "hangup", "hangupkey", "stall"):
         print(__doc__)
         return 2
     server = Server(("127.0.0.1", int(argv[1])), Handler)
