@@ -19,6 +19,8 @@ use core::fmt;
 use ssmail_cpu::{Chosen, Forced, Paths};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use crate::trial::{TRIAL_KEY, keystream_4k};
+
 /// Shortest key, in bytes.
 pub const MIN_KEY: usize = 1;
 /// Longest key, in bytes.
@@ -104,18 +106,11 @@ impl Paths for ArrsyforPath {
     /// * Elsewhere: [`Portable`](Self::Portable).
     fn best() -> Self {
         static CHOSEN: Chosen = Chosen::new();
-        CHOSEN.get_or_choose(Self::by_vendor(), |path| {
-            if let Ok(mut c) = Arrsyfor::with_path(&TRIAL_KEY, path) {
-                let mut buf = [0u8; 4096];
-                c.apply_keystream(&mut buf);
-                core::hint::black_box(&buf);
-            }
+        CHOSEN.get_or_choose(Self::by_vendor, |path| {
+            keystream_4k(Arrsyfor::with_path(&TRIAL_KEY, path));
         })
     }
 }
-
-/// The public key the path trial keys with.
-const TRIAL_KEY: [u8; 10] = *b"path trial";
 
 impl ArrsyforPath {
     /// The table's choice, before any trial (see [`best`](Paths::best)).

@@ -5,6 +5,7 @@
 pub mod arrsyfor;
 mod choice;
 pub mod t32;
+mod trial;
 
 pub use arrsyfor::Arrsyfor;
 pub use arrsyfor::ArrsyforPath;

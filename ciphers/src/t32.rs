@@ -39,6 +39,8 @@ use core::fmt;
 use ssmail_cpu::{Chosen, Forced, Paths};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use crate::trial::{TRIAL_KEY, keystream_4k};
+
 use keying::{MAX_IV, MAX_KEY};
 use nlf::N;
 
@@ -74,9 +76,6 @@ pub enum T32Path {
 
 /// The path forced by [`Paths::set_default`].
 static FORCED: Forced = Forced::new();
-
-/// The public key the path trial keys with.
-const TRIAL_KEY: [u8; 10] = *b"path trial";
 
 impl Paths for T32Path {
     /// Every path compiled in, slowest first.
@@ -128,14 +127,10 @@ impl Paths for T32Path {
     ///   AVX2 1.4x faster, so the trial picks it there.
     fn best() -> Self {
         static CHOSEN: Chosen = Chosen::new();
-        let table = Self::runnable().last().unwrap_or(Self::Portable);
-        CHOSEN.get_or_choose(table, |path| {
-            if let Ok(mut c) = T32::with_path(&TRIAL_KEY, None, path) {
-                let mut buf = [0u8; 4096];
-                c.apply_keystream(&mut buf);
-                core::hint::black_box(&buf);
-            }
-        })
+        CHOSEN.get_or_choose(
+            || Self::runnable().last().unwrap_or(Self::Portable),
+            |path| keystream_4k(T32::with_path(&TRIAL_KEY, None, path)),
+        )
     }
 }
 
@@ -258,7 +253,7 @@ impl T32 {
     /// # Errors
     /// [`InvalidLength`] for any other length.
     pub fn with_key_and_iv(key: &[u8], iv: Option<&[u8]>) -> Result<Self, InvalidLength> {
-        Self::with_path(key, iv, T32Path::default_path())
+        Self::keyed_on(key, iv, T32Path::default_path())
     }
 
     /// [`with_key_and_iv`](Self::with_key_and_iv) on a chosen implementation.
@@ -270,8 +265,12 @@ impl T32 {
     /// If `path` cannot run on this CPU ([`T32Path::is_runnable`]).
     pub fn with_path(key: &[u8], iv: Option<&[u8]>, path: T32Path) -> Result<Self, InvalidLength> {
         assert!(path.is_runnable(), "t32 path {path} cannot run on this CPU");
-        // Not through `with_key_and_iv`, which asks for the default path: the path
-        // trial keys ciphers here before there is a default.
+        Self::keyed_on(key, iv, path)
+    }
+
+    /// Checks the lengths and keys on `path`, which must be runnable. Not through the
+    /// default path: the path trial keys ciphers here before there is a default.
+    fn keyed_on(key: &[u8], iv: Option<&[u8]>, path: T32Path) -> Result<Self, InvalidLength> {
         if key.is_empty() || key.len() > MAX_KEY || iv.is_some_and(|v| v.len() > MAX_IV) {
             return Err(InvalidLength);
         }

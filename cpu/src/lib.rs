@@ -4,6 +4,8 @@
 
 mod ident;
 mod paths;
+#[cfg(test)]
+mod toy;
 mod trial;
 
 pub use ident::{Identity, Vendor, identity, vendor};

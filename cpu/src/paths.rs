@@ -88,36 +88,8 @@ pub trait Paths: Copy + PartialEq + Sized + 'static {
 
 #[cfg(test)]
 mod tests {
-    use super::{Forced, Paths};
-
-    #[derive(Clone, Copy, PartialEq, Debug)]
-    enum Toy {
-        Slow,
-        Fast,
-        Absent,
-    }
-
-    static FORCED: Forced = Forced::new();
-
-    impl Paths for Toy {
-        const ALL: &'static [Self] = &[Toy::Slow, Toy::Fast, Toy::Absent];
-        fn name(self) -> &'static str {
-            match self {
-                Toy::Slow => "slow",
-                Toy::Fast => "fast",
-                Toy::Absent => "absent",
-            }
-        }
-        fn is_runnable(self) -> bool {
-            self != Toy::Absent
-        }
-        fn best() -> Self {
-            Toy::Fast
-        }
-        fn forced() -> &'static Forced {
-            &FORCED
-        }
-    }
+    use super::Paths;
+    use crate::toy::Toy;
 
     #[test]
     fn force_release_and_refuse() {

@@ -39,15 +39,16 @@ impl Chosen {
         Self(AtomicU8::new(0))
     }
 
-    /// The path chosen earlier, or, at the first call, the one [`choose`] picks now.
+    /// The path chosen earlier, or, at the first call, the one [`choose`] picks now
+    /// (`table` is asked only then: every cipher keyed by default comes through here).
     /// Two threads arriving together may both run the trial; either answer is a
     /// runnable path, and the later one is kept.
-    pub fn get_or_choose<P: Paths>(&self, table: P, run: impl FnMut(P)) -> P {
+    pub fn get_or_choose<P: Paths>(&self, table: impl FnOnce() -> P, run: impl FnMut(P)) -> P {
         let kept = usize::from(self.0.load(Ordering::Relaxed)).checked_sub(1);
         if let Some(&p) = kept.and_then(|i| P::ALL.get(i)) {
             return p;
         }
-        let p = choose(table, run);
+        let p = choose(table(), run);
         if let Some(i) = P::ALL.iter().position(|&q| q == p) {
             self.0.store((i + 1).min(255) as u8, Ordering::Relaxed);
         }
@@ -107,32 +108,21 @@ fn pick<P: Paths>(all: &[P], fastest: &[u64], table: P) -> P {
 }
 
 /// A cycle counter (`rdtsc`), where the architecture has one.
-#[cfg(target_arch = "x86_64")]
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 fn cycle_counter() -> Option<fn() -> u64> {
+    #[cfg(target_arch = "x86")]
+    use core::arch::x86::_rdtsc;
+    #[cfg(target_arch = "x86_64")]
+    use core::arch::x86_64::_rdtsc;
     #[allow(
         unsafe_code,
         unused_unsafe,
         reason = "`_rdtsc` is an unsafe fn on rustc 1.85 and safe on later ones"
     )]
     fn rdtsc() -> u64 {
-        // SAFETY: every x86_64 CPU has `rdtsc`; it reads no memory.
-        unsafe { core::arch::x86_64::_rdtsc() }
-    }
-    Some(rdtsc)
-}
-
-/// A cycle counter (`rdtsc`), where the architecture has one.
-#[cfg(target_arch = "x86")]
-fn cycle_counter() -> Option<fn() -> u64> {
-    #[allow(
-        unsafe_code,
-        unused_unsafe,
-        reason = "`_rdtsc` is an unsafe fn on rustc 1.85 and safe on later ones"
-    )]
-    fn rdtsc() -> u64 {
-        // SAFETY: Rust's 32-bit x86 targets start at the Pentium (i586), which has
-        // `rdtsc`; it reads no memory.
-        unsafe { core::arch::x86::_rdtsc() }
+        // SAFETY: every x86_64 CPU has `rdtsc`, and so does the Pentium (i586) that
+        // Rust's 32-bit x86 targets start at; it reads no memory.
+        unsafe { _rdtsc() }
     }
     Some(rdtsc)
 }
@@ -146,36 +136,8 @@ fn cycle_counter() -> Option<fn() -> u64> {
 #[cfg(test)]
 mod tests {
     use super::{Chosen, choose, pick};
-    use crate::{Forced, Paths};
-
-    #[derive(Clone, Copy, PartialEq, Debug)]
-    enum Toy {
-        Slow,
-        Fast,
-        Absent,
-    }
-
-    static FORCED: Forced = Forced::new();
-
-    impl Paths for Toy {
-        const ALL: &'static [Self] = &[Toy::Slow, Toy::Fast, Toy::Absent];
-        fn name(self) -> &'static str {
-            match self {
-                Toy::Slow => "slow",
-                Toy::Fast => "fast",
-                Toy::Absent => "absent",
-            }
-        }
-        fn is_runnable(self) -> bool {
-            self != Toy::Absent
-        }
-        fn best() -> Self {
-            Toy::Slow
-        }
-        fn forced() -> &'static Forced {
-            &FORCED
-        }
-    }
+    use crate::Paths;
+    use crate::toy::Toy;
 
     /// Work that the optimiser cannot drop: `n` dependent steps.
     fn spin(n: u64) {
@@ -219,13 +181,17 @@ mod tests {
     fn the_first_choice_is_kept() {
         static CHOSEN: Chosen = Chosen::new();
         let mut trials = 0;
-        let first = CHOSEN.get_or_choose(Toy::Slow, |p| {
-            trials += 1;
-            spin(if p == Toy::Fast { 1_000 } else { 100_000 });
-        });
+        let first = CHOSEN.get_or_choose(
+            || Toy::Slow,
+            |p| {
+                trials += 1;
+                spin(if p == Toy::Fast { 1_000 } else { 100_000 });
+            },
+        );
         assert_eq!(first, Toy::Fast);
         assert_eq!(trials, 2 * super::ROUNDS);
-        let again = CHOSEN.get_or_choose(Toy::Slow, |_| panic!("no second trial"));
+        let again = CHOSEN
+            .get_or_choose::<Toy>(|| panic!("no second table"), |_| panic!("no second trial"));
         assert_eq!(again, Toy::Fast);
     }
 }
