@@ -31,6 +31,11 @@
 #define SSMAIL_CIPHER_SIZE 1088
 
 /**
+ * Longest state `ssmail_cipher_save` writes, in bytes.
+ */
+#define SSMAIL_CIPHER_SAVED_MAX 259
+
+/**
  * The smallest output buffer the line-writing calls accept: RFC 5321's longest line,
  * CRLF included. Every line XCRYPT writes fits (the longest is 235 octets).
  */
@@ -94,6 +99,10 @@ enum ssmail_result
    * on, or a second time).
    */
   SSMAIL_ERR_STATE = 10,
+  /**
+   * Bytes given as a saved cipher state that `ssmail_cipher_save` cannot have written.
+   */
+  SSMAIL_ERR_BAD_SAVED_STATE = 11,
 };
 #ifndef __cplusplus
 typedef uint32_t ssmail_result;
@@ -241,6 +250,46 @@ void ssmail_cipher_apply(ssmail_cipher *cipher, uint8_t *buf, size_t len);
  * other thread uses it; it must not be used after this call.
  */
 void ssmail_cipher_free(ssmail_cipher *cipher);
+
+/**
+ * Writes where `cipher` stands in its keystream into `out` (`out_len` bytes, at most
+ * `SSMAIL_CIPHER_SAVED_MAX` needed) and sets `*written` to the length used, so that
+ * `ssmail_cipher_restore` can carry on from there, in this process or another: for an
+ * encrypted connection that moves between processes (a mail server's connection
+ * cache). The cipher is unchanged and still usable.
+ *
+ * The bytes are as secret as the key (anyone holding them can decrypt the rest of the
+ * stream): keep them where the key would be kept, and wipe them after use. They name
+ * the cipher, not the CPU path that ran it; restoring picks this process's own.
+ *
+ * Errors: `SSMAIL_ERR_NULL_POINTER` (`cipher`, `out` or `written`),
+ * `SSMAIL_ERR_BUFFER_TOO_SHORT`. On error `*written` is 0 (if `written` is not NULL)
+ * and nothing is written to `out`.
+ *
+ * # Safety
+ * `cipher` is NULL or a live cipher not used by another thread during the call; `out`
+ * is NULL or valid for writing `out_len` bytes; `written` is NULL or valid for writing
+ * one `size_t`.
+ */
+ssmail_result ssmail_cipher_save(const ssmail_cipher *cipher,
+                                 uint8_t *out,
+                                 size_t out_len,
+                                 size_t *written);
+
+/**
+ * Makes a cipher that carries on exactly where the one `ssmail_cipher_save` wrote
+ * `len` bytes at `saved` from stood. The caller owns `*out` and releases it with
+ * `ssmail_cipher_free`; `saved` is only read (wipe it after).
+ *
+ * Errors: `SSMAIL_ERR_NULL_POINTER` (`saved` or `out`), `SSMAIL_ERR_BAD_SAVED_STATE`
+ * (not what `ssmail_cipher_save` writes: another length, an unknown cipher, or a state
+ * no keystream position has). On error `*out` is NULL (if `out` is not NULL).
+ *
+ * # Safety
+ * `saved` is NULL or valid for reading `len` bytes; `out` is NULL or valid for writing
+ * one pointer.
+ */
+ssmail_result ssmail_cipher_restore(const uint8_t *saved, size_t len, ssmail_cipher **out);
 
 /**
  * Makes a cipher as `ssmail_cipher_new` does, but in caller memory: `storage` holds

@@ -194,6 +194,100 @@ pub unsafe extern "C" fn ssmail_cipher_free(cipher: *mut ssmail_cipher) {
     });
 }
 
+/// Longest state `ssmail_cipher_save` writes, in bytes.
+pub const SSMAIL_CIPHER_SAVED_MAX: usize = 259;
+
+const _: () = assert!(SSMAIL_CIPHER_SAVED_MAX == ssmail_ciphers::SAVED_MAX);
+
+/// Writes where `cipher` stands in its keystream into `out` (`out_len` bytes, at most
+/// `SSMAIL_CIPHER_SAVED_MAX` needed) and sets `*written` to the length used, so that
+/// `ssmail_cipher_restore` can carry on from there, in this process or another: for an
+/// encrypted connection that moves between processes (a mail server's connection
+/// cache). The cipher is unchanged and still usable.
+///
+/// The bytes are as secret as the key (anyone holding them can decrypt the rest of the
+/// stream): keep them where the key would be kept, and wipe them after use. They name
+/// the cipher, not the CPU path that ran it; restoring picks this process's own.
+///
+/// Errors: `SSMAIL_ERR_NULL_POINTER` (`cipher`, `out` or `written`),
+/// `SSMAIL_ERR_BUFFER_TOO_SHORT`. On error `*written` is 0 (if `written` is not NULL)
+/// and nothing is written to `out`.
+///
+/// # Safety
+/// `cipher` is NULL or a live cipher not used by another thread during the call; `out`
+/// is NULL or valid for writing `out_len` bytes; `written` is NULL or valid for writing
+/// one `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn ssmail_cipher_save(
+    cipher: *const ssmail_cipher,
+    out: *mut u8,
+    out_len: usize,
+    written: *mut usize,
+) -> ssmail_result {
+    guard(|| {
+        if written.is_null() {
+            return Err(ssmail_result::SSMAIL_ERR_NULL_POINTER);
+        }
+        // SAFETY: `written` is non-NULL and writable (the caller's promise).
+        unsafe { written.write(0) };
+        // SAFETY: NULL or a live cipher (the caller's promise); shared access only.
+        let cipher = unsafe { cipher.as_ref() }.ok_or(ssmail_result::SSMAIL_ERR_NULL_POINTER)?;
+        if out.is_null() {
+            return Err(ssmail_result::SSMAIL_ERR_NULL_POINTER);
+        }
+        let mut state = zeroize::Zeroizing::new([0u8; SSMAIL_CIPHER_SAVED_MAX]);
+        let n = cipher.inner.save(&mut state);
+        if out_len < n {
+            return Err(ssmail_result::SSMAIL_ERR_BUFFER_TOO_SHORT);
+        }
+        // SAFETY: `out` is non-NULL and valid for `out_len` >= `n` bytes; `state` is
+        // ours, so the two cannot overlap.
+        unsafe { core::ptr::copy_nonoverlapping(state.as_ptr(), out, n) };
+        // SAFETY: as above.
+        unsafe { written.write(n) };
+        Ok(())
+    })
+}
+
+/// Makes a cipher that carries on exactly where the one `ssmail_cipher_save` wrote
+/// `len` bytes at `saved` from stood. The caller owns `*out` and releases it with
+/// `ssmail_cipher_free`; `saved` is only read (wipe it after).
+///
+/// Errors: `SSMAIL_ERR_NULL_POINTER` (`saved` or `out`), `SSMAIL_ERR_BAD_SAVED_STATE`
+/// (not what `ssmail_cipher_save` writes: another length, an unknown cipher, or a state
+/// no keystream position has). On error `*out` is NULL (if `out` is not NULL).
+///
+/// # Safety
+/// `saved` is NULL or valid for reading `len` bytes; `out` is NULL or valid for writing
+/// one pointer.
+#[cfg(feature = "std")]
+#[no_mangle]
+pub unsafe extern "C" fn ssmail_cipher_restore(
+    saved: *const u8,
+    len: usize,
+    out: *mut *mut ssmail_cipher,
+) -> ssmail_result {
+    guard(|| {
+        // SAFETY: `out` is NULL or writable (the caller's promise).
+        unsafe { clear_out(out) }?;
+        if saved.is_null() {
+            return Err(ssmail_result::SSMAIL_ERR_NULL_POINTER);
+        }
+        // Checked before the pointer becomes a slice, so a huge `len` never does.
+        if len > SSMAIL_CIPHER_SAVED_MAX {
+            return Err(ssmail_result::SSMAIL_ERR_BAD_SAVED_STATE);
+        }
+        // SAFETY: `saved` is non-NULL and valid for `len` (<= 259) bytes.
+        let saved = unsafe { core::slice::from_raw_parts(saved, len) };
+        let inner =
+            AnyCipher::restore(saved).map_err(|_| ssmail_result::SSMAIL_ERR_BAD_SAVED_STATE)?;
+        let cipher = Box::into_raw(Box::new(ssmail_cipher { inner }));
+        // SAFETY: as above, `out` is writable.
+        unsafe { out.write(cipher) };
+        Ok(())
+    })
+}
+
 /// Makes a cipher as `ssmail_cipher_new` does, but in caller memory: `storage` holds
 /// `storage_len` >= `SSMAIL_CIPHER_SIZE` bytes, any alignment (the cipher is placed at
 /// the first suitably aligned address in it). No allocation: this is the constructor of

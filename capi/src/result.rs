@@ -34,6 +34,8 @@ pub enum ssmail_result {
     /// The call does not fit the handle's state (ciphers asked for before encryption is
     /// on, or a second time).
     SSMAIL_ERR_STATE = 10,
+    /// Bytes given as a saved cipher state that `ssmail_cipher_save` cannot have written.
+    SSMAIL_ERR_BAD_SAVED_STATE = 11,
 }
 
 impl ssmail_result {
@@ -54,11 +56,12 @@ impl ssmail_result {
             Self::SSMAIL_ERR_IO => b"I/O error\0",
             Self::SSMAIL_ERR_RNG => b"random number generator failed\0",
             Self::SSMAIL_ERR_STATE => b"call not valid in this state\0",
+            Self::SSMAIL_ERR_BAD_SAVED_STATE => b"not a saved cipher state\0",
         }
     }
 
     /// Every code, for the lookup by number.
-    const ALL: [Self; 11] = [
+    const ALL: [Self; 12] = [
         Self::SSMAIL_OK,
         Self::SSMAIL_ERR_NULL_POINTER,
         Self::SSMAIL_ERR_BAD_VERSION,
@@ -70,6 +73,7 @@ impl ssmail_result {
         Self::SSMAIL_ERR_IO,
         Self::SSMAIL_ERR_RNG,
         Self::SSMAIL_ERR_STATE,
+        Self::SSMAIL_ERR_BAD_SAVED_STATE,
     ];
 }
 

@@ -258,6 +258,48 @@ impl Arrsyfor {
     }
 }
 
+/// Bytes of a saved [`Arrsyfor`] position ([`Arrsyfor::save`]): the permutation, `i`,
+/// `j`.
+pub(crate) const SAVED_LEN: usize = 256 + 2;
+
+impl Arrsyfor {
+    /// Writes where this cipher is in its keystream (not which path runs it), for
+    /// [`restore`](Self::restore) in this or another process. The bytes are as secret
+    /// as the key.
+    pub(crate) fn save(&self, out: &mut [u8; SAVED_LEN]) {
+        for (o, e) in out.iter_mut().zip(&self.s) {
+            // Entries are below 256 (see `Entry`).
+            *o = *e as u8;
+        }
+        out[256] = self.i;
+        out[257] = self.j;
+    }
+
+    /// A cipher at the position [`save`](Self::save) wrote, on the default path; `None`
+    /// unless the 256 bytes are a permutation. The check counts every value over every
+    /// entry, so no branch or address depends on the secret permutation (65,536 byte
+    /// compares, which the compiler vectorises).
+    pub(crate) fn restore(saved: &[u8; SAVED_LEN]) -> Option<Self> {
+        let mut missing = 0u32;
+        for v in 0..=255u8 {
+            let mut seen = 0u32;
+            for &x in &saved[..256] {
+                seen += u32::from(x == v);
+            }
+            missing |= seen ^ 1;
+        }
+        if missing != 0 {
+            return None;
+        }
+        Some(Self {
+            s: core::array::from_fn(|n| Entry::from(saved[n])),
+            i: saved[256],
+            j: saved[257],
+            path: ArrsyforPath::default_path(),
+        })
+    }
+}
+
 impl KeySizeUser for Arrsyfor {
     type KeySize = U10;
 }

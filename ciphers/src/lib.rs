@@ -4,6 +4,7 @@
 
 pub mod arrsyfor;
 mod choice;
+mod saved;
 pub mod t32;
 mod trial;
 
@@ -12,6 +13,7 @@ pub use arrsyfor::ArrsyforPath;
 pub use choice::{Algorithm, AnyCipher};
 pub use cipher;
 pub use cipher::{KeyInit, KeyIvInit, StreamCipher};
+pub use saved::{InvalidState, SAVED_MAX};
 /// The trait of [`ArrsyforPath`] and [`T32Path`]: list, check, choose and force a path.
 pub use ssmail_cpu::Paths;
 pub use t32::T32;

@@ -357,6 +357,52 @@ fn xor_into(data: &mut [u8], ks: &[u8]) {
     }
 }
 
+/// Bytes of a saved [`T32`] position ([`T32::save`]): the 17 register words, the
+/// key constant, the control word and its dibit count, the tail word, its length.
+pub(crate) const SAVED_LEN: usize = 4 * (N + 4) + 1;
+
+impl T32 {
+    /// Writes where this cipher is in its keystream (not which path runs it), as
+    /// little-endian words, for [`restore`](Self::restore) in this or another process.
+    /// The bytes are as secret as the key.
+    pub(crate) fn save(&self, out: &mut [u8; SAVED_LEN]) {
+        let s = &self.stream;
+        let rest = [s.konst, s.ctrl, s.dibits, self.tail];
+        for (chunk, w) in out.chunks_exact_mut(4).zip(s.r.iter().chain(&rest)) {
+            chunk.copy_from_slice(&w.to_le_bytes());
+        }
+        out[SAVED_LEN - 1] = self.tail_len;
+    }
+
+    /// A cipher at the position [`save`](Self::save) wrote, on the default path; `None`
+    /// for bytes `save` cannot have written: a dibit count above 16 or a tail above 3
+    /// bytes. Spent bits in the control and tail words are left as they are (the walk
+    /// and `apply` leave them there too, and read only the low `2·dibits` and
+    /// `8·tail_len` bits), so nothing secret is checked.
+    pub(crate) fn restore(saved: &[u8; SAVED_LEN]) -> Option<Self> {
+        let word = |i: usize| {
+            let mut w = [0u8; 4];
+            w.copy_from_slice(&saved[4 * i..4 * i + 4]);
+            u32::from_le_bytes(w)
+        };
+        let (konst, ctrl, dibits, tail) = (word(N), word(N + 1), word(N + 2), word(N + 3));
+        let tail_len = saved[SAVED_LEN - 1];
+        if dibits > 16 || tail_len > 3 {
+            return None;
+        }
+        let stream = Stream {
+            r: core::array::from_fn(word),
+            konst,
+            ctrl,
+            dibits,
+        };
+        let mut out = Self::from_stream(stream);
+        out.tail = tail;
+        out.tail_len = tail_len;
+        Some(out)
+    }
+}
+
 impl KeySizeUser for T32 {
     type KeySize = U10;
 }

@@ -39,6 +39,10 @@
 #      and delivered; with encrypt it stays deferred. One that never answers the start:
 #      with may, timed out, deferred, then retried in plaintext and delivered.
 #  13. xcrypt in smtpd_/smtp_discard_ehlo_keywords.
+#  14. XCRYPT connections in the connection cache: 30 messages from cs to cr over a few
+#      sessions, each taken up again by whichever smtp process (the ciphers saved into
+#      the endpoint properties and restored); all arrive byte-identical, each hop
+#      XCRYPT'd, and the wire after the switch points carries no plaintext.
 # Key rotation under load is rotation.sh (it needs more than the 60 s lifetime).
 # Exit 0 when every check passed.
 set -uo pipefail
@@ -72,7 +76,9 @@ P_FL=${P_FL:-12646} # lmtp_xcrypt_policy_maps only (lmtp_xcrypt_level unset) tow
 P_FK=${P_FK:-12647} # fake_server.py hangupkey
 P_FS=${P_FS:-12648} # fake_server.py stall
 P_FT=${P_FT:-12649} # smtp_xcrypt_level = may, smtp_helo_timeout = 3s, towards the staller
-INSTANCES="x s c m r t u v y k j p fm fe fl ft d"
+P_CR=${P_CR:-12650} # section 14's receiver (XCRYPT may)
+P_CS=${P_CS:-12651} # section 14's sender: XCRYPT may, connection cache on, relays to cr
+INSTANCES="x s c m r t u v y k j p fm fe fl ft d cr cs"
 FAKES=
 SSMAIL=${SSMAIL_BIN:-$REPO/target/release/ssmail}
 # shellcheck source=mta/postfix/lib.sh
@@ -108,11 +114,12 @@ openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.e2e.test -days 2 \
 "$HERE/instance.sh" start "$W/u" --port "$P_U" --relayhost "127.0.0.1:$P_V" --param smtp_xcrypt_level=encrypt || exit 1
 "$HERE/instance.sh" start "$W/v" --port "$P_V" || exit 1
 
-# capture_start PCAP LOG FAILURE: tcpdump on lo, the ports of x and s, into PCAP (its
-# messages to LOG); bad FAILURE when it does not start listening within 10 s.
+# capture_start PCAP LOG FAILURE [PORT]: tcpdump on lo, the ports of s and of x (or
+# PORT), into PCAP (its messages to LOG); bad FAILURE when it does not start listening
+# within 10 s.
 capture_start() {
   tcpdump -i lo -n -s 65600 -B 65536 -U --immediate-mode -Z root -w "$1" \
-    "tcp port $P_X or tcp port $P_S" >"$2" 2>&1 &
+    "tcp port ${4:-$P_X} or tcp port $P_S" >"$2" 2>&1 &
   TCPDUMP=$!
   wait_until 10 grep -q 'listening on' "$2" || bad "$3"
 }
@@ -744,6 +751,63 @@ if wait_until 20 has_delivered "discto$CAN"; then
 else
   bad "13.not delivered to x within 20 s"
 fi
+
+echo "== 14. XCRYPT connections reused through the connection cache"
+# cs caches its connections to cr (any number of deliveries each) and runs at most two
+# deliveries at once, so that 30 queued messages go over a few connections, each handed
+# to scache between deliveries and taken up again by whichever smtp process is free.
+"$HERE/instance.sh" start "$W/cr" --port "$P_CR" --param smtpd_xcrypt_level=may \
+  >/dev/null || bad "14.instance cr did not start"
+"$HERE/instance.sh" start "$W/cs" --port "$P_CS" --relayhost "127.0.0.1:$P_CR" \
+  --param smtp_xcrypt_level=may --param smtp_connection_cache_destinations=127.0.0.1 \
+  --param smtp_destination_concurrency_limit=2 --param initial_destination_concurrency=2 \
+  >/dev/null || bad "14.instance cs did not start"
+capture_start "$W/reuse.pcap" "$W/tcpdump-reuse.log" "14.tcpdump did not start" "$P_CR"
+for i in $(seq 30); do
+  {
+    printf 'Subject: hdrreuse%s-%s\r\n\r\nbodyreuse%s-%s\r\n' "$i" "$CAN" "$i" "$CAN"
+    for l in $(seq $((i * 20))); do printf 'line %04d of message %s, growing with its number\r\n' "$l" "$i"; done
+  } >"$W/reuse$i.eml"
+done
+"$PY" - "$P_CS" "$CAN" "$W" <<'EOF' || bad "14.injecting 30 messages into cs"
+import smtplib, sys
+port, can, w = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+with smtplib.SMTP("127.0.0.1", port, timeout=60) as s:
+    for i in range(1, 31):
+        with open(f"{w}/reuse{i}.eml", "rb") as f:
+            s.sendmail(f"reusefrom{i}-{can}@src.test", [f"reuseto{i}-{can}@e2e.test"], f.read())
+EOF
+reuse_arrived() { grep -lE "^Delivered-To: reuseto[0-9]+-$CAN@e2e.test" "$W"/cr/mail/Maildir/new/* 2>/dev/null | wc -l; }
+reuse_enough() { test "$(reuse_arrived)" -ge 30; }
+wait_until 60 reuse_enough
+check "14.all 30 messages arrived at cr ($(reuse_arrived))" test "$(reuse_arrived)" = 30
+same=0
+xcrypted=0
+for i in $(seq 30); do
+  f=$(delivered_at cr "reuseto$i-$CAN@e2e.test")
+  [ -n "$f" ] || continue
+  body_same "$W/reuse$i.eml" "$f" && same=$((same + 1))
+  grep -A1 '^Received: from mx.e2e.test' "$f" | grep -q $'^\t(using XCRYPT with cipher t32_1.0)' &&
+    xcrypted=$((xcrypted + 1))
+done
+check "14.every body byte-identical ($same of 30)" test "$same" = 30
+check "14.every message's cr Received: header names XCRYPT t32_1.0 ($xcrypted of 30)" test "$xcrypted" = 30
+est=$(grep -c "smtp\[[0-9]*\]: XCRYPT connection established to 127.0.0.1\[127.0.0.1\]:$P_CR: t32_1.0" "$W/cs/maillog")
+reused=$(grep -c "smtp\[[0-9]*\]: XCRYPT connection reused to 127.0.0.1\[127.0.0.1\]:$P_CR: t32_1.0" "$W/cs/maillog")
+sessions=$(grep -c "smtpd\[[0-9]*\]: XCRYPT connection established from" "$W/cr/maillog")
+takers=$(sed -n "s/.*smtp\[\([0-9]*\)\]: XCRYPT connection reused to .*/\1/p" "$W/cs/maillog" | sort -u | wc -l)
+echo "     cs: $est exchanges, $reused reuses (in $takers smtp processes); cr: $sessions XCRYPT sessions"
+check "14.connections were reused: $reused reuses, $est exchanges for 30 messages" \
+  test "$reused" -ge 10 -a $((est + reused)) -ge 30
+check "14.cr saw as many XCRYPT sessions as cs made exchanges, and fewer than 30" \
+  test "$sessions" = "$est" -a "$sessions" -lt 30
+check "14.no cached state refused, no smtp died" \
+  bash -c "! grep -qE 'cached XCRYPT state|bad cached session|smtp\[[0-9]+\]: (panic|fatal):|/smtp pid [0-9]+ (exit status|killed by signal)' '$W/cs/maillog'"
+capture_end "$W/reuse.pcap" "sentinel14$CAN" "14.tcpdump did not write the sentinel"
+check "14.wire cs -> cr: every connection switched; no envelope, canary or body line after" \
+  "$PY" "$REPO/e2e/pcapcheck.py" "$W/reuse.pcap" --port "$P_CR" --after-switch \
+  --absent "reuseto1-$CAN" --absent "reusefrom30-$CAN" --absent "bodyreuse" --absent "hdrreuse" \
+  --absent "MAIL FROM" --absent "RSET" --absent "growing with its number" --present "XCRYPT OK"
 
 echo "== $FAILS failed"
 [ $FAILS = 0 ]

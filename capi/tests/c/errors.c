@@ -68,6 +68,43 @@ static void cipher_errors(void) {
   CHECK(!all_zero(buf, sizeof buf));
 
   ssmail_cipher_free(NULL);
+
+  /* save/restore: NULLs, a short buffer, and bytes save cannot have written. */
+  uint8_t saved[SSMAIL_CIPHER_SAVED_MAX + 1];
+  size_t n = 99;
+  CHECK_RC(ssmail_cipher_new("t32_1.0", key, 10, &c), SSMAIL_OK);
+  CHECK_RC(ssmail_cipher_save(NULL, saved, sizeof saved, &n), SSMAIL_ERR_NULL_POINTER);
+  CHECK(n == 0);
+  CHECK_RC(ssmail_cipher_save(c, NULL, sizeof saved, &n), SSMAIL_ERR_NULL_POINTER);
+  CHECK_RC(ssmail_cipher_save(c, saved, sizeof saved, NULL), SSMAIL_ERR_NULL_POINTER);
+  CHECK_RC(ssmail_cipher_save(c, saved, 10, &n), SSMAIL_ERR_BUFFER_TOO_SHORT);
+  CHECK(n == 0);
+  CHECK_RC(ssmail_cipher_save(c, saved, sizeof saved, &n), SSMAIL_OK);
+  CHECK(n > 1 && n <= SSMAIL_CIPHER_SAVED_MAX);
+  ssmail_cipher_free(c);
+  c = (ssmail_cipher *)&c;
+  CHECK_RC(ssmail_cipher_restore(NULL, n, &c), SSMAIL_ERR_NULL_POINTER);
+  CHECK(c == NULL);
+  CHECK_RC(ssmail_cipher_restore(saved, n, NULL), SSMAIL_ERR_NULL_POINTER);
+  CHECK_RC(ssmail_cipher_restore(saved, n - 1, &c), SSMAIL_ERR_BAD_SAVED_STATE);
+  CHECK_RC(ssmail_cipher_restore(saved, n + 1, &c), SSMAIL_ERR_BAD_SAVED_STATE);
+  CHECK_RC(ssmail_cipher_restore(saved, 0, &c), SSMAIL_ERR_BAD_SAVED_STATE);
+  CHECK_RC(ssmail_cipher_restore(saved, SIZE_MAX, &c), SSMAIL_ERR_BAD_SAVED_STATE);
+  CHECK(c == NULL);
+  saved[0] ^= 0x7f; /* unknown cipher */
+  CHECK_RC(ssmail_cipher_restore(saved, n, &c), SSMAIL_ERR_BAD_SAVED_STATE);
+  saved[0] ^= 0x7f;
+  CHECK_RC(ssmail_cipher_restore(saved, n, &c), SSMAIL_OK);
+  CHECK(c != NULL);
+  ssmail_cipher_free(c);
+  /* An arrsyfor state whose permutation repeats an entry. */
+  CHECK_RC(ssmail_cipher_new("arrsyfor_1.0", key, 10, &c), SSMAIL_OK);
+  CHECK_RC(ssmail_cipher_save(c, saved, sizeof saved, &n), SSMAIL_OK);
+  CHECK(n == SSMAIL_CIPHER_SAVED_MAX);
+  ssmail_cipher_free(c);
+  saved[2] = saved[1];
+  CHECK_RC(ssmail_cipher_restore(saved, n, &c), SSMAIL_ERR_BAD_SAVED_STATE);
+  CHECK(c == NULL);
 }
 
 static void dh_errors(void) {
@@ -208,7 +245,7 @@ static void mta_errors(void) {
 
 static void messages(void) {
   /* Every code has its own static message; unknown numbers get one too. */
-  for (unsigned a = 0; a <= SSMAIL_ERR_STATE; a++) {
+  for (unsigned a = 0; a <= SSMAIL_ERR_BAD_SAVED_STATE; a++) {
     CHECK(ssmail_result_str(a) != NULL && strlen(ssmail_result_str(a)) > 0);
     for (unsigned b = 0; b < a; b++)
       CHECK(strcmp(ssmail_result_str(a), ssmail_result_str(b)) != 0);
