@@ -43,6 +43,8 @@
 #      sessions, each taken up again by whichever smtp process (the ciphers saved into
 #      the endpoint properties and restored); all arrive byte-identical, each hop
 #      XCRYPT'd, and the wire after the switch points carries no plaintext.
+#  15. smtpd and smtp chrooted into the queue directory (Debian's master.cf does): cache
+#      files named inside the chroot, one Diffie-Hellman per side for three sessions.
 # Key rotation under load is rotation.sh (it needs more than the 60 s lifetime).
 # Exit 0 when every check passed.
 set -uo pipefail
@@ -78,7 +80,9 @@ P_FS=${P_FS:-12648} # fake_server.py stall
 P_FT=${P_FT:-12649} # smtp_xcrypt_level = may, smtp_helo_timeout = 3s, towards the staller
 P_CR=${P_CR:-12650} # section 14's receiver (XCRYPT may)
 P_CS=${P_CS:-12651} # section 14's sender: XCRYPT may, connection cache on, relays to cr
-INSTANCES="x s c m r t u v y k j p fm fe fl ft d cr cs"
+P_HR=${P_HR:-12652} # section 15's receiver: chrooted smtpd, cache file inside the chroot
+P_HS=${P_HS:-12653} # section 15's sender: chrooted smtp, cache file inside the chroot
+INSTANCES="x s c m r t u v y k j p fm fe fl ft d cr cs hr hs"
 FAKES=
 SSMAIL=${SSMAIL_BIN:-$REPO/target/release/ssmail}
 # shellcheck source=mta/postfix/lib.sh
@@ -808,6 +812,49 @@ check "14.wire cs -> cr: every connection switched; no envelope, canary or body 
   "$PY" "$REPO/e2e/pcapcheck.py" "$W/reuse.pcap" --port "$P_CR" --after-switch \
   --absent "reuseto1-$CAN" --absent "reusefrom30-$CAN" --absent "bodyreuse" --absent "hdrreuse" \
   --absent "MAIL FROM" --absent "RSET" --absent "growing with its number" --present "XCRYPT OK"
+
+echo "== 15. chroot (as Debian's master.cf): the key cache file inside the queue directory"
+# hr and hs run smtpd and smtp chrooted into their queue directories; the cache files are
+# named by their paths inside the chroot. hr has one session per smtpd process.
+"$HERE/instance.sh" start "$W/hr" --port "$P_HR" --chroot --param smtpd_xcrypt_level=may \
+  --param max_use=1 --param smtpd_xcrypt_cache_file=/xcrypt/smtpd.cache \
+  >/dev/null || bad "15.instance hr did not start"
+"$HERE/instance.sh" start "$W/hs" --port "$P_HS" --chroot --relayhost "127.0.0.1:$P_HR" \
+  --param smtp_xcrypt_level=may --param smtp_connection_cache_on_demand=no \
+  --param smtp_xcrypt_cache_file=/xcrypt/smtp.cache >/dev/null || bad "15.instance hs did not start"
+install -d -o postfix -g postfix -m 0700 "$W/hr/queue/xcrypt" "$W/hs/queue/xcrypt"
+# (mkmsg's own loop uses i.)
+for n in 1 2 3; do mkmsg "$W/chroot$n.eml" "chroot$n"; done
+for n in 1 2 3; do
+  check "15.message $n handed to hs" \
+    "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_HS" "chrootfrom$n$CAN@src.test" "chrootto$n$CAN@e2e.test" "$W/chroot$n.eml"
+  # One at a time, so that the first exchange has made the key pair before the next.
+  wait_until 20 has_delivered_at hr "chrootto$n$CAN@e2e.test"
+done
+for n in 1 2 3; do
+  f=$(delivered_at hr "chrootto$n$CAN@e2e.test")
+  check "15.message $n arrived at hr over XCRYPT" \
+    bash -c "[ -n '$f' ] && grep -A1 '^Received: from mx.e2e.test' '$f' | grep -q \$'^\t(using XCRYPT with cipher t32_1.0)'"
+  check "15.message $n byte-identical" body_same "$W/chroot$n.eml" "${f:-/nonexistent}"
+done
+hs_cache() { grep -c "smtp\[[0-9]*\]: XCRYPT connection established to 127.0.0.1\[127.0.0.1\]:$P_HR: t32_1.0, key cache $1\$" "$W/hs/maillog"; }
+hr_cache() { grep -c "smtpd\[[0-9]*\]: XCRYPT connection established from .*: t32_1.0, key cache $1\$" "$W/hr/maillog"; }
+hr_procs=$(sed -n 's/.*smtpd\[\([0-9]*\)\]: XCRYPT connection established from .*/\1/p' "$W/hr/maillog" | sort -u | wc -l)
+echo "     hs (smtp): $(hs_cache miss) miss, $(hs_cache hit) hit; hr (smtpd): $(hr_cache miss) miss, $(hr_cache hit) hit in $hr_procs processes"
+check "15.hs: one Diffie-Hellman for three sessions (1 miss, 2 hits)" test "$(hs_cache miss) $(hs_cache hit)" = "1 2"
+check "15.hr: one Diffie-Hellman for three sessions in three smtpd processes" \
+  test "$(hr_cache miss) $(hr_cache hit) $hr_procs" = "1 2 3"
+for f in hr/queue/xcrypt/smtpd.cache hs/queue/xcrypt/smtp.cache; do
+  check "15.$f: inside the chroot, the postfix user's, owner-only" \
+    test "$(stat -c '%U %a' "$W/$f" 2>/dev/null)" = "postfix 600"
+done
+smtp_root=
+for p in $(pgrep -x smtp); do
+  r=$(readlink "/proc/$p/root")
+  [ "$r" = "$W/hs/queue" ] && smtp_root=$r
+done
+check "15.hs's smtp processes run chrooted into its queue directory" test "$smtp_root" = "$W/hs/queue"
+check "15.no warnings from hr or hs" bash -c "! grep -qE 'warning|fatal|panic' '$W/hr/maillog' '$W/hs/maillog'"
 
 echo "== $FAILS failed"
 [ $FAILS = 0 ]

@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # A throwaway instance of the Postfix built by mta/postfix/build.sh, run from the build
 # tree (nothing installed, the system's Postfix untouched):
-#   mta/postfix/instance.sh start DIR --port N [--relayhost HOST:PORT] [--param NAME=VALUE]...
+#   mta/postfix/instance.sh start DIR --port N [--relayhost HOST:PORT] [--param NAME=VALUE]... [--chroot]
 #   mta/postfix/instance.sh stop DIR
 # Listens on 127.0.0.1:N. Without --relayhost every recipient in every domain is
 # delivered by virtual(8) into the one Maildir DIR/mail/Maildir/ (each copy starts with
 # Delivered-To: <recipient>; virtual(8) refuses regexp substitutions that would give
 # per-user folders); with it, everything is relayed to HOST:PORT. The log is DIR/maillog (postlogd; no syslog needed).
+# --chroot runs smtpd, smtp, relay and lmtp chrooted into the queue directory
+# (DIR/queue), as Debian's master.cf does: paths those daemons open after the chroot
+# (an XCRYPT cache file) are then paths inside it.
 # Runs as root (master must), the daemons as the system's `postfix` user.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 tree=${POSTFIX_TREE:-$repo/target/postfix/build/postfix-3.7.11}
 
 usage() {
-  sed -n 3,4p "$0" >&2
+  sed -n 4,5p "$0" >&2
   exit 2
 }
 
@@ -52,11 +55,13 @@ esac
 port=
 relayhost=
 params=()
+chroot=n
 while [ $# -gt 0 ]; do
   case $1 in
   --port) port=$2; shift 2 ;;
   --relayhost) relayhost=$2; shift 2 ;;
   --param) params+=("$2"); shift 2 ;;
+  --chroot) chroot=y; shift ;;
   *) usage ;;
   esac
 done
@@ -137,9 +142,10 @@ for p in "${params[@]}"; do
   printf '%s\n' "$p" >>"$conf/main.cf"
 done
 
-# chroot off (column 5 "n"): the instance's paths are outside any chroot.
+# chroot (column 5) off for every daemon but, with --chroot, the four that run XCRYPT:
+# the instance's other paths are outside any chroot.
 cat >"$conf/master.cf" <<EOF
-127.0.0.1:$port inet n - n - - smtpd
+127.0.0.1:$port inet n - $chroot - - smtpd
 pickup    unix n - n 60 1 pickup
 cleanup   unix n - n - 0 cleanup
 qmgr      unix n - n 300 1 qmgr
@@ -150,9 +156,9 @@ trace     unix - - n - 0 bounce
 verify    unix - - n - 1 verify
 flush     unix n - n 1000? 0 flush
 proxymap  unix - - n - - proxymap
-smtp      unix - - n - - smtp
-relay     unix - - n - - smtp
-lmtp      unix - - n - - lmtp
+smtp      unix - - $chroot - - smtp
+relay     unix - - $chroot - - smtp
+lmtp      unix - - $chroot - - lmtp
 error     unix - - n - - error
 retry     unix - - n - - error
 discard   unix - - n - - discard
