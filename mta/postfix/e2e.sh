@@ -849,8 +849,9 @@ for f in hr/queue/xcrypt/smtpd.cache hs/queue/xcrypt/smtp.cache; do
     test "$(stat -c '%U %a' "$W/$f" 2>/dev/null)" = "postfix 600"
 done
 smtp_root=
-for p in $(pgrep -x smtp); do
-  r=$(readlink "/proc/$p/root")
+for c in /proc/[0-9]*/comm; do # (no pgrep: procps may be missing)
+  [ "$(cat "$c" 2>/dev/null)" = smtp ] || continue
+  r=$(readlink "${c%/comm}/root" 2>/dev/null)
   [ "$r" = "$W/hs/queue" ] && smtp_root=$r
 done
 check "15.hs's smtp processes run chrooted into its queue directory" test "$smtp_root" = "$W/hs/queue"
