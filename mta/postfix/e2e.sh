@@ -550,15 +550,22 @@ arrived() { grep -lx "Delivered-To: cache[0-9]*-$CAN@e2e.test" "$W"/k/mail/Maild
 enough() { test "$(arrived)" -ge "$1"; }
 wait_until 120 enough 200
 check "10.all 200 messages arrived at k ($(arrived))" test "$(arrived)" = 200
-est_j() { grep -c "smtp\[[0-9]*\]: XCRYPT connection established to 127.0.0.1\[127.0.0.1\]:$P_K: t32_1.0, key cache $1\$" "$W/j/maillog"; }
-est_k() { grep -c "smtpd\[[0-9]*\]: XCRYPT connection established from localhost\[127.0.0.1\]: t32_1.0, key cache $1\$" "$W/k/maillog"; }
+# sent_est INSTANCE PORT [RESULT]: its smtp's "XCRYPT connection established to" lines
+# for 127.0.0.1:PORT with t32_1.0 (and "key cache RESULT", if given), counted;
+# recv_est INSTANCE [RESULT]: its smtpd's "established from" lines, the same way;
+# procs INSTANCE DAEMON TEXT: how many DAEMON processes logged "TEXT...".
+sent_est() { grep -c "smtp\[[0-9]*\]: XCRYPT connection established to 127.0.0.1\[127.0.0.1\]:$2: t32_1.0${3:+, key cache $3\$}" "$W/$1/maillog"; }
+recv_est() { grep -c "smtpd\[[0-9]*\]: XCRYPT connection established from [^ ]*\[127.0.0.1\]: t32_1.0${2:+, key cache $2\$}" "$W/$1/maillog"; }
+procs() { sed -n "s/.*$2\[\([0-9]*\)\]: $3.*/\1/p" "$W/$1/maillog" | sort -u | wc -l; }
+est_j() { sent_est j "$P_K" "$1"; }
+est_k() { recv_est k "$1"; }
 echo "     j (smtp): $(est_j miss) miss, $(est_j hit) hit; k (smtpd): $(est_k miss) miss, $(est_k hit) hit"
 check "10.j: 200 XCRYPT sessions, exactly one Diffie-Hellman (1 miss, 199 hits)" \
   test "$(est_j miss) $(est_j hit)" = "1 199"
 check "10.k: 200 XCRYPT sessions, exactly one Diffie-Hellman (1 miss, 199 hits)" \
   test "$(est_k miss) $(est_k hit)" = "1 199"
-procs_j=$(sed -n "s/.*smtp\[\([0-9]*\)\]: XCRYPT connection established to .*:$P_K: .*/\1/p" "$W/j/maillog" | sort -u | wc -l)
-procs_k=$(sed -n 's/.*smtpd\[\([0-9]*\)\]: XCRYPT connection established from .*/\1/p' "$W/k/maillog" | sort -u | wc -l)
+procs_j=$(procs j smtp "XCRYPT connection established to .*:$P_K: ")
+procs_k=$(procs k smtpd "XCRYPT connection established from ")
 # The most k sessions open at once, from its connect/disconnect lines in log order
 # (approximate: postlogd writes the processes' lines in arrival order, and an smtpd
 # logs its disconnect after the client has moved on to its next session).
@@ -796,10 +803,10 @@ for i in $(seq 30); do
 done
 check "14.every body byte-identical ($same of 30)" test "$same" = 30
 check "14.every message's cr Received: header names XCRYPT t32_1.0 ($xcrypted of 30)" test "$xcrypted" = 30
-est=$(grep -c "smtp\[[0-9]*\]: XCRYPT connection established to 127.0.0.1\[127.0.0.1\]:$P_CR: t32_1.0" "$W/cs/maillog")
+est=$(sent_est cs "$P_CR")
 reused=$(grep -c "smtp\[[0-9]*\]: XCRYPT connection reused to 127.0.0.1\[127.0.0.1\]:$P_CR: t32_1.0" "$W/cs/maillog")
-sessions=$(grep -c "smtpd\[[0-9]*\]: XCRYPT connection established from" "$W/cr/maillog")
-takers=$(sed -n "s/.*smtp\[\([0-9]*\)\]: XCRYPT connection reused to .*/\1/p" "$W/cs/maillog" | sort -u | wc -l)
+sessions=$(recv_est cr)
+takers=$(procs cs smtp "XCRYPT connection reused to ")
 echo "     cs: $est exchanges, $reused reuses (in $takers smtp processes); cr: $sessions XCRYPT sessions"
 check "14.connections were reused: $reused reuses, $est exchanges for 30 messages" \
   test "$reused" -ge 10 -a $((est + reused)) -ge 30
@@ -837,9 +844,9 @@ for n in 1 2 3; do
     bash -c "[ -n '$f' ] && grep -A1 '^Received: from mx.e2e.test' '$f' | grep -q \$'^\t(using XCRYPT with cipher t32_1.0)'"
   check "15.message $n byte-identical" body_same "$W/chroot$n.eml" "${f:-/nonexistent}"
 done
-hs_cache() { grep -c "smtp\[[0-9]*\]: XCRYPT connection established to 127.0.0.1\[127.0.0.1\]:$P_HR: t32_1.0, key cache $1\$" "$W/hs/maillog"; }
-hr_cache() { grep -c "smtpd\[[0-9]*\]: XCRYPT connection established from .*: t32_1.0, key cache $1\$" "$W/hr/maillog"; }
-hr_procs=$(sed -n 's/.*smtpd\[\([0-9]*\)\]: XCRYPT connection established from .*/\1/p' "$W/hr/maillog" | sort -u | wc -l)
+hs_cache() { sent_est hs "$P_HR" "$1"; }
+hr_cache() { recv_est hr "$1"; }
+hr_procs=$(procs hr smtpd "XCRYPT connection established from ")
 echo "     hs (smtp): $(hs_cache miss) miss, $(hs_cache hit) hit; hr (smtpd): $(hr_cache miss) miss, $(hr_cache hit) hit in $hr_procs processes"
 check "15.hs: one Diffie-Hellman for three sessions (1 miss, 2 hits)" test "$(hs_cache miss) $(hs_cache hit)" = "1 2"
 check "15.hr: one Diffie-Hellman for three sessions in three smtpd processes" \
