@@ -30,7 +30,10 @@
 //! bound by ports 0, 1 and 5 (the 512-bit IFMA units share 0 and 5 with the scalar
 //! ALUs, and `mulx` takes 1 and 5) as much as by the chain. Three near digits was the
 //! fastest: with two, the vector side's four-step lag became the chain; with four, the
-//! scalar products crowd port 1.
+//! scalar products crowd port 1. On the Xeon reported as family 6 model 167 the
+//! multiply-adds use about a third of the two IFMA ports and the bound is latency: the
+//! scalar chain and the vector side's path through memory, nearly balanced (the loop
+//! measurements and what was tried are in benches/README.md).
 //!
 //! Constant time by construction: straight-line code (every loop runs a fixed count
 //! over public indices), every address a fixed offset from a pointer, table lookups
