@@ -249,8 +249,9 @@ impl Arrsyfor {
     /// its own (the loop counter spilled, through memory every byte), which is what any
     /// caller gets that the compiler does not inline it into.
     /// Hence on 32-bit x86 `i` and `j` are full words, masked, rather than bytes: no
-    /// byte-register arithmetic, no spill, 767-774 MiB/s as its own function (0.97-1.00x
-    /// i386 OpenSSL's assembly, 1.42x at 1 MiB). On x86_64 the byte form is the faster
+    /// byte-register arithmetic, no spill: 768-775 MiB/s as its own function, 0.93-1.02x
+    /// i386 OpenSSL's assembly (its fastest passes swing from run to run; criterion's
+    /// medians give 1.43x) and 1.41-1.43x at 1 MiB. On x86_64 the byte form is the faster
     /// one (743 against 651 MiB/s on the same core), so it stays there and elsewhere.
     #[inline(never)]
     fn apply_portable(&mut self, data: &mut [u8]) {
