@@ -248,11 +248,14 @@ impl Arrsyfor {
     /// 14,671 B), 761 MiB/s inlined into the bench's `main` but 325 MiB/s as a function of
     /// its own (the loop counter spilled, through memory every byte), which is what any
     /// caller gets that the compiler does not inline it into.
-    /// Hence on 32-bit x86 `i` and `j` are full words, masked, rather than bytes: no
-    /// byte-register arithmetic, no spill: 768-775 MiB/s as its own function, 0.93-1.02x
-    /// i386 OpenSSL's assembly (its fastest passes swing from run to run; criterion's
-    /// medians give 1.43x) and 1.41-1.43x at 1 MiB. On x86_64 the byte form is the faster
-    /// one (743 against 651 MiB/s on the same core), so it stays there and elsewhere.
+    /// Hence on 32-bit x86 `i` is a full word, masked, and `j` a full word left
+    /// unmasked (only its low byte indexes), rather than bytes: no byte-register
+    /// arithmetic, and `j`'s chain is one add a byte. As a function of its own that makes
+    /// 835-850 MiB/s, 1.14-1.19x i386 OpenSSL's assembly, and 768-780 MiB/s (1.51-1.52x)
+    /// at 1 MiB (three runs); criterion's medians give 1.51x at both sizes. Masking `j`
+    /// in place made 768-775 MiB/s, and an unmasked `i` too 755-762. On x86_64 the byte
+    /// form is the faster one (743 against 651 MiB/s for the masked word form on the
+    /// same core), so it stays there and elsewhere.
     #[inline(never)]
     fn apply_portable(&mut self, data: &mut [u8]) {
         let s = &mut self.s;
@@ -262,10 +265,11 @@ impl Arrsyfor {
             for o in data.iter_mut() {
                 i = (i + 1) & 0xff;
                 let x = s[i];
-                j = (j + x as usize) & 0xff;
-                let y = s[j];
+                j = j.wrapping_add(x as usize);
+                let jj = j & 0xff;
+                let y = s[jj];
                 s[i] = y;
-                s[j] = x;
+                s[jj] = x;
                 *o ^= s[(x as usize + y as usize) & 0xff] as u8;
             }
             self.i = i as u8;
