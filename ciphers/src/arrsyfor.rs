@@ -254,8 +254,9 @@ impl Arrsyfor {
     /// 835-850 MiB/s, 1.14-1.19x i386 OpenSSL's assembly, and 768-780 MiB/s (1.51-1.52x)
     /// at 1 MiB (three runs); criterion's medians give 1.51x at both sizes. Masking `j`
     /// in place made 768-775 MiB/s, and an unmasked `i` too 755-762. On x86_64 the byte
-    /// form is the faster one (743 against 651 MiB/s for the masked word form on the
-    /// same core), so it stays there and elsewhere.
+    /// form is the faster one (743-782 MiB/s, against 651 for the masked word form and
+    /// 743-767, 616-621 at 1 MiB against 635-641, for an unmasked word `j`, on the same
+    /// core), so it stays there and elsewhere.
     #[inline(never)]
     fn apply_portable(&mut self, data: &mut [u8]) {
         let s = &mut self.s;
