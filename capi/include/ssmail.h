@@ -237,8 +237,9 @@ ssmail_result ssmail_cipher_new(const char *version,
  * keeps ownership of `buf`.
  *
  * # Safety
- * `cipher` is NULL or a live cipher from `ssmail_cipher_new` not used by another thread
- * during the call; `buf` is NULL or valid for reading and writing `len` bytes.
+ * `cipher` is NULL or a live cipher (from `ssmail_cipher_new`, `ssmail_cipher_restore`
+ * or `ssmail_cipher_init`) not used by another thread during the call; `buf` is NULL or
+ * valid for reading and writing `len` bytes.
  */
 void ssmail_cipher_apply(ssmail_cipher *cipher, uint8_t *buf, size_t len);
 
@@ -246,8 +247,8 @@ void ssmail_cipher_apply(ssmail_cipher *cipher, uint8_t *buf, size_t len);
  * Releases a cipher and wipes its state. NULL is accepted and does nothing.
  *
  * # Safety
- * `cipher` is NULL or a cipher from `ssmail_cipher_new` that has not been freed, and no
- * other thread uses it; it must not be used after this call.
+ * `cipher` is NULL or a cipher from `ssmail_cipher_new` or `ssmail_cipher_restore` that
+ * has not been freed, and no other thread uses it; it must not be used after this call.
  */
 void ssmail_cipher_free(ssmail_cipher *cipher);
 

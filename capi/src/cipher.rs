@@ -41,6 +41,13 @@ impl ssmail_cipher {
         // Both ciphers take XCRYPT's 10-byte keys.
         let inner = AnyCipher::new(version.algorithm(), key)
             .unwrap_or_else(|_| unreachable!("both ciphers take 10-byte keys"));
+        Self::boxed(inner)
+    }
+
+    /// `inner` in a new heap handle, which the C caller owns and releases with
+    /// `ssmail_cipher_free`.
+    #[cfg(feature = "std")]
+    fn boxed(inner: AnyCipher) -> *mut Self {
         Box::into_raw(Box::new(Self { inner }))
     }
 }
@@ -140,9 +147,8 @@ pub unsafe extern "C" fn ssmail_cipher_new(
         unsafe { clear_out(out) }?;
         // SAFETY: the caller's promises on `version` and `key`.
         let inner = unsafe { keyed(version, key, key_len) }?;
-        let cipher = Box::into_raw(Box::new(ssmail_cipher { inner }));
         // SAFETY: as above, `out` is writable.
-        unsafe { out.write(cipher) };
+        unsafe { out.write(ssmail_cipher::boxed(inner)) };
         Ok(())
     })
 }
@@ -156,8 +162,9 @@ pub unsafe extern "C" fn ssmail_cipher_new(
 /// keeps ownership of `buf`.
 ///
 /// # Safety
-/// `cipher` is NULL or a live cipher from `ssmail_cipher_new` not used by another thread
-/// during the call; `buf` is NULL or valid for reading and writing `len` bytes.
+/// `cipher` is NULL or a live cipher (from `ssmail_cipher_new`, `ssmail_cipher_restore`
+/// or `ssmail_cipher_init`) not used by another thread during the call; `buf` is NULL or
+/// valid for reading and writing `len` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn ssmail_cipher_apply(cipher: *mut ssmail_cipher, buf: *mut u8, len: usize) {
     guard_void(|| {
@@ -179,16 +186,17 @@ pub unsafe extern "C" fn ssmail_cipher_apply(cipher: *mut ssmail_cipher, buf: *m
 /// Releases a cipher and wipes its state. NULL is accepted and does nothing.
 ///
 /// # Safety
-/// `cipher` is NULL or a cipher from `ssmail_cipher_new` that has not been freed, and no
-/// other thread uses it; it must not be used after this call.
+/// `cipher` is NULL or a cipher from `ssmail_cipher_new` or `ssmail_cipher_restore` that
+/// has not been freed, and no other thread uses it; it must not be used after this call.
 #[cfg(feature = "std")]
 #[no_mangle]
 pub unsafe extern "C" fn ssmail_cipher_free(cipher: *mut ssmail_cipher) {
     guard_void(|| {
         if !cipher.is_null() {
-            // SAFETY: `cipher` came from Box::into_raw in ssmail_cipher_new and is freed
-            // once (the caller's promise). Dropping it drops the cipher, which wipes its
-            // key schedule and keystream state.
+            // SAFETY: `cipher` came from Box::into_raw in `ssmail_cipher::boxed`
+            // (ssmail_cipher_new or ssmail_cipher_restore) and is freed once (the
+            // caller's promise). Dropping it drops the cipher, which wipes its key
+            // schedule and keystream state.
             drop(unsafe { Box::from_raw(cipher) });
         }
     });
@@ -281,9 +289,8 @@ pub unsafe extern "C" fn ssmail_cipher_restore(
         let saved = unsafe { core::slice::from_raw_parts(saved, len) };
         let inner =
             AnyCipher::restore(saved).map_err(|_| ssmail_result::SSMAIL_ERR_BAD_SAVED_STATE)?;
-        let cipher = Box::into_raw(Box::new(ssmail_cipher { inner }));
         // SAFETY: as above, `out` is writable.
-        unsafe { out.write(cipher) };
+        unsafe { out.write(ssmail_cipher::boxed(inner)) };
         Ok(())
     })
 }

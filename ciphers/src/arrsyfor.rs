@@ -242,21 +242,15 @@ impl Arrsyfor {
     /// The portable loop: one byte per step.
     ///
     /// Never inlined, so that it compiles to the same loop wherever it is called. On
-    /// 32-bit x86 its seven live values fill the seven general registers, and inlined
-    /// into a caller's larger function it lost registers to that caller: measured on the
-    /// Intel Xeon reported as family 6 model 167 (`examples/arrsyfor_min --target i686`,
-    /// 14,671 B), 761 MiB/s inlined into the bench's `main` but 325 MiB/s as a function of
-    /// its own (the loop counter spilled, through memory every byte), which is what any
-    /// caller gets that the compiler does not inline it into.
-    /// Hence on 32-bit x86 `i` is a full word, masked, and `j` a full word left
-    /// unmasked (only its low byte indexes), rather than bytes: no byte-register
-    /// arithmetic, and `j`'s chain is one add a byte. As a function of its own that makes
-    /// 835-850 MiB/s, 1.14-1.19x i386 OpenSSL's assembly, and 768-780 MiB/s (1.51-1.52x)
-    /// at 1 MiB (three runs); criterion's medians give 1.51x at both sizes. Masking `j`
-    /// in place made 768-775 MiB/s, and an unmasked `i` too 755-762. On x86_64 the byte
-    /// form is the faster one (743-782 MiB/s, against 651 for the masked word form and
-    /// 743-767, 616-621 at 1 MiB against 635-641, for an unmasked word `j`, on the same
-    /// core), so it stays there and elsewhere.
+    /// 32-bit x86 its live values fill the seven general registers, and inlined into a
+    /// larger function it lost registers to that caller: on the Intel Xeon reported as
+    /// family 6 model 167 the byte-index loop made 761 MiB/s inlined into a bench's
+    /// `main` but 325 MiB/s as a function of its own, which is what the CLI and
+    /// libssmail got. Hence on 32-bit x86 `i` is a masked word and `j` an unmasked one
+    /// (only its low byte indexes, so its chain is one add a byte): 835-850 MiB/s there,
+    /// 1.51x i386 OpenSSL by criterion. On x86_64 the byte form measured fastest, so it
+    /// stays there and elsewhere. The forms tried, with their figures:
+    /// benches/README.md.
     #[inline(never)]
     fn apply_portable(&mut self, data: &mut [u8]) {
         let s = &mut self.s;

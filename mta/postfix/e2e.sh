@@ -197,6 +197,9 @@ delivered() { delivered_at x "$1@e2e.test"; } # delivered USER: to USER@e2e.test
 # (Functions, so that wait_until evaluates them on every try.)
 has_delivered_at() { test -n "$(delivered_at "$1" "$2")"; }
 has_delivered() { has_delivered_at x "$1@e2e.test"; }
+# xcrypt_received FILE: FILE (a delivered message) is non-empty and the Received: header
+# that mx.e2e.test wrote says t32_1.0 carried it.
+xcrypt_received() { [ -n "$1" ] && grep -A1 '^Received: from mx.e2e.test' "$1" | grep -q $'^\t(using XCRYPT with cipher t32_1.0)'; }
 body_same() { # body_same SENT DELIVERED: the bodies (after the first empty line) match
   "$PY" - "$1" "$2" <<'EOF'
 import sys
@@ -440,7 +443,7 @@ for m in relay1k relay100k; do
     f=$(delivered "${m}to$CAN")
     check "7.$m arrived at x byte-identical" body_same "$W/$m.eml" "$f"
     check "7.$m: x's Received: header for the r hop names XCRYPT t32_1.0" \
-      bash -c "grep -A1 '^Received: from mx.e2e.test' '$f' | grep -q \$'^\t(using XCRYPT with cipher t32_1.0)'"
+      xcrypt_received "$f"
   else
     bad "7.$m not delivered to x within 20 s"
   fi
@@ -489,7 +492,7 @@ if wait_until 30 has_delivered_at v "encto$CAN@e2e.test"; then
   f=$(delivered_at v "encto$CAN@e2e.test")
   check "8.after v offers XCRYPT: delivered byte-identical" body_same "$W/enc.eml" "$f"
   check "8.... over XCRYPT (v's Received: header)" \
-    bash -c "grep -A1 '^Received: from mx.e2e.test' '$f' | grep -q \$'^\t(using XCRYPT with cipher t32_1.0)'"
+    xcrypt_received "$f"
 else
   bad "8.not delivered to v within 30 s of the flush"
 fi
@@ -511,7 +514,7 @@ if wait_until 90 has_delivered "bigto$CAN"; then
   f=$(delivered "bigto$CAN")
   check "9.10 MB body arrived at x byte-identical ($(stat -c %s "$W/big.eml") bytes sent)" body_same "$W/big.eml" "$f"
   check "9.... over XCRYPT (x's Received: header for the r hop)" \
-    bash -c "grep -A1 '^Received: from mx.e2e.test' '$f' | grep -q \$'^\t(using XCRYPT with cipher t32_1.0)'"
+    xcrypt_received "$f"
 else
   bad "9.10 MB message not delivered to x within 90 s"
 fi
@@ -595,7 +598,7 @@ if wait_until 20 has_delivered_at x "polenc$CAN@enc.test"; then
   f=$(delivered_at x "polenc$CAN@enc.test")
   check "11.encrypt -> x: delivered byte-identical" body_same "$W/pol.eml" "$f"
   check "11.encrypt -> x: over XCRYPT (x's Received: header)" \
-    bash -c "grep -A1 '^Received: from mx.e2e.test' '$f' | grep -q \$'^\t(using XCRYPT with cipher t32_1.0)'"
+    xcrypt_received "$f"
 else
   bad "11.encrypt -> x: not delivered within 20 s"
 fi
@@ -798,8 +801,7 @@ for i in $(seq 30); do
   f=$(delivered_at cr "reuseto$i-$CAN@e2e.test")
   [ -n "$f" ] || continue
   body_same "$W/reuse$i.eml" "$f" && same=$((same + 1))
-  grep -A1 '^Received: from mx.e2e.test' "$f" | grep -q $'^\t(using XCRYPT with cipher t32_1.0)' &&
-    xcrypted=$((xcrypted + 1))
+  xcrypt_received "$f" && xcrypted=$((xcrypted + 1))
 done
 check "14.every body byte-identical ($same of 30)" test "$same" = 30
 check "14.every message's cr Received: header names XCRYPT t32_1.0 ($xcrypted of 30)" test "$xcrypted" = 30
@@ -841,7 +843,7 @@ done
 for n in 1 2 3; do
   f=$(delivered_at hr "chrootto$n$CAN@e2e.test")
   check "15.message $n arrived at hr over XCRYPT" \
-    bash -c "[ -n '$f' ] && grep -A1 '^Received: from mx.e2e.test' '$f' | grep -q \$'^\t(using XCRYPT with cipher t32_1.0)'"
+    xcrypt_received "$f"
   check "15.message $n byte-identical" body_same "$W/chroot$n.eml" "${f:-/nonexistent}"
 done
 hs_cache() { sent_est hs "$P_HR" "$1"; }
