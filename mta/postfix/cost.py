@@ -588,6 +588,36 @@ def cpu_line():
     return model, {f: f in flags for f in want}
 
 
+# Student's t, two-sided 95%, by degrees of freedom (standard table values). Between
+# listed values the smaller df's is used (a wider interval); beyond 120, the normal 1.960.
+T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
+       9: 2.262, 10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131,
+       16: 2.120, 17: 2.110, 18: 2.101, 19: 2.093, 20: 2.086, 21: 2.080, 22: 2.074,
+       23: 2.069, 24: 2.064, 25: 2.060, 26: 2.056, 27: 2.052, 28: 2.048, 29: 2.045,
+       30: 2.042, 40: 2.021, 60: 2.000, 120: 1.980}
+
+
+def t95(df):
+    if df > 120:
+        return 1.960
+    return T95[max(d for d in T95 if d <= df)]
+
+
+def paired(sel, plain):
+    """Each run's ratio to the plain run of the same repetition (the cells are
+    interleaved, so the two met the same machine): mean, standard error, 95% interval.
+    The machine drifts between repetitions by more than XCRYPT's cost; within one it
+    moves both alike."""
+    by_rep = {c["rep"]: c["cpu_us_per_message"] for c in plain if "rep" in c}
+    r = [c["cpu_us_per_message"] / by_rep[c["rep"]] for c in sel if c.get("rep") in by_rep]
+    if len(r) < 2:
+        return None
+    mean = statistics.mean(r)
+    se = statistics.stdev(r) / len(r) ** 0.5
+    half = t95(len(r) - 1) * se
+    return {"n": len(r), "mean": mean, "se": se, "ci95": [mean - half, mean + half]}
+
+
 def summarize(cells, sizes, mpss, configs):
     rows = []
     for size in sizes:
@@ -595,6 +625,8 @@ def summarize(cells, sizes, mpss, configs):
             plain = [c["cpu_us_per_message"] for c in cells
                      if c["config"] == "plain" and c["size"] == size and c["mps"] == mps]
             plain_med = statistics.median(plain) if plain else None
+            plain_cells = [c for c in cells
+                           if c["config"] == "plain" and c["size"] == size and c["mps"] == mps]
             for config in configs:
                 sel = [c for c in cells if c["config"] == config and c["size"] == size
                        and c["mps"] == mps]
@@ -612,6 +644,7 @@ def summarize(cells, sizes, mpss, configs):
                     "us_per_message": med, "min": min(us), "max": max(us),
                     "spread_pct": (max(us) - min(us)) / med * 100 if med else None,
                     "ratio_to_plain": med / plain_med if plain_med else None,
+                    "paired_ratio": paired(sel, plain_cells) if config != "plain" else None,
                     "by_side_us": parts,
                     "messages_per_receiver_session":
                         sum(c["messages"] for c in sel) / sessions if sessions else None,
@@ -620,8 +653,8 @@ def summarize(cells, sizes, mpss, configs):
 
 
 def print_table(rows, out):
-    print("| configuration | size | msgs/session (loader) | msgs/receiver session | CPU µs/message (median) | ratio to plain | spread (min–max) | sender / receiver / gateways µs |", file=out)
-    print("|---|---:|---:|---:|---:|---:|---|---|", file=out)
+    print("| configuration | size | msgs/session (loader) | msgs/receiver session | CPU µs/message (median) | ratio to plain | paired ratio: mean ± s.e. [95% interval] | spread (min–max) | sender / receiver / gateways µs |", file=out)
+    print("|---|---:|---:|---:|---:|---:|---|---|---|", file=out)
     for r in rows:
         sides = r["by_side_us"]
         parts = f"{sides['sender']:.0f} / {sides['receiver']:.0f}"
@@ -631,7 +664,77 @@ def print_table(rows, out):
         ratio = f"{r['ratio_to_plain']:.3f}" if r["ratio_to_plain"] else "n/a"
         mpr = f"{r['messages_per_receiver_session']:.1f}" if r["messages_per_receiver_session"] else "n/a"
         size = f"{r['size'] // 1024} KB"
-        print(f"| {r['config']} | {size} | {r['mps']} | {mpr} | {r['us_per_message']:.0f} | {ratio} | {spread} | {parts} |", file=out)
+        p = r.get("paired_ratio")
+        pr = (f"{p['mean']:.3f} ± {p['se']:.3f} [{p['ci95'][0]:.3f}, {p['ci95'][1]:.3f}]"
+              if p else "n/a")
+        print(f"| {r['config']} | {size} | {r['mps']} | {mpr} | {r['us_per_message']:.0f} | {ratio} | {pr} | {spread} | {parts} |", file=out)
+
+
+# The processes XCRYPT runs in, and those that carry its log lines or its saved state:
+# the sender's smtp, scache and postlogd, the receiver's smtpd and postlogd. The sender's
+# smtpd (the loader's side), cleanup, qmgr, virtual, master and the rest do the same work
+# in every configuration, apart from the one Received: line.
+TOUCHED = {("sender", "smtp"), ("sender", "scache"), ("sender", "postlogd"),
+           ("receiver", "smtpd"), ("receiver", "postlogd")}
+
+
+def touched_split(cells, sizes, mpss, configs):
+    """What each configuration adds over plain, split into the processes XCRYPT touches
+    and the rest, each as a share of plain's whole CPU in the same repetition: paired
+    mean and standard error. The touched share varies far less between runs than the
+    whole (cleanup and virtual, which write and fsync the queue and the Maildir, vary
+    most), so it shows XCRYPT's own cost; the untouched share should be noise around
+    zero, and the plain@ control (the same build in a second pair) shows how large that
+    noise and any bias of one pair against another are. Needs the per-process split
+    (exited processes count as untouched: with Postfix's default max_use they include
+    smtp and smtpd processes, so the split is clean only when none exit)."""
+    out = []
+    for size in sizes:
+        for mps in mpss:
+            base = {c["rep"]: c for c in cells if c["config"] == "plain" and c["size"] == size
+                    and c["mps"] == mps and "split_ns" in c and "rep" in c}
+            for config in configs:
+                if config == "plain":
+                    continue
+                t, u, exited, total = [], [], 0, 0
+                for c in cells:
+                    if (c["config"], c["size"], c["mps"]) != (config, size, mps) \
+                            or c.get("rep") not in base or "split_ns" not in c:
+                        continue
+                    b = base[c["rep"]]
+
+                    def part(x, touched):
+                        return sum(v for side, d in x["split_ns"].items() for n, v in d.items()
+                                   if ((side, n) in TOUCHED) == touched) / 1e3 / x["messages"]
+                    whole = b["cpu_us_per_message"]
+                    t.append((part(c, True) - part(b, True)) / whole)
+                    u.append((part(c, False) - part(b, False)) / whole)
+                    for x in (c, b):
+                        exited += sum(max(d.get("exited", 0), 0) for d in x["split_ns"].values())
+                        total += sum(x["cpu_ns"].values())
+                if len(t) < 2:
+                    continue
+
+                def stat(v):
+                    return {"mean": statistics.mean(v), "se": statistics.stdev(v) / len(v) ** 0.5}
+                # (cgroup and schedstat disagree by a few µs a run even when nothing exits)
+                out.append({"config": config, "size": size, "mps": mps, "n": len(t),
+                            "touched": stat(t), "untouched": stat(u),
+                            "exited_share": exited / total if total else 0})
+    return out
+
+
+def print_touched(split, out):
+    if not split:
+        return
+    print("\nAdded over plain, as a share of plain's whole CPU in the same repetition (paired mean ± s.e.):", file=out)
+    for r in split:
+        t, u = r["touched"], r["untouched"]
+        note = (f" (processes that exited during the runs used {r['exited_share'] * 100:.1f}% of"
+                " the CPU: the split is not clean)" if r["exited_share"] > 0.005 else "")
+        print(f"  {r['config']} {r['size'] // 1024} KB {r['mps']}/session, n={r['n']}: "
+              f"in the processes XCRYPT touches {t['mean'] * 100:+.2f}% ± {t['se'] * 100:.2f}, "
+              f"in the others {u['mean'] * 100:+.2f}% ± {u['se'] * 100:.2f}{note}", file=out)
 
 
 def print_split(cells, configs, out):
@@ -766,11 +869,14 @@ def main():
           f"CPU of both instances (+ gateways) from {acct.kind}\n")
     print_table(rows, sys.stdout)
     print_split(cells, configs, sys.stdout)
+    split = touched_split(cells, sizes, mpss, configs)
+    print_touched(split, sys.stdout)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump({"started": started, "cpu": model, "flags": flags, "accounting": acct.kind,
                        "load_start": uptime0, "load_end": uptime1, "messages": args.messages,
-                       "reps": args.reps, "rows": rows, "cells": cells, "problems": problems},
+                       "reps": args.reps, "rows": rows, "touched_split": split, "cells": cells,
+                       "problems": problems},
                       f, indent=1, default=str)
     if problems:
         print("\ncost.py: FAILED:", file=sys.stderr)

@@ -45,6 +45,8 @@
 #      XCRYPT'd, and the wire after the switch points carries no plaintext.
 #  15. smtpd and smtp chrooted into the queue directory (Debian's master.cf does): cache
 #      files named inside the chroot, one Diffie-Hellman per side for three sessions.
+#  16. A cached plaintext connection is not reused once smtp_xcrypt_level = encrypt:
+#      refused at activation, and the mail deferred, not sent in plaintext.
 # Key rotation under load is rotation.sh (it needs more than the 60 s lifetime).
 # Exit 0 when every check passed.
 set -uo pipefail
@@ -82,7 +84,8 @@ P_CR=${P_CR:-12650} # section 14's receiver (XCRYPT may)
 P_CS=${P_CS:-12651} # section 14's sender: XCRYPT may, connection cache on, relays to cr
 P_HR=${P_HR:-12652} # section 15's receiver: chrooted smtpd, cache file inside the chroot
 P_HS=${P_HS:-12653} # section 15's sender: chrooted smtp, cache file inside the chroot
-INSTANCES="x s c m r t u v y k j p fm fe fl ft d cr cs hr hs"
+P_ES=${P_ES:-12654} # section 16's sender: may, then encrypt, towards s; connection cache on
+INSTANCES="x s c m r t u v y k j p fm fe fl ft d cr cs hr hs es"
 FAKES=
 SSMAIL=${SSMAIL_BIN:-$REPO/target/release/ssmail}
 # shellcheck source=mta/postfix/lib.sh
@@ -865,6 +868,32 @@ for c in /proc/[0-9]*/comm; do # (no pgrep: procps may be missing)
 done
 check "15.hs's smtp processes run chrooted into its queue directory" test "$smtp_root" = "$W/hs/queue"
 check "15.no warnings from hr or hs" bash -c "! grep -qE 'warning|fatal|panic' '$W/hr/maillog' '$W/hs/maillog'"
+
+echo "== 16. a cached plaintext connection, then smtp_xcrypt_level = encrypt: not reused"
+# es caches its connection to s (stock: no XCRYPT) for 30 s; max_use = 1, so that every
+# delivery runs in a new smtp process, which reads main.cf afresh. The first message goes
+# in plaintext under may; then main.cf says encrypt (no reload: scache, which holds the
+# connection, would exit on one) and the next smtp process finds the plaintext
+# connection in the cache.
+"$HERE/instance.sh" start "$W/es" --port "$P_ES" --relayhost "127.0.0.1:$P_S" \
+  --param smtp_xcrypt_level=may --param smtp_connection_cache_destinations=127.0.0.1 \
+  --param smtp_connection_cache_time_limit=30s --param connection_cache_ttl_limit=30s \
+  --param max_use=1 >/dev/null || bad "16.instance es did not start"
+for n in 1 2; do mkmsg "$W/cached$n.eml" "cached$n"; done
+check "16.message 1 handed to es" \
+  "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_ES" "cachedfrom1$CAN@src.test" "cachedto1$CAN@e2e.test" "$W/cached1.eml"
+check "16.message 1 delivered to s in plaintext under may" \
+  wait_until 20 grep -q "to=<cachedto1$CAN@e2e.test>.*status=sent" "$W/es/maillog"
+"$PF/bin/postconf" -c "$W/es/conf" -e smtp_xcrypt_level=encrypt
+check "16.message 2 handed to es" \
+  "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_ES" "cachedfrom2$CAN@src.test" "cachedto2$CAN@e2e.test" "$W/cached2.eml"
+check "16.message 2 deferred: XCRYPT required, s does not offer it" \
+  wait_until 20 grep -q "to=<cachedto2$CAN@e2e.test>.*status=deferred (XCRYPT is required, but host 127.0.0.1\[127.0.0.1\] did not offer it" "$W/es/maillog"
+check "16.the cached plaintext connection was found and refused" \
+  grep -q "smtp\[[0-9]*\]: warning: smtp_session_activate: cached XCRYPT state unusable, or plaintext where XCRYPT is required" "$W/es/maillog"
+check "16.message 2 did not reach s" bash -c "! grep -q 'cachedto2$CAN' '$W/s/maillog'"
+check "16.message 2 was not sent over a reused connection" \
+  bash -c "! grep -q 'to=<cachedto2$CAN@e2e.test>.*conn_use=' '$W/es/maillog'"
 
 echo "== $FAILS failed"
 [ $FAILS = 0 ]
