@@ -11,6 +11,8 @@
 # and every one of them is traced. Prints the wall time and, from /proc/PID/schedstat,
 # µs of CPU per message per side (R receiver, S sender) and process type. The tools'
 # output stays in target/postfix/probe/CONFIG/ (perf.data, strace.txt, lo.pcap).
+# PROBE_MPS=20: 20 messages per session instead (smtp-source -d, the sender's connection
+# cache on for the receiver, reuse limit 20, as cost.sh's 20-per-session cells).
 # Ports: PROBE_PORT (receiver, default 14660) and PROBE_PORT + 1 (sender).
 # POSTFIX_TREE picks another build tree (as for instance.sh). Needs root.
 set -uo pipefail
@@ -20,6 +22,12 @@ export POSTFIX_TREE=$tree
 [ $# -ge 2 ] || { sed -n 3,4p "$0" >&2; exit 2; }
 cfg=$1 tool=$2 msgs=${3:-200} size=${4:-65536}
 rp=${PROBE_PORT:-14660}
+mps=${PROBE_MPS:-1}
+case $mps in
+1) reuse=(--param smtp_connection_cache_on_demand=no) ;;
+20) reuse=(--param smtp_connection_cache_destinations=127.0.0.1 --param smtp_connection_reuse_count_limit=20) ;;
+*) echo "cost_probe.sh: PROBE_MPS is 1 or 20" >&2; exit 2 ;;
+esac
 sp=$((rp + 1))
 W=$repo/target/postfix/probe/$cfg
 rm -rf "$W"
@@ -44,8 +52,7 @@ esac
 inst=$repo/mta/postfix/instance.sh
 bash "$inst" start "$W/R" --port "$rp" "${both[@]}" "${rx[@]}" >/dev/null || exit 1
 bash "$inst" start "$W/S" --port "$sp" --relayhost "127.0.0.1:$rp" "${both[@]}" "${sx[@]}" \
-  --param smtp_destination_concurrency_limit=4 \
-  --param smtp_connection_cache_on_demand=no >/dev/null || exit 1
+  --param smtp_destination_concurrency_limit=4 "${reuse[@]}" >/dev/null || exit 1
 trap 'bash "$inst" stop "$W/S"; bash "$inst" stop "$W/R"' EXIT
 md=$W/R/mail/Maildir/new
 arrived() {
@@ -56,7 +63,9 @@ arrived() {
   sleep 1.5 # the sessions' ends and the log lines
 }
 load() {
-  "$tree/bin/smtp-source" -l "$2" -m "$1" -s 10 -f loader@load.test -t rcpt@dest.test \
+  local shape=(-s 10)
+  [ "$mps" = 20 ] && shape=(-d -s $(($1 / 20 > 0 ? $1 / 20 : 1)))
+  "$tree/bin/smtp-source" -l "$2" -m "$1" "${shape[@]}" -f loader@load.test -t rcpt@dest.test \
     -M loader.test "127.0.0.1:$sp"
 }
 load 40 "$size"
