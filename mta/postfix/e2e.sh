@@ -453,6 +453,14 @@ for m in relay1k relay100k; do
 done
 check "7.r logs XCRYPT connection established to x" \
   grep -q "smtp\[[0-9]*\]: XCRYPT connection established to 127.0.0.1\[127.0.0.1\]:$P_X: t32_1.0" "$W/r/maillog"
+# smtpd's disconnect line counts commands; XCRYPT's lines are counted as xcrypt=S/T
+# (S answered 2xx/3xx), after ehlo and starttls as Postfix orders its own.
+check "7.x's disconnect line for an r session counts XCRYPT and OK: xcrypt=2" \
+  grep -qE "smtpd\[[0-9]+\]: disconnect from [^ ]+ ehlo=1 xcrypt=2 mail=1 rcpt=1 data=1 .*commands=[0-9]+\$" "$W/x/maillog"
+check "7.x's disconnect lines count refused XCRYPT lines (xcrypt=S/T, section 3)" \
+  grep -qE "smtpd\[[0-9]+\]: disconnect from .* xcrypt=[0-9]+/[0-9]+ .*commands=[0-9]+/[0-9]+\$" "$W/x/maillog"
+check "7.s (defaults) counts XCRYPT as an unknown command, as stock Postfix does" \
+  bash -c "! grep -q ' xcrypt=' '$W/s/maillog' && grep -qE 'disconnect from .* unknown=0/[0-9]+' '$W/s/maillog'"
 if wait_until 20 has_delivered_at s "tplainto$CAN@e2e.test"; then
   f=$(delivered_at s "tplainto$CAN@e2e.test")
   check "7.t -> stock s: delivered in plaintext, byte-identical" body_same "$W/tplain.eml" "$f"
