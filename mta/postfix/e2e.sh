@@ -20,7 +20,8 @@
 #      smtpd_xcrypt_versions narrows the offer (504 for the others).
 #   6. If target/release/ssmail (or $SSMAIL_BIN) exists: smtplib -> ssmail gateway
 #      outbound --require-xcrypt -> patched smtpd, and patched smtp -> ssmail gateway
-#      inbound -> stock-default smtpd, both with t32_1.0; else "skip 6".
+#      inbound -> stock-default smtpd, both with t32_1.0, then both again with gateways
+#      that run arrsyfor_1.0 only; else "skip 6".
 #   7. Patched smtp -> patched smtpd (1 KB, ~74 KB with dot lines; wire checked) and
 #      patched smtp -> stock-default smtpd (plain).
 #   8. smtp_xcrypt_level = encrypt defers towards a server without XCRYPT and delivers
@@ -423,6 +424,49 @@ if [ -x "$SSMAIL" ]; then
   GATEWAY=
   check "6.inbound gateway log: xcrypt=yes suite=t32_1.0" \
     grep -q 'session mode=inbound .*xcrypt=yes suite=t32_1.0 .*result=ok' "$W/gateway-in.log"
+
+  # arrsyfor_1.0 both ways: gateways that run arrsyfor only (their config's versions),
+  # so that the version each side picks is arrsyfor (the server's first that the
+  # client has): patched smtp (y) -> inbound gateway, outbound gateway -> patched smtpd (x).
+  printf 'versions = ["arrsyfor_1.0"]\n' >"$W/gateway-arrsyfor.toml"
+  "$SSMAIL" gateway inbound --listen "127.0.0.1:$P_GI" --upstream "127.0.0.1:$P_S" \
+    --config "$W/gateway-arrsyfor.toml" 2>"$W/gateway-in-rc4.log" &
+  GATEWAY=$!
+  wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$P_GI" || bad "6.arrsyfor inbound gateway did not start"
+  mkmsg "$W/gwinrc4.eml" gwinrc4
+  check "6.smtplib to y (patched smtp -> arrsyfor-only inbound gateway)" \
+    "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_Y" "gwinrc4from$CAN@src.test" "gwinrc4to$CAN@e2e.test" "$W/gwinrc4.eml"
+  if wait_until 20 has_delivered_at s "gwinrc4to$CAN@e2e.test"; then
+    f=$(delivered_at s "gwinrc4to$CAN@e2e.test")
+    check "6.delivered through the arrsyfor inbound gateway byte-identical" body_same "$W/gwinrc4.eml" "$f"
+  else
+    bad "6.not delivered through the arrsyfor inbound gateway within 20 s"
+  fi
+  check "6.y logs XCRYPT connection established to the gateway: arrsyfor_1.0" \
+    grep -q "smtp\[[0-9]*\]: XCRYPT connection established to 127.0.0.1\[127.0.0.1\]:$P_GI: arrsyfor_1.0" "$W/y/maillog"
+  kill "$GATEWAY"
+  wait "$GATEWAY" 2>/dev/null
+  GATEWAY=
+  check "6.arrsyfor inbound gateway log: suite=arrsyfor_1.0" \
+    grep -q 'session mode=inbound .*xcrypt=yes suite=arrsyfor_1.0 .*result=ok' "$W/gateway-in-rc4.log"
+  "$SSMAIL" gateway outbound --listen "127.0.0.1:$P_G" --upstream "127.0.0.1:$P_X" \
+    --require-xcrypt --config "$W/gateway-arrsyfor.toml" 2>"$W/gateway-rc4.log" &
+  GATEWAY=$!
+  wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$P_G" || bad "6.arrsyfor outbound gateway did not start"
+  mkmsg "$W/gwrc4.eml" gwrc4
+  check "6.smtplib through the arrsyfor-only outbound gateway" \
+    "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_G" "gwrc4from$CAN@src.test" "gwrc4to$CAN@e2e.test" "$W/gwrc4.eml"
+  if wait_until 20 has_delivered "gwrc4to$CAN"; then
+    f=$(delivered "gwrc4to$CAN")
+    check "6.arrsyfor: body arrived at x byte-identical" body_same "$W/gwrc4.eml" "$f"
+    check "6.arrsyfor: x's Received: header names XCRYPT arrsyfor_1.0" \
+      grep -q $'^\t(using XCRYPT with cipher arrsyfor_1.0)' "$f"
+  else
+    bad "6.arrsyfor: not delivered within 20 s"
+  fi
+  kill "$GATEWAY"
+  wait "$GATEWAY" 2>/dev/null
+  GATEWAY=
 else
   echo "skip 6: no $SSMAIL (cargo build --release --locked -p ssmail, or set SSMAIL_BIN)"
 fi
