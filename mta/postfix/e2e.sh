@@ -381,92 +381,72 @@ EOF
 check "5.EHLO offers XCRYPT t32_1.0 only; arrsyfor_1.0 gets 504, with a bad key too 501" test $? = 0
 
 echo "== 6. ssmail's own client: smtplib -> ssmail gateway outbound -> patched smtpd"
-if [ -x "$SSMAIL" ]; then
-  "$SSMAIL" gateway outbound --listen "127.0.0.1:$P_G" --upstream "127.0.0.1:$P_X" \
-    --require-xcrypt 2>"$W/gateway.log" &
+# gateway_start DIRECTION PORT UPSTREAM LOG [ARG...]: an ssmail gateway in the background.
+gateway_start() {
+  local dir=$1 port=$2 up=$3 log=$4
+  shift 4
+  "$SSMAIL" gateway "$dir" --listen "127.0.0.1:$port" --upstream "127.0.0.1:$up" "$@" 2>"$log" &
   GATEWAY=$!
-  wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$P_G" || bad "6.gateway did not start"
-  mkmsg "$W/gw.eml" gw
-  check "6.smtplib through the outbound gateway" \
-    "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_G" "gwfrom$CAN@src.test" "gwto$CAN@e2e.test" "$W/gw.eml"
-  if wait_until 20 has_delivered "gwto$CAN"; then
-    f=$(delivered "gwto$CAN")
-    check "6.body arrived byte-identical" body_same "$W/gw.eml" "$f"
-    check "6.Received: header names XCRYPT t32_1.0" grep -q $'^\t(using XCRYPT with cipher t32_1.0)' "$f"
-  else
-    bad "6.not delivered within 20 s"
-  fi
+  wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" || bad "6.$dir gateway ($log) did not start"
+}
+gateway_stop() {
   kill "$GATEWAY"
   wait "$GATEWAY" 2>/dev/null
   GATEWAY=
-  check "6.gateway log: xcrypt=yes suite=t32_1.0" grep -q 'session mode=outbound .*xcrypt=yes suite=t32_1.0 .*result=ok' "$W/gateway.log"
-
+}
+# via_outbound TAG VERSION [ARG...]: smtplib -> ssmail gateway outbound (ARGs) -> x; the
+# body arrives byte-identical and x's Received: header and the gateway's log name VERSION.
+via_outbound() {
+  local tag=$1 v=$2 f
+  shift 2
+  gateway_start outbound "$P_G" "$P_X" "$W/gateway-$tag.log" --require-xcrypt "$@"
+  mkmsg "$W/$tag.eml" "$tag"
+  check "6.$tag: smtplib through the outbound gateway" \
+    "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_G" "${tag}from$CAN@src.test" "${tag}to$CAN@e2e.test" "$W/$tag.eml"
+  if wait_until 20 has_delivered "${tag}to$CAN"; then
+    f=$(delivered "${tag}to$CAN")
+    check "6.$tag: body arrived at x byte-identical" body_same "$W/$tag.eml" "$f"
+    check "6.$tag: x's Received: header names XCRYPT $v" grep -q $'^\t(using XCRYPT with cipher '"$v)" "$f"
+  else
+    bad "6.$tag: not delivered to x within 20 s"
+  fi
+  gateway_stop
+  check "6.$tag: gateway log: xcrypt=yes suite=$v" \
+    grep -q "session mode=outbound .*xcrypt=yes suite=$v .*result=ok" "$W/gateway-$tag.log"
+}
+# via_inbound TAG VERSION [ARG...]: smtplib -> y (patched smtp) -> ssmail gateway inbound
+# (ARGs) -> stock-default s; byte-identical, and y's and the gateway's logs name VERSION.
+via_inbound() {
+  local tag=$1 v=$2 f
+  shift 2
+  gateway_start inbound "$P_GI" "$P_S" "$W/gateway-$tag.log" "$@"
+  mkmsg "$W/$tag.eml" "$tag"
+  check "6.$tag: smtplib to y (patched smtp -> inbound gateway)" \
+    "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_Y" "${tag}from$CAN@src.test" "${tag}to$CAN@e2e.test" "$W/$tag.eml"
+  if wait_until 20 has_delivered_at s "${tag}to$CAN@e2e.test"; then
+    f=$(delivered_at s "${tag}to$CAN@e2e.test")
+    check "6.$tag: delivered through the inbound gateway byte-identical" body_same "$W/$tag.eml" "$f"
+  else
+    bad "6.$tag: not delivered through the inbound gateway within 20 s"
+  fi
+  check "6.$tag: y logs XCRYPT connection established to the gateway: $v" \
+    grep -q "smtp\[[0-9]*\]: XCRYPT connection established to 127.0.0.1\[127.0.0.1\]:$P_GI: $v" "$W/y/maillog"
+  gateway_stop
+  check "6.$tag: inbound gateway log: xcrypt=yes suite=$v" \
+    grep -q "session mode=inbound .*xcrypt=yes suite=$v .*result=ok" "$W/gateway-$tag.log"
+}
+if [ -x "$SSMAIL" ]; then
+  via_outbound gw t32_1.0
   # The other direction: patched smtp (y) -> ssmail gateway inbound -> stock-default s.
-  "$SSMAIL" gateway inbound --listen "127.0.0.1:$P_GI" --upstream "127.0.0.1:$P_S" \
-    2>"$W/gateway-in.log" &
-  GATEWAY=$!
-  wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$P_GI" || bad "6.inbound gateway did not start"
   "$HERE/instance.sh" start "$W/y" --port "$P_Y" --relayhost "127.0.0.1:$P_GI" \
     --param smtp_xcrypt_level=may >/dev/null || bad "6.instance y did not start"
-  mkmsg "$W/gwin.eml" gwin
-  check "6.smtplib to y (patched smtp -> inbound gateway)" \
-    "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_Y" "gwinfrom$CAN@src.test" "gwinto$CAN@e2e.test" "$W/gwin.eml"
-  if wait_until 20 has_delivered_at s "gwinto$CAN@e2e.test"; then
-    f=$(delivered_at s "gwinto$CAN@e2e.test")
-    check "6.delivered through the inbound gateway byte-identical" body_same "$W/gwin.eml" "$f"
-  else
-    bad "6.not delivered through the inbound gateway within 20 s"
-  fi
-  check "6.y logs XCRYPT connection established to the gateway" \
-    grep -q "smtp\[[0-9]*\]: XCRYPT connection established to 127.0.0.1\[127.0.0.1\]:$P_GI: t32_1.0" "$W/y/maillog"
-  kill "$GATEWAY"
-  wait "$GATEWAY" 2>/dev/null
-  GATEWAY=
-  check "6.inbound gateway log: xcrypt=yes suite=t32_1.0" \
-    grep -q 'session mode=inbound .*xcrypt=yes suite=t32_1.0 .*result=ok' "$W/gateway-in.log"
-
-  # arrsyfor_1.0 both ways: gateways that run arrsyfor only (their config's versions),
-  # so that the version each side picks is arrsyfor (the server's first that the
-  # client has): patched smtp (y) -> inbound gateway, outbound gateway -> patched smtpd (x).
+  via_inbound gwin t32_1.0
+  # arrsyfor_1.0 both ways: gateways that run arrsyfor only (their config's versions), so
+  # that the version each side picks is arrsyfor (the server's first that the client has):
+  # libssmail's RC4 against the gateway's.
   printf 'versions = ["arrsyfor_1.0"]\n' >"$W/gateway-arrsyfor.toml"
-  "$SSMAIL" gateway inbound --listen "127.0.0.1:$P_GI" --upstream "127.0.0.1:$P_S" \
-    --config "$W/gateway-arrsyfor.toml" 2>"$W/gateway-in-rc4.log" &
-  GATEWAY=$!
-  wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$P_GI" || bad "6.arrsyfor inbound gateway did not start"
-  mkmsg "$W/gwinrc4.eml" gwinrc4
-  check "6.smtplib to y (patched smtp -> arrsyfor-only inbound gateway)" \
-    "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_Y" "gwinrc4from$CAN@src.test" "gwinrc4to$CAN@e2e.test" "$W/gwinrc4.eml"
-  if wait_until 20 has_delivered_at s "gwinrc4to$CAN@e2e.test"; then
-    f=$(delivered_at s "gwinrc4to$CAN@e2e.test")
-    check "6.delivered through the arrsyfor inbound gateway byte-identical" body_same "$W/gwinrc4.eml" "$f"
-  else
-    bad "6.not delivered through the arrsyfor inbound gateway within 20 s"
-  fi
-  check "6.y logs XCRYPT connection established to the gateway: arrsyfor_1.0" \
-    grep -q "smtp\[[0-9]*\]: XCRYPT connection established to 127.0.0.1\[127.0.0.1\]:$P_GI: arrsyfor_1.0" "$W/y/maillog"
-  kill "$GATEWAY"
-  wait "$GATEWAY" 2>/dev/null
-  GATEWAY=
-  check "6.arrsyfor inbound gateway log: suite=arrsyfor_1.0" \
-    grep -q 'session mode=inbound .*xcrypt=yes suite=arrsyfor_1.0 .*result=ok' "$W/gateway-in-rc4.log"
-  "$SSMAIL" gateway outbound --listen "127.0.0.1:$P_G" --upstream "127.0.0.1:$P_X" \
-    --require-xcrypt --config "$W/gateway-arrsyfor.toml" 2>"$W/gateway-rc4.log" &
-  GATEWAY=$!
-  wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$P_G" || bad "6.arrsyfor outbound gateway did not start"
-  mkmsg "$W/gwrc4.eml" gwrc4
-  check "6.smtplib through the arrsyfor-only outbound gateway" \
-    "$PY" "$REPO/e2e/pyclient.py" smtplib "$P_G" "gwrc4from$CAN@src.test" "gwrc4to$CAN@e2e.test" "$W/gwrc4.eml"
-  if wait_until 20 has_delivered "gwrc4to$CAN"; then
-    f=$(delivered "gwrc4to$CAN")
-    check "6.arrsyfor: body arrived at x byte-identical" body_same "$W/gwrc4.eml" "$f"
-    check "6.arrsyfor: x's Received: header names XCRYPT arrsyfor_1.0" \
-      grep -q $'^\t(using XCRYPT with cipher arrsyfor_1.0)' "$f"
-  else
-    bad "6.arrsyfor: not delivered within 20 s"
-  fi
-  kill "$GATEWAY"
-  wait "$GATEWAY" 2>/dev/null
-  GATEWAY=
+  via_inbound gwinrc4 arrsyfor_1.0 --config "$W/gateway-arrsyfor.toml"
+  via_outbound gwrc4 arrsyfor_1.0 --config "$W/gateway-arrsyfor.toml"
 else
   echo "skip 6: no $SSMAIL (cargo build --release --locked -p ssmail, or set SSMAIL_BIN)"
 fi
