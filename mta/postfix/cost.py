@@ -603,30 +603,38 @@ def t95(df):
     return T95[max(d for d in T95 if d <= df)]
 
 
+def with_plain(sel, plain):
+    """(cell, plain cell of the same repetition) for each cell of SEL that has one. The
+    cells are interleaved, so the two met the same machine: it drifts between
+    repetitions by more than XCRYPT's cost, and within one moves both alike."""
+    by_rep = {c["rep"]: c for c in plain if "rep" in c}
+    return [(c, by_rep[c["rep"]]) for c in sel if c.get("rep") in by_rep]
+
+
+def mean_se(values):
+    return {"mean": statistics.mean(values),
+            "se": statistics.stdev(values) / len(values) ** 0.5}
+
+
 def paired(sel, plain):
-    """Each run's ratio to the plain run of the same repetition (the cells are
-    interleaved, so the two met the same machine): mean, standard error, 95% interval.
-    The machine drifts between repetitions by more than XCRYPT's cost; within one it
-    moves both alike."""
-    by_rep = {c["rep"]: c["cpu_us_per_message"] for c in plain if "rep" in c}
-    r = [c["cpu_us_per_message"] / by_rep[c["rep"]] for c in sel if c.get("rep") in by_rep]
+    """Each run's ratio to the plain run of the same repetition: mean, standard error,
+    95% interval."""
+    r = [c["cpu_us_per_message"] / b["cpu_us_per_message"] for c, b in with_plain(sel, plain)]
     if len(r) < 2:
         return None
-    mean = statistics.mean(r)
-    se = statistics.stdev(r) / len(r) ** 0.5
-    half = t95(len(r) - 1) * se
-    return {"n": len(r), "mean": mean, "se": se, "ci95": [mean - half, mean + half]}
+    out = mean_se(r)
+    half = t95(len(r) - 1) * out["se"]
+    return {"n": len(r), **out, "ci95": [out["mean"] - half, out["mean"] + half]}
 
 
 def summarize(cells, sizes, mpss, configs):
     rows = []
     for size in sizes:
         for mps in mpss:
-            plain = [c["cpu_us_per_message"] for c in cells
-                     if c["config"] == "plain" and c["size"] == size and c["mps"] == mps]
-            plain_med = statistics.median(plain) if plain else None
             plain_cells = [c for c in cells
                            if c["config"] == "plain" and c["size"] == size and c["mps"] == mps]
+            plain_med = (statistics.median(c["cpu_us_per_message"] for c in plain_cells)
+                         if plain_cells else None)
             for config in configs:
                 sel = [c for c in cells if c["config"] == config and c["size"] == size
                        and c["mps"] == mps]
@@ -678,6 +686,12 @@ TOUCHED = {("sender", "smtp"), ("sender", "scache"), ("sender", "postlogd"),
            ("receiver", "smtpd"), ("receiver", "postlogd")}
 
 
+def part_us(cell, touched):
+    """µs per message of CELL in the processes XCRYPT touches (or in the others)."""
+    return sum(v for side, d in cell["split_ns"].items() for n, v in d.items()
+               if ((side, n) in TOUCHED) == touched) / 1e3 / cell["messages"]
+
+
 def touched_split(cells, sizes, mpss, configs):
     """What each configuration adds over plain, split into the processes XCRYPT touches
     and the rest, each as a share of plain's whole CPU in the same repetition: paired
@@ -691,35 +705,24 @@ def touched_split(cells, sizes, mpss, configs):
     out = []
     for size in sizes:
         for mps in mpss:
-            base = {c["rep"]: c for c in cells if c["config"] == "plain" and c["size"] == size
-                    and c["mps"] == mps and "split_ns" in c and "rep" in c}
+            def shape(config):
+                return [c for c in cells if (c["config"], c["size"], c["mps"]) == (config, size, mps)
+                        and "split_ns" in c]
+            plain = shape("plain")
             for config in configs:
                 if config == "plain":
                     continue
-                t, u, exited, total = [], [], 0, 0
-                for c in cells:
-                    if (c["config"], c["size"], c["mps"]) != (config, size, mps) \
-                            or c.get("rep") not in base or "split_ns" not in c:
-                        continue
-                    b = base[c["rep"]]
-
-                    def part(x, touched):
-                        return sum(v for side, d in x["split_ns"].items() for n, v in d.items()
-                                   if ((side, n) in TOUCHED) == touched) / 1e3 / x["messages"]
-                    whole = b["cpu_us_per_message"]
-                    t.append((part(c, True) - part(b, True)) / whole)
-                    u.append((part(c, False) - part(b, False)) / whole)
-                    for x in (c, b):
-                        exited += sum(max(d.get("exited", 0), 0) for d in x["split_ns"].values())
-                        total += sum(x["cpu_ns"].values())
-                if len(t) < 2:
+                both = with_plain(shape(config), plain)
+                if len(both) < 2:
                     continue
-
-                def stat(v):
-                    return {"mean": statistics.mean(v), "se": statistics.stdev(v) / len(v) ** 0.5}
+                t = [(part_us(c, True) - part_us(b, True)) / b["cpu_us_per_message"] for c, b in both]
+                u = [(part_us(c, False) - part_us(b, False)) / b["cpu_us_per_message"] for c, b in both]
                 # (cgroup and schedstat disagree by a few µs a run even when nothing exits)
+                exited = sum(max(d.get("exited", 0), 0)
+                             for pair in both for x in pair for d in x["split_ns"].values())
+                total = sum(v for pair in both for x in pair for v in x["cpu_ns"].values())
                 out.append({"config": config, "size": size, "mps": mps, "n": len(t),
-                            "touched": stat(t), "untouched": stat(u),
+                            "touched": mean_se(t), "untouched": mean_se(u),
                             "exited_share": exited / total if total else 0})
     return out
 
