@@ -49,7 +49,9 @@ cpufeatures::new!(avx512_cpuid, "avx512f", "avx512vl", "avx512bw");
 #[cfg(ssmail_t32_avx2)]
 cpufeatures::new!(avx2_cpuid, "avx2");
 
-/// Shortest run of words worth the AVX-512 path.
+/// Shortest run of words worth the AVX-512 path (its window first makes 136 words of
+/// history; on the family 6 model 167 Xeon, 128-byte calls still ran 1.2x faster on it
+/// than on the portable path: `examples/chunked_min.rs`).
 #[cfg(ssmail_t32_avx512)]
 const VECTOR_MIN_WORDS: usize = 32;
 /// Shortest run of words worth the AVX2 path (its first run-ahead makes 51 words one at
@@ -68,8 +70,9 @@ pub enum T32Path {
     /// the stutter four dibits per table lookup.
     #[cfg(ssmail_t32_avx2)]
     Avx2,
-    /// x86_64 AVX-512 (F, VL, BW): sixteen NLFs at a time and the stutter sixteen dibits
-    /// at a time. Built only when the compiler has the AVX-512 intrinsics.
+    /// x86_64 AVX-512 (F, VL, BW): the LFSR sixteen words at a time, sixteen NLFs at a
+    /// time and the stutter sixteen dibits at a time. Built only when the compiler has
+    /// the AVX-512 intrinsics.
     #[cfg(ssmail_t32_avx512)]
     Avx512,
 }
@@ -123,8 +126,10 @@ impl Paths for T32Path {
     /// * A Sapphire Rapids-class Xeon (earlier sessions): AVX-512 ran at 4x the C
     ///   reference or more.
     /// * An Intel Xeon with AVX-512 and IFMA reported as family 6 model 167 (2026-12-07,
-    ///   criterion): AVX2 7.7 µs at 14,671 B and 524 µs at 1 MiB, AVX-512 11.1 and 746:
-    ///   AVX2 1.4x faster, so the trial picks it there.
+    ///   criterion): with the AVX-512 window of the time, AVX2 7.7 µs at 14,671 B and
+    ///   524 µs at 1 MiB, AVX-512 11.1 and 746, so the trial picked AVX2 there. With
+    ///   the 16-wide LFSR (same machine, same day) AVX-512 6.0 and 418, AVX2 7.8 and 532:
+    ///   the trial picks AVX-512.
     fn best() -> Self {
         static CHOSEN: Chosen = Chosen::new();
         CHOSEN.get_or_choose(
@@ -299,6 +304,16 @@ impl T32 {
         // a few bytes would cost more than making them.
         if data.len() <= SHORT_RUN {
             self.apply_words_through::<SHORT_RUN>(data);
+            return;
+        }
+        #[cfg(ssmail_t32_avx512)]
+        if self.path == T32Path::Avx512 {
+            // SAFETY: `path` is runnable (checked when it was chosen): the CPU has the
+            // features `avx512::apply` enables.
+            #[allow(unsafe_code, reason = "runtime-detected SIMD path")]
+            unsafe {
+                avx512::apply::<{ 4 * BATCH_WORDS }>(&mut self.stream, data)
+            };
             return;
         }
         #[cfg(ssmail_t32_avx2)]
