@@ -48,6 +48,9 @@
 #      files named inside the chroot, one Diffie-Hellman per side for three sessions.
 #  16. A cached plaintext connection is not reused once smtp_xcrypt_level = encrypt:
 #      refused at activation, and the mail deferred, not sent in plaintext.
+#  17. XCLIENT after XCRYPT (a proxy in front of smtpd): the session stays encrypted,
+#      with no second offer and a second XCRYPT refused, and the mail arrives with the
+#      XCLIENT client's name and XCRYPT in its Received: header.
 # Key rotation under load is rotation.sh (it needs more than the 60 s lifetime).
 # Exit 0 when every check passed.
 set -uo pipefail
@@ -86,7 +89,8 @@ P_CS=${P_CS:-12651} # section 14's sender: XCRYPT may, connection cache on, rela
 P_HR=${P_HR:-12652} # section 15's receiver: chrooted smtpd, cache file inside the chroot
 P_HS=${P_HS:-12653} # section 15's sender: chrooted smtp, cache file inside the chroot
 P_ES=${P_ES:-12654} # section 16's sender: may, then encrypt, towards s; connection cache on
-INSTANCES="x s c m r t u v y k j p fm fe fl ft d cr cs hr hs es"
+P_XC=${P_XC:-12655} # section 17's receiver: XCRYPT may, XCLIENT from 127.0.0.1
+INSTANCES="x s c m r t u v y k j p fm fe fl ft d cr cs hr hs es xc"
 FAKES=
 SSMAIL=${SSMAIL_BIN:-$REPO/target/release/ssmail}
 # shellcheck source=mta/postfix/lib.sh
@@ -926,6 +930,26 @@ check "16.the cached plaintext connection was found and refused" \
 check "16.message 2 did not reach s" bash -c "! grep -q 'cachedto2$CAN' '$W/s/maillog'"
 check "16.message 2 was not sent over a reused connection" \
   bash -c "! grep -q 'to=<cachedto2$CAN@e2e.test>.*conn_use=' '$W/es/maillog'"
+
+echo "== 17. XCLIENT after XCRYPT"
+# Postfix keeps TLS across XCLIENT (xclient_cmd does not call tls_reset); XCRYPT's state
+# stays the same way: the stream functions stay hooked, the EHLO reply offers nothing.
+"$HERE/instance.sh" start "$W/xc" --port "$P_XC" --param smtpd_xcrypt_level=may \
+  --param smtpd_authorized_xclient_hosts=127.0.0.1 >/dev/null || bad "17.instance xc did not start"
+mkmsg "$W/xclient.eml" xclient
+check "17.XCRYPT, then XCLIENT, a refused second XCRYPT, then the message" \
+  "$PY" "$HERE/xcrypt_client.py" "$P_XC" t32_1.0 "xclfrom$CAN@src.test" "xclto$CAN@e2e.test" \
+  "$W/xclient.eml" --libssmail "$LIB" --xclient 127.0.0.7
+check "17.delivered" wait_until 20 has_delivered_at xc "xclto$CAN@e2e.test"
+f=$(delivered_at xc "xclto$CAN@e2e.test")
+check "17.body byte-identical" body_same "$W/xclient.eml" "$f"
+check "17.Received: names the XCLIENT client and XCRYPT t32_1.0" bash -c \
+  "grep -A2 '^Received: from client.e2e.test (xclient.e2e.test \[127.0.0.7\])' '$f' | grep -q $'^\t(using XCRYPT with cipher t32_1.0)'"
+# xclient=0/1 is stock Postfix's count: a successful XCLIENT restarts the session by a
+# longjmp, past the success counter.
+check "17.disconnect line counts the refused XCRYPT" \
+  grep -q "disconnect from xclient.e2e.test\[127.0.0.7\] ehlo=3 xclient=0/1 xcrypt=2/3 mail=1 rcpt=1 data=1 quit=1 commands=9/11" "$W/xc/maillog"
+check "17.no warnings from xc" bash -c "! grep -qE 'warning|fatal|panic' '$W/xc/maillog'"
 
 echo "== $FAILS failed"
 [ $FAILS = 0 ]

@@ -2,7 +2,7 @@
 """xcrypt_client.py: a small SMTP client that speaks XCRYPT (docs/xcrypt.md §4) to test
 the patched Postfix smtpd without any other ssmail code on the client side.
 
-  xcrypt_client.py PORT VERSION FROM TO FILE [--libssmail PATH]
+  xcrypt_client.py PORT VERSION FROM TO FILE [--libssmail PATH] [--xclient ADDR]
 
 VERSION is the cipher to ask for: arrsyfor_1.0 runs RC4 in Python here (an implementation
 independent of libssmail); t32_1.0 takes SOBER-t32 from libssmail's ssmail_cipher_new
@@ -13,6 +13,11 @@ It sends EHLO, checks the XCRYPT offer, runs the exchange, switches both directi
 the switch points of §4.1, sends EHLO again (the offer must be gone, §4.6), then FILE
 (CRLF lines) with MAIL/RCPT/DATA and QUIT, all encrypted. Exit 0 when the server took
 the message; otherwise prints why and exits 1.
+
+--xclient ADDR: after the encrypted EHLO, send Postfix's XCLIENT ADDR=ADDR (as a proxy
+in front of Postfix would), expect the new 220 greeting still encrypted, EHLO once more
+(still no XCRYPT offer: the session stays encrypted), check that a second XCRYPT is
+refused, then send the message.
 """
 import ctypes
 import hashlib
@@ -171,6 +176,17 @@ def main(argv):
     ehlo2 = s.cmd(f"EHLO {HELO}", 250)
     if any(l[4:].upper().startswith("XCRYPT") for l in ehlo2):
         raise RuntimeError(f"XCRYPT still offered after the switch: {ehlo2}")
+    if "--xclient" in argv:
+        addr = argv[argv.index("--xclient") + 1]
+        s.cmd(f"XCLIENT ADDR={addr} NAME=xclient.e2e.test", 220)
+        ehlo3 = s.cmd(f"EHLO {HELO}", 250)
+        if any(l[4:].upper().startswith("XCRYPT") for l in ehlo3):
+            raise RuntimeError(f"XCRYPT offered again after XCLIENT: {ehlo3}")
+        s.send(f"XCRYPT {version} {ka:0192x} {na.hex()}\r\n".encode("ascii"))
+        code, lines = s.reply()
+        print(f"  > XCRYPT (again)\n  < {' | '.join(lines)}")
+        if code // 100 == 2:
+            raise RuntimeError(f"a second XCRYPT after XCLIENT was accepted: {lines}")
     s.cmd(f"MAIL FROM:<{mail_from}>", 250)
     s.cmd(f"RCPT TO:<{rcpt}>", 250)
     s.cmd("DATA", 354)
