@@ -38,10 +38,10 @@ use core::arch::x86_64::{
     _mm256_srli_epi32, _mm256_storeu_si256, _mm256_xor_si256,
 };
 
-use super::bulk::{DIBITS_SPAN, Window, walk};
+use super::Stream;
+use super::bulk::{DIBITS_SPAN, Window, apply_through, walk};
 use super::nlf::{N, WHITEN, feedback};
 use super::tables::{ALPHA, SBOX, gf_mul};
-use super::{Stream, xor_into};
 
 /// Steps computed per run-ahead (a multiple of 8, at least one control word's span).
 const LOOKAHEAD: usize = 128;
@@ -326,8 +326,7 @@ impl Window for Avx2 {
 }
 
 /// XORs the next keystream bytes into `data` (whole words), through a buffer of `B`
-/// bytes (a multiple of 4): one window for the whole run, rather than one per buffer,
-/// saves clearing it and restarting the LFSR each time.
+/// bytes (a multiple of 4), with one window for the whole run ([`apply_through`]).
 ///
 /// # Safety
 /// The CPU must support AVX2.
@@ -337,14 +336,7 @@ pub(crate) unsafe fn apply<const B: usize>(s: &mut Stream, data: &mut [u8]) {
     if data.is_empty() {
         return;
     }
-    let mut w = Avx2::new(s);
-    let mut ks = [0u8; B];
-    for chunk in data.chunks_mut(B) {
-        let ks = &mut ks[..chunk.len()];
-        // The walk saves the state into `s` and goes on from it, the window with it.
-        walk(&mut w, s, ks);
-        xor_into(chunk, ks);
-    }
+    apply_through::<_, B>(&mut Avx2::new(s), s, data);
 }
 
 /// Fills `out` (whole words) with the next keystream bytes.

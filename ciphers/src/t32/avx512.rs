@@ -44,7 +44,7 @@ use core::arch::x86_64::{
 };
 
 use super::Stream;
-use super::bulk::{DIBITS_SPAN, Window, walk};
+use super::bulk::{DIBITS_SPAN, Window, apply_through, walk};
 use super::nlf::{N, WHITEN, feedback};
 use super::tables::{ALPHA, SBOX, gf_mul};
 
@@ -59,20 +59,23 @@ const HISTORY: usize = 136;
 /// Length of the window arrays.
 const WIN: usize = SPAN + PAD;
 
-/// `NIBBLES[j][n] = α·(n·x^(4j))`: α·w is the XOR over j of `NIBBLES[j][nibble j of w]`.
-static NIBBLES: [[u32; 16]; 8] = {
+/// `t[j][n] = m·(n·x^(4j))`: m·w is the XOR over j of `t[j][nibble j of w]`.
+const fn nibble_tables(m: u32) -> [[u32; 16]; 8] {
     let mut t = [[0u32; 16]; 8];
     let mut j = 0;
     while j < 8 {
         let mut n = 0;
         while n < 16 {
-            t[j][n] = gf_mul(ALPHA, (n as u32) << (4 * j));
+            t[j][n] = gf_mul(m, (n as u32) << (4 * j));
             n += 1;
         }
         j += 1;
     }
     t
-};
+}
+
+/// α·w by nibbles, for the 8-wide recurrence that makes the history.
+static NIBBLES: [[u32; 16]; 8] = nibble_tables(ALPHA);
 
 /// α^8.
 const ALPHA8: u32 = {
@@ -81,21 +84,8 @@ const ALPHA8: u32 = {
     gf_mul(a4, a4)
 };
 
-/// `NIBBLES8[j][n] = α^8·(n·x^(4j))`: α^8·w is the XOR over j of `NIBBLES8[j][nibble j
-/// of w]`.
-static NIBBLES8: [[u32; 16]; 8] = {
-    let mut t = [[0u32; 16]; 8];
-    let mut j = 0;
-    while j < 8 {
-        let mut n = 0;
-        while n < 16 {
-            t[j][n] = gf_mul(ALPHA8, (n as u32) << (4 * j));
-            n += 1;
-        }
-        j += 1;
-    }
-    t
-};
+/// α^8·w by nibbles, for the 16-wide recurrence.
+static NIBBLES8: [[u32; 16]; 8] = nibble_tables(ALPHA8);
 
 /// The whitening masks by dibit, padded to a vector.
 static WHITEN16: [u32; 16] = [
@@ -154,7 +144,7 @@ fn load16(s: &[u32], at: usize) -> __m512i {
 
 /// α times each of eight words.
 #[inline(always)]
-fn alpha8(x: __m256i, tab: &[(__m256i, __m256i); 8]) -> __m256i {
+fn alpha_times8(x: __m256i, tab: &[(__m256i, __m256i); 8]) -> __m256i {
     // SAFETY: register-only intrinsics; AVX-512F/VL/BW as for `load8`.
     unsafe {
         // vpermt2d uses the low four bits of each index lane, so no masking is needed.
@@ -173,6 +163,30 @@ fn alpha8(x: __m256i, tab: &[(__m256i, __m256i); 8]) -> __m256i {
             look(7, _mm256_srli_epi32::<28>(x)),
         );
         _mm256_xor_si256(_mm256_xor_si256(a, b), _mm256_xor_si256(c, d))
+    }
+}
+
+/// α^8 times each of sixteen words, with [`NIBBLES8`] in registers.
+#[inline(always)]
+fn alpha8_times16(x: __m512i, tab: &[__m512i; 8]) -> __m512i {
+    // SAFETY: register-only intrinsics; AVX-512F as for `load8`.
+    unsafe {
+        // vpermd uses the low four bits of each index lane, so no masking is needed.
+        let look = |j: usize, idx: __m512i| _mm512_permutexvar_epi32(idx, tab[j]);
+        let a = _mm512_xor_si512(look(0, x), look(1, _mm512_srli_epi32::<4>(x)));
+        let b = _mm512_xor_si512(
+            look(2, _mm512_srli_epi32::<8>(x)),
+            look(3, _mm512_srli_epi32::<12>(x)),
+        );
+        let c = _mm512_xor_si512(
+            look(4, _mm512_srli_epi32::<16>(x)),
+            look(5, _mm512_srli_epi32::<20>(x)),
+        );
+        let d = _mm512_xor_si512(
+            look(6, _mm512_srli_epi32::<24>(x)),
+            look(7, _mm512_srli_epi32::<28>(x)),
+        );
+        _mm512_xor_si512(_mm512_xor_si512(a, b), _mm512_xor_si512(c, d))
     }
 }
 
@@ -212,7 +226,7 @@ impl Avx512 {
                 let far = _mm256_xor_si256(load8(w, i - 15), u);
                 let new = _mm256_xor_si256(
                     _mm256_xor_si256(near, far),
-                    alpha8(_mm256_xor_si256(u, v), &tab),
+                    alpha_times8(_mm256_xor_si256(u, v), &tab),
                 );
                 let dst = &mut w[i..i + 8];
                 _mm256_storeu_si256(dst.as_mut_ptr().cast(), new);
@@ -277,22 +291,8 @@ impl Window for Avx512 {
                 // s[i] = s[i-16] ^ s[i-104] ^ α^8·s[i-136], sixteen at a time.
                 let i = made + 16 * b;
                 let x = load16(w, i - HISTORY);
-                let look = |j: usize, idx: __m512i| _mm512_permutexvar_epi32(idx, tab[j]);
-                let a = _mm512_xor_si512(look(0, x), look(1, _mm512_srli_epi32::<4>(x)));
-                let c = _mm512_xor_si512(
-                    look(2, _mm512_srli_epi32::<8>(x)),
-                    look(3, _mm512_srli_epi32::<12>(x)),
-                );
-                let d = _mm512_xor_si512(
-                    look(4, _mm512_srli_epi32::<16>(x)),
-                    look(5, _mm512_srli_epi32::<20>(x)),
-                );
-                let e = _mm512_xor_si512(
-                    look(6, _mm512_srli_epi32::<24>(x)),
-                    look(7, _mm512_srli_epi32::<28>(x)),
-                );
                 let new = _mm512_xor_si512(
-                    _mm512_xor_si512(_mm512_xor_si512(a, c), _mm512_xor_si512(d, e)),
+                    alpha8_times16(x, &tab),
                     _mm512_xor_si512(prev, load16(w, i - 104)),
                 );
                 let dst = &mut w[i..i + 16];
@@ -385,8 +385,7 @@ pub(crate) unsafe fn fill(s: &mut Stream, out: &mut [u8]) {
 }
 
 /// XORs the next keystream bytes into `data` (whole words), through a buffer of `B`
-/// bytes (a multiple of 4): one window for the whole run, rather than one per buffer,
-/// saves clearing it and remaking the history each time.
+/// bytes (a multiple of 4), with one window for the whole run ([`apply_through`]).
 ///
 /// # Safety
 /// The CPU must support AVX-512F, AVX-512VL and AVX-512BW.
@@ -396,12 +395,5 @@ pub(crate) unsafe fn apply<const B: usize>(s: &mut Stream, data: &mut [u8]) {
     if data.is_empty() {
         return;
     }
-    let mut w = Avx512::new(s);
-    let mut ks = [0u8; B];
-    for chunk in data.chunks_mut(B) {
-        let ks = &mut ks[..chunk.len()];
-        // The walk saves the state into `s` and goes on from it, the window with it.
-        walk(&mut w, s, ks);
-        super::xor_into(chunk, ks);
-    }
+    apply_through::<_, B>(&mut Avx512::new(s), s, data);
 }

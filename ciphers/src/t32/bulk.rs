@@ -84,6 +84,21 @@ pub(crate) fn walk<W: Window>(w: &mut W, s: &mut Stream, out: &mut [u8]) {
     s.dibits = dibits;
 }
 
+/// XORs the next keystream bytes into `data` (whole words) through a buffer of `B` bytes
+/// (a multiple of 4), from the window `w` over `s`'s register: one window for the whole
+/// run, rather than one per buffer, saves clearing it and remaking its LFSR history
+/// each time. The walk saves the state into `s` after each buffer and goes on from it,
+/// the window with it.
+#[inline(always)]
+pub(crate) fn apply_through<W: Window, const B: usize>(w: &mut W, s: &mut Stream, data: &mut [u8]) {
+    let mut ks = [0u8; B];
+    for chunk in data.chunks_mut(B) {
+        let ks = &mut ks[..chunk.len()];
+        walk(w, s, ks);
+        super::xor_into(chunk, ks);
+    }
+}
+
 /// Steps computed per run-ahead.
 const LOOKAHEAD: usize = 64;
 /// Window length in steps.
