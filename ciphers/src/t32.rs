@@ -128,8 +128,8 @@ impl Paths for T32Path {
     /// * An Intel Xeon with AVX-512 and IFMA reported as family 6 model 167 (2026-12-07,
     ///   criterion): with the AVX-512 window of the time, AVX2 7.7 µs at 14,671 B and
     ///   524 µs at 1 MiB, AVX-512 11.1 and 746, so the trial picked AVX2 there. With
-    ///   the 16-wide LFSR (same machine, same day) AVX-512 6.0 and 418, AVX2 7.8 and 532:
-    ///   the trial picks AVX-512.
+    ///   the 16-wide LFSR (same machine, 2026-12-08) AVX-512 5.6 and 397, AVX2 7.8 and
+    ///   530: the trial picks AVX-512.
     fn best() -> Self {
         static CHOSEN: Chosen = Chosen::new();
         CHOSEN.get_or_choose(

@@ -17,18 +17,18 @@
 //! `v = s[i-21] ^ s[i-23]`, α·w again by nibble tables (`vpermt2d`, eight words).
 //!
 //! Measured on an Intel Xeon reported as family 6 model 167 (AVX-512 with IFMA; a KVM
-//! guest), 2026-12-07, criterion in one run: 6.0 µs at 14,671 B and 418 µs at 1 MiB,
-//! against the AVX2 path's 7.8 and 532 (1.30× / 1.27×) and the C reference's 52.0 and
-//! 3,625 (8.7×). The window it replaced (the LFSR eight words a step by the degree-23
-//! recurrence above, 64-step run-aheads, a new window per 4 KiB buffer) ran 12.1 and
-//! 844 there, slower than AVX2. In 4 KiB calls (what Postfix's smtpd hands libssmail)
-//! 24.5 µs per 64 KiB against AVX2's 33.1; it stays ahead of AVX2 down to 128-byte
-//! calls (`examples/chunked_min.rs`). Tried there and not kept: the stutter four
-//! dibits per table lookup as on the AVX2 path (the same speed within noise), and
-//! run-aheads of 128 or 256 steps in windows of 512 or 1024 (within 1 µs per 64 KiB
-//! of each other in long runs, slower in short calls). Not measured on AMD: Zen 4 and
-//! Zen 5 run AVX-512 too, and the trial at first use ([`T32Path::best`](super::T32Path))
-//! decides there.
+//! guest), 2026-12-08, criterion in one run: 5.6 µs at 14,671 B and 397 µs at 1 MiB,
+//! against the AVX2 path's 7.8 and 530 (1.38× / 1.33×) and the C reference's 54.5 and
+//! 3,606 (9.7× / 9.1×). The window it replaced (the LFSR eight words a step by the
+//! degree-23 recurrence above, 64-step run-aheads, a new window per 4 KiB buffer) ran
+//! 12.1 and 844 there, slower than AVX2. In 4 KiB calls (what Postfix's smtpd hands
+//! libssmail) 23.5-24.5 µs per 64 KiB against AVX2's 32.3-33.1; it stays ahead of AVX2
+//! down to 128-byte calls (`examples/chunked_min.rs`). Tried there and not kept: the
+//! stutter four dibits per table lookup as on the AVX2 path (the same speed within
+//! noise), and run-aheads of 128 or 256 steps in windows of 512 or 1024 (within 1 µs
+//! per 64 KiB of each other in long runs, slower in short calls). Not measured on AMD:
+//! Zen 4 and Zen 5 run AVX-512 too, and the trial at first use
+//! ([`T32Path::best`](super::T32Path)) decides there.
 #![allow(
     unsafe_code,
     reason = "SIMD intrinsics; every block says why it is sound"
