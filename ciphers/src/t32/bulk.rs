@@ -88,7 +88,9 @@ pub(crate) fn walk<W: Window>(w: &mut W, s: &mut Stream, out: &mut [u8]) {
 /// (a multiple of 4), from the window `w` over `s`'s register: one window for the whole
 /// run, rather than one per buffer, saves clearing it and remaking its LFSR history
 /// each time. The walk saves the state into `s` after each buffer and goes on from it,
-/// the window with it.
+/// the window with it. (The vector paths' loop; the portable path's window is small
+/// enough to make per buffer.)
+#[cfg(ssmail_t32_avx2)]
 #[inline(always)]
 pub(crate) fn apply_through<W: Window, const B: usize>(w: &mut W, s: &mut Stream, data: &mut [u8]) {
     let mut ks = [0u8; B];
