@@ -10,14 +10,11 @@
 use ssmail_ciphers::Paths as _;
 use std::hint::black_box;
 
-use ssmail_benches::{Fastest, OpensslRc4, seeded_bytes};
+use ssmail_benches::{Fastest, OpensslRc4, rounds_arg, seeded_bytes};
 use ssmail_ciphers::{Arrsyfor, ArrsyforPath, KeyInit, StreamCipher};
 
 fn main() {
-    let rounds: usize = std::env::args()
-        .nth(1)
-        .map_or(Ok(2000), |s| s.parse())
-        .expect("ROUNDS is a number");
+    let rounds = rounds_arg(2000);
     let key = seeded_bytes(0x5353_4d41_494c_0001, 10);
     let paths: Vec<ArrsyforPath> = ArrsyforPath::runnable().collect();
     println!("best() = {}", ArrsyforPath::best().name());

@@ -10,15 +10,12 @@
 
 use std::hint::black_box;
 
-use ssmail_benches::{Fastest, OpensslRc4, seeded_bytes};
+use ssmail_benches::{Fastest, OpensslRc4, rounds_arg, seeded_bytes};
 use ssmail_ciphers::Paths as _;
 use ssmail_ciphers::{Arrsyfor, ArrsyforPath, StreamCipher, T32, T32Path};
 
 fn main() {
-    let rounds: usize = std::env::args()
-        .nth(1)
-        .map_or(Ok(400), |s| s.parse())
-        .expect("ROUNDS is a number");
+    let rounds = rounds_arg(400);
     let key = seeded_bytes(0x5353_4d41_494c_0001, 10);
     let size = 1 << 16;
     let mut buf = seeded_bytes(0x5353_4d41_494c_0002, size);

@@ -10,14 +10,11 @@
 use ssmail_ciphers::Paths as _;
 use std::hint::black_box;
 
-use ssmail_benches::{Fastest, GmpModexp, OpensslModexp, seeded_bytes};
+use ssmail_benches::{Fastest, GmpModexp, OpensslModexp, rounds_arg, seeded_bytes};
 use ssmail_bigint_x86::{Backend, SecretExponent, U768, oakley};
 
 fn main() {
-    let rounds: usize = std::env::args()
-        .nth(1)
-        .map_or(Ok(300), |s| s.parse())
-        .expect("ROUNDS is a number");
+    let rounds = rounds_arg(300);
     let base_bytes = seeded_bytes(0x4448_0001, 96);
     let exp_bytes = seeded_bytes(0x4448_0002, 96);
     let base = U768::from_be_slice(&base_bytes).expect("96 bytes");

@@ -40,6 +40,17 @@ impl Fastest {
     }
 }
 
+/// The examples' one argument, ROUNDS (how many interleaved passes), or `default`.
+///
+/// # Panics
+/// If the argument is not a number.
+pub fn rounds_arg(default: usize) -> usize {
+    std::env::args()
+        .nth(1)
+        .map_or(Ok(default), |s| s.parse())
+        .expect("ROUNDS is a number")
+}
+
 /// `len` pseudo-random bytes from a fixed `seed` (SplitMix64), so that every run of the
 /// benchmarks and tests sees the same keys and buffers. Not for cryptographic use.
 pub fn seeded_bytes(seed: u64, len: usize) -> Vec<u8> {

@@ -306,27 +306,28 @@ impl T32 {
             self.apply_words_through::<SHORT_RUN>(data);
             return;
         }
-        #[cfg(ssmail_t32_avx512)]
-        if self.path == T32Path::Avx512 {
-            // SAFETY: `path` is runnable (checked when it was chosen): the CPU has the
-            // features `avx512::apply` enables.
-            #[allow(unsafe_code, reason = "runtime-detected SIMD path")]
-            unsafe {
-                avx512::apply::<{ 4 * BATCH_WORDS }>(&mut self.stream, data)
-            };
-            return;
+        // A vector path keeps one window for the whole run; portable makes one per buffer.
+        match self.path {
+            #[cfg(ssmail_t32_avx512)]
+            T32Path::Avx512 => {
+                // SAFETY: `path` is runnable (checked when it was chosen): the CPU has the
+                // features `avx512::apply` enables.
+                #[allow(unsafe_code, reason = "runtime-detected SIMD path")]
+                unsafe {
+                    avx512::apply::<{ 4 * BATCH_WORDS }>(&mut self.stream, data)
+                };
+            }
+            #[cfg(ssmail_t32_avx2)]
+            T32Path::Avx2 => {
+                // SAFETY: `path` is runnable (checked when it was chosen): the CPU has
+                // AVX2, which `avx2::apply` enables.
+                #[allow(unsafe_code, reason = "runtime-detected SIMD path")]
+                unsafe {
+                    avx2::apply::<{ 4 * BATCH_WORDS }>(&mut self.stream, data)
+                };
+            }
+            T32Path::Portable => self.apply_words_through::<{ 4 * BATCH_WORDS }>(data),
         }
-        #[cfg(ssmail_t32_avx2)]
-        if self.path == T32Path::Avx2 {
-            // SAFETY: `path` is runnable (checked when it was chosen): the CPU has AVX2,
-            // which `avx2::apply` enables.
-            #[allow(unsafe_code, reason = "runtime-detected SIMD path")]
-            unsafe {
-                avx2::apply::<{ 4 * BATCH_WORDS }>(&mut self.stream, data)
-            };
-            return;
-        }
-        self.apply_words_through::<{ 4 * BATCH_WORDS }>(data);
     }
 
     /// [`apply_words`](Self::apply_words) through a keystream buffer of `B` bytes.

@@ -628,7 +628,10 @@ def paired(sel, plain):
 
 
 def summarize(cells, sizes, mpss, configs):
-    rows = []
+    """The table's rows, and what each configuration adds in the processes XCRYPT
+    touches (touched_shares, for each row that has a split), from one selection of cells
+    per (size, messages per session, configuration)."""
+    rows, split = [], []
     for size in sizes:
         for mps in mpss:
             plain_cells = [c for c in cells
@@ -657,7 +660,10 @@ def summarize(cells, sizes, mpss, configs):
                     "messages_per_receiver_session":
                         sum(c["messages"] for c in sel) / sessions if sessions else None,
                 })
-    return rows
+                shares = touched_shares(sel, plain_cells) if config != "plain" else None
+                if shares:
+                    split.append({"config": config, "size": size, "mps": mps, **shares})
+    return rows, split
 
 
 def print_table(rows, out):
@@ -692,39 +698,28 @@ def part_us(cell, touched):
                if ((side, n) in TOUCHED) == touched) / 1e3 / cell["messages"]
 
 
-def touched_split(cells, sizes, mpss, configs):
-    """What each configuration adds over plain, split into the processes XCRYPT touches
-    and the rest, each as a share of plain's whole CPU in the same repetition: paired
-    mean and standard error. The touched share varies far less between runs than the
-    whole (cleanup and virtual, which write and fsync the queue and the Maildir, vary
-    most), so it shows XCRYPT's own cost; the untouched share should be noise around
-    zero, and the plain@ control (the same build in a second pair) shows how large that
-    noise and any bias of one pair against another are. Needs the per-process split
-    (exited processes count as untouched: with Postfix's default max_use they include
-    smtp and smtpd processes, so the split is clean only when none exit)."""
-    out = []
-    for size in sizes:
-        for mps in mpss:
-            def shape(config):
-                return [c for c in cells if (c["config"], c["size"], c["mps"]) == (config, size, mps)
-                        and "split_ns" in c]
-            plain = shape("plain")
-            for config in configs:
-                if config == "plain":
-                    continue
-                both = with_plain(shape(config), plain)
-                if len(both) < 2:
-                    continue
-                t = [(part_us(c, True) - part_us(b, True)) / b["cpu_us_per_message"] for c, b in both]
-                u = [(part_us(c, False) - part_us(b, False)) / b["cpu_us_per_message"] for c, b in both]
-                # (cgroup and schedstat disagree by a few µs a run even when nothing exits)
-                exited = sum(max(d.get("exited", 0), 0)
-                             for pair in both for x in pair for d in x["split_ns"].values())
-                total = sum(v for pair in both for x in pair for v in x["cpu_ns"].values())
-                out.append({"config": config, "size": size, "mps": mps, "n": len(t),
-                            "touched": mean_se(t), "untouched": mean_se(u),
-                            "exited_share": exited / total if total else 0})
-    return out
+def touched_shares(sel, plain):
+    """What the cells SEL add over their repetitions' PLAIN cells, split into the processes
+    XCRYPT touches and the rest, each as a share of plain's whole CPU in the same
+    repetition: paired mean and standard error. The touched share varies far less between
+    runs than the whole (cleanup and virtual, which write and fsync the queue and the
+    Maildir, vary most), so it shows XCRYPT's own cost; the untouched share should be
+    noise around zero, and the plain@ control (the same build in a second pair) shows how
+    large that noise and any bias of one pair against another are. Needs the per-process
+    split (exited processes count as untouched: with Postfix's default max_use they
+    include smtp and smtpd processes, so the split is clean only when none exit). None
+    with fewer than two pairs."""
+    both = with_plain([c for c in sel if "split_ns" in c], [b for b in plain if "split_ns" in b])
+    if len(both) < 2:
+        return None
+    t = [(part_us(c, True) - part_us(b, True)) / b["cpu_us_per_message"] for c, b in both]
+    u = [(part_us(c, False) - part_us(b, False)) / b["cpu_us_per_message"] for c, b in both]
+    # (cgroup and schedstat disagree by a few µs a run even when nothing exits)
+    exited = sum(max(d.get("exited", 0), 0)
+                 for pair in both for x in pair for d in x["split_ns"].values())
+    total = sum(v for pair in both for x in pair for v in x["cpu_ns"].values())
+    return {"n": len(t), "touched": mean_se(t), "untouched": mean_se(u),
+            "exited_share": exited / total if total else 0}
 
 
 def print_touched(split, out):
@@ -863,7 +858,7 @@ def main():
         else:
             shutil.rmtree(work, ignore_errors=True)
 
-    rows = summarize(cells, sizes, mpss, configs)
+    rows, split = summarize(cells, sizes, mpss, configs)
     uptime1 = read("/proc/loadavg").split()[:3]
     print(f"\nThe paper's claim, side by side: {started}, {model} "
           f"({', '.join(f + ('' if v else ' no') for f, v in flags.items())}), {os.cpu_count()} CPUs, "
@@ -872,7 +867,6 @@ def main():
           f"CPU of both instances (+ gateways) from {acct.kind}\n")
     print_table(rows, sys.stdout)
     print_split(cells, configs, sys.stdout)
-    split = touched_split(cells, sizes, mpss, configs)
     print_touched(split, sys.stdout)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:

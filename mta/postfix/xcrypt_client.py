@@ -105,13 +105,24 @@ class Session:
     def send(self, data):
         self.sock.sendall(self.tx.apply(data) if self.tx else data)
 
-    def cmd(self, text, expect):
+    def exchange(self, text):
+        """Sends TEXT as one line and returns its reply (code, lines), both printed."""
         self.send(text.encode("ascii") + b"\r\n")
         code, lines = self.reply()
         print(f"  > {text[:60]}\n  < {' | '.join(l[:70] for l in lines)}")
+        return code, lines
+
+    def cmd(self, text, expect):
+        code, lines = self.exchange(text)
         if code != expect:
             raise RuntimeError(f"{text[:20]!r}: expected {expect}, got {lines}")
         return lines
+
+
+def refuse_offer(ehlo, when):
+    """An EHLO reply after the switch must not offer XCRYPT (§4.6)."""
+    if any(l[4:].upper().startswith("XCRYPT") for l in ehlo):
+        raise RuntimeError(f"XCRYPT offered {when}: {ehlo}")
 
 
 def main(argv):
@@ -146,7 +157,8 @@ def main(argv):
     r = 2 + secrets.randbelow(P - 3)
     ka = pow(2, r, P)
     na = secrets.token_bytes(10)
-    lines = s.cmd(f"XCRYPT {version} {ka:0192x} {na.hex()}", 250)
+    start = f"XCRYPT {version} {ka:0192x} {na.hex()}"
+    lines = s.cmd(start, 250)
     words = lines[-1].split()
     if len(words) != 4 or words[1].upper() != "XCRYPT":
         raise RuntimeError(f"not a key reply: {lines}")
@@ -173,18 +185,12 @@ def main(argv):
     s.rx = cipher(k_s2c)
     print(f"xcrypt: encrypted with {version}")
 
-    ehlo2 = s.cmd(f"EHLO {HELO}", 250)
-    if any(l[4:].upper().startswith("XCRYPT") for l in ehlo2):
-        raise RuntimeError(f"XCRYPT still offered after the switch: {ehlo2}")
+    refuse_offer(s.cmd(f"EHLO {HELO}", 250), "still, after the switch")
     if "--xclient" in argv:
         addr = argv[argv.index("--xclient") + 1]
         s.cmd(f"XCLIENT ADDR={addr} NAME=xclient.e2e.test", 220)
-        ehlo3 = s.cmd(f"EHLO {HELO}", 250)
-        if any(l[4:].upper().startswith("XCRYPT") for l in ehlo3):
-            raise RuntimeError(f"XCRYPT offered again after XCLIENT: {ehlo3}")
-        s.send(f"XCRYPT {version} {ka:0192x} {na.hex()}\r\n".encode("ascii"))
-        code, lines = s.reply()
-        print(f"  > XCRYPT (again)\n  < {' | '.join(lines)}")
+        refuse_offer(s.cmd(f"EHLO {HELO}", 250), "again after XCLIENT")
+        code, lines = s.exchange(start)
         if code // 100 == 2:
             raise RuntimeError(f"a second XCRYPT after XCLIENT was accepted: {lines}")
     s.cmd(f"MAIL FROM:<{mail_from}>", 250)
