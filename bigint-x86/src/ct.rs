@@ -73,3 +73,13 @@ pub fn lookup<E: Words<L>, const L: usize, const T: usize>(table: &[E; T], index
     }
     E::from_words(out)
 }
+
+/// `table[index] = x`, writing every entry of `table` (each keeps its value unless its
+/// index is `index`) so that the address pattern does not depend on `index`.
+#[inline(always)]
+pub fn update<E: Words<L>, const L: usize, const T: usize>(table: &mut [E; T], index: Word, x: &E) {
+    for (i, entry) in table.iter_mut().enumerate() {
+        let m = mask_eq(i as Word, index);
+        *entry = E::from_words(select(entry.words(), x.words(), m));
+    }
+}

@@ -70,10 +70,41 @@ pub(crate) trait Form<const W: usize, const T: usize> {
     /// `a²` in this form.
     fn sqr(&mut self, a: &Self::Elem) -> Self::Elem;
 
+    /// Whether the exponentiation runs right to left into buckets (`pow::buckets_in`)
+    /// rather than left to right over a table of the base's powers: a fact of the
+    /// form and the CPU, never of a value.
+    #[inline(always)]
+    fn buckets(&self) -> bool {
+        false
+    }
+
+    /// `(a², a·b)` in this form.
+    #[inline(always)]
+    fn sqr_and_mul(&mut self, a: &Self::Elem, b: &Self::Elem) -> (Self::Elem, Self::Elem) {
+        (self.sqr(a), self.mul(a, b))
+    }
+
+    /// `(a·b, a·c)` in this form.
+    #[inline(always)]
+    fn mul_pair(
+        &mut self,
+        a: &Self::Elem,
+        b: &Self::Elem,
+        c: &Self::Elem,
+    ) -> (Self::Elem, Self::Elem) {
+        (self.mul(a, b), self.mul(a, c))
+    }
+
     /// `table[index]`, reading every entry so that no address depends on `index`.
     #[inline(always)]
     fn lookup(&self, table: &[Self::Elem; T], index: Word) -> Self::Elem {
         ct::lookup(table, index)
+    }
+
+    /// `table[index] = x`, writing every entry so that no address depends on `index`.
+    #[inline(always)]
+    fn update(&self, table: &mut [Self::Elem; T], index: Word, x: &Self::Elem) {
+        ct::update(table, index, x)
     }
 
     /// Runs `f`, an exponentiation over this form, where the backend's instructions

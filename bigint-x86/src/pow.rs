@@ -127,7 +127,8 @@ pub(crate) fn oakley_public_key_on(backend: OnThisCpu, r: &SecretExponent) -> U7
     with_arith!(backend, A => A::with_oakley_form(Comb { r }))
 }
 
-/// `base^exp mod n` in the form `form`, in constant time: a fixed window of
+/// `base^exp mod n` in the form `form`, in constant time (right to left into buckets
+/// where the form asks for it: [`buckets_in`]; else as follows): a fixed window of
 /// `log2 T` bits over all 768 exponent bits, every table entry read at every window
 /// (by the form's lookup), each window's entry looked up after its squarings or,
 /// where the form says so, before them. A `base >= n` is reduced on entry. The table
@@ -152,6 +153,9 @@ fn window_in<F: Form<W, T>, const W: usize, const T: usize>(
     base: &U768,
     exp: &SecretExponent,
 ) -> U768 {
+    if form.buckets() {
+        return buckets_in(form, base, exp);
+    }
     let bits = const { window_bits(T) };
     let full = const { full_windows(window_bits(T)) };
     let top = 768 - full * bits;
@@ -193,6 +197,73 @@ fn window_in<F: Form<W, T>, const W: usize, const T: usize>(
         acc.zeroize();
     }
     y
+}
+
+/// `base^exp mod n` right to left, for the forms that ask for it ([`Form::buckets`]):
+/// with the exponent's windows `d_w` and `y_w = base^(2^(bits·w))`, bucket `d` gathers
+/// the product of the `y_w` whose window is `d`, and the result is `Π_d bucket_d^d`
+/// (Yao's method, 1976). The chain of squarings that makes the `y_w` does not wait for
+/// the buckets' products: each is made beside the next squaring
+/// ([`Form::sqr_and_mul`]), which a form bound by latency runs in the time of little
+/// more than one; the buckets are joined two products a call too
+/// ([`Form::mul_pair`]). 764 squarings, 192 such products and 28 to join the buckets
+/// (in 14 calls and one), against the table's 764 squarings on the chain with 191
+/// products and 14 for the table.
+/// Constant time as [`window`]: every bucket read by the form's lookup and written by
+/// its [`Form::update`] at every window.
+#[inline(always)]
+fn buckets_in<F: Form<W, T>, const W: usize, const T: usize>(
+    form: &mut F,
+    base: &U768,
+    exp: &SecretExponent,
+) -> U768 {
+    let bits = const { window_bits(T) };
+    let windows = const { full_windows(window_bits(T)) + 1 };
+    let mut y = form.enter(base);
+    let mut buckets = [form.one(); T];
+    let digit = |w: usize| {
+        let at = w * bits;
+        exp.0
+            .bits(at, if w + 1 == windows { 768 - at } else { bits })
+    };
+    for w in 0..windows {
+        let last = w + 1 == windows;
+        let d = digit(w);
+        let b = form.lookup(&buckets, d);
+        // Bucket 0 takes the y_w of zero windows too, and is left out at the end.
+        let product = if last {
+            form.mul(&y, &b)
+        } else {
+            // The next square and this product in one call, where the form runs the
+            // two side by side.
+            let (y2, product) = form.sqr_and_mul(&y, &b);
+            y = y2;
+            product
+        };
+        if !last {
+            for _ in 1..bits {
+                y = form.sqr(&y);
+            }
+        }
+        // After the squarings, when the product is long made: placed before them, the
+        // update's instructions would wait for it in the reorder buffer, where the
+        // squarings need the room.
+        form.update(&mut buckets, d, &product);
+    }
+    // Π_d bucket_d^d = Π_d run_d, with run_d the product of the buckets from d up: each
+    // step makes the next run and multiplies the last into the result, in one call.
+    let mut run = buckets[T - 1];
+    let mut acc = form.one();
+    for d in (1..T - 1).rev() {
+        (run, acc) = form.mul_pair(&run, &buckets[d], &acc);
+    }
+    let mut acc = form.mul(&acc, &run);
+    buckets.zeroize();
+    y.zeroize();
+    run.zeroize();
+    let out = form.leave(&acc);
+    acc.zeroize();
+    out
 }
 
 /// `2^r mod p` by a fixed-base comb (Lim and Lee, 1994) in the Oakley prime's form
@@ -274,7 +345,8 @@ impl MontyParams {
 /// the order of the operations in each shape, which is the order of the loop that
 /// backend had of its own before the loops moved here (`MontyForm`: lookup after the
 /// squarings, even entries by squaring; `x86_64_adx_zen`: lookup before; IFMA: 4-bit
-/// window, every entry by a product).
+/// window, every entry by a product), or of the right-to-left loop (IFMA since it
+/// took that loop).
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
@@ -293,14 +365,17 @@ mod tests {
     use crate::word::{LIMBS, Word};
 
     /// A form over the portable arithmetic in any loop shape, that writes down each
-    /// operation the loop asks of it: `E`nter, `M`ul, `S`qr, `L`ookup, `C`omb entry,
-    /// `X` (leave).
-    struct Traced<'a, const T: usize, const SQUARES: bool, const FIRST: bool> {
+    /// operation the loop asks of it: `E`nter, `M`ul, `S`qr, `P` (a square and a
+    /// product together), `Q` (two products together), `L`ookup, `U`pdate, `C`omb
+    /// entry, `X` (leave).
+    struct Traced<'a, const T: usize, const SQUARES: bool, const FIRST: bool, const BUCKETS: bool> {
         params: &'a MontyParams,
         trace: RefCell<Vec<u8>>,
     }
 
-    impl<'a, const T: usize, const SQUARES: bool, const FIRST: bool> Traced<'a, T, SQUARES, FIRST> {
+    impl<'a, const T: usize, const SQUARES: bool, const FIRST: bool, const BUCKETS: bool>
+        Traced<'a, T, SQUARES, FIRST, BUCKETS>
+    {
         fn new(params: &'a MontyParams) -> Self {
             Self {
                 params,
@@ -313,13 +388,38 @@ mod tests {
         }
     }
 
-    impl<const T: usize, const SQUARES: bool, const FIRST: bool> Form<LIMBS, T>
-        for Traced<'_, T, SQUARES, FIRST>
+    impl<const T: usize, const SQUARES: bool, const FIRST: bool, const BUCKETS: bool> Form<LIMBS, T>
+        for Traced<'_, T, SQUARES, FIRST, BUCKETS>
     {
         type Elem = Monty;
         const TABLE_BY_SQUARES: bool = SQUARES;
         const LOOKUP_FIRST: bool = FIRST;
         const WIPE_BASE_AND_ACC: bool = true;
+
+        fn buckets(&self) -> bool {
+            BUCKETS
+        }
+
+        fn sqr_and_mul(&mut self, a: &Monty, b: &Monty) -> (Monty, Monty) {
+            self.log(b'P');
+            (
+                self.params.sqr::<Portable>(a),
+                self.params.mul::<Portable>(a, b),
+            )
+        }
+
+        fn mul_pair(&mut self, a: &Monty, b: &Monty, c: &Monty) -> (Monty, Monty) {
+            self.log(b'Q');
+            (
+                self.params.mul::<Portable>(a, b),
+                self.params.mul::<Portable>(a, c),
+            )
+        }
+
+        fn update(&self, table: &mut [Monty; T], index: Word, x: &Monty) {
+            self.log(b'U');
+            ct::update(table, index, x)
+        }
 
         fn enter(&mut self, x: &U768) -> Monty {
             self.log(b'E');
@@ -351,8 +451,8 @@ mod tests {
         }
     }
 
-    impl<const T: usize, const SQUARES: bool, const FIRST: bool> OakleyForm<LIMBS, T>
-        for Traced<'_, T, SQUARES, FIRST>
+    impl<const T: usize, const SQUARES: bool, const FIRST: bool, const BUCKETS: bool>
+        OakleyForm<LIMBS, T> for Traced<'_, T, SQUARES, FIRST, BUCKETS>
     {
         fn comb_entry(&self, index: Word) -> Monty {
             self.log(b'C');
@@ -384,6 +484,22 @@ mod tests {
         v
     }
 
+    /// The operations of the right-to-left loop with `t` buckets, written out.
+    fn buckets_trace(t: usize) -> Vec<u8> {
+        let (bits, full) = if t == 32 { (5, 153) } else { (4, 191) };
+        let mut v = std::vec![b'E'];
+        for _ in 0..full {
+            v.extend_from_slice(b"LP");
+            v.extend(core::iter::repeat_n(b'S', bits - 1));
+            v.push(b'U');
+        }
+        v.extend_from_slice(b"LMU");
+        v.extend(core::iter::repeat_n(b'Q', t - 2));
+        v.push(b'M');
+        v.push(b'X');
+        v
+    }
+
     /// The operations of the comb.
     fn comb_trace(first: bool) -> Vec<u8> {
         let mut v = std::vec![b'C'];
@@ -406,24 +522,29 @@ mod tests {
     /// window's result against num-bigint and its trace against `old`, the order of
     /// the loop the backend had (table built by squares, lookup first); on the Oakley
     /// prime the same for the comb.
-    fn check_shape<const T: usize, const SQUARES: bool, const FIRST: bool>(
+    fn check_shape<const T: usize, const SQUARES: bool, const FIRST: bool, const BUCKETS: bool>(
         params: &MontyParams,
         base: &U768,
         exp: &SecretExponent,
         want: &U768,
         old: (bool, bool),
     ) {
-        let mut form = Traced::<T, SQUARES, FIRST>::new(params);
+        let mut form = Traced::<T, SQUARES, FIRST, BUCKETS>::new(params);
         let got = form.within(|f| window_in(f, base, exp));
         assert_eq!(
             got, *want,
-            "window: T {T}, squares {SQUARES}, first {FIRST}"
+            "window: T {T}, squares {SQUARES}, first {FIRST}, buckets {BUCKETS}"
         );
         let trace = form.trace.into_inner();
-        assert!(trace == window_trace(T, old.0, old.1), "window trace {T}");
+        let shape = if BUCKETS {
+            buckets_trace(T)
+        } else {
+            window_trace(T, old.0, old.1)
+        };
+        assert!(trace == shape, "window trace {T}, buckets {BUCKETS}");
         if params.modulus() == P {
             let want = u768(&BigUint::from(2u8).modpow(&big(&exp.0), &big(&P)));
-            let mut form = Traced::<T, SQUARES, FIRST>::new(params);
+            let mut form = Traced::<T, SQUARES, FIRST, BUCKETS>::new(params);
             let got = form.within(|f| comb_in(f, exp));
             assert_eq!(got, want, "comb: first {FIRST}");
             assert!(form.trace.into_inner() == comb_trace(old.1), "comb trace");
@@ -441,22 +562,25 @@ mod tests {
         const M_T: usize = crate::form::MONTY_TABLE;
         const M_SQ: bool = <M as Form<LIMBS, M_T>>::TABLE_BY_SQUARES;
         const M_FIRST: bool = <M as Form<LIMBS, M_T>>::LOOKUP_FIRST;
-        check_shape::<M_T, M_SQ, M_FIRST>(&params, base, &e, &want, (true, false));
+        check_shape::<M_T, M_SQ, M_FIRST, false>(&params, base, &e, &want, (true, false));
+        // The right-to-left loop at both table sizes, whichever form takes it.
+        check_shape::<16, false, false, true>(&params, base, &e, &want, (false, false));
+        check_shape::<32, false, false, true>(&params, base, &e, &want, (false, false));
         // x86_64-adx-zen's (its old `pow_lazy_in` and `public_key_lazy_in`).
         #[cfg(target_arch = "x86_64")]
         {
             type Z<'a> = crate::backends::x86_64_adx_zen::LazyForm<'a>;
             const Z_SQ: bool = <Z as Form<LIMBS, 32>>::TABLE_BY_SQUARES;
             const Z_FIRST: bool = <Z as Form<LIMBS, 32>>::LOOKUP_FIRST;
-            check_shape::<32, Z_SQ, Z_FIRST>(&params, base, &e, &want, (true, true));
+            check_shape::<32, Z_SQ, Z_FIRST, false>(&params, base, &e, &want, (true, true));
         }
-        // IFMA's (its old `pow_in` and `public_key_in`).
+        // IFMA's (its old `pow_in` and `public_key_in`; its buckets are the ones above).
         #[cfg(ssmail_bigint_ifma)]
         {
             type I = crate::backends::ifma::single::Ifma52<true>;
             const I_SQ: bool = <I as Form<16, 16>>::TABLE_BY_SQUARES;
             const I_FIRST: bool = <I as Form<16, 16>>::LOOKUP_FIRST;
-            check_shape::<16, I_SQ, I_FIRST>(&params, base, &e, &want, (false, false));
+            check_shape::<16, I_SQ, I_FIRST, false>(&params, base, &e, &want, (false, false));
         }
         let portable = pow_on(Backend::Portable.checked(), &params, base, &e);
         assert_eq!(portable, want, "portable");

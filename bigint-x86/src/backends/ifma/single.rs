@@ -35,6 +35,13 @@
 //! scalar chain and the vector side's path through memory, nearly balanced (the loop
 //! measurements and what was tried are in benches/README.md).
 //!
+//! Two multiplications in one call ([`mont_pair`]: a squaring and a product of the same
+//! `a`, or two products of it) share the broadcasts of `a`'s limbs and run their
+//! reductions a digit of each in turn, so that the two scalar chains fill each other's
+//! idle slots. The exponentiation's right-to-left loop (`pow::buckets_in`) uses it to
+//! make each bucket's product beside a squaring of the chain, where the core has the
+//! room ([`buckets_here`]).
+//!
 //! Constant time by construction: straight-line code (every loop runs a fixed count
 //! over public indices), every address a fixed offset from a pointer, table lookups
 //! read every entry and select with a compare-to-mask and a masked move, and the
@@ -49,8 +56,8 @@
 use core::arch::x86_64::{
     __m512i, _mm512_add_epi64, _mm512_alignr_epi64, _mm512_and_si512, _mm512_cmpeq_epi64_mask,
     _mm512_cmpgt_epu64_mask, _mm512_load_si512, _mm512_loadu_si512, _mm512_mask_add_epi64,
-    _mm512_mask_mov_epi64, _mm512_or_si512, _mm512_permutexvar_epi64, _mm512_set_epi64,
-    _mm512_set1_epi64, _mm512_setzero_si512, _mm512_srli_epi64, _mm512_storeu_si512,
+    _mm512_or_si512, _mm512_permutexvar_epi64, _mm512_set_epi64, _mm512_set1_epi64,
+    _mm512_setzero_si512, _mm512_srli_epi64, _mm512_storeu_si512,
 };
 use zeroize::Zeroize;
 
@@ -303,7 +310,7 @@ fn store<const N: usize>(out: &mut [u64; N], at: usize, x: V) {
 }
 
 /// The reduction's scratch: the slots through which the scalar side reads the vector
-/// side's sums (see [`reduce!`]), and the digits `y` on their way to a broadcast. They
+/// side's sums (see `reduce!`), and the digits `y` on their way to a broadcast. They
 /// hold secret intermediates: whoever owns them wipes them ([`Slots::wipe`]).
 #[repr(C, align(64))]
 struct Slots {
@@ -351,64 +358,88 @@ fn mul52(y: u64, n: u64) -> (u64, u64) {
 
 /// `reduce!(t, m, tm)`: Montgomery reduction of a product in four blocks of eight limbs
 /// (each below `2^58`, the value below `2^779·2^780`): `t/R' mod n`, below `2^779`,
-/// normalised, for the caller's `LOW_ONES`.
-/// A macro so that it is compiled into each multiplication, with no call between (a
+/// normalised, for the caller's `LOW_ONES`. `reduce_start!`, `reduce_digit!` for
+/// each digit, `reduce_finish!`: in three so that [`mont_pair`] can run two
+/// reductions' digits in turn. Their state is the caller's variables, named by it.
+/// Macros so that they are compiled into each multiplication, with no call between (a
 /// `#[target_feature]` function cannot be `#[inline(always)]`).
 macro_rules! reduce {
     ($t:expr, $m:expr, $tm:expr) => {{
-        let t: [V; 4] = $t;
         let m: &Modulus52 = $m;
         let tm: &mut Slots = $tm;
-        let zero = _mm512_setzero_si512();
+        reduce_start!($t, tm => ul, uh, carry, first, near);
+        unroll_k!(k {
+            reduce_digit!(k, m, tm => ul, uh, carry, first, near);
+        });
+        reduce_finish!(ul, uh, carry, first, near)
+    }};
+}
+
+/// The start of `reduce!`: its state for the product `t`, as new variables.
+macro_rules! reduce_start {
+    ($t:expr, $tm:expr => $ul:ident, $uh:ident, $carry:ident, $first:ident, $near:ident) => {
+        let t: [V; 4] = $t;
         // The scalar chain reads digit k from memory: for k <= NEAR from the product's
         // first block, else from the copy of k's block stored at step k - NEAR - 1,
         // each step into its own slot, so that a read waits on that store only.
-        store(&mut tm.sums, 0, t[0]);
+        store(&mut $tm.sums, 0, t[0]);
         // The vector side's terms: low halves onto the product, high halves apart, so
         // that a step lengthens each chain of dependent `vpmadd52` by one.
-        let mut ul = t;
-        let mut uh = [zero; 4];
-        let n = &m.n;
-        let mut carry = 0u64;
+        let mut $ul = t;
+        let mut $uh = [_mm512_setzero_si512(); 4];
         // The scalar side's terms: `first`, the low half of y_(k-1)·n_1, for digit k (on
         // the chain, so added last), and `near[d]`, the rest for digit k + d.
-        let mut first = 0u64;
-        let mut near = [0u64; NEAR];
-        unroll_k!(k {
-            let at = if k <= NEAR { k } else { 8 * (k - NEAR) + (k & 7) };
-            let d = read(&tm.sums, at) + near[0] + carry + first;
-            let y;
-            if LOW_ONES {
-                y = d & M52;
-                carry = (d >> 52) + y;
-            } else {
-                y = d.wrapping_mul(m.n0) & M52;
-                let (l0, h0) = mul52(y, n[0]);
-                carry = ((d + l0) >> 52) + h0;
+        let mut $carry = 0u64;
+        let mut $first = 0u64;
+        let mut $near = [0u64; NEAR];
+    };
+}
+
+/// Digit `k` of `reduce!` (a constant after unrolling).
+macro_rules! reduce_digit {
+    ($k:ident, $m:expr, $tm:expr => $ul:ident, $uh:ident, $carry:ident, $first:ident, $near:ident) => {{
+        let k: usize = $k;
+        let m: &Modulus52 = $m;
+        let n = &m.n;
+        let at = if k <= NEAR { k } else { 8 * (k - NEAR) + (k & 7) };
+        let d = read(&$tm.sums, at) + $near[0] + $carry + $first;
+        let y;
+        if LOW_ONES {
+            y = d & M52;
+            $carry = (d >> 52) + y;
+        } else {
+            y = d.wrapping_mul(m.n0) & M52;
+            let (l0, h0) = mul52(y, n[0]);
+            $carry = ((d + l0) >> 52) + h0;
+        }
+        let (l1, h1) = mul52_up(y, m.up[0]);
+        let (l2, h2) = mul52_up(y, m.up[1]);
+        $first = l1;
+        $near = [$near[1], $near[2] + h1 + l2, h2 + (y.wrapping_mul(n[3]) & M52)];
+        // Through memory: a load-port broadcast, not the port-5 one from a register.
+        $tm.ys[k] = y;
+        let yv = splat_at(&$tm.ys, k);
+        unroll!(v in [0 1 2 3] {
+            let at = FIRST + 8 * v - k;
+            if reaches(at, NEAR + 1) {
+                $ul[v] = lo($ul[v], yv, window(&m.far_lo, at));
             }
-            let (l1, h1) = mul52_up(y, m.up[0]);
-            let (l2, h2) = mul52_up(y, m.up[1]);
-            first = l1;
-            near = [near[1], near[2] + h1 + l2, h2 + (y.wrapping_mul(n[3]) & M52)];
-            // Through memory: a load-port broadcast, not the port-5 one from a register.
-            tm.ys[k] = y;
-            let yv = splat_at(&tm.ys, k);
-            unroll!(v in [0 1 2 3] {
-                let at = FIRST + 8 * v - k;
-                if reaches(at, NEAR + 1) {
-                    ul[v] = lo(ul[v], yv, window(&m.far_lo, at));
-                }
-                if reaches(at - 1, NEAR) {
-                    uh[v] = hi(uh[v], yv, window(&m.far_hi, at - 1));
-                }
-            });
-            // Digit k + NEAR + 1 has all its vector terms now.
-            if k + NEAR + 1 < K {
-                let v = (k + NEAR + 1) >> 3;
-                store(&mut tm.sums, 8 * (k + 1), add(ul[v], uh[v]));
+            if reaches(at - 1, NEAR) {
+                $uh[v] = hi($uh[v], yv, window(&m.far_hi, at - 1));
             }
         });
-        let s: [V; 4] = core::array::from_fn(|v| add(ul[v], uh[v]));
+        // Digit k + NEAR + 1 has all its vector terms now.
+        if k + NEAR + 1 < K {
+            let v = (k + NEAR + 1) >> 3;
+            store(&mut $tm.sums, 8 * (k + 1), add($ul[v], $uh[v]));
+        }
+    }};
+}
+
+/// The end of `reduce!`: the result from its state.
+macro_rules! reduce_finish {
+    ($ul:ident, $uh:ident, $carry:ident, $first:ident, $near:ident) => {{
+        let s: [V; 4] = core::array::from_fn(|v| add($ul[v], $uh[v]));
         // Digits 15..31 are the result's 0..16.
         let r0 = _mm512_alignr_epi64::<7>(s[2], s[1]);
         let r1 = _mm512_alignr_epi64::<7>(s[3], s[2]);
@@ -418,10 +449,10 @@ macro_rules! reduce {
             r0,
             0b001,
             r0,
-            _mm512_set1_epi64((near[0] + carry + first) as i64),
+            _mm512_set1_epi64(($near[0] + $carry + $first) as i64),
         );
-        let r0 = _mm512_mask_add_epi64(r0, 0b010, r0, _mm512_set1_epi64(near[1] as i64));
-        let r0 = _mm512_mask_add_epi64(r0, 0b100, r0, _mm512_set1_epi64(near[2] as i64));
+        let r0 = _mm512_mask_add_epi64(r0, 0b010, r0, _mm512_set1_epi64($near[1] as i64));
+        let r0 = _mm512_mask_add_epi64(r0, 0b100, r0, _mm512_set1_epi64($near[2] as i64));
         let [r0, r1] = normalize([r0, r1]);
         let mut out = Num52::ZERO;
         store(&mut out.0, 0, r0);
@@ -515,6 +546,91 @@ fn mont_sqr<const LOW_ONES: bool>(a: &Num52, m: &Modulus52, tm: &mut Slots) -> N
     reduce!(t, m, tm)
 }
 
+/// `(a·c/R' mod n, a·b/R' mod n)` with `c = a` when `SQUARE` (`c` is then not read),
+/// each as [`mont_mul`] or [`mont_sqr`] gives it, for the same bounds: the two
+/// products over one broadcast of each `a_i`, then the two reductions a digit of each
+/// in turn, so that the core runs two chains where one kernel alone is bound by one.
+#[inline(never)]
+#[target_feature(enable = "avx512f,avx512ifma,bmi2")]
+fn mont_pair<const LOW_ONES: bool, const SQUARE: bool>(
+    a: &Num52,
+    b: &Num52,
+    c: &Num52,
+    m: &Modulus52,
+    tm: &mut [Slots; 2],
+) -> (Num52, Num52) {
+    let zero = _mm512_setzero_si512();
+    let [a0, a1] = load(a);
+    let [b0, b1] = load(b);
+    let [c0, c1] = if SQUARE { [a0, a1] } else { load(c) };
+    let bz = [zero, zero, b0, b1, zero, zero];
+    let cz = [zero, zero, c0, c1, zero, zero];
+    // Two accumulators a block for each product (four each would not fit in registers).
+    let mut first = [[zero; 2]; 4];
+    let mut second = [[zero; 2]; 4];
+    unroll_k!(i {
+        let ai = splat_at(&a.0, i);
+        unroll!(v in [0 1 2 3] {
+            let at = FIRST + 8 * v - i;
+            let f = &mut first[v][i & 1];
+            if SQUARE {
+                // The cross products once, as in mont_sqr.
+                let low = lanes_from(v, 2 * i + 1);
+                if reaches(at, 0) && low == 0xff {
+                    *f = lo(*f, ai, lanes(&cz, at));
+                } else if reaches(at, 0) && low != 0 {
+                    *f = masked_lo(*f, low, ai, lanes(&cz, at));
+                }
+                let high = lanes_from(v, 2 * i + 2);
+                if reaches(at - 1, 0) && high == 0xff {
+                    *f = hi(*f, ai, lanes(&cz, at - 1));
+                } else if reaches(at - 1, 0) && high != 0 {
+                    *f = masked_hi(*f, high, ai, lanes(&cz, at - 1));
+                }
+            } else {
+                if reaches(at, 0) {
+                    *f = lo(*f, ai, lanes(&cz, at));
+                }
+                if reaches(at - 1, 0) {
+                    *f = hi(*f, ai, lanes(&cz, at - 1));
+                }
+            }
+            let g = &mut second[v][i & 1];
+            if reaches(at, 0) {
+                *g = lo(*g, ai, lanes(&bz, at));
+            }
+            if reaches(at - 1, 0) {
+                *g = hi(*g, ai, lanes(&bz, at - 1));
+            }
+        });
+    });
+    let tf: [V; 4] = core::array::from_fn(|v| {
+        let sum = add(first[v][0], first[v][1]);
+        if SQUARE {
+            // Doubled, and the diagonal, as in mont_sqr.
+            let o = 4 * (v & 1) as i64;
+            let pick = _mm512_set_epi64(o + 3, o + 3, o + 2, o + 2, o + 1, o + 1, o, o);
+            let x = _mm512_permutexvar_epi64(pick, if v < 2 { a0 } else { a1 });
+            let diagonal = masked_hi(masked_lo(zero, 0x55, x, x), 0xaa, x, x);
+            add(add(sum, sum), diagonal)
+        } else {
+            sum
+        }
+    });
+    let ts: [V; 4] = core::array::from_fn(|v| add(second[v][0], second[v][1]));
+    let [tf_m, ts_m] = tm;
+    reduce_start!(tf, tf_m => ful, fuh, fcarry, ffirst, fnear);
+    reduce_start!(ts, ts_m => sul, suh, scarry, sfirst, snear);
+    unroll_k!(k {
+        reduce_digit!(k, m, tf_m => ful, fuh, fcarry, ffirst, fnear);
+        reduce_digit!(k, m, ts_m => sul, suh, scarry, sfirst, snear);
+    });
+    (
+        reduce_finish!(ful, fuh, fcarry, ffirst, fnear),
+        reduce_finish!(sul, suh, scarry, sfirst, snear),
+    )
+}
+
 /// Sixteen limbs (each below `2^63`) with the carries propagated: every limb below
 /// `2^52`. The value must be below `2^832`.
 #[inline]
@@ -556,21 +672,45 @@ const ONE: Num52 = {
     Num52(x)
 };
 
-/// `table[index]`, reading all 16 entries and keeping one by a compare-to-mask and a
-/// masked move.
+/// `b` in the lanes of `k`, `a` in the others (`vpblendmq`), opaque to the compiler:
+/// as intrinsics, a blend between a load and a store to the same place became a masked
+/// store, whose cost may depend on its mask, and the lookup's four blends chains of
+/// masked stores to the stack.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn blend(a: V, k: u8, b: V) -> V {
+    let out: V;
+    // SAFETY: register operands only; the instruction needs AVX-512F, which is enabled.
+    unsafe {
+        core::arch::asm!(
+            "vpblendmq {out}{{{k}}}, {a}, {b}",
+            out = lateout(zmm_reg) out,
+            k = in(kreg) k,
+            a = in(zmm_reg) a,
+            b = in(zmm_reg) b,
+            options(pure, nomem, nostack, preserves_flags),
+        );
+    }
+    out
+}
+
+/// `table[index]` (`T` a multiple of 4), reading every entry and keeping one by a
+/// compare-to-mask and a blend.
 #[inline]
 #[target_feature(enable = "avx512f")]
 fn lookup<const T: usize>(table: &[Num52; T], index: Word) -> Num52 {
     let want = _mm512_set1_epi64(index as i64);
-    // Four chains of masked moves (only one entry matches, so the others stay zero
-    // and an `or` joins them), not one chain as long as the table.
+    // Four chains of blends (only one entry matches, so the others stay zero and an
+    // `or` joins them), not one chain as long as the table; four entries a step, so
+    // that each chain's index is a constant and its value stays in registers.
     let mut out = [[_mm512_setzero_si512(); 2]; 4];
-    for (e, entry) in table.iter().enumerate() {
-        let hit = _mm512_cmpeq_epi64_mask(want, _mm512_set1_epi64(e as i64));
-        let x = load(entry);
-        let o = &mut out[e & 3];
-        o[0] = _mm512_mask_mov_epi64(o[0], hit, x[0]);
-        o[1] = _mm512_mask_mov_epi64(o[1], hit, x[1]);
+    for (c, four) in table.chunks_exact(4).enumerate() {
+        unroll!(j in [0 1 2 3] {
+            let hit = _mm512_cmpeq_epi64_mask(want, _mm512_set1_epi64((4 * c + j) as i64));
+            let x = load(&four[j]);
+            out[j][0] = blend(out[j][0], hit, x[0]);
+            out[j][1] = blend(out[j][1], hit, x[1]);
+        });
     }
     let join = |h: usize| {
         _mm512_or_si512(
@@ -584,13 +724,42 @@ fn lookup<const T: usize>(table: &[Num52; T], index: Word) -> Num52 {
     r
 }
 
+/// `table[index] = x`: every entry loaded, blended with `x` under a compare-to-mask and
+/// stored back whole, so that every entry is written whatever `index` is.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn update<const T: usize>(table: &mut [Num52; T], index: Word, x: &Num52) {
+    let want = _mm512_set1_epi64(index as i64);
+    let [x0, x1] = load(x);
+    for (e, entry) in table.iter_mut().enumerate() {
+        let hit = _mm512_cmpeq_epi64_mask(want, _mm512_set1_epi64(e as i64));
+        let [y0, y1] = load(entry);
+        store(&mut entry.0, 0, blend(y0, hit, x0));
+        store(&mut entry.0, 8, blend(y1, hit, x1));
+    }
+}
+
+/// Whether the exponentiations here run right to left into buckets (`pow::buckets_in`,
+/// each bucket's product made beside a squaring by [`mont_pair`]) rather than over a
+/// table: on Intel, where the two kernels' chains run side by side (measured on the
+/// Xeon reported as family 6 model 167, two 512-bit IFMA ports: a squaring and a
+/// product in one call cost about 1.6 squarings on a chain, and the shared secret took
+/// 0.96-0.97 of the table loop's time). Elsewhere the table loop, which is all that
+/// has run on AMD's IFMA cores (Zen 4, Zen 5): where the multiply-adds are the bound
+/// rather than the chains, the buckets' 14 more products and their updates would be
+/// slower. The vendor is public, and cached after the first call.
+fn buckets_here() -> bool {
+    ssmail_cpu::vendor() == ssmail_cpu::Vendor::Intel
+}
+
 /// This backend's number form for one modulus: values as 52-bit limbs in Montgomery
 /// form for `R' = 2^780`, below `2^779` between multiplications (nothing subtracted
 /// until [`leave`](Form::leave)), through [`mont_mul`] and [`mont_sqr`] with the
 /// reduction `LOW_ONES` picks (the Oakley prime's shape, or the general one). A 4-bit
-/// window (16-entry tables for [`lookup`]), every table entry the one below it times
-/// the base, each lookup after its squarings: the loop this backend was written and
-/// measured with. A 5-bit window (`Form<16, 32>`) was measured no faster on an Intel
+/// window (16-entry tables for [`lookup`]), and one of two loops ([`buckets_here`]):
+/// right to left into 16 buckets ([`update`] writes them), or over a table, every
+/// entry the one below it times the base, each lookup after its squarings (the loop
+/// this backend was written and measured with). For the table loop, a 5-bit window (`Form<16, 32>`) was measured no faster on an Intel
 /// Xeon with IFMA (KVM, family 6 model 167; criterion `dh/x86_64-ifma/shared_secret`
 /// 66.4 against 66.2 µs, 66.0 with the lookup before the squarings): the 22
 /// multiplications it saves are spent in the 32-entry lookups.
@@ -601,18 +770,24 @@ fn lookup<const T: usize>(table: &[Num52; T], index: Word) -> Num52 {
 pub(crate) struct Ifma52<const LOW_ONES: bool> {
     m: Modulus52,
     p: Params52,
-    /// The kernels' scratch, wiped when the form is left.
-    tm: Slots,
+    /// The kernels' scratch, wiped when the form is left; the second for
+    /// [`mont_pair`]'s second reduction.
+    tm: [Slots; 2],
+    /// Whether the exponentiation runs right to left into buckets (see
+    /// [`buckets_here`]).
+    buckets: bool,
 }
 
 impl<const LOW_ONES: bool> Ifma52<LOW_ONES> {
-    /// The form for `m` and `p` (one modulus), `LOW_ONES` as `m.low_ones`.
-    fn new(m: Modulus52, p: Params52) -> Self {
+    /// The form for `m` and `p` (one modulus), `LOW_ONES` as `m.low_ones`, its
+    /// exponentiation's loop as `buckets` says.
+    fn new(m: Modulus52, p: Params52, buckets: bool) -> Self {
         debug_assert_eq!(m.low_ones, LOW_ONES);
         Self {
             m,
             p,
-            tm: Slots::new(),
+            tm: [Slots::new(), Slots::new()],
+            buckets,
         }
     }
 }
@@ -649,6 +824,11 @@ impl<const LOW_ONES: bool> Form<16, 16> for Ifma52<LOW_ONES> {
     const LOOKUP_FIRST: bool = false;
     const WIPE_BASE_AND_ACC: bool = true;
 
+    #[inline(always)]
+    fn buckets(&self) -> bool {
+        self.buckets
+    }
+
     /// `base < 2^768` and `R'² mod n < 2^768`: the product bound holds for any base.
     #[inline]
     fn enter(&mut self, x: &U768) -> Num52 {
@@ -658,7 +838,7 @@ impl<const LOW_ONES: bool> Form<16, 16> for Ifma52<LOW_ONES> {
                 &Num52::from_limbs(&to52(&x.0)),
                 &Num52::from_limbs(&self.p.rr),
                 &self.m,
-                &mut self.tm,
+                &mut self.tm[0],
             )
         }
     }
@@ -668,8 +848,9 @@ impl<const LOW_ONES: bool> Form<16, 16> for Ifma52<LOW_ONES> {
     #[inline]
     fn leave(&mut self, x: &Num52) -> U768 {
         // SAFETY: as in `enter`.
-        let y = unsafe { mont_mul::<LOW_ONES>(x, &ONE, &self.m, &mut self.tm) };
-        self.tm.wipe();
+        let y = unsafe { mont_mul::<LOW_ONES>(x, &ONE, &self.m, &mut self.tm[0]) };
+        self.tm[0].wipe();
+        self.tm[1].wipe();
         U768(reduce_below_2n(&to64(&y.limbs()), 0, &self.p.n64))
     }
 
@@ -681,13 +862,32 @@ impl<const LOW_ONES: bool> Form<16, 16> for Ifma52<LOW_ONES> {
     #[inline]
     fn mul(&mut self, a: &Num52, b: &Num52) -> Num52 {
         // SAFETY: as in `enter`.
-        unsafe { mont_mul::<LOW_ONES>(a, b, &self.m, &mut self.tm) }
+        unsafe { mont_mul::<LOW_ONES>(a, b, &self.m, &mut self.tm[0]) }
     }
 
     #[inline]
     fn sqr(&mut self, a: &Num52) -> Num52 {
         // SAFETY: as in `enter`.
-        unsafe { mont_sqr::<LOW_ONES>(a, &self.m, &mut self.tm) }
+        unsafe { mont_sqr::<LOW_ONES>(a, &self.m, &mut self.tm[0]) }
+    }
+
+    #[inline]
+    fn update(&self, table: &mut [Num52; 16], index: Word, x: &Num52) {
+        // SAFETY: as in `enter` (AVX-512F).
+        unsafe { update(table, index, x) }
+    }
+
+    #[inline]
+    fn sqr_and_mul(&mut self, a: &Num52, b: &Num52) -> (Num52, Num52) {
+        // SAFETY: as in `enter`.
+        unsafe { mont_pair::<LOW_ONES, true>(a, b, a, &self.m, &mut self.tm) }
+    }
+
+    #[inline]
+    fn mul_pair(&mut self, a: &Num52, b: &Num52, c: &Num52) -> (Num52, Num52) {
+        // SAFETY: as in `enter`.
+        let (ac, ab) = unsafe { mont_pair::<LOW_ONES, false>(a, b, c, &self.m, &mut self.tm) };
+        (ab, ac)
     }
 
     #[inline]
@@ -789,14 +989,14 @@ impl HasForm for X86_64Ifma {
             )
         };
         if m.low_ones {
-            e.run(Ifma52::<true>::new(m, p))
+            e.run(Ifma52::<true>::new(m, p, buckets_here()))
         } else {
-            e.run(Ifma52::<false>::new(m, p))
+            e.run(Ifma52::<false>::new(m, p, buckets_here()))
         }
     }
 
     fn with_oakley_form<E: OakleyExponentiation>(e: E) -> E::Output {
-        e.run(Ifma52::<true>::new(OAKLEY52, OAKLEY))
+        e.run(Ifma52::<true>::new(OAKLEY52, OAKLEY, buckets_here()))
     }
 }
 
@@ -840,10 +1040,18 @@ mod tests {
         let nb = big(&Num52::from_limbs(&m.n));
         let vals = values(&m.n);
         let mut tm = Slots::new();
+        let mut pair = [Slots::new(), Slots::new()];
         for a in &vals {
             for b in &vals {
                 let got = mont_mul::<LOW_ONES>(a, b, m, &mut tm);
                 check(&got, &(big(a) * big(b)), &nb, "mul");
+                let (sq, pr) = mont_pair::<LOW_ONES, true>(a, b, a, m, &mut pair);
+                check(&sq, &(big(a) * big(a)), &nb, "pair's square");
+                check(&pr, &(big(a) * big(b)), &nb, "pair's product");
+                let c = &vals[(vals.len() - 1) * usize::from(a.0 == b.0)];
+                let (ac, ab) = mont_pair::<LOW_ONES, false>(a, b, c, m, &mut pair);
+                check(&ac, &(big(a) * big(c)), &nb, "pair's first product");
+                check(&ab, &(big(a) * big(b)), &nb, "pair's second product");
             }
             let got = mont_sqr::<LOW_ONES>(a, m, &mut tm);
             check(&got, &(big(a) * big(a)), &nb, "sqr");
@@ -865,6 +1073,58 @@ mod tests {
             mul_and_sqr::<true>(&OAKLEY52);
             mul_and_sqr::<false>(&OAKLEY52);
             mul_and_sqr::<false>(&general);
+        }
+    }
+
+    /// Both loops this form can run (the table, the buckets) on the real kernels, for
+    /// the Oakley prime and a general modulus, against the portable backend: whichever
+    /// one this CPU picks, the other is tested too.
+    #[test]
+    fn both_loops_match_portable() {
+        if !is_runnable() {
+            return;
+        }
+        let mut q = oakley::P;
+        q.0[0] -= 2;
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut word = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for n in [oakley::P, q] {
+            let params = MontyParams::new_vartime(&n).unwrap();
+            let m = modulus52(&n.0, params.neg_inv());
+            let p = Params52::new(&params);
+            for round in 0..12 {
+                let mut base = U768(core::array::from_fn(|_| word()));
+                let mut exp = U768(core::array::from_fn(|_| word()));
+                // Edges: a base of zero, one and n - 1; an exponent of zero, all ones,
+                // and one window's digit everywhere.
+                match round {
+                    0 => base = U768::ZERO,
+                    1 => exp = U768::ZERO,
+                    2 => exp = U768([Word::MAX; LIMBS]),
+                    3 => exp = U768([0x1111_1111_1111_1111; LIMBS]),
+                    4 => {
+                        base = n;
+                        base.0[0] -= 1;
+                    }
+                    5 => base.0 = core::array::from_fn(|j| u64::from(j == 0)),
+                    _ => {}
+                }
+                let exp = crate::monty::SecretExponent(exp);
+                let want = params.pow_with(crate::Backend::Portable, &base, &exp);
+                for buckets in [false, true] {
+                    let got = if m.low_ones {
+                        crate::pow::window(Ifma52::<true>::new(m, p, buckets), &base, &exp)
+                    } else {
+                        crate::pow::window(Ifma52::<false>::new(m, p, buckets), &base, &exp)
+                    };
+                    assert_eq!(got, want, "round {round}, buckets {buckets}");
+                }
+            }
         }
     }
 
