@@ -461,6 +461,61 @@ macro_rules! reduce_finish {
     }};
 }
 
+/// `acc` plus block `v`'s terms of `a_i·x` (`x` padded in registers as `xz`, as in
+/// `Padded`): lane `l` gets the low half of `a_i·x_(8v + l - i)` and the high half of
+/// `a_i·x_(8v + l - i - 1)`. `v` and `i` are constants after unrolling.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn product_terms(acc: V, ai: V, xz: &[V; 6], v: usize, i: usize) -> V {
+    let at = FIRST + 8 * v - i;
+    let mut acc = acc;
+    if reaches(at, 0) {
+        acc = lo(acc, ai, lanes(xz, at));
+    }
+    if reaches(at - 1, 0) {
+        acc = hi(acc, ai, lanes(xz, at - 1));
+    }
+    acc
+}
+
+/// [`product_terms`] of `a_i·a` for a squaring, for `a_i·a_j` with `j > i` only: the
+/// low half at limb `i + j` (above `2i`), the high half at limb `i + j + 1` (above
+/// `2i + 1`), under lane masks.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn cross_terms(acc: V, ai: V, az: &[V; 6], v: usize, i: usize) -> V {
+    let at = FIRST + 8 * v - i;
+    let mut acc = acc;
+    let low = lanes_from(v, 2 * i + 1);
+    if reaches(at, 0) && low == 0xff {
+        acc = lo(acc, ai, lanes(az, at));
+    } else if reaches(at, 0) && low != 0 {
+        acc = masked_lo(acc, low, ai, lanes(az, at));
+    }
+    let high = lanes_from(v, 2 * i + 2);
+    if reaches(at - 1, 0) && high == 0xff {
+        acc = hi(acc, ai, lanes(az, at - 1));
+    } else if reaches(at - 1, 0) && high != 0 {
+        acc = masked_hi(acc, high, ai, lanes(az, at - 1));
+    }
+    acc
+}
+
+/// A squaring's block `v` from the sum of its cross products: doubled, plus the squares
+/// on the diagonal. Block v's limbs 8v..8v+8 take a_i² for i = 4v..4v+4: each a_i
+/// twice, in lanes 2(i - 4v) (low half) and 2(i - 4v) + 1 (high half).
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn square_block(cross: V, a: [V; 2], v: usize) -> V {
+    let zero = _mm512_setzero_si512();
+    let o = 4 * (v & 1) as i64;
+    let pick = _mm512_set_epi64(o + 3, o + 3, o + 2, o + 2, o + 1, o + 1, o, o);
+    let x = _mm512_permutexvar_epi64(pick, if v < 2 { a[0] } else { a[1] });
+    // Apart from the cross products, so as not to lengthen their chain.
+    let diagonal = masked_hi(masked_lo(zero, 0x55, x, x), 0xaa, x, x);
+    add(add(cross, cross), diagonal)
+}
+
 /// `a·b/R' mod n`, below `2^779`, for `a·b < 2^779·2^780` (both below `2^779`, or `a`
 /// below `2^780` and `b` below `2^768`), limbs normalised.
 #[inline(never)]
@@ -476,15 +531,7 @@ fn mont_mul<const LOW_ONES: bool>(a: &Num52, b: &Num52, m: &Modulus52, tm: &mut 
     unroll_k!(i {
         let ai = splat_at(&a.0, i);
         unroll!(v in [0 1 2 3] {
-            // Lane l of block v gets a_i·b_(8v + l - i): low halves; the high halves
-            // of a_i·b_(8v + l - i - 1) belong there too.
-            let at = FIRST + 8 * v - i;
-            if reaches(at, 0) {
-                acc[v][i & 3] = lo(acc[v][i & 3], ai, lanes(&bz, at));
-            }
-            if reaches(at - 1, 0) {
-                acc[v][i & 3] = hi(acc[v][i & 3], ai, lanes(&bz, at - 1));
-            }
+            acc[v][i & 3] = product_terms(acc[v][i & 3], ai, &bz, v, i);
         });
     });
     let t = core::array::from_fn(|v| add(add(acc[v][0], acc[v][1]), add(acc[v][2], acc[v][3])));
@@ -515,33 +562,12 @@ fn mont_sqr<const LOW_ONES: bool>(a: &Num52, m: &Modulus52, tm: &mut Slots) -> N
     unroll_k!(i {
         let ai = splat_at(&a.0, i);
         unroll!(v in [0 1 2 3] {
-            // As in mont_mul, for a_i·a_j with j > i only: the low half at limb i + j
-            // (above 2i), the high half at limb i + j + 1 (above 2i + 1).
-            let at = FIRST + 8 * v - i;
-            let low = lanes_from(v, 2 * i + 1);
-            if reaches(at, 0) && low == 0xff {
-                acc[v][i & 3] = lo(acc[v][i & 3], ai, lanes(&az, at));
-            } else if reaches(at, 0) && low != 0 {
-                acc[v][i & 3] = masked_lo(acc[v][i & 3], low, ai, lanes(&az, at));
-            }
-            let high = lanes_from(v, 2 * i + 2);
-            if reaches(at - 1, 0) && high == 0xff {
-                acc[v][i & 3] = hi(acc[v][i & 3], ai, lanes(&az, at - 1));
-            } else if reaches(at - 1, 0) && high != 0 {
-                acc[v][i & 3] = masked_hi(acc[v][i & 3], high, ai, lanes(&az, at - 1));
-            }
+            acc[v][i & 3] = cross_terms(acc[v][i & 3], ai, &az, v, i);
         });
     });
     let t = core::array::from_fn(|v| {
         let cross = add(add(acc[v][0], acc[v][1]), add(acc[v][2], acc[v][3]));
-        // Block v's limbs 8v..8v+8 take a_i² for i = 4v..4v+4: each a_i twice, in
-        // lanes 2(i - 4v) (low half) and 2(i - 4v) + 1 (high half).
-        let o = 4 * (v & 1) as i64;
-        let pick = _mm512_set_epi64(o + 3, o + 3, o + 2, o + 2, o + 1, o + 1, o, o);
-        let x = _mm512_permutexvar_epi64(pick, if v < 2 { a0 } else { a1 });
-        // Apart from the cross products, so as not to lengthen their chain.
-        let diagonal = masked_hi(masked_lo(zero, 0x55, x, x), 0xaa, x, x);
-        add(add(cross, cross), diagonal)
+        square_block(cross, [a0, a1], v)
     });
     reduce!(t, m, tm)
 }
@@ -571,48 +597,18 @@ fn mont_pair<const LOW_ONES: bool, const SQUARE: bool>(
     unroll_k!(i {
         let ai = splat_at(&a.0, i);
         unroll!(v in [0 1 2 3] {
-            let at = FIRST + 8 * v - i;
-            let f = &mut first[v][i & 1];
-            if SQUARE {
-                // The cross products once, as in mont_sqr.
-                let low = lanes_from(v, 2 * i + 1);
-                if reaches(at, 0) && low == 0xff {
-                    *f = lo(*f, ai, lanes(&cz, at));
-                } else if reaches(at, 0) && low != 0 {
-                    *f = masked_lo(*f, low, ai, lanes(&cz, at));
-                }
-                let high = lanes_from(v, 2 * i + 2);
-                if reaches(at - 1, 0) && high == 0xff {
-                    *f = hi(*f, ai, lanes(&cz, at - 1));
-                } else if reaches(at - 1, 0) && high != 0 {
-                    *f = masked_hi(*f, high, ai, lanes(&cz, at - 1));
-                }
+            first[v][i & 1] = if SQUARE {
+                cross_terms(first[v][i & 1], ai, &cz, v, i)
             } else {
-                if reaches(at, 0) {
-                    *f = lo(*f, ai, lanes(&cz, at));
-                }
-                if reaches(at - 1, 0) {
-                    *f = hi(*f, ai, lanes(&cz, at - 1));
-                }
-            }
-            let g = &mut second[v][i & 1];
-            if reaches(at, 0) {
-                *g = lo(*g, ai, lanes(&bz, at));
-            }
-            if reaches(at - 1, 0) {
-                *g = hi(*g, ai, lanes(&bz, at - 1));
-            }
+                product_terms(first[v][i & 1], ai, &cz, v, i)
+            };
+            second[v][i & 1] = product_terms(second[v][i & 1], ai, &bz, v, i);
         });
     });
     let tf: [V; 4] = core::array::from_fn(|v| {
         let sum = add(first[v][0], first[v][1]);
         if SQUARE {
-            // Doubled, and the diagonal, as in mont_sqr.
-            let o = 4 * (v & 1) as i64;
-            let pick = _mm512_set_epi64(o + 3, o + 3, o + 2, o + 2, o + 1, o + 1, o, o);
-            let x = _mm512_permutexvar_epi64(pick, if v < 2 { a0 } else { a1 });
-            let diagonal = masked_hi(masked_lo(zero, 0x55, x, x), 0xaa, x, x);
-            add(add(sum, sum), diagonal)
+            square_block(sum, [a0, a1], v)
         } else {
             sum
         }
