@@ -37,24 +37,12 @@ fn main() {
         let mut bo = Fastest::default();
         for _ in 0..rounds {
             for (c, b) in t32s.iter_mut().zip(&mut bt) {
-                b.time(|| {
-                    for part in black_box(&mut buf).chunks_mut(chunk) {
-                        c.apply_keystream(part);
-                    }
-                });
+                b.time(|| in_chunks(&mut buf, chunk, |part| c.apply_keystream(part)));
             }
             for (c, b) in rcs.iter_mut().zip(&mut br) {
-                b.time(|| {
-                    for part in black_box(&mut buf).chunks_mut(chunk) {
-                        c.apply_keystream(part);
-                    }
-                });
+                b.time(|| in_chunks(&mut buf, chunk, |part| c.apply_keystream(part)));
             }
-            bo.time(|| {
-                for part in black_box(&mut buf).chunks_mut(chunk) {
-                    ossl.apply_keystream(part);
-                }
-            });
+            bo.time(|| in_chunks(&mut buf, chunk, |part| ossl.apply_keystream(part)));
         }
         let us = |f: Fastest| f.seconds() * 1e6;
         print!("chunk {chunk:>6}:");
@@ -65,5 +53,13 @@ fn main() {
             print!("  rc-{} {:7.1}", p.name(), us(*b));
         }
         println!("  openssl-rc4 {:7.1}", us(bo));
+    }
+}
+
+/// `apply` over `buf` in pieces of `chunk` bytes, as a server's reads hand them over.
+#[inline(always)]
+fn in_chunks(buf: &mut [u8], chunk: usize, mut apply: impl FnMut(&mut [u8])) {
+    for part in black_box(buf).chunks_mut(chunk) {
+        apply(part);
     }
 }

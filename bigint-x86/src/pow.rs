@@ -206,9 +206,9 @@ fn window_in<F: Form<W, T>, const W: usize, const T: usize>(
 /// the buckets' products: each is made beside the next squaring
 /// ([`Form::sqr_and_mul`]), which a form bound by latency runs in the time of little
 /// more than one; the buckets are joined two products a call too
-/// ([`Form::mul_pair`]). 764 squarings, 192 such products and 28 to join the buckets
-/// (in 14 calls and one), against the table's 764 squarings on the chain with 191
-/// products and 14 for the table.
+/// ([`Form::mul_pair`]). 764 squarings, 192 such products and 29 to join the buckets
+/// (14 calls of two, the first of them by one, and one more), against the table's 764
+/// squarings on the chain with 191 products and 14 for the table.
 /// Constant time as [`window`]: every bucket read by the form's lookup and written by
 /// its [`Form::update`] at every window.
 #[inline(always)]
@@ -235,16 +235,14 @@ fn buckets_in<F: Form<W, T>, const W: usize, const T: usize>(
             form.mul(&y, &b)
         } else {
             // The next square and this product in one call, where the form runs the
-            // two side by side.
+            // two side by side; then the window's other squarings.
             let (y2, product) = form.sqr_and_mul(&y, &b);
             y = y2;
-            product
-        };
-        if !last {
             for _ in 1..bits {
                 y = form.sqr(&y);
             }
-        }
+            product
+        };
         // After the squarings, when the product is long made: placed before them, the
         // update's instructions would wait for it in the reorder buffer, where the
         // squarings need the room.

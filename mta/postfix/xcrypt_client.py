@@ -119,7 +119,7 @@ class Session:
         return lines
 
 
-def refuse_offer(ehlo, when):
+def check_no_offer(ehlo, when):
     """An EHLO reply after the switch must not offer XCRYPT (§4.6)."""
     if any(l[4:].upper().startswith("XCRYPT") for l in ehlo):
         raise RuntimeError(f"XCRYPT offered {when}: {ehlo}")
@@ -185,11 +185,11 @@ def main(argv):
     s.rx = cipher(k_s2c)
     print(f"xcrypt: encrypted with {version}")
 
-    refuse_offer(s.cmd(f"EHLO {HELO}", 250), "still, after the switch")
+    check_no_offer(s.cmd(f"EHLO {HELO}", 250), "still, after the switch")
     if "--xclient" in argv:
         addr = argv[argv.index("--xclient") + 1]
         s.cmd(f"XCLIENT ADDR={addr} NAME=xclient.e2e.test", 220)
-        refuse_offer(s.cmd(f"EHLO {HELO}", 250), "again after XCLIENT")
+        check_no_offer(s.cmd(f"EHLO {HELO}", 250), "again after XCLIENT")
         code, lines = s.exchange(start)
         if code // 100 == 2:
             raise RuntimeError(f"a second XCRYPT after XCLIENT was accepted: {lines}")

@@ -119,9 +119,6 @@ struct Avx512 {
     nlfs: [u32; WIN],
     k: usize,
     ready: usize,
-    /// LFSR words are made up to `win[made]` (always `ready + HISTORY`: the vector
-    /// recurrence needs that many words behind the next one).
-    made: usize,
     konst: u32,
 }
 
@@ -242,7 +239,6 @@ impl Avx512 {
             nlfs: [0; WIN],
             k: 0,
             ready: 0,
-            made: HISTORY,
             konst: s.konst,
         }
     }
@@ -267,16 +263,18 @@ impl Window for Avx512 {
     /// the gather of the other overlap.
     #[inline(always)]
     fn run_ahead(&mut self) {
-        if self.made + LOOKAHEAD > SPAN {
+        // LFSR words are made up to `win[ready + HISTORY]`: the vector recurrence needs
+        // that many words behind the next one.
+        if self.ready + HISTORY + LOOKAHEAD > SPAN {
             // Keep the register at `k` and what follows.
             let k = self.k;
-            self.win.copy_within(k..self.made, 0);
+            self.win.copy_within(k..self.ready + HISTORY, 0);
             self.nlfs.copy_within(k..=self.ready, 0);
             self.k = 0;
             self.ready -= k;
-            self.made -= k;
         }
-        let (made, ready) = (self.made, self.ready);
+        let ready = self.ready;
+        let made = ready + HISTORY;
         let w = &mut self.win;
         // SAFETY: register-only intrinsics and 16-word loads and stores (bounds-checked),
         // except the gather, whose 16 indices are `x >> 24 < 256` into the 256-entry
@@ -311,7 +309,6 @@ impl Window for Avx512 {
                 _mm512_storeu_si512(dst.as_mut_ptr().cast(), t);
             }
         }
-        self.made = made + LOOKAHEAD;
         self.ready = ready + LOOKAHEAD;
     }
     #[inline(always)]

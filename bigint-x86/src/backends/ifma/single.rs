@@ -44,7 +44,7 @@
 //!
 //! Constant time by construction: straight-line code (every loop runs a fixed count
 //! over public indices), every address a fixed offset from a pointer, table lookups
-//! read every entry and select with a compare-to-mask and a masked move, and the
+//! read every entry and select with a compare-to-mask and a blend, and the
 //! carry lookahead is arithmetic on mask values, not a branch. Which path runs
 //! (Oakley-shaped or general) depends on the public modulus only. valgrind cannot run
 //! AVX-512, so the statistical timing bench (`benches/benches/ct_dudect.rs`) checks it.
@@ -738,9 +738,9 @@ fn update<const T: usize>(table: &mut [Num52; T], index: Word, x: &Num52) {
 /// Whether the exponentiations here run right to left into buckets (`pow::buckets_in`,
 /// each bucket's product made beside a squaring by [`mont_pair`]) rather than over a
 /// table: on Intel, where the two kernels' chains run side by side (measured on the
-/// Xeon reported as family 6 model 167, two 512-bit IFMA ports: a squaring and a
-/// product in one call cost about 1.6 squarings on a chain, and the shared secret took
-/// 0.96-0.97 of the table loop's time). Elsewhere the table loop, which is all that
+/// Xeon reported as family 6 model 167, two 512-bit IFMA ports: with one squaring in
+/// four paired with a product, the chain took about the time of its squarings alone,
+/// and the shared secret 0.96-0.97 of the table loop's time). Elsewhere the table loop, which is all that
 /// has run on AMD's IFMA cores (Zen 4, Zen 5): where the multiply-adds are the bound
 /// rather than the chains, the buckets' 14 more products and their updates would be
 /// slower. The vendor is public, and cached after the first call.
@@ -755,10 +755,11 @@ fn buckets_here() -> bool {
 /// window (16-entry tables for [`lookup`]), and one of two loops ([`buckets_here`]):
 /// right to left into 16 buckets ([`update`] writes them), or over a table, every
 /// entry the one below it times the base, each lookup after its squarings (the loop
-/// this backend was written and measured with). For the table loop, a 5-bit window (`Form<16, 32>`) was measured no faster on an Intel
-/// Xeon with IFMA (KVM, family 6 model 167; criterion `dh/x86_64-ifma/shared_secret`
-/// 66.4 against 66.2 µs, 66.0 with the lookup before the squarings): the 22
-/// multiplications it saves are spent in the 32-entry lookups.
+/// this backend was written and measured with). For the table loop, a 5-bit window
+/// (`Form<16, 32>`) was measured no faster on an Intel Xeon with IFMA (KVM, family 6
+/// model 167; criterion `dh/x86_64-ifma/shared_secret` 66.4 against 66.2 µs, 66.0
+/// with the lookup before the squarings): the 22 multiplications it saves are spent
+/// in the 32-entry lookups.
 ///
 /// Made only by [`X86_64Ifma`]'s [`HasForm`] methods, which `with_arith!` reaches only
 /// under an `OnThisCpu` proof that the CPU has AVX-512F, IFMA and BMI2: that is what
@@ -882,8 +883,7 @@ impl<const LOW_ONES: bool> Form<16, 16> for Ifma52<LOW_ONES> {
     #[inline]
     fn mul_pair(&mut self, a: &Num52, b: &Num52, c: &Num52) -> (Num52, Num52) {
         // SAFETY: as in `enter`.
-        let (ac, ab) = unsafe { mont_pair::<LOW_ONES, false>(a, b, c, &self.m, &mut self.tm) };
-        (ab, ac)
+        unsafe { mont_pair::<LOW_ONES, false>(a, c, b, &self.m, &mut self.tm) }
     }
 
     #[inline]
@@ -992,7 +992,8 @@ impl HasForm for X86_64Ifma {
     }
 
     fn with_oakley_form<E: OakleyExponentiation>(e: E) -> E::Output {
-        e.run(Ifma52::<true>::new(OAKLEY52, OAKLEY, buckets_here()))
+        // The comb has one loop: no vendor to ask.
+        e.run(Ifma52::<true>::new(OAKLEY52, OAKLEY, false))
     }
 }
 
